@@ -1,0 +1,73 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Vltava",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vltava", targets: ["vltava"]),
+        .executable(name: "vltava-protocol-gen", targets: ["vltava-protocol-gen"]),
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaRecords", targets: ["KafkaRecords"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "KafkaProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "CVltavaCompression",
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("dl")]
+        ),
+        .target(
+            name: "KafkaRecords",
+            dependencies: [
+                "KafkaProtocol",
+                "CVltavaCompression",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "vltava-protocol-gen",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "vltava",
+            dependencies: [
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "vltava-bench",
+            dependencies: [
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "KafkaProtocolTests",
+            dependencies: [
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "KafkaRecordsTests",
+            dependencies: [
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct Vltava: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vltava",
+        abstract: "A Kafka-compatible event-streaming platform in one binary.",
+        subcommands: [Version.self])
+
+    struct Version: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print Vltava's version.")
+        func run() {
+            print("vltava \(vltavaVersion)")
+        }
+    }
+}
+
+let vltavaVersion = "0.1.0"
