@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -32,6 +33,38 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "VltavaStorage",
+            dependencies: [
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "VltavaBroker",
+            dependencies: [
+                "KafkaProtocol",
+                "KafkaRecords",
+                "VltavaStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "VltavaClient",
+            dependencies: [
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "vltava-protocol-gen",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -41,6 +74,10 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "KafkaRecords",
+                "VltavaStorage",
+                "VltavaBroker",
+                "VltavaClient",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +96,18 @@ let package = Package(
                 "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "VltavaStorageTests",
+            dependencies: ["VltavaStorage", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "VltavaBrokerTests",
+            dependencies: ["VltavaBroker", "VltavaStorage", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "VltavaClientTests",
+            dependencies: ["VltavaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "KafkaRecordsTests",
