@@ -106,6 +106,24 @@ struct ApiKeyEmitter {
             }
             out.line("}")
             out.line("")
+            if kind == "Response" {
+                let withErrorCode = specs.filter { spec in
+                    spec.fields.contains { $0.name == "ErrorCode" && $0.versions.lowest == 0 && $0.versions.highest == VersionRange.unbounded }
+                }
+                out.doc("A response that carries only `errorCode`, for APIs whose response has a top-level error code in every version.")
+                out.line("public static func errorResponse(apiKey: ApiKey, errorCode: ErrorCode) -> KafkaResponseBody? {")
+                out.indent {
+                    out.line("switch apiKey {")
+                    for spec in withErrorCode {
+                        let name = apiKeyCaseName(spec.name)
+                        out.line("case .\(name): return .\(name)(\(spec.name)(errorCode: errorCode.rawValue))")
+                    }
+                    out.line("default: return nil")
+                    out.line("}")
+                }
+                out.line("}")
+                out.line("")
+            }
             out.doc("Appends the body's encoding at `version`.")
             out.line("public func write(to buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {")
             out.indent {

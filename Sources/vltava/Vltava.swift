@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct Vltava: ParsableCommand {
+struct Vltava: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vltava",
         abstract: "A Kafka-compatible event-streaming platform in one binary.",
-        subcommands: [Version.self])
+        subcommands: [Version.self, Serve.self])
 
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print Vltava's version.")

@@ -939,6 +939,48 @@ public enum KafkaResponseBody: Hashable, Sendable {
         }
     }
 
+    /// A response that carries only `errorCode`, for APIs whose response has a top-level error code in every version.
+    public static func errorResponse(apiKey: ApiKey, errorCode: ErrorCode) -> KafkaResponseBody? {
+        switch apiKey {
+        case .joinGroup: return .joinGroup(JoinGroupResponse(errorCode: errorCode.rawValue))
+        case .heartbeat: return .heartbeat(HeartbeatResponse(errorCode: errorCode.rawValue))
+        case .leaveGroup: return .leaveGroup(LeaveGroupResponse(errorCode: errorCode.rawValue))
+        case .syncGroup: return .syncGroup(SyncGroupResponse(errorCode: errorCode.rawValue))
+        case .listGroups: return .listGroups(ListGroupsResponse(errorCode: errorCode.rawValue))
+        case .saslHandshake: return .saslHandshake(SaslHandshakeResponse(errorCode: errorCode.rawValue))
+        case .apiVersions: return .apiVersions(ApiVersionsResponse(errorCode: errorCode.rawValue))
+        case .initProducerId: return .initProducerId(InitProducerIdResponse(errorCode: errorCode.rawValue))
+        case .addOffsetsToTxn: return .addOffsetsToTxn(AddOffsetsToTxnResponse(errorCode: errorCode.rawValue))
+        case .endTxn: return .endTxn(EndTxnResponse(errorCode: errorCode.rawValue))
+        case .describeAcls: return .describeAcls(DescribeAclsResponse(errorCode: errorCode.rawValue))
+        case .saslAuthenticate: return .saslAuthenticate(SaslAuthenticateResponse(errorCode: errorCode.rawValue))
+        case .createDelegationToken: return .createDelegationToken(CreateDelegationTokenResponse(errorCode: errorCode.rawValue))
+        case .renewDelegationToken: return .renewDelegationToken(RenewDelegationTokenResponse(errorCode: errorCode.rawValue))
+        case .expireDelegationToken: return .expireDelegationToken(ExpireDelegationTokenResponse(errorCode: errorCode.rawValue))
+        case .describeDelegationToken: return .describeDelegationToken(DescribeDelegationTokenResponse(errorCode: errorCode.rawValue))
+        case .alterPartitionReassignments: return .alterPartitionReassignments(AlterPartitionReassignmentsResponse(errorCode: errorCode.rawValue))
+        case .listPartitionReassignments: return .listPartitionReassignments(ListPartitionReassignmentsResponse(errorCode: errorCode.rawValue))
+        case .offsetDelete: return .offsetDelete(OffsetDeleteResponse(errorCode: errorCode.rawValue))
+        case .describeClientQuotas: return .describeClientQuotas(DescribeClientQuotasResponse(errorCode: errorCode.rawValue))
+        case .describeUserScramCredentials: return .describeUserScramCredentials(DescribeUserScramCredentialsResponse(errorCode: errorCode.rawValue))
+        case .describeQuorum: return .describeQuorum(DescribeQuorumResponse(errorCode: errorCode.rawValue))
+        case .updateFeatures: return .updateFeatures(UpdateFeaturesResponse(errorCode: errorCode.rawValue))
+        case .describeCluster: return .describeCluster(DescribeClusterResponse(errorCode: errorCode.rawValue))
+        case .unregisterBroker: return .unregisterBroker(UnregisterBrokerResponse(errorCode: errorCode.rawValue))
+        case .listTransactions: return .listTransactions(ListTransactionsResponse(errorCode: errorCode.rawValue))
+        case .consumerGroupHeartbeat: return .consumerGroupHeartbeat(ConsumerGroupHeartbeatResponse(errorCode: errorCode.rawValue))
+        case .getTelemetrySubscriptions: return .getTelemetrySubscriptions(GetTelemetrySubscriptionsResponse(errorCode: errorCode.rawValue))
+        case .pushTelemetry: return .pushTelemetry(PushTelemetryResponse(errorCode: errorCode.rawValue))
+        case .listClientMetricsResources: return .listClientMetricsResources(ListClientMetricsResourcesResponse(errorCode: errorCode.rawValue))
+        case .shareGroupHeartbeat: return .shareGroupHeartbeat(ShareGroupHeartbeatResponse(errorCode: errorCode.rawValue))
+        case .shareFetch: return .shareFetch(ShareFetchResponse(errorCode: errorCode.rawValue))
+        case .shareAcknowledge: return .shareAcknowledge(ShareAcknowledgeResponse(errorCode: errorCode.rawValue))
+        case .addRaftVoter: return .addRaftVoter(AddRaftVoterResponse(errorCode: errorCode.rawValue))
+        case .removeRaftVoter: return .removeRaftVoter(RemoveRaftVoterResponse(errorCode: errorCode.rawValue))
+        default: return nil
+        }
+    }
+
     /// Appends the body's encoding at `version`.
     public func write(to buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
         switch self {

@@ -1,0 +1,162 @@
+import Foundation
+import KafkaProtocol
+import Logging
+import NIOCore
+import VltavaStorage
+
+/// What a connection needs to know to answer a request: where it came in and who sent it.
+struct ConnectionContext: Sendable {
+    var eventLoop: EventLoop
+    var listenerName: String
+    /// The address the client connected to, advertised when the listener has no advertised address.
+    var localHost: String
+    var localPort: Int
+    var clientHost: String
+}
+
+/// The answer to one request.
+enum BrokerResponse: Sendable {
+    /// acks=0 produce: the client expects no answer.
+    case none
+    case message(KafkaResponseBody)
+    /// A fetch answer whose record data is read from segment files when it is written.
+    case fetch(FetchResponse, FetchedRecords)
+}
+
+/// The single-node broker: the API handlers over the log manager and the metadata store. Each handler runs on
+/// the connection's event loop and returns a future of its answer.
+public final class Broker: Sendable {
+    let configuration: BrokerConfiguration
+    let logs: LogManager
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+
+    /// The versions of each API this broker serves; ApiVersions advertises exactly these.
+    static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
+        .produce: 3...11,
+        .fetch: 4...17,
+        .listOffsets: 1...10,
+        .metadata: 0...12,
+        .apiVersions: 0...4,
+        .createTopics: 2...7,
+        .deleteTopics: 1...6,
+        .initProducerId: 0...5,
+    ]
+
+    public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
+                clock: @escaping @Sendable () -> Int64 = Broker.wallClockMilliseconds) {
+        self.configuration = configuration
+        self.logs = logs
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Milliseconds since the Unix epoch.
+    public static let wallClockMilliseconds: @Sendable () -> Int64 = {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    var metadata: ClusterMetadataStore { logs.metadata }
+    var nodeId: Int32 { configuration.nodeId }
+
+    /// Decodes and answers one request frame.
+    func handle(_ frame: KafkaRequestFrame, connection: ConnectionContext) -> EventLoopFuture<BrokerResponse> {
+        let version = frame.header.requestApiVersion
+        guard let apiKey = frame.apiKey, let supported = Self.supportedVersions[apiKey], supported.contains(version) else {
+            return connection.eventLoop.makeSucceededFuture(unsupported(frame))
+        }
+        var body = frame.body
+        let request: KafkaRequestBody
+        do {
+            request = try KafkaRequestBody.decode(apiKey: apiKey, version: version, from: &body)
+        } catch {
+            logger.info("malformed request", metadata: [
+                "api": "\(apiKey.name)", "version": "\(version)", "client": "\(connection.clientHost)", "error": "\(error)",
+            ])
+            if let response = KafkaResponseBody.errorResponse(apiKey: apiKey, errorCode: .corruptMessage) {
+                return connection.eventLoop.makeSucceededFuture(.message(response))
+            }
+            return connection.eventLoop.makeFailedFuture(error)
+        }
+        let context = RequestContext(header: frame.header, connection: connection)
+        switch request {
+        case let .apiVersions(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.apiVersions(handleApiVersions(request, context: context))))
+        case let .metadata(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.metadata(handleMetadata(request, context: context))))
+        case let .produce(request):
+            return handleProduce(request, context: context)
+        case let .fetch(request):
+            return handleFetch(request, context: context)
+        case let .listOffsets(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.listOffsets(handleListOffsets(request, context: context))))
+        case let .createTopics(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.createTopics(handleCreateTopics(request, context: context))))
+        case let .deleteTopics(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(handleDeleteTopics(request, context: context))))
+        case let .initProducerId(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.initProducerId(handleInitProducerId(request, context: context))))
+        default:
+            return connection.eventLoop.makeSucceededFuture(unsupported(frame))
+        }
+    }
+
+    /// The answer to an API or version this broker does not serve: for ApiVersions, a v0 answer with
+    /// UNSUPPORTED_VERSION and the versions it does serve (so the client can retry); for other APIs with a
+    /// top-level error code, that code; otherwise the connection is closed, as Kafka does.
+    private func unsupported(_ frame: KafkaRequestFrame) -> BrokerResponse {
+        if frame.apiKey == .apiVersions {
+            var response = apiVersionsResponse()
+            response.errorCode = ErrorCode.unsupportedVersion.rawValue
+            return .message(.apiVersions(response))
+        }
+        if let apiKey = frame.apiKey, apiKey.validVersions.contains(frame.header.requestApiVersion),
+           let response = KafkaResponseBody.errorResponse(apiKey: apiKey, errorCode: .unsupportedVersion) {
+            return .message(response)
+        }
+        return .none
+    }
+
+    // MARK: Topics
+
+    /// Kafka's legal topic names: 1 to 249 characters of [a-zA-Z0-9._-], not "." or "..".
+    static func topicNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "topic name is empty" }
+        if name == "." || name == ".." { return "topic name cannot be '.' or '..'" }
+        if name.utf8.count > 249 { return "topic name is longer than 249 characters" }
+        let legal = name.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+        return legal ? nil : "topic name '\(name)' has characters other than ASCII alphanumerics, '.', '_' and '-'"
+    }
+
+    /// Creates a topic with the broker's defaults (auto-creation), returning nil if it cannot.
+    func autoCreateTopic(_ name: String) -> TopicMetadata? {
+        if let existing = metadata.topic(named: name) { return existing }
+        guard configuration.autoCreateTopics, Self.topicNameProblem(name) == nil else { return nil }
+        return try? logs.createTopic(name: name, partitions: configuration.defaultPartitions, configs: [:])
+    }
+
+    func topic(withId id: KafkaUUID) -> TopicMetadata? {
+        metadata.topics().first { $0.topicId == id }
+    }
+}
+
+/// One request's context.
+struct RequestContext: Sendable {
+    var header: RequestHeader
+    var connection: ConnectionContext
+    var version: Int16 { header.requestApiVersion }
+    var eventLoop: EventLoop { connection.eventLoop }
+}
+
+extension AppendError {
+    var errorCode: ErrorCode {
+        switch self {
+        case .invalidProducerEpoch: return .invalidProducerEpoch
+        case .outOfOrderSequence: return .outOfOrderSequenceNumber
+        case .storage: return .kafkaStorageError
+        }
+    }
+}

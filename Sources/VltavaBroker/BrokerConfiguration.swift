@@ -1,0 +1,223 @@
+import Foundation
+import VltavaStorage
+
+/// A listener: a name (PLAINTEXT, PLAINTEXT_HOST, ...), a host and a port.
+public struct ListenerEndpoint: Equatable, Sendable {
+    public var name: String
+    public var host: String
+    public var port: Int
+
+    /// Parses Kafka's `NAME://host:port` form (IPv6 hosts in brackets).
+    public init(parsing text: String) throws(ConfigurationError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let separator = trimmed.range(of: "://") else { throw .invalidValue(name: "listeners", value: text, reason: "expected NAME://host:port") }
+        name = String(trimmed[..<separator.lowerBound]).uppercased()
+        let address = trimmed[separator.upperBound...]
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+            throw .invalidValue(name: "listeners", value: text, reason: "expected a port")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host
+        self.port = port
+    }
+
+    public init(name: String, host: String, port: Int) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
+}
+
+/// A configuration the broker cannot start with.
+public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    case unknownOption(String)
+    case invalidValue(name: String, value: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownOption(name): return "unknown configuration option '\(name)'"
+        case let .invalidValue(name, value, reason): return "invalid value '\(value)' for '\(name)': \(reason)"
+        }
+    }
+}
+
+/// Everything `vltava serve` is configured with, from Kafka's property names.
+public struct BrokerConfiguration: Sendable {
+    public var listeners: [ListenerEndpoint] = [ListenerEndpoint(name: "PLAINTEXT", host: "0.0.0.0", port: 9092)]
+    public var advertisedListeners: [ListenerEndpoint] = []
+    public var securityProtocolMap: [String: String] = [:]
+    public var controllerListenerNames: [String] = []
+    public var dataDirectory = "./data"
+    public var nodeId: Int32 = 1
+    public var clusterId: String?
+    public var autoCreateTopics = true
+    public var defaultPartitions: Int32 = 1
+    public var defaultReplicationFactor: Int16 = 1
+    public var groupInitialRebalanceDelayMs: Int64 = 3000
+    public var offsetsRetentionMinutes: Int64 = 10080
+    public var maximumRequestSize = 104_857_600
+    public var retentionCheckIntervalMs: Int64 = 300_000
+    public var deleteTopicEnable = true
+    /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
+    public var topicDefaults: [String: String] = [:]
+
+    public init() {}
+
+    /// Broker properties whose value only matters to a cluster or to Kafka's JVM: accepted and ignored.
+    static let acceptedAndIgnored: Set<String> = [
+        "process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers", "inter.broker.listener.name",
+        "offsets.topic.replication.factor", "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
+        "confluent.license.topic.replication.factor", "confluent.balancer.topic.replication.factor",
+        "confluent.metrics.reporter.topic.replicas", "confluent.support.metrics.enable", "metric.reporters",
+        "jmx.port", "jmx.hostname", "log.dir.failure.timeout.ms", "num.network.threads", "num.io.threads",
+        "num.recovery.threads.per.data.dir", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
+        "offsets.topic.num.partitions", "transaction.state.log.num.partitions", "min.insync.replicas",
+        "unclean.leader.election.enable", "broker.rack", "zookeeper.connect", "confluent.metrics.enable",
+        "replica.fetch.max.bytes", "num.replica.fetchers", "auto.leader.rebalance.enable", "log.cleaner.enable",
+        "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol", "authorizer.class.name",
+        "allow.everyone.if.no.acl.found", "super.users", "transactional.id.expiration.ms",
+    ]
+
+    /// Broker properties that set a topic config default, and the topic config each sets.
+    static let topicDefaultProperties: [String: String] = [
+        "log.retention.ms": "retention.ms", "log.retention.bytes": "retention.bytes",
+        "log.segment.bytes": "segment.bytes", "log.roll.ms": "segment.ms", "log.roll.jitter.ms": "segment.jitter.ms",
+        "log.index.interval.bytes": "index.interval.bytes", "log.flush.interval.messages": "flush.messages",
+        "log.flush.interval.ms": "flush.ms", "message.max.bytes": "max.message.bytes",
+        "log.message.timestamp.type": "message.timestamp.type", "log.cleanup.policy": "cleanup.policy",
+        "compression.type": "compression.type", "log.message.timestamp.before.max.ms": "message.timestamp.before.max.ms",
+        "log.message.timestamp.after.max.ms": "message.timestamp.after.max.ms", "log.preallocate": "preallocate",
+        "log.segment.delete.delay.ms": "file.delete.delay.ms", "log.cleaner.delete.retention.ms": "delete.retention.ms",
+    ]
+
+    /// Applies Kafka broker properties in order; later ones win. Unknown names are an error naming them.
+    public mutating func apply(_ properties: [(String, String)]) throws(ConfigurationError) {
+        var retentionHours: String?
+        var retentionMinutes: String?
+        var rollHours: String?
+        for (rawName, rawValue) in properties {
+            let name = rawName.trimmingCharacters(in: .whitespaces)
+            let value = rawValue.trimmingCharacters(in: .whitespaces)
+            switch name {
+            case "listeners":
+                listeners = try value.split(separator: ",").map { (item) throws(ConfigurationError) in try ListenerEndpoint(parsing: String(item)) }
+            case "advertised.listeners", "advertised.host.name":
+                advertisedListeners = try value.split(separator: ",").map { (item) throws(ConfigurationError) in try ListenerEndpoint(parsing: String(item)) }
+            case "listener.security.protocol.map":
+                for pair in value.split(separator: ",") {
+                    let parts = pair.split(separator: ":")
+                    guard parts.count == 2 else { throw .invalidValue(name: name, value: value, reason: "expected NAME:PROTOCOL pairs") }
+                    securityProtocolMap[parts[0].trimmingCharacters(in: .whitespaces).uppercased()] = parts[1].trimmingCharacters(in: .whitespaces).uppercased()
+                }
+            case "controller.listener.names":
+                controllerListenerNames = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+            case "log.dirs", "log.dir":
+                dataDirectory = String(value.split(separator: ",").first ?? "./data")
+            case "node.id", "broker.id":
+                nodeId = try parse(name, value, as: Int32.self)
+            case "cluster.id":
+                clusterId = value
+            case "auto.create.topics.enable":
+                autoCreateTopics = try parseBool(name, value)
+            case "delete.topic.enable":
+                deleteTopicEnable = try parseBool(name, value)
+            case "num.partitions":
+                defaultPartitions = try parse(name, value, as: Int32.self)
+                if defaultPartitions < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "default.replication.factor":
+                defaultReplicationFactor = try parse(name, value, as: Int16.self)
+            case "group.initial.rebalance.delay.ms":
+                groupInitialRebalanceDelayMs = try parse(name, value, as: Int64.self)
+            case "offsets.retention.minutes":
+                offsetsRetentionMinutes = try parse(name, value, as: Int64.self)
+            case "socket.request.max.bytes":
+                maximumRequestSize = try parse(name, value, as: Int.self)
+            case "log.retention.check.interval.ms":
+                retentionCheckIntervalMs = try parse(name, value, as: Int64.self)
+            case "log.retention.hours":
+                retentionHours = try String(parse(name, value, as: Int64.self))
+            case "log.retention.minutes":
+                retentionMinutes = try String(parse(name, value, as: Int64.self))
+            case "log.roll.hours":
+                rollHours = try String(parse(name, value, as: Int64.self))
+            default:
+                if let topicConfig = Self.topicDefaultProperties[name] {
+                    if let problem = TopicConfigs.definition(topicConfig)?.problem(with: value) {
+                        throw .invalidValue(name: name, value: value, reason: problem)
+                    }
+                    topicDefaults[topicConfig] = value
+                } else if !Self.acceptedAndIgnored.contains(name) && !name.hasPrefix("listener.name.") {
+                    throw .unknownOption(name)
+                }
+            }
+        }
+        if topicDefaults["retention.ms"] == nil {
+            if let minutes = retentionMinutes, let value = Int64(minutes) {
+                topicDefaults["retention.ms"] = String(value * 60_000)
+            } else if let hours = retentionHours, let value = Int64(hours) {
+                topicDefaults["retention.ms"] = String(value * 3_600_000)
+            }
+        }
+        if topicDefaults["segment.ms"] == nil, let hours = rollHours, let value = Int64(hours) {
+            topicDefaults["segment.ms"] = String(value * 3_600_000)
+        }
+    }
+
+    private func parse<T: FixedWidthInteger>(_ name: String, _ value: String, as type: T.Type) throws(ConfigurationError) -> T {
+        guard let parsed = T(value) else { throw .invalidValue(name: name, value: value, reason: "not an integer of \(T.self)") }
+        return parsed
+    }
+
+    private func parseBool(_ name: String, _ value: String) throws(ConfigurationError) -> Bool {
+        switch value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw .invalidValue(name: name, value: value, reason: "expected true or false")
+        }
+    }
+
+    /// The listeners the broker binds: all but the controller's (a single node has no controller quorum).
+    public var brokerListeners: [ListenerEndpoint] {
+        listeners.filter { !controllerListenerNames.contains($0.name) }
+    }
+
+    /// Kafka property names from Confluent-image environment variables: `KAFKA_LOG_RETENTION_MS` → `log.retention.ms`
+    /// (`__` stands for `_` and `___` for `-`); `CLUSTER_ID` → `cluster.id`. Variables of the image itself
+    /// (heap, JMX, log4j options) are not broker properties and are skipped.
+    public static func properties(fromEnvironment environment: [String: String]) -> [(String, String)] {
+        let imageVariables: Set<String> = [
+            "KAFKA_HEAP_OPTS", "KAFKA_JMX_OPTS", "KAFKA_JMX_PORT", "KAFKA_JMX_HOSTNAME", "KAFKA_OPTS", "KAFKA_LOG4J_OPTS",
+            "KAFKA_LOG4J_ROOT_LOGLEVEL", "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL", "KAFKA_JVM_PERFORMANCE_OPTS",
+            "KAFKA_GC_LOG_OPTS", "KAFKA_DEBUG", "KAFKA_VERSION", "KAFKA_HOME",
+        ]
+        var result: [(String, String)] = []
+        for (key, value) in environment.sorted(by: { $0.key < $1.key }) {
+            if key == "CLUSTER_ID" {
+                result.append(("cluster.id", value))
+            } else if key.hasPrefix("KAFKA_"), !imageVariables.contains(key) {
+                let name = String(key.dropFirst(6))
+                    .replacingOccurrences(of: "___", with: "-")
+                    .replacingOccurrences(of: "__", with: "\u{0}")
+                    .replacingOccurrences(of: "_", with: ".")
+                    .replacingOccurrences(of: "\u{0}", with: "_")
+                    .lowercased()
+                result.append((name, value))
+            }
+        }
+        return result
+    }
+
+    /// Parses a `server.properties` file: `name=value` or `name: value` lines, `#` and `!` comments.
+    public static func properties(fromFile text: String) -> [(String, String)] {
+        var result: [(String, String)] = []
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix("!") { continue }
+            guard let separator = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else { continue }
+            result.append((String(trimmed[..<separator]).trimmingCharacters(in: .whitespaces),
+                           String(trimmed[trimmed.index(after: separator)...]).trimmingCharacters(in: .whitespaces)))
+        }
+        return result
+    }
+}

@@ -1,0 +1,58 @@
+import KafkaProtocol
+import VltavaStorage
+
+extension Broker {
+    /// The address clients should use for this node on the listener a request came in on.
+    func advertisedEndpoint(for connection: ConnectionContext) -> (host: String, port: Int32) {
+        if let advertised = configuration.advertisedListeners.first(where: { $0.name == connection.listenerName }) {
+            return (advertised.host, Int32(advertised.port))
+        }
+        return (connection.localHost, Int32(connection.localPort))
+    }
+
+    /// Metadata: this node as the only broker, leader of every partition; topics asked for are auto-created
+    /// when the broker and the request allow it.
+    func handleMetadata(_ request: MetadataRequest, context: RequestContext) -> MetadataResponse {
+        var response = MetadataResponse()
+        let endpoint = advertisedEndpoint(for: context.connection)
+        response.brokers = [MetadataResponse.MetadataResponseBroker(nodeId: nodeId, host: endpoint.host, port: endpoint.port, rack: nil)]
+        response.clusterId = metadata.clusterId
+        response.controllerId = nodeId
+        // Version 0 has no null topic list: an empty one means every topic.
+        let everyTopic = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)
+        if everyTopic {
+            response.topics = metadata.topics().sorted { $0.name < $1.name }.map { describe($0) }
+            return response
+        }
+        let allowCreate = context.version < 4 || request.allowAutoTopicCreation
+        for requested in request.topics ?? [] {
+            var name = requested.name
+            if name == nil, requested.topicId != .zero {
+                name = topic(withId: requested.topicId)?.name
+                if name == nil {
+                    response.topics.append(.init(errorCode: ErrorCode.unknownTopicId.rawValue, name: nil, topicId: requested.topicId))
+                    continue
+                }
+            }
+            guard let name else { continue }
+            if Self.topicNameProblem(name) != nil {
+                response.topics.append(.init(errorCode: ErrorCode.invalidTopicException.rawValue, name: name))
+            } else if let topic = metadata.topic(named: name) ?? (allowCreate ? autoCreateTopic(name) : nil) {
+                response.topics.append(describe(topic))
+            } else {
+                response.topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
+            }
+        }
+        return response
+    }
+
+    private func describe(_ topic: TopicMetadata) -> MetadataResponse.MetadataResponseTopic {
+        MetadataResponse.MetadataResponseTopic(
+            errorCode: 0, name: topic.name, topicId: topic.topicId, isInternal: topic.name.hasPrefix("__"),
+            partitions: (0..<topic.partitionCount).map { partition in
+                MetadataResponse.MetadataResponsePartition(
+                    errorCode: 0, partitionIndex: partition, leaderId: nodeId, leaderEpoch: 0,
+                    replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: [])
+            })
+    }
+}

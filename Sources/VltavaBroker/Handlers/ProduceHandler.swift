@@ -1,0 +1,155 @@
+import KafkaProtocol
+import KafkaRecords
+import NIOCore
+import VltavaStorage
+
+extension Broker {
+    /// Produce: each partition's batches are validated as Kafka's LogValidator does (sizes, magic, CRC, offset
+    /// range against record count, no control batches, producer fields, timestamps, keys on compacted topics),
+    /// then appended as they came with offsets assigned in place. acks=1 answers after the write, acks=all
+    /// after the bytes are fsynced (shared with concurrent appends), acks=0 never.
+    func handleProduce(_ request: ProduceRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        guard [0, 1, -1].contains(request.acks) else {
+            var response = ProduceResponse()
+            response.responses = request.topicData.map { topic in
+                .init(name: topic.name, partitionResponses: topic.partitionData.map {
+                    .init(index: $0.index, errorCode: ErrorCode.invalidRequiredAcks.rawValue, baseOffset: -1)
+                })
+            }
+            return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
+        }
+        if request.transactionalId != nil {
+            logger.info("transactional produce refused: transactions are not supported")
+        }
+        let now = clock()
+        var response = ProduceResponse()
+        var durability: [EventLoopFuture<Void>] = []
+        for topicData in request.topicData {
+            var topicResponse = ProduceResponse.TopicProduceResponse(name: topicData.name)
+            let topic = metadata.topic(named: topicData.name)
+            for partitionData in topicData.partitionData {
+                var partition = ProduceResponse.PartitionProduceResponse(index: partitionData.index, baseOffset: -1)
+                partition.logAppendTimeMs = -1
+                partition.logStartOffset = -1
+                guard let topic, let log = logs.log(topic: topic.name, partition: partitionData.index) else {
+                    partition.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    topicResponse.partitionResponses.append(partition)
+                    continue
+                }
+                if request.transactionalId != nil {
+                    partition.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+                    topicResponse.partitionResponses.append(partition)
+                    continue
+                }
+                var records = partitionData.records ?? ByteBuffer()
+                let config = log.currentConfig
+                let batches: RecordBatchValidator.Result
+                do {
+                    batches = try ProduceValidator.validate(records, config: config, nowMs: now)
+                } catch {
+                    partition.errorCode = error.errorCode.rawValue
+                    partition.errorMessage = error.message
+                    topicResponse.partitionResponses.append(partition)
+                    logger.debug("produce rejected", metadata: ["partition": "\(topic.name)-\(partitionData.index)", "reason": "\(error.message)"])
+                    continue
+                }
+                if batches.batches.isEmpty {
+                    topicResponse.partitionResponses.append(partition)
+                    continue
+                }
+                do {
+                    let result = try log.append(&records, batches: batches, nowMs: now)
+                    partition.baseOffset = result.baseOffset
+                    partition.logAppendTimeMs = result.logAppendTimeMs
+                    partition.logStartOffset = result.logStartOffset
+                    if request.acks == -1 {
+                        let promise = context.eventLoop.makePromise(of: Void.self)
+                        log.whenDurable(upTo: result.lastOffset + 1, promise: promise)
+                        durability.append(promise.futureResult)
+                    }
+                } catch {
+                    partition.errorCode = error.errorCode.rawValue
+                    if case let .outOfOrderSequence(expected, received) = error {
+                        partition.errorMessage = "Out of order sequence number: expected \(expected), received \(received)"
+                    }
+                    if case let .storage(storageError) = error {
+                        logger.error("append failed", metadata: ["partition": "\(topic.name)-\(partitionData.index)", "error": "\(storageError)"])
+                    }
+                }
+                topicResponse.partitionResponses.append(partition)
+            }
+            response.responses.append(topicResponse)
+        }
+        if request.acks == 0 {
+            return context.eventLoop.makeSucceededFuture(.none)
+        }
+        if durability.isEmpty {
+            return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
+        }
+        let answered = response
+        return EventLoopFuture.whenAllComplete(durability, on: context.eventLoop).map { results in
+            var response = answered
+            if results.contains(where: { if case .failure = $0 { return true } else { return false } }) {
+                // An fsync failed: nothing can be promised about these partitions.
+                for topicIndex in response.responses.indices {
+                    for partitionIndex in response.responses[topicIndex].partitionResponses.indices
+                    where response.responses[topicIndex].partitionResponses[partitionIndex].errorCode == 0 {
+                        response.responses[topicIndex].partitionResponses[partitionIndex].errorCode = ErrorCode.kafkaStorageError.rawValue
+                    }
+                }
+            }
+            return .message(.produce(response))
+        }
+    }
+}
+
+/// Kafka's LogValidator checks of a produce request's batches, done without decompressing them unless the
+/// topic needs every record looked at (compacted topics, schema validation).
+enum ProduceValidator {
+    struct Failure: Error {
+        var errorCode: ErrorCode
+        var message: String
+    }
+
+    /// Validates the batches and returns them for the append.
+    static func validate(_ records: ByteBuffer, config: LogConfig, nowMs: Int64) throws(Failure) -> RecordBatchValidator.Result {
+        let result: RecordBatchValidator.Result
+        do {
+            result = try RecordBatchValidator(origin: .client).validate(records)
+        } catch {
+            throw Failure(errorCode: error.kafkaErrorCode, message: "\(error)")
+        }
+        for batch in result.batches {
+            let header = batch.header
+            if header.totalSize > config.maxMessageBytes {
+                throw Failure(errorCode: .messageTooLarge,
+                              message: "batch of \(header.totalSize) bytes exceeds max.message.bytes \(config.maxMessageBytes)")
+            }
+            if header.producerId >= 0 && header.baseSequence < 0 {
+                throw Failure(errorCode: .invalidRecord, message: "idempotent batch without a base sequence")
+            }
+            if !config.usesLogAppendTime {
+                let before = config.messageTimestampBeforeMaxMs
+                let after = config.messageTimestampAfterMaxMs
+                if (before < Int64.max && header.baseTimestamp < nowMs - before)
+                    || (after < Int64.max && header.maxTimestamp > nowMs + after) {
+                    throw Failure(errorCode: .invalidTimestamp,
+                                  message: "timestamp \(header.maxTimestamp) outside the allowed range of the broker time \(nowMs)")
+                }
+            }
+            if config.isCompacted || config.keySchemaValidation || config.valueSchemaValidation {
+                let decoded: [DecodedRecord]
+                do throws(RecordBatchError) {
+                    let bytes = records.getSlice(at: records.readerIndex + batch.position, length: header.totalSize)!
+                    decoded = try RecordBatch.decodeRecords(bytes, maximumDecompressedSize: max(config.maxMessageBytes * 4, 16 << 20))
+                } catch {
+                    throw Failure(errorCode: error.kafkaErrorCode, message: "\(error)")
+                }
+                if config.isCompacted, decoded.contains(where: { $0.key == nil }) {
+                    throw Failure(errorCode: .invalidRecord, message: "Compacted topic cannot accept message without key")
+                }
+            }
+        }
+        return result
+    }
+}

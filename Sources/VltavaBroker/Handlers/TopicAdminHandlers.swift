@@ -1,0 +1,95 @@
+import KafkaProtocol
+import VltavaStorage
+
+extension Broker {
+    /// CreateTopics: partitions and replication factor (-1 for the broker defaults; only 1 replica on a single
+    /// node), manual assignments onto this node, configs validated by Kafka's rules, and validate-only.
+    func handleCreateTopics(_ request: CreateTopicsRequest, context: RequestContext) -> CreateTopicsResponse {
+        var response = CreateTopicsResponse()
+        for creatable in request.topics {
+            var result = CreateTopicsResponse.CreatableTopicResult(name: creatable.name)
+            result.numPartitions = -1
+            result.replicationFactor = -1
+            func fail(_ code: ErrorCode, _ message: String) {
+                result.errorCode = code.rawValue
+                result.errorMessage = message
+            }
+            let partitions = creatable.assignments.isEmpty
+                ? (creatable.numPartitions == -1 ? configuration.defaultPartitions : creatable.numPartitions)
+                : Int32(creatable.assignments.count)
+            let replicationFactor = creatable.assignments.isEmpty
+                ? (creatable.replicationFactor == -1 ? configuration.defaultReplicationFactor : creatable.replicationFactor)
+                : Int16(creatable.assignments[0].brokerIds.count)
+            var configs: [String: String] = [:]
+            for config in creatable.configs {
+                if let value = config.value { configs[config.name] = value }
+            }
+            if let problem = Self.topicNameProblem(creatable.name) {
+                fail(.invalidTopicException, problem)
+            } else if metadata.topic(named: creatable.name) != nil {
+                fail(.topicAlreadyExists, "Topic '\(creatable.name)' already exists.")
+            } else if partitions < 1 {
+                fail(.invalidPartitions, "Number of partitions must be larger than 0.")
+            } else if replicationFactor != 1 {
+                fail(.invalidReplicationFactor, "Replication factor: \(replicationFactor) larger than available brokers: 1.")
+            } else if creatable.assignments.contains(where: { $0.brokerIds != [nodeId] }) {
+                fail(.invalidReplicaAssignment, "Replica assignments must name broker \(nodeId) only.")
+            } else {
+                do {
+                    try TopicConfigs.validate(configs)
+                    if !request.validateOnly {
+                        _ = try logs.createTopic(name: creatable.name, partitions: partitions, configs: configs)
+                    }
+                    result.numPartitions = partitions
+                    result.replicationFactor = replicationFactor
+                    if let topic = metadata.topic(named: creatable.name) { result.topicId = topic.topicId }
+                    let config = LogConfig(overrides: configs, brokerDefaults: logs.defaults)
+                    result.configs = TopicConfigs.definitions.map { definition in
+                        CreateTopicsResponse.CreatableTopicConfigs(
+                            name: definition.name, value: config.value(definition.name), readOnly: false,
+                            configSource: configs[definition.name] != nil ? 1 : (logs.defaults[definition.name] != nil ? 4 : 5),
+                            isSensitive: false)
+                    }
+                } catch let StorageError.invalidConfig(name, value, reason) {
+                    fail(.invalidConfig, "Invalid value \(value) for configuration \(name): \(reason)")
+                } catch {
+                    fail(.kafkaStorageError, "\(error)")
+                }
+            }
+            if context.version < 5 { result.configs = [] }
+            response.topics.append(result)
+        }
+        return response
+    }
+
+    /// DeleteTopics: by name, or by topic id from version 6.
+    func handleDeleteTopics(_ request: DeleteTopicsRequest, context: RequestContext) -> DeleteTopicsResponse {
+        var response = DeleteTopicsResponse()
+        let wanted: [(name: String?, id: KafkaUUID)] = context.version >= 6
+            ? request.topics.map { ($0.name, $0.topicId) }
+            : request.topicNames.map { ($0, KafkaUUID.zero) }
+        for (name, id) in wanted {
+            var result = DeleteTopicsResponse.DeletableTopicResult(name: name, topicId: id)
+            let topic = name.flatMap { metadata.topic(named: $0) } ?? (id != .zero ? self.topic(withId: id) : nil)
+            if let topic {
+                result.name = topic.name
+                result.topicId = topic.topicId
+                if !configuration.deleteTopicEnable {
+                    result.errorCode = ErrorCode.topicDeletionDisabled.rawValue
+                } else {
+                    do {
+                        try logs.deleteTopic(name: topic.name)
+                    } catch {
+                        result.errorCode = ErrorCode.kafkaStorageError.rawValue
+                        result.errorMessage = "\(error)"
+                    }
+                }
+            } else {
+                result.errorCode = (name == nil ? ErrorCode.unknownTopicId : ErrorCode.unknownTopicOrPartition).rawValue
+            }
+            if context.version < 6 { result.topicId = .zero }
+            response.responses.append(result)
+        }
+        return response
+    }
+}

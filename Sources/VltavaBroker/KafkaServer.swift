@@ -1,0 +1,84 @@
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import VltavaStorage
+
+/// The Kafka listeners of a broker, and its background maintenance, as a service with a graceful shutdown.
+public final class KafkaServer: Service, @unchecked Sendable {
+    private let broker: Broker
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private var channels: [Channel] = []
+    private let maintenancePool = NIOThreadPool(numberOfThreads: 1)
+    private var maintenanceTasks: [RepeatedTask] = []
+
+    public init(broker: Broker, group: EventLoopGroup, logger: Logger) {
+        self.broker = broker
+        self.group = group
+        self.logger = logger
+    }
+
+    /// The bound addresses, by listener name (a port of 0 in the configuration is resolved here).
+    public private(set) var boundAddresses: [(name: String, address: SocketAddress)] = []
+
+    /// Binds every broker listener and starts maintenance.
+    public func start() async throws {
+        for listener in broker.configuration.brokerListeners {
+            let broker = self.broker
+            let logger = self.logger
+            let maximumFrame = broker.configuration.maximumRequestSize
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 256)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(KafkaFrameDecoder(maximumFrameSize: maximumFrame)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            KafkaConnectionHandler(broker: broker, listenerName: listener.name, logger: logger))
+                    }
+                }
+                .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port)
+                .get()
+            channels.append(channel)
+            if let address = channel.localAddress {
+                boundAddresses.append((listener.name, address))
+            }
+            logger.info("listening", metadata: [
+                "listener": "\(listener.name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+            ])
+        }
+        maintenancePool.start()
+        let logs = broker.logs
+        let pool = maintenancePool
+        let loop = group.next()
+        let interval = max(100, broker.configuration.retentionCheckIntervalMs)
+        maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(interval), delay: .milliseconds(interval)) { _ in
+            pool.submit { _ in logs.runMaintenance() }
+        })
+        maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            pool.submit { _ in logs.flushDueLogs() }
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish, flushes and closes the logs.
+    public func stop() async {
+        for task in maintenanceTasks { task.cancel() }
+        for channel in channels { try? await channel.close() }
+        channels.removeAll()
+        try? await maintenancePool.shutdownGracefully()
+        broker.logs.shutdown()
+        logger.info("broker stopped")
+    }
+
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        logger.info("shutting down")
+        await stop()
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import KafkaProtocol
+
+/// A topic as the cluster knows it.
+public struct TopicMetadata: Codable, Equatable, Sendable {
+    public var name: String
+    public var topicId: KafkaUUID
+    public var partitionCount: Int32
+    /// The topic's config overrides.
+    public var configs: [String: String]
+
+    public init(name: String, topicId: KafkaUUID, partitionCount: Int32, configs: [String: String]) {
+        self.name = name
+        self.topicId = topicId
+        self.partitionCount = partitionCount
+        self.configs = configs
+    }
+}
+
+extension KafkaUUID: Codable {
+    public init(from decoder: Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        self.init(mostSignificantBits: try container.decode(UInt64.self), leastSignificantBits: try container.decode(UInt64.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(mostSignificantBits)
+        try container.encode(leastSignificantBits)
+    }
+}
+
+/// The cluster's metadata: topics, their partition counts and configs, and the producer id block. Kept behind a
+/// protocol so that a single node can keep it in a local file and a cluster in etcd.
+public protocol ClusterMetadataStore: Sendable {
+    var clusterId: String { get }
+    func topics() -> [TopicMetadata]
+    func topic(named name: String) -> TopicMetadata?
+    func createTopic(_ topic: TopicMetadata) throws(StorageError)
+    func deleteTopic(named name: String) throws(StorageError)
+    func updateTopic(_ topic: TopicMetadata) throws(StorageError)
+    /// A new producer id, never handed out before, also across restarts.
+    func allocateProducerId() throws(StorageError) -> Int64
+}
+
+/// The single-node metadata store: one JSON file in the data folder, replaced atomically on every change.
+public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable {
+    private struct Contents: Codable {
+        var version: Int = 1
+        var clusterId: String
+        var nodeId: Int32
+        var topics: [TopicMetadata]
+        /// Producer ids below this may have been handed out; allocation resumes here after a restart.
+        var producerIdLimit: Int64
+    }
+
+    private static let producerIdBlock: Int64 = 1000
+    private let path: String
+    private let lock = NSLock()
+    private var contents: Contents
+    private var nextProducerId: Int64
+
+    /// Opens or creates the store at `<dataDirectory>/vltava-metadata.json`. A stored cluster id wins over
+    /// `clusterId`, as Kafka's meta.properties does.
+    public init(dataDirectory: String, clusterId: String, nodeId: Int32) throws(StorageError) {
+        self.path = dataDirectory + "/vltava-metadata.json"
+        try FileSystem.createDirectory(dataDirectory)
+        if FileSystem.exists(path) {
+            let bytes = try FileSystem.readAll(path)
+            do {
+                contents = try JSONDecoder().decode(Contents.self, from: Data(bytes))
+            } catch {
+                throw .invalidMetadata("\(path): \(error)")
+            }
+        } else {
+            contents = Contents(clusterId: clusterId, nodeId: nodeId, topics: [], producerIdLimit: 0)
+        }
+        nextProducerId = contents.producerIdLimit
+        try save()
+    }
+
+    public var clusterId: String { lock.withLock { contents.clusterId } }
+
+    public func topics() -> [TopicMetadata] {
+        lock.withLock { contents.topics }
+    }
+
+    public func topic(named name: String) -> TopicMetadata? {
+        lock.withLock { contents.topics.first { $0.name == name } }
+    }
+
+    public func createTopic(_ topic: TopicMetadata) throws(StorageError) {
+        try mutate { contents throws(StorageError) in
+            if contents.topics.contains(where: { $0.name == topic.name }) {
+                throw .invalidMetadata("topic \(topic.name) exists")
+            }
+            contents.topics.append(topic)
+        }
+    }
+
+    public func deleteTopic(named name: String) throws(StorageError) {
+        try mutate { contents in contents.topics.removeAll { $0.name == name } }
+    }
+
+    public func updateTopic(_ topic: TopicMetadata) throws(StorageError) {
+        try mutate { contents in
+            if let index = contents.topics.firstIndex(where: { $0.name == topic.name }) { contents.topics[index] = topic }
+        }
+    }
+
+    public func allocateProducerId() throws(StorageError) -> Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        if nextProducerId >= contents.producerIdLimit {
+            var updated = contents
+            updated.producerIdLimit = nextProducerId + Self.producerIdBlock
+            try write(updated)
+            contents = updated
+        }
+        let id = nextProducerId
+        nextProducerId += 1
+        return id
+    }
+
+    private func mutate(_ change: (inout Contents) throws(StorageError) -> Void) throws(StorageError) {
+        lock.lock()
+        defer { lock.unlock() }
+        var updated = contents
+        try change(&updated)
+        try write(updated)
+        contents = updated
+    }
+
+    private func save() throws(StorageError) {
+        lock.lock()
+        defer { lock.unlock() }
+        try write(contents)
+    }
+
+    private func write(_ contents: Contents) throws(StorageError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do {
+            data = try encoder.encode(contents)
+        } catch {
+            throw .invalidMetadata("cannot encode metadata: \(error)")
+        }
+        try FileSystem.writeAtomically(Array(data), to: path)
+    }
+}

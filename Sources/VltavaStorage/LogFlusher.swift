@@ -1,0 +1,53 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The one thread that fsyncs partition logs. Logs ask for a flush; every log that asked while the previous
+/// round ran is synced in the next round, so concurrent acks=all producers share fsyncs (group commit).
+public final class LogFlusher: @unchecked Sendable {
+    private let condition = ConditionLock(value: 0)
+    private var pending: [ObjectIdentifier: PartitionLog] = [:]
+    private var running = true
+    private let thread: NIOThreadPool
+    private let clock: @Sendable () -> Int64
+
+    public init(clock: @escaping @Sendable () -> Int64) {
+        self.clock = clock
+        self.thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        thread.submit { [self] state in
+            guard case .active = state else { return }
+            self.loop()
+        }
+    }
+
+    /// Queues `log` for the next flush round.
+    public func schedule(_ log: PartitionLog) {
+        condition.lock()
+        pending[ObjectIdentifier(log)] = log
+        condition.unlock(withValue: 1)
+    }
+
+    private func loop() {
+        while true {
+            condition.lock(whenValue: 1)
+            let batch = pending
+            pending.removeAll()
+            let keepRunning = running
+            condition.unlock(withValue: keepRunning ? 0 : 1)
+            for log in batch.values {
+                try? log.flush(nowMs: clock())
+            }
+            if !keepRunning && batch.isEmpty { return }
+            if !keepRunning { continue }
+        }
+    }
+
+    /// Finishes the queued flushes and stops the thread.
+    public func shutdown() {
+        condition.lock()
+        running = false
+        condition.unlock(withValue: 1)
+        try? thread.syncShutdownGracefully()
+    }
+}

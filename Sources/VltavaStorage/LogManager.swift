@@ -1,0 +1,199 @@
+import KafkaProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A topic and partition.
+public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+
+    /// Kafka's folder name for the partition.
+    public var description: String { "\(topic)-\(partition)" }
+}
+
+/// All partition logs of the node: opens and recovers them at start, creates and deletes them with their
+/// topics, runs retention and time-based flushes, and owns the flusher thread.
+public final class LogManager: @unchecked Sendable {
+    public let dataDirectory: String
+    public let metadata: ClusterMetadataStore
+    public let flusher: LogFlusher
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    private let lock = NIOLock()
+    private var logs: [TopicPartition: PartitionLog] = [:]
+    private var brokerDefaults: [String: String]
+    private var logStartOffsets: [TopicPartition: Int64] = [:]
+
+    private var checkpointPath: String { dataDirectory + "/log-start-offset-checkpoint" }
+
+    public init(dataDirectory: String, metadata: ClusterMetadataStore, brokerDefaults: [String: String] = [:],
+                logger: Logger, clock: @escaping @Sendable () -> Int64) throws(StorageError) {
+        self.dataDirectory = dataDirectory
+        self.metadata = metadata
+        self.brokerDefaults = brokerDefaults
+        self.logger = logger
+        self.clock = clock
+        self.flusher = LogFlusher(clock: clock)
+        try FileSystem.createDirectory(dataDirectory)
+        logStartOffsets = try readCheckpoint()
+        let started = clock()
+        var count = 0
+        for topic in metadata.topics() {
+            for partition in 0..<topic.partitionCount {
+                try open(topic: topic, partition: partition)
+                count += 1
+            }
+        }
+        logger.info("log recovery done", metadata: [
+            "partitions": "\(count)", "dataDirectory": "\(dataDirectory)", "ms": "\(clock() - started)",
+        ])
+    }
+
+    @discardableResult
+    private func open(topic: TopicMetadata, partition: Int32) throws(StorageError) -> PartitionLog {
+        let key = TopicPartition(topic: topic.name, partition: partition)
+        let log = try PartitionLog(
+            topic: topic.name, partition: partition, directory: dataDirectory + "/" + key.description,
+            config: LogConfig(overrides: topic.configs, brokerDefaults: brokerDefaults),
+            logStartOffset: logStartOffsets[key] ?? 0, nowMs: clock(), logger: logger)
+        log.flusher = flusher
+        lock.withLock { logs[key] = log }
+        return log
+    }
+
+    public func log(for topicPartition: TopicPartition) -> PartitionLog? {
+        lock.withLock { logs[topicPartition] }
+    }
+
+    public func log(topic: String, partition: Int32) -> PartitionLog? {
+        log(for: TopicPartition(topic: topic, partition: partition))
+    }
+
+    /// The effective config of a topic (its overrides over the broker's defaults).
+    public func config(forTopic topic: TopicMetadata) -> LogConfig {
+        LogConfig(overrides: topic.configs, brokerDefaults: lock.withLock { brokerDefaults })
+    }
+
+    public var defaults: [String: String] { lock.withLock { brokerDefaults } }
+
+    /// Creates a topic's metadata and its partition folders.
+    public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
+        try TopicConfigs.validate(configs)
+        let topic = TopicMetadata(name: name, topicId: .random(), partitionCount: partitions, configs: configs)
+        try metadata.createTopic(topic)
+        for partition in 0..<partitions { try open(topic: topic, partition: partition) }
+        logger.info("topic created", metadata: ["topic": "\(name)", "partitions": "\(partitions)", "configs": "\(configs)"])
+        return topic
+    }
+
+    /// Deletes a topic: its metadata first, then its partition folders.
+    public func deleteTopic(name: String) throws(StorageError) {
+        guard let topic = metadata.topic(named: name) else { return }
+        try metadata.deleteTopic(named: name)
+        for partition in 0..<topic.partitionCount {
+            let key = TopicPartition(topic: name, partition: partition)
+            let log = lock.withLock { logs.removeValue(forKey: key) }
+            try log?.delete()
+            lock.withLock { _ = logStartOffsets.removeValue(forKey: key) }
+        }
+        try writeCheckpoint()
+        logger.info("topic deleted", metadata: ["topic": "\(name)"])
+    }
+
+    /// Raises a topic's partition count.
+    public func addPartitions(topic name: String, count: Int32) throws(StorageError) {
+        guard var topic = metadata.topic(named: name) else { return }
+        let old = topic.partitionCount
+        topic.partitionCount = count
+        try metadata.updateTopic(topic)
+        for partition in old..<count { try open(topic: topic, partition: partition) }
+        logger.info("partitions added", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+    }
+
+    /// Replaces a topic's config overrides.
+    public func setConfigs(topic name: String, configs: [String: String]) throws(StorageError) {
+        guard var topic = metadata.topic(named: name) else { return }
+        try TopicConfigs.validate(configs)
+        topic.configs = configs
+        try metadata.updateTopic(topic)
+        let config = self.config(forTopic: topic)
+        for partition in 0..<topic.partitionCount {
+            log(topic: name, partition: partition)?.updateConfig(config)
+        }
+    }
+
+    /// DeleteRecords: moves a partition's log start and remembers it across restarts.
+    public func deleteRecords(_ topicPartition: TopicPartition, before offset: Int64) throws(StorageError) -> Int64 {
+        guard let log = log(for: topicPartition) else { throw .closed }
+        let start = try log.deleteRecords(before: offset)
+        lock.withLock { logStartOffsets[topicPartition] = start }
+        try writeCheckpoint()
+        return start
+    }
+
+    /// Retention: run periodically, off the event loops.
+    public func runMaintenance() {
+        let now = clock()
+        var startsMoved = false
+        for log in lock.withLock({ Array(logs.values) }) {
+            let before = log.logStartOffset
+            do {
+                try log.applyRetention(nowMs: now)
+            } catch {
+                logger.error("retention failed", metadata: ["partition": "\(log.topic)-\(log.partition)", "error": "\(error)"])
+            }
+            if log.logStartOffset != before {
+                lock.withLock { logStartOffsets[TopicPartition(topic: log.topic, partition: log.partition)] = log.logStartOffset }
+                startsMoved = true
+            }
+        }
+        if startsMoved { try? writeCheckpoint() }
+    }
+
+    /// Asks for an fsync of every log whose `flush.ms` has passed with data waiting.
+    public func flushDueLogs() {
+        let now = clock()
+        for log in lock.withLock({ Array(logs.values) }) where log.isFlushDue(nowMs: now) {
+            flusher.schedule(log)
+        }
+    }
+
+    /// Flushes and closes every log and stops the flusher.
+    public func shutdown() {
+        let all = lock.withLock { Array(logs.values) }
+        for log in all { log.close() }
+        flusher.shutdown()
+        try? writeCheckpoint()
+    }
+
+    // MARK: Log start checkpoint (Kafka's format: version, count, then "topic partition offset" lines)
+
+    private func readCheckpoint() throws(StorageError) -> [TopicPartition: Int64] {
+        guard FileSystem.exists(checkpointPath) else { return [:] }
+        let text = String(decoding: try FileSystem.readAll(checkpointPath), as: UTF8.self)
+        var result: [TopicPartition: Int64] = [:]
+        for line in text.split(separator: "\n").dropFirst(2) {
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let partition = Int32(parts[1]), let offset = Int64(parts[2]) else {
+                throw .invalidMetadata("bad line in \(checkpointPath): \(line)")
+            }
+            result[TopicPartition(topic: String(parts[0]), partition: partition)] = offset
+        }
+        return result
+    }
+
+    private func writeCheckpoint() throws(StorageError) {
+        let entries = lock.withLock { logStartOffsets.filter { $0.value > 0 } }
+        var text = "0\n\(entries.count)\n"
+        for (key, offset) in entries.sorted(by: { $0.key.description < $1.key.description }) {
+            text += "\(key.topic) \(key.partition) \(offset)\n"
+        }
+        try FileSystem.writeAtomically(Array(text.utf8), to: checkpointPath)
+    }
+}

@@ -1,0 +1,501 @@
+import KafkaRecords
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Why an append was refused.
+public enum AppendError: Error, Equatable, Sendable {
+    /// The producer's epoch is older than the partition's (Kafka's INVALID_PRODUCER_EPOCH).
+    case invalidProducerEpoch
+    /// A gap or reordering in an idempotent producer's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    case outOfOrderSequence(expected: Int32, received: Int32)
+    /// The log cannot be written (KAFKA_STORAGE_ERROR).
+    case storage(StorageError)
+}
+
+/// The outcome of an append.
+public struct AppendResult: Equatable, Sendable {
+    /// The offset of the first record appended (or, for a retried batch, first appended before).
+    public var baseOffset: Int64
+    public var lastOffset: Int64
+    /// The broker's append time for LogAppendTime topics, -1 otherwise.
+    public var logAppendTimeMs: Int64
+    public var logStartOffset: Int64
+    /// True when every batch was a retry of one already in the log: nothing was written.
+    public var isDuplicate: Bool
+}
+
+/// A slice of the log to send to a fetching client.
+public struct LogReadResult: Sendable {
+    /// A duplicate of the segment file's descriptor that the caller owns and must close, or nil if empty.
+    public var fileDescriptor: Int32?
+    public var position: Int
+    public var length: Int
+    public var highWatermark: Int64
+    public var logStartOffset: Int64
+    public var logEndOffset: Int64
+
+    public static func empty(highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) -> LogReadResult {
+        LogReadResult(fileDescriptor: nil, position: 0, length: 0, highWatermark: highWatermark,
+                      logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+    }
+}
+
+/// One partition's log on local disk: a folder of segments. Appends go to the last (active) segment,
+/// which rolls by size and age; retention deletes whole old segments. Thread-safe.
+public final class PartitionLog: @unchecked Sendable {
+    public let topic: String
+    public let partition: Int32
+    public let directory: String
+    private let logger: Logger
+    private let lock = NIOLock()
+    private var segments: [LogSegment]
+    private var config: LogConfig
+    private var producers = ProducerStateManager()
+    private var logStartOffsetValue: Int64
+    private var flushedOffset: Int64
+    private var unflushedMessages: Int64 = 0
+    private var lastFlushMs: Int64
+    private var pendingSegmentsToFlush: [LogSegment] = []
+    private var flushWaiters: [(offset: Int64, promise: EventLoopPromise<Void>)] = []
+    private var appendListeners: [UInt64: @Sendable () -> Void] = [:]
+    private var nextListenerId: UInt64 = 0
+    private var isClosed = false
+    weak var flusher: LogFlusher?
+
+    /// Opens the partition folder, creating it if needed, and recovers it: the active segment is checked batch
+    /// by batch and a torn tail truncated; indexes are rebuilt where missing; producer state is restored.
+    public init(topic: String, partition: Int32, directory: String, config: LogConfig, logStartOffset: Int64 = 0,
+                nowMs: Int64, logger: Logger) throws(StorageError) {
+        self.topic = topic
+        self.partition = partition
+        self.directory = directory
+        self.config = config
+        var logger = logger
+        logger[metadataKey: "partition"] = "\(topic)-\(partition)"
+        self.logger = logger
+        try FileSystem.createDirectory(directory)
+        let bases = try FileSystem.list(directory)
+            .filter { $0.hasSuffix(".log") }
+            .compactMap { Int64($0.dropLast(4)) }
+            .sorted()
+        var segments: [LogSegment] = []
+        for (index, base) in bases.enumerated() {
+            let isLast = index == bases.count - 1
+            segments.append(try LogSegment(
+                directory: directory, baseOffset: base, indexIntervalBytes: config.indexIntervalBytes,
+                recover: isLast, nowMs: nowMs, logger: logger))
+        }
+        if segments.isEmpty {
+            segments.append(try LogSegment(
+                directory: directory, baseOffset: max(0, logStartOffset), indexIntervalBytes: config.indexIntervalBytes,
+                recover: false, nowMs: nowMs, logger: logger))
+        }
+        for (earlier, later) in zip(segments, segments.dropFirst()) where earlier.nextOffset > later.baseOffset {
+            throw .corrupt("segment \(earlier.logPath) overlaps the next segment at offset \(later.baseOffset)")
+        }
+        self.segments = segments
+        self.logStartOffsetValue = max(logStartOffset, segments[0].baseOffset)
+        self.flushedOffset = segments.last!.nextOffset
+        self.lastFlushMs = nowMs
+        try restoreProducerState()
+        try removeStaleFiles()
+    }
+
+    private func snapshotPath(_ offset: Int64) -> String {
+        directory + "/" + LogSegment.fileName(offset, ".snapshot")
+    }
+
+    private func restoreProducerState() throws(StorageError) {
+        let active = segments.last!
+        if FileSystem.exists(snapshotPath(active.baseOffset)),
+           let restored = ProducerStateManager(snapshot: ByteBuffer(bytes: try FileSystem.readAll(snapshotPath(active.baseOffset)))) {
+            producers = restored
+        }
+        try active.scanBatches(from: 0, verifyChecksums: false) { location in
+            recordProducerBatch(location)
+            return true
+        }
+    }
+
+    private func recordProducerBatch(_ location: BatchLocation) {
+        guard location.producerId >= 0 else { return }
+        let count = location.lastOffset - location.baseOffset + 1
+        producers.update(producerId: location.producerId, epoch: location.producerEpoch, batch: .init(
+            firstSequence: location.baseSequence,
+            lastSequence: ProducerStateManager.lastSequence(first: location.baseSequence, recordCount: count),
+            firstOffset: location.baseOffset, lastOffset: location.lastOffset))
+    }
+
+    /// Removes snapshots of segments that no longer exist and temporary files of interrupted writes.
+    private func removeStaleFiles() throws(StorageError) {
+        let bases = Set(segments.map(\.baseOffset))
+        for name in try FileSystem.list(directory) {
+            if name.hasSuffix(".snapshot"), let base = Int64(name.dropLast(9)), !bases.contains(base) {
+                try FileSystem.remove(directory + "/" + name)
+            } else if name.hasSuffix(".tmp") {
+                try FileSystem.remove(directory + "/" + name)
+            }
+        }
+    }
+
+    // MARK: State
+
+    public var logStartOffset: Int64 { lock.withLock { logStartOffsetValue } }
+    public var logEndOffset: Int64 { lock.withLock { segments.last!.nextOffset } }
+    /// A single node has no followers to wait for: everything appended is committed.
+    public var highWatermark: Int64 { logEndOffset }
+    public var sizeInBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.size } } }
+    public var segmentCount: Int { lock.withLock { segments.count } }
+    public var durableOffset: Int64 { lock.withLock { flushedOffset } }
+
+    public func updateConfig(_ config: LogConfig) {
+        lock.withLock { self.config = config }
+    }
+
+    public var currentConfig: LogConfig { lock.withLock { config } }
+
+    // MARK: Append
+
+    /// Appends validated client batches. Offsets are assigned by rewriting each batch's base offset in place
+    /// (the CRC does not cover it), and the bytes are written as they came, in one write.
+    /// Idempotent producers' sequences are checked first: a retried batch is answered with its original
+    /// offsets and not written again.
+    public func append(_ records: inout ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
+        var listeners: [@Sendable () -> Void] = []
+        let result: AppendResult = try lock.withTypedLock { () throws(AppendError) -> AppendResult in
+            if isClosed { throw .storage(.closed) }
+            var batches: [BatchLocation] = []
+            var offset = segments.last!.nextOffset
+            var pendingProducers = producers
+            var duplicate: (Int64, Int64)?
+            for validatedBatch in validated.batches {
+                let header = validatedBatch.header
+                let position = records.readerIndex + validatedBatch.position
+                let count = Int64(header.lastOffsetDelta) + 1
+                if header.producerId >= 0 {
+                    let lastSequence = ProducerStateManager.lastSequence(first: header.baseSequence, recordCount: count)
+                    switch pendingProducers.check(producerId: header.producerId, epoch: header.producerEpoch,
+                                                   firstSequence: header.baseSequence, lastSequence: lastSequence) {
+                    case .append:
+                        pendingProducers.update(producerId: header.producerId, epoch: header.producerEpoch, batch: .init(
+                            firstSequence: header.baseSequence, lastSequence: lastSequence,
+                            firstOffset: offset, lastOffset: offset + count - 1))
+                    case let .duplicate(first, last):
+                        duplicate = (first, last)
+                        continue
+                    case .invalidEpoch:
+                        throw .invalidProducerEpoch
+                    case let .outOfOrder(expected, received):
+                        throw .outOfOrderSequence(expected: expected, received: received)
+                    }
+                }
+                if config.usesLogAppendTime {
+                    RecordBatchHeader.setLogAppendTime(nowMs, in: &records, at: position)
+                }
+                RecordBatchHeader.setBaseOffset(offset, in: &records, at: position)
+                RecordBatchHeader.setPartitionLeaderEpoch(0, in: &records, at: position)
+                batches.append(BatchLocation(
+                    position: position - records.readerIndex, size: header.totalSize, baseOffset: offset,
+                    lastOffset: offset + count - 1,
+                    maxTimestamp: config.usesLogAppendTime ? nowMs : header.maxTimestamp))
+                offset += count
+            }
+            if batches.isEmpty, let (first, last) = duplicate {
+                return AppendResult(baseOffset: first, lastOffset: last, logAppendTimeMs: -1,
+                                    logStartOffset: logStartOffsetValue, isDuplicate: true)
+            }
+            guard batches.count > 0 else { throw .storage(.corrupt("empty append")) }
+            do throws(StorageError) {
+                try rollIfNeeded(incomingBytes: records.readableBytes, nowMs: nowMs)
+                let toWrite: ByteBuffer
+                if duplicate == nil {
+                    toWrite = records
+                } else {
+                    // Only the new batches of a partly retried request are written.
+                    var fresh = ByteBuffer()
+                    var relocated: [BatchLocation] = []
+                    for batch in batches {
+                        var moved = batch
+                        moved.position = fresh.writerIndex
+                        var slice = records.getSlice(at: records.readerIndex + batch.position, length: batch.size)!
+                        fresh.writeBuffer(&slice)
+                        relocated.append(moved)
+                    }
+                    batches = relocated
+                    toWrite = fresh
+                }
+                try segments.last!.append(toWrite, batches: batches)
+            } catch {
+                throw .storage(error)
+            }
+            producers = pendingProducers
+            unflushedMessages += batches.reduce(0) { $0 + ($1.lastOffset - $1.baseOffset + 1) }
+            listeners = Array(appendListeners.values)
+            return AppendResult(
+                baseOffset: batches[0].baseOffset, lastOffset: batches.last!.lastOffset,
+                logAppendTimeMs: config.usesLogAppendTime ? nowMs : -1,
+                logStartOffset: logStartOffsetValue, isDuplicate: false)
+        }
+        if !result.isDuplicate {
+            if shouldForceFlush(nowMs: nowMs) { flusher?.schedule(self) }
+            for listener in listeners { listener() }
+        }
+        return result
+    }
+
+    private func shouldForceFlush(nowMs: Int64) -> Bool {
+        lock.withLock {
+            unflushedMessages >= config.flushMessages || (unflushedMessages > 0 && nowMs - lastFlushMs >= config.flushMs)
+        }
+    }
+
+    private func rollIfNeeded(incomingBytes: Int, nowMs: Int64) throws(StorageError) {
+        let active = segments.last!
+        guard active.size > 0 else { return }
+        let full = active.size + incomingBytes > config.segmentBytes
+        let old = nowMs - active.createdAtMs >= config.segmentMs
+        let offsetsOverflow = active.nextOffset - active.baseOffset > Int64(Int32.max) - Int64(incomingBytes)
+        guard full || old || offsetsOverflow else { return }
+        let segment = try LogSegment(
+            directory: directory, baseOffset: active.nextOffset, indexIntervalBytes: config.indexIntervalBytes,
+            recover: false, nowMs: nowMs, logger: logger)
+        try FileSystem.writeAtomically(Array(producers.snapshot().readableBytesView), to: snapshotPath(segment.baseOffset))
+        if active.hasUnflushedData { pendingSegmentsToFlush.append(active) }
+        segments.append(segment)
+        logger.debug("rolled segment", metadata: ["baseOffset": "\(segment.baseOffset)"])
+    }
+
+    // MARK: Durability
+
+    /// Completes `promise` once every offset below `offset` is on disk; asks the flusher for an fsync.
+    /// Waiters that arrive while an fsync runs share the next one (group commit).
+    public func whenDurable(upTo offset: Int64, promise: EventLoopPromise<Void>) {
+        let done = lock.withLock { () -> Bool in
+            if flushedOffset >= offset { return true }
+            flushWaiters.append((offset, promise))
+            return false
+        }
+        if done {
+            promise.succeed()
+        } else if let flusher {
+            flusher.schedule(self)
+        } else {
+            do {
+                try flush()
+            } catch {
+                promise.fail(error)
+            }
+        }
+    }
+
+    /// Writes everything appended so far to disk and wakes the waiters it satisfies.
+    public func flush(nowMs: Int64 = 0) throws(StorageError) {
+        let (toSync, target) = lock.withLock { () -> ([LogSegment], Int64) in
+            let pending = pendingSegmentsToFlush + (segments.last!.hasUnflushedData ? [segments.last!] : [])
+            pendingSegmentsToFlush.removeAll()
+            return (pending, segments.last!.nextOffset)
+        }
+        var failure: StorageError?
+        for segment in toSync {
+            do { try segment.sync() } catch { failure = error }
+        }
+        let ready = lock.withLock { () -> [EventLoopPromise<Void>] in
+            if failure == nil, target > flushedOffset {
+                flushedOffset = target
+                unflushedMessages = 0
+                if nowMs > 0 { lastFlushMs = nowMs }
+            }
+            let satisfied = flushWaiters.filter { $0.offset <= flushedOffset || failure != nil }
+            flushWaiters.removeAll { $0.offset <= flushedOffset || failure != nil }
+            return satisfied.map(\.promise)
+        }
+        for promise in ready {
+            if let failure { promise.fail(failure) } else { promise.succeed() }
+        }
+        if let failure { throw failure }
+    }
+
+    /// True when `flush.ms` has passed since the last fsync and data is waiting.
+    func isFlushDue(nowMs: Int64) -> Bool {
+        lock.withLock { unflushedMessages > 0 && nowMs - lastFlushMs >= config.flushMs }
+    }
+
+    // MARK: Read
+
+    /// The data from `offset`: up to `maxBytes` from the segment holding it, and at least the whole first
+    /// batch when `minOneBatch` is set (the last batch may be cut short, as Kafka does; clients skip it).
+    public func read(offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> LogReadResult {
+        try lock.withTypedLock { () throws(StorageError) -> LogReadResult in
+            if isClosed { throw .closed }
+            let end = segments.last!.nextOffset
+            let start = logStartOffsetValue
+            guard offset >= start, offset <= end else {
+                throw .offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: end)
+            }
+            let empty = LogReadResult.empty(highWatermark: end, logStartOffset: start, logEndOffset: end)
+            if offset == end { return empty }
+            var index = segmentIndex(containing: offset)
+            while index < segments.count {
+                let segment = segments[index]
+                if let location = try segment.locate(offset: offset) {
+                    let available = segment.size - location.position
+                    var length = min(maxBytes, available)
+                    if minOneBatch { length = max(length, location.size) }
+                    if length <= 0 { return empty }
+                    return LogReadResult(
+                        fileDescriptor: try segment.file.duplicateDescriptor(), position: location.position, length: length,
+                        highWatermark: end, logStartOffset: start, logEndOffset: end)
+                }
+                index += 1
+            }
+            return empty
+        }
+    }
+
+    /// Reads a `read` result's bytes into memory (for callers that cannot use sendfile), closing its descriptor.
+    public static func load(_ result: LogReadResult) throws(StorageError) -> ByteBuffer {
+        guard let descriptor = result.fileDescriptor else { return ByteBuffer() }
+        let file = SystemFile(adopting: descriptor, path: "fd \(descriptor)")
+        defer { file.close() }
+        return try file.read(at: result.position, length: result.length)
+    }
+
+    /// Closes a descriptor handed out by `read` that the caller will not use.
+    @discardableResult
+    public static func closeDescriptor(_ descriptor: Int32) -> Int32 {
+        SystemFile(adopting: descriptor, path: "fd \(descriptor)").close()
+        return 0
+    }
+
+    private func segmentIndex(containing offset: Int64) -> Int {
+        var low = 0
+        var high = segments.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if segments[middle].baseOffset <= offset { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+
+    /// The first batch whose newest timestamp is at least `timestamp`: its first offset whose record is at or after
+    /// the timestamp, and that record's timestamp. Nil when every record is older.
+    public func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
+        let found: (LogSegment, BatchLocation)? = try lock.withTypedLock { () throws(StorageError) -> (LogSegment, BatchLocation)? in
+            for segment in segments where segment.maxTimestamp >= timestamp {
+                if let location = try segment.locate(timestamp: timestamp) { return (segment, location) }
+            }
+            return nil
+        }
+        guard let (segment, location) = found else { return nil }
+        let bytes = try segment.file.read(at: location.position, length: location.size)
+        if let records = try? RecordBatch.decodeRecords(bytes) {
+            for record in records where record.timestamp >= timestamp {
+                return (max(record.offset, logStartOffset), record.timestamp)
+            }
+        }
+        return (max(location.baseOffset, logStartOffset), location.maxTimestamp)
+    }
+
+    /// The newest timestamp in the log and the offset of the batch that carries it.
+    public func maxTimestampAndOffset() -> (timestamp: Int64, offset: Int64)? {
+        lock.withLock {
+            var best: (Int64, Int64)?
+            for segment in segments where segment.maxTimestamp >= 0 {
+                if best == nil || segment.maxTimestamp > best!.0 { best = (segment.maxTimestamp, segment.offsetOfMaxTimestamp) }
+            }
+            return best
+        }
+    }
+
+    // MARK: Appends listeners (long-polling fetches)
+
+    /// Registers a callback run after every append until removed.
+    public func addAppendListener(_ listener: @escaping @Sendable () -> Void) -> UInt64 {
+        lock.withLock {
+            nextListenerId += 1
+            appendListeners[nextListenerId] = listener
+            return nextListenerId
+        }
+    }
+
+    public func removeAppendListener(_ id: UInt64) {
+        _ = lock.withLock { appendListeners.removeValue(forKey: id) }
+    }
+
+    // MARK: Retention and deletion
+
+    /// Moves the log start to `offset` (DeleteRecords), deleting segments wholly below it. Returns the new start.
+    public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
+        try lock.withTypedLock { () throws(StorageError) -> Int64 in
+            let end = segments.last!.nextOffset
+            guard offset <= end else {
+                throw .offsetOutOfRange(requested: offset, logStartOffset: logStartOffsetValue, logEndOffset: end)
+            }
+            if offset > logStartOffsetValue { logStartOffsetValue = offset }
+            try deleteSegments { segment, next in next != nil && next!.baseOffset <= logStartOffsetValue }
+            return logStartOffsetValue
+        }
+    }
+
+    /// Deletes old segments by `retention.ms` and `retention.bytes`; never the active one. Returns how many went.
+    @discardableResult
+    public func applyRetention(nowMs: Int64) throws(StorageError) -> Int {
+        try lock.withTypedLock { () throws(StorageError) -> Int in
+            guard !config.isCompacted else { return 0 }
+            let retentionMs = config.retentionMs
+            let retentionBytes = config.retentionBytes
+            var excess = retentionBytes >= 0 ? Int64(segments.reduce(0) { $0 + $1.size }) - retentionBytes : 0
+            let removed = try deleteSegments { segment, next in
+                guard next != nil else { return false }
+                if retentionMs >= 0, segment.maxTimestamp >= 0, nowMs - segment.maxTimestamp > retentionMs { return true }
+                if retentionMs >= 0, segment.maxTimestamp < 0, segment.size > 0, nowMs - segment.createdAtMs > retentionMs { return true }
+                if excess >= Int64(segment.size) {
+                    excess -= Int64(segment.size)
+                    return true
+                }
+                return false
+            }
+            if removed > 0 {
+                logStartOffsetValue = max(logStartOffsetValue, segments[0].baseOffset)
+                logger.info("retention deleted segments", metadata: ["segments": "\(removed)", "logStartOffset": "\(logStartOffsetValue)"])
+            }
+            return removed
+        }
+    }
+
+    /// Deletes leading segments while `shouldDelete(segment, nextSegment)` holds. Call with the lock held.
+    private func deleteSegments(_ shouldDelete: (LogSegment, LogSegment?) -> Bool) throws(StorageError) -> Int {
+        var removed = 0
+        while segments.count > 1, shouldDelete(segments[0], segments[1]) {
+            let segment = segments.removeFirst()
+            pendingSegmentsToFlush.removeAll { $0 === segment }
+            try segment.delete()
+            try FileSystem.remove(snapshotPath(segment.baseOffset))
+            removed += 1
+        }
+        return removed
+    }
+
+    /// Flushes and closes the files; later calls fail with `closed`.
+    public func close() {
+        try? flush()
+        lock.withLock {
+            isClosed = true
+            for segment in segments { segment.close() }
+        }
+    }
+
+    /// Closes the log and removes its folder.
+    public func delete() throws(StorageError) {
+        let waiters = lock.withLock { () -> [EventLoopPromise<Void>] in
+            isClosed = true
+            for segment in segments { segment.close() }
+            let waiting = flushWaiters.map(\.promise)
+            flushWaiters.removeAll()
+            return waiting
+        }
+        for promise in waiters { promise.fail(StorageError.closed) }
+        try FileSystem.removeTree(directory)
+    }
+}

@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+
+/// A file opened with POSIX calls: positional reads and writes, fsync, truncate. Owned by one object that
+/// closes it; positional I/O needs no shared cursor, so concurrent readers are safe.
+final class SystemFile: @unchecked Sendable {
+    let path: String
+    let descriptor: Int32
+    private var isClosed = false
+
+    init(path: String, create: Bool) throws(StorageError) {
+        self.path = path
+        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
+        let descriptor = open(path, flags, 0o644)
+        if descriptor < 0 { throw .system(call: "open", path: path, errno: errno) }
+        self.descriptor = descriptor
+    }
+
+    /// Takes ownership of an open descriptor.
+    init(adopting descriptor: Int32, path: String) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        if !isClosed { _ = Glibc.close(descriptor) }
+    }
+
+    func close() {
+        if !isClosed {
+            isClosed = true
+            _ = Glibc.close(descriptor)
+        }
+    }
+
+    func size() throws(StorageError) -> Int {
+        var info = stat()
+        if fstat(descriptor, &info) != 0 { throw .system(call: "fstat", path: path, errno: errno) }
+        return Int(info.st_size)
+    }
+
+    /// Writes all of `buffer`'s readable bytes at `offset`.
+    func write(_ buffer: ByteBuffer, at offset: Int) throws(StorageError) {
+        var written = 0
+        let total = buffer.readableBytes
+        let result: Int32 = buffer.withUnsafeReadableBytes { bytes in
+            while written < total {
+                let count = pwrite(descriptor, bytes.baseAddress! + written, total - written, off_t(offset + written))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += count
+            }
+            return 0
+        }
+        if result != 0 { throw .system(call: "pwrite", path: path, errno: result) }
+    }
+
+    /// Reads up to `length` bytes at `offset`; fewer at the end of the file.
+    func read(at offset: Int, length: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(StorageError) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: length)
+        var failure: Int32 = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+            var done = 0
+            while done < length {
+                let count = pread(descriptor, bytes.baseAddress! + done, length - done, off_t(offset + done))
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if count == 0 { break }
+                done += count
+            }
+            return done
+        }
+        if failure != 0 { throw .system(call: "pread", path: path, errno: failure) }
+        return buffer
+    }
+
+    func sync() throws(StorageError) {
+        if fdatasync(descriptor) != 0 { throw .system(call: "fdatasync", path: path, errno: errno) }
+    }
+
+    func truncate(to size: Int) throws(StorageError) {
+        if ftruncate(descriptor, off_t(size)) != 0 { throw .system(call: "ftruncate", path: path, errno: errno) }
+    }
+
+    /// A new descriptor for the same open file, for a reader (such as sendfile) that outlives this object.
+    func duplicateDescriptor() throws(StorageError) -> Int32 {
+        let copy = dup(descriptor)
+        if copy < 0 { throw .system(call: "dup", path: path, errno: errno) }
+        return copy
+    }
+}
+
+/// Small file-system helpers over POSIX calls.
+enum FileSystem {
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func createDirectory(_ path: String) throws(StorageError) {
+        var partial = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            partial += "/" + component
+            if mkdir(partial, 0o755) != 0 && errno != EEXIST {
+                throw .system(call: "mkdir", path: partial, errno: errno)
+            }
+        }
+    }
+
+    static func list(_ path: String) throws(StorageError) -> [String] {
+        guard let directory = opendir(path) else { throw .system(call: "opendir", path: path, errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func remove(_ path: String) throws(StorageError) {
+        if unlink(path) != 0 && errno != ENOENT { throw .system(call: "unlink", path: path, errno: errno) }
+    }
+
+    static func removeTree(_ path: String) throws(StorageError) {
+        if isDirectory(path) {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 && errno != ENOENT { throw .system(call: "rmdir", path: path, errno: errno) }
+        } else {
+            try remove(path)
+        }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(StorageError) {
+        if Glibc.rename(from, to) != 0 { throw .system(call: "rename", path: from, errno: errno) }
+    }
+
+    /// Makes a directory's entries (new, renamed or removed files) durable.
+    static func syncDirectory(_ path: String) throws(StorageError) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor < 0 { throw .system(call: "open", path: path, errno: errno) }
+        defer { _ = close(descriptor) }
+        if fsync(descriptor) != 0 { throw .system(call: "fsync", path: path, errno: errno) }
+    }
+
+    /// Replaces `path` with `contents` atomically and durably: write a temporary file, fsync, rename, fsync the directory.
+    static func writeAtomically(_ contents: [UInt8], to path: String) throws(StorageError) {
+        let temporary = path + ".tmp"
+        let file = try SystemFile(path: temporary, create: true)
+        try file.truncate(to: 0)
+        try file.write(ByteBuffer(bytes: contents), at: 0)
+        if fsync(file.descriptor) != 0 { throw .system(call: "fsync", path: temporary, errno: errno) }
+        file.close()
+        try rename(temporary, path)
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        try syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    static func readAll(_ path: String) throws(StorageError) -> [UInt8] {
+        let file = try SystemFile(path: path, create: false)
+        defer { file.close() }
+        let buffer = try file.read(at: 0, length: try file.size())
+        return Array(buffer.readableBytesView)
+    }
+}
+
+import NIOConcurrencyHelpers
+
+extension NIOLock {
+    /// `withLock` that keeps the body's thrown error type.
+    func withTypedLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import KafkaProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import VltavaBroker
+import VltavaStorage
+
+/// `vltava serve`: the broker on local disk, configured like a Kafka broker.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the broker (Kafka protocol on PLAINTEXT://0.0.0.0:9092, data in ./data).",
+        discussion: """
+        Configuration comes from Kafka's broker properties, lowest priority first: a server.properties file \
+        (--config), the environment variables of Confluent's images (KAFKA_LISTENERS, KAFKA_ADVERTISED_LISTENERS, \
+        KAFKA_LOG_DIRS, KAFKA_NODE_ID, CLUSTER_ID, any KAFKA_<PROPERTY_NAME>), then these options and --override.
+        """)
+
+    @Option(help: "A server.properties file.")
+    var config: String?
+
+    @Option(help: "Listeners, NAME://host:port,... (listeners).")
+    var listeners: String?
+
+    @Option(help: "Addresses given to clients, NAME://host:port,... (advertised.listeners).")
+    var advertisedListeners: String?
+
+    @Option(help: "Data folder (log.dirs).")
+    var dataDir: String?
+
+    @Option(help: "Node id (node.id).")
+    var nodeId: Int32?
+
+    @Option(help: "Cluster id, used when the data folder has none yet.")
+    var clusterId: String?
+
+    @Option(name: .customLong("override"), help: "Any broker property, name=value; repeatable.")
+    var overrides: [String] = []
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        var properties: [(String, String)] = []
+        if let config {
+            properties += BrokerConfiguration.properties(fromFile: try String(contentsOfFile: config, encoding: .utf8))
+        }
+        properties += BrokerConfiguration.properties(fromEnvironment: ProcessInfo.processInfo.environment)
+        if let listeners { properties.append(("listeners", listeners)) }
+        if let advertisedListeners { properties.append(("advertised.listeners", advertisedListeners)) }
+        if let dataDir { properties.append(("log.dirs", dataDir)) }
+        if let nodeId { properties.append(("node.id", String(nodeId))) }
+        if let clusterId { properties.append(("cluster.id", clusterId)) }
+        for override in overrides {
+            guard let separator = override.firstIndex(of: "=") else {
+                throw ValidationError("--override expects name=value, got '\(override)'")
+            }
+            properties.append((String(override[..<separator]), String(override[override.index(after: separator)...])))
+        }
+        var configuration = BrokerConfiguration()
+        do {
+            try configuration.apply(properties)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+
+        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vltava")
+        logger.info("starting", metadata: [
+            "version": "\(vltavaVersion)", "nodeId": "\(configuration.nodeId)", "dataDirectory": "\(configuration.dataDirectory)",
+        ])
+        let metadata = try LocalMetadataStore(
+            dataDirectory: configuration.dataDirectory,
+            clusterId: configuration.clusterId ?? KafkaClusterId.random(), nodeId: configuration.nodeId)
+        let logs = try LogManager(
+            dataDirectory: configuration.dataDirectory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
+            logger: logger, clock: Broker.wallClockMilliseconds)
+        let broker = Broker(configuration: configuration, logs: logs, logger: logger)
+        let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Kafka cluster ids: 16 random bytes in URL-safe base64 without padding (22 characters).
+enum KafkaClusterId {
+    static func random() -> String {
+        KafkaUUID.random().description
+    }
+}
