@@ -1,0 +1,63 @@
+import ArgumentParser
+import NIOCore
+import VltavaClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `--bootstrap-server` option every client command takes (`-b` as in kcat).
+struct BootstrapOptions: ParsableArguments {
+    @Option(name: [.customLong("bootstrap-server"), .customShort("b")],
+            help: "Comma-separated host:port list of brokers to bootstrap from.")
+    var bootstrapServer: String = "localhost:9092"
+
+    @Option(name: .customLong("request-timeout-ms"), help: "How long to wait for each broker response.")
+    var requestTimeoutMs: Int = 30_000
+
+    /// Runs `body` with a client of the cluster, closes the client, and turns a client error into Kafka's
+    /// error name on stderr and a non-zero exit.
+    func withClient<Result>(
+        _ body: (KafkaClient) async throws(KafkaClientError) -> Result
+    ) async throws -> Result {
+        var configuration = KafkaClient.Configuration()
+        configuration.requestTimeout = .milliseconds(Int64(requestTimeoutMs))
+        do {
+            let client = try KafkaClient(bootstrapServers: bootstrapServer, configuration: configuration)
+            do {
+                let result = try await body(client)
+                await client.close()
+                return result
+            } catch {
+                await client.close()
+                throw error
+            }
+        } catch {
+            printError("Error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    var line = message + "\n"
+    line.withUTF8 { bytes in
+        var remaining = UnsafeRawBufferPointer(bytes)
+        while !remaining.isEmpty {
+            let written = write(2, remaining.baseAddress, remaining.count)
+            if written <= 0 { return }
+            remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
+        }
+    }
+}
+
+/// Parses a `name=value` command-line argument.
+extension ConfigAssignment: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let parsed = try? ConfigAssignment(parsing: argument) else { return nil }
+        self = parsed
+    }
+}
