@@ -38,3 +38,91 @@ def vltava_bin() -> Path:
 def port() -> int:
     """A free loopback port."""
     return free_port()
+
+
+class BrokerProcess:
+    """A `vltava serve` process on a loopback port with its own data folder, which a test can stop, kill -9
+    and start again on the same port and data."""
+
+    def __init__(self, binary: Path, data_dir: Path, port: int, extra_args=(), env=None):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.port = port
+        self.extra_args = list(extra_args)
+        self.env = env
+        self.process = None
+        self.log_path = data_dir.parent / f"vltava-{port}.log"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0):
+        import subprocess
+        import time
+
+        env = dict(os.environ)
+        env.update(self.env or {})
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(self.binary), "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{self.port}",
+             "--data-dir", str(self.data_dir), *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"vltava exited with {self.process.returncode}: {self.log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"vltava did not listen on {self.port} within {timeout}s: {self.log()}")
+
+    def stop(self, timeout: float = 20.0):
+        import signal
+
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=timeout)
+        return self.process.returncode if self.process else None
+
+    def kill9(self):
+        import signal
+
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+
+@pytest.fixture
+def broker(vltava_bin, tmp_path):
+    """A fresh broker on a free loopback port with an empty data folder."""
+    process = BrokerProcess(vltava_bin, tmp_path / "data", free_port()).start()
+    yield process
+    process.kill9()
+
+
+@pytest.fixture(scope="module")
+def shared_broker(vltava_bin, tmp_path_factory):
+    """One broker for every test of a module (for tests that only create their own topics)."""
+    directory = tmp_path_factory.mktemp("shared")
+    process = BrokerProcess(vltava_bin, directory / "data", free_port()).start()
+    yield process
+    process.kill9()
+
+
+def unique_topic(prefix: str = "t") -> str:
+    import uuid
+
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
