@@ -113,8 +113,10 @@ let package = Package(
             name: "KafkaRecordsTests",
             dependencies: [
                 "KafkaRecords",
+                "KafkaProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]
