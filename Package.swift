@@ -99,7 +99,14 @@ let package = Package(
         ),
         .testTarget(
             name: "VltavaStorageTests",
-            dependencies: ["VltavaStorage", "KafkaRecords", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "VltavaStorage",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "VltavaBrokerTests",
