@@ -12,7 +12,8 @@ public final class BrokerConnection: Sendable {
     /// The versions the broker announced.
     public let apiVersions: ApiVersionTable
     private let channel: any Channel
-    private let requestTimeout: TimeAmount
+    /// How long a response may take once its request is written.
+    public let requestTimeout: TimeAmount
 
     private init(address: BrokerAddress, channel: any Channel, apiVersions: ApiVersionTable, requestTimeout: TimeAmount) {
         self.address = address
@@ -72,15 +73,14 @@ public final class BrokerConnection: Sendable {
         return try await send(request, version: version, timeout: timeout)
     }
 
-    /// The version to use for `Request`, capped at `maximum`.
+    /// The version to use for `Request`, within `minimum...maximum` where given.
     func negotiatedVersion<Request: KafkaRequestMessage>(
-        _ request: Request.Type, maximum: Int16? = nil
+        _ request: Request.Type, minimum: Int16? = nil, maximum: Int16? = nil
     ) throws(KafkaClientError) -> Int16 {
-        var ours = Request.validVersions
-        if let maximum {
-            guard maximum >= ours.lowerBound else { throw .unsupportedApi(Request.apiKey) }
-            ours = ours.lowerBound...min(maximum, ours.upperBound)
-        }
+        let lower = max(minimum ?? Request.validVersions.lowerBound, Request.validVersions.lowerBound)
+        let upper = min(maximum ?? Request.validVersions.upperBound, Request.validVersions.upperBound)
+        guard lower <= upper else { throw .unsupportedApi(Request.apiKey) }
+        let ours = lower...upper
         guard let version = apiVersions.negotiatedVersion(of: Request.apiKey, ours: ours) else {
             throw .unsupportedApi(Request.apiKey)
         }
@@ -98,9 +98,8 @@ public final class BrokerConnection: Sendable {
 
     /// Sends a request that the broker does not answer (Produce with acks=0); returns once it is written.
     public func sendWithoutResponse<Request: KafkaRequestMessage>(
-        _ request: Request, maximumVersion: Int16? = nil
+        _ request: Request, version: Int16
     ) async throws(KafkaClientError) {
-        let version = try negotiatedVersion(Request.self, maximum: maximumVersion)
         _ = try await exchange(request, version: version, expectsResponse: false, timeout: requestTimeout)
     }
 

@@ -43,11 +43,16 @@ struct BootstrapOptions: ParsableArguments {
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
-    var line = message + "\n"
-    line.withUTF8 { bytes in
-        var remaining = UnsafeRawBufferPointer(bytes)
+    writeAll(Array((message + "\n").utf8), to: 2)
+}
+
+/// Writes every byte to a file descriptor, unbuffered, retrying short and interrupted writes.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+    bytes.withUnsafeBytes { buffer in
+        var remaining = buffer
         while !remaining.isEmpty {
-            let written = write(2, remaining.baseAddress, remaining.count)
+            let written = write(descriptor, remaining.baseAddress, remaining.count)
+            if written < 0 && errno == EINTR { continue }
             if written <= 0 { return }
             remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
         }

@@ -1,0 +1,152 @@
+import KafkaProtocol
+import KafkaRecords
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension KafkaClient {
+    /// Produces records to a topic: all to `partition` when given, else keyed records by Kafka's murmur2
+    /// partitioner and unkeyed ones to one randomly chosen partition. Each partition's records go as one v2
+    /// batch to its leader; one request per leader. A leader that moved is looked up again once.
+    @discardableResult
+    public func produce(
+        topic: String, records: [ProducerRecord], partition: Int32? = nil, acks: Acks = .all,
+        compression: CompressionCodec = .none, timeout: TimeAmount = .seconds(30)
+    ) async throws(KafkaClientError) -> [ProduceResult] {
+        guard !records.isEmpty else { return [] }
+        var metadata = try await topicMetadata(topic)
+        let count = Int32(metadata.partitions.count)
+        if let partition, !(0..<count).contains(partition) {
+            throw .broker(code: .unknownTopicOrPartition, message: "topic has \(count) partitions", resource: "\(topic)-\(partition)")
+        }
+        let stickyPartition = Int32.random(in: 0..<max(count, 1))
+        var byPartition: [Int32: [ProducerRecord]] = [:]
+        for record in records {
+            let target = partition ?? record.key.map { Partitioner.partition(forKey: $0, partitionCount: count) } ?? stickyPartition
+            byPartition[target, default: []].append(record)
+        }
+        var results: [ProduceResult] = []
+        var pending = byPartition
+        for attempt in 0..<2 {
+            var retry: [Int32: [ProducerRecord]] = [:]
+            for (leader, partitions) in Self.groupByLeader(pending.keys, metadata: metadata) {
+                let batches = partitions.map { ($0, pending[$0]!) }
+                let outcome = try await produceToLeader(
+                    leader, topic: topic, batches: batches, acks: acks, compression: compression, timeout: timeout)
+                for (partition, result) in outcome {
+                    switch result {
+                    case let .success(produced):
+                        results.append(produced)
+                    case let .failure(error) where attempt == 0 && Self.leaderMoved(error):
+                        retry[partition] = pending[partition]
+                    case let .failure(error):
+                        throw error
+                    }
+                }
+            }
+            if retry.isEmpty { break }
+            dropConnections(toLeadersOf: retry.keys, metadata: metadata)
+            metadata = try await topicMetadata(topic)
+            pending = retry
+        }
+        return results.sorted { $0.partition < $1.partition }
+    }
+
+    /// Whether an error means the partition's leadership changed, so that asking the new leader may succeed.
+    static func leaderMoved(_ error: KafkaClientError) -> Bool {
+        switch error.errorCode {
+        case .notLeaderOrFollower?, .leaderNotAvailable?, .unknownTopicOrPartition?, .fencedLeaderEpoch?:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Partitions grouped by their leader's node id; a partition without a leader fails with LEADER_NOT_AVAILABLE.
+    static func groupByLeader(
+        _ partitions: some Sequence<Int32>, metadata: ClusterMetadata.Topic
+    ) -> [(leader: Int32, partitions: [Int32])] {
+        var groups: [Int32: [Int32]] = [:]
+        for partition in partitions {
+            let leader = metadata.partitions.first { $0.partition == partition }?.leader ?? -1
+            groups[leader, default: []].append(partition)
+        }
+        return groups.map { ($0.key, $0.value.sorted()) }.sorted { $0.leader < $1.leader }
+    }
+
+    func dropConnections(toLeadersOf partitions: some Sequence<Int32>, metadata: ClusterMetadata.Topic) {
+        for (leader, _) in Self.groupByLeader(partitions, metadata: metadata) where leader >= 0 {
+            dropConnection(toBroker: leader)
+        }
+    }
+
+    private func produceToLeader(
+        _ leader: Int32, topic: String, batches: [(Int32, [ProducerRecord])], acks: Acks,
+        compression: CompressionCodec, timeout: TimeAmount
+    ) async throws(KafkaClientError) -> [(Int32, Result<ProduceResult, KafkaClientError>)] {
+        guard leader >= 0 else {
+            return batches.map { ($0.0, .failure(.broker(code: .leaderNotAvailable, message: nil, resource: "\(topic)-\($0.0)"))) }
+        }
+        let connection = try await connection(toBroker: leader)
+        // v3 is the first version that carries v2 record batches.
+        let version = try connection.negotiatedVersion(ProduceRequest.self, minimum: 3)
+        var partitionData: [ProduceRequest.PartitionProduceData] = []
+        for (partition, records) in batches {
+            partitionData.append(.init(index: partition, records: try Self.encodeBatch(records, compression: compression)))
+        }
+        let request = ProduceRequest(
+            transactionalId: nil, acks: acks.rawValue, timeoutMs: Int32(timeout.nanoseconds / 1_000_000),
+            topicData: [.init(name: topic, partitionData: partitionData)])
+        if acks == .none {
+            try await connection.sendWithoutResponse(request, version: version)
+            return batches.map { ($0.0, .success(ProduceResult(partition: $0.0, baseOffset: -1, recordCount: $0.1.count))) }
+        }
+        let response = try await connection.send(request, version: version, timeout: timeout + .seconds(5))
+        var outcome: [(Int32, Result<ProduceResult, KafkaClientError>)] = []
+        for (partition, records) in batches {
+            let answer = response.responses.first { $0.name == topic }?
+                .partitionResponses.first { $0.index == partition }
+            guard let answer else {
+                outcome.append((partition, .failure(.malformedResponse("no answer for \(topic)-\(partition)"))))
+                continue
+            }
+            if answer.errorCode != 0 {
+                outcome.append((partition, .failure(.broker(
+                    code: ErrorCode(rawValue: answer.errorCode), message: answer.errorMessage, resource: "\(topic)-\(partition)"))))
+            } else {
+                outcome.append((partition, .success(ProduceResult(
+                    partition: partition, baseOffset: answer.baseOffset, recordCount: records.count))))
+            }
+        }
+        return outcome
+    }
+
+    /// One v2 batch of the records, without producer id (not idempotent), timestamps in milliseconds.
+    static func encodeBatch(_ records: [ProducerRecord], compression: CompressionCodec) throws(KafkaClientError) -> ByteBuffer {
+        let now = currentTimeMilliseconds()
+        let baseTimestamp = records.compactMap(\.timestamp).min() ?? now
+        let batch = RecordBatch(
+            compression: compression, baseTimestamp: baseTimestamp,
+            records: records.enumerated().map { index, record in
+                Record(
+                    offsetDelta: Int32(index), timestampDelta: (record.timestamp ?? now) - baseTimestamp,
+                    key: record.key, value: record.value, headers: record.headers)
+            })
+        do {
+            return try batch.encoded()
+        } catch {
+            throw .invalidArgument("cannot encode record batch: \(error)")
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, the unit of record timestamps.
+func currentTimeMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
