@@ -46,6 +46,12 @@ public enum CRC32C {
         return tables
     }()
 
+    /// The table-driven checksum, whatever the CPU has; for tests and benchmarks of the fallback.
+    @_spi(Testing)
+    public static func softwareChecksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        ~softwareUpdate(0xFFFF_FFFF, bytes)
+    }
+
     /// Slicing-by-8 over the running (pre-inverted) CRC.
     static func softwareUpdate(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
         tables.withUnsafeBufferPointer { table -> UInt32 in

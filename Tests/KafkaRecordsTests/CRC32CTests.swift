@@ -1,4 +1,4 @@
-import KafkaRecords
+@_spi(Testing) import KafkaRecords
 import NIOCore
 import Testing
 
@@ -15,6 +15,7 @@ import Testing
     @Test(arguments: vectors)
     func knownVectors(bytes: [UInt8], expected: UInt32) {
         #expect(bytes.withUnsafeBytes { CRC32C.checksum($0) } == expected)
+        #expect(bytes.withUnsafeBytes { CRC32C.softwareChecksum($0) } == expected)
         #expect(CRC32C.checksum(ByteBuffer(bytes: bytes)) == expected)
     }
 
@@ -34,6 +35,7 @@ import Testing
             for length in [0, 1, 3, 7, 8, 15, 16, 17, 63, 64, 65, 200, 300 - start] {
                 let slice = bytes[start..<(start + length)]
                 #expect(slice.withUnsafeBytes { CRC32C.checksum($0) } == bitwiseCRC32C(slice))
+                #expect(slice.withUnsafeBytes { CRC32C.softwareChecksum($0) } == bitwiseCRC32C(slice))
             }
         }
     }
