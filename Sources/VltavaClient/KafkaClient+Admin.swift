@@ -90,6 +90,10 @@ extension KafkaClient {
             }
         }
         guard !topics.isEmpty else { return [] }
+        // A broker without DescribeConfigs still has partitions to show.
+        guard try await anyConnection().version(of: DescribeConfigsRequest.self) != nil else {
+            return topics.map { TopicDescription(topic: $0, configs: []) }
+        }
         let configs = try await describeConfigs(topics.map { .topic($0.name) })
         return topics.map { TopicDescription(topic: $0, configs: configs[.topic($0.name)] ?? []) }
     }
