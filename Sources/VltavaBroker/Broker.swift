@@ -41,6 +41,14 @@ public final class Broker: Sendable {
         .createTopics: 2...7,
         .deleteTopics: 1...6,
         .initProducerId: 0...5,
+        .deleteRecords: 0...2,
+        .offsetForLeaderEpoch: 0...4,
+        .describeConfigs: 0...4,
+        .alterConfigs: 0...2,
+        .describeLogDirs: 0...4,
+        .createPartitions: 0...3,
+        .incrementalAlterConfigs: 0...1,
+        .describeCluster: 0...1,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -72,11 +80,17 @@ public final class Broker: Sendable {
         } catch {
             logger.info("malformed request", metadata: [
                 "api": "\(apiKey.name)", "version": "\(version)", "client": "\(connection.clientHost)", "error": "\(error)",
+                "body": "\(frame.body.readableBytesView.prefix(256).map { String($0, radix: 16) }.joined(separator: " "))",
             ])
             if let response = KafkaResponseBody.errorResponse(apiKey: apiKey, errorCode: .corruptMessage) {
                 return connection.eventLoop.makeSucceededFuture(.message(response))
             }
             return connection.eventLoop.makeFailedFuture(error)
+        }
+        if body.readableBytes > 0 {
+            logger.debug("ignoring bytes after the request body, as Kafka does", metadata: [
+                "api": "\(apiKey.name)", "version": "\(version)", "bytes": "\(body.readableBytes)", "client": "\(connection.clientHost)",
+            ])
         }
         let context = RequestContext(header: frame.header, connection: connection)
         switch request {
@@ -96,6 +110,24 @@ public final class Broker: Sendable {
             return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(handleDeleteTopics(request, context: context))))
         case let .initProducerId(request):
             return connection.eventLoop.makeSucceededFuture(.message(.initProducerId(handleInitProducerId(request, context: context))))
+        case let .createPartitions(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.createPartitions(handleCreatePartitions(request, context: context))))
+        case let .describeConfigs(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.describeConfigs(handleDescribeConfigs(request, context: context))))
+        case let .alterConfigs(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.alterConfigs(handleAlterConfigs(request, context: context))))
+        case let .incrementalAlterConfigs(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.incrementalAlterConfigs(handleIncrementalAlterConfigs(request, context: context))))
+        case let .deleteRecords(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.deleteRecords(handleDeleteRecords(request, context: context))))
+        case let .describeCluster(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.describeCluster(handleDescribeCluster(request, context: context))))
+        case let .describeLogDirs(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.describeLogDirs(handleDescribeLogDirs(request, context: context))))
+        case let .offsetForLeaderEpoch(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.offsetForLeaderEpoch(handleOffsetForLeaderEpoch(request, context: context))))
         default:
             return connection.eventLoop.makeSucceededFuture(unsupported(frame))
         }

@@ -75,7 +75,7 @@ struct ApiKeyEmitter {
         out.indent {
             for spec in specs { out.line("case \(apiKeyCaseName(spec.name))(\(spec.name))") }
             out.line("")
-            out.doc("Reads a \(kind.lowercased()) body of `apiKey` at `version`; the whole buffer must be consumed.")
+            out.doc("Reads a \(kind.lowercased()) body of `apiKey` at `version` from the front of `buffer`. Bytes after the body are left unread for the caller to judge: Kafka's broker ignores them, and librdkafka 2.16 sends some after Metadata v12.")
             out.line("public static func decode(apiKey: ApiKey, version: Int16, from buffer: inout ByteBuffer) throws(KafkaProtocolError) -> Kafka\(kind)Body {")
             out.indent {
                 out.line("guard apiKey.validVersions.contains(version) else {")
@@ -89,7 +89,6 @@ struct ApiKeyEmitter {
                 }
                 out.line("default: throw .unknownApiKey(apiKey.rawValue)")
                 out.line("}")
-                out.line("try buffer.expectFullyConsumed()")
                 out.line("return body")
             }
             out.line("}")

@@ -36,10 +36,32 @@ import Testing
         #expect(file.split(separator: "/").last!.hasPrefix(apiKey.name + "-v\(frame.header.requestApiVersion)"))
         var body = frame.body
         let request = try KafkaRequestBody.decode(apiKey: apiKey, version: frame.header.requestApiVersion, from: &body)
+        #expect(body.readableBytes == 0, "\(file): \(body.readableBytes) bytes after the body")
 
         var reencoded = ByteBuffer()
         try frame.header.write(to: &reencoded, version: frame.headerVersion)
         try request.write(to: &reencoded, version: frame.header.requestApiVersion)
         #expect(Array(reencoded.readableBytesView) == Array(data), "\(file) re-encoded differently")
+    }
+
+    /// librdkafka 2.16 follows a Metadata v12 body with three bytes; Kafka ignores them, so the body decodes
+    /// and the rest is left for the broker to judge.
+    @Test func librdkafkaMetadataV12WithTrailingBytes() throws {
+        let hex = "0003000c00000003000772646b61666b610000000000010000"
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            bytes.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        let frame = try KafkaRequestFrame(payload: ByteBuffer(bytes: bytes))
+        var body = frame.body
+        guard case let .metadata(request) = try KafkaRequestBody.decode(apiKey: .metadata, version: 12, from: &body) else {
+            Issue.record("not a Metadata request")
+            return
+        }
+        #expect(request.topics == nil)
+        #expect(body.readableBytes == 3)
     }
 }

@@ -459,7 +459,7 @@ public enum KafkaRequestBody: Hashable, Sendable {
     case deleteShareGroupState(DeleteShareGroupStateRequest)
     case readShareGroupStateSummary(ReadShareGroupStateSummaryRequest)
 
-    /// Reads a request body of `apiKey` at `version`; the whole buffer must be consumed.
+    /// Reads a request body of `apiKey` at `version` from the front of `buffer`. Bytes after the body are left unread for the caller to judge: Kafka's broker ignores them, and librdkafka 2.16 sends some after Metadata v12.
     public static func decode(apiKey: ApiKey, version: Int16, from buffer: inout ByteBuffer) throws(KafkaProtocolError) -> KafkaRequestBody {
         guard apiKey.validVersions.contains(version) else {
             throw .unsupportedVersion(apiKey: apiKey.rawValue, version: version)
@@ -540,7 +540,6 @@ public enum KafkaRequestBody: Hashable, Sendable {
         case .readShareGroupStateSummary: body = .readShareGroupStateSummary(try ReadShareGroupStateSummaryRequest(from: &buffer, version: version))
         default: throw .unknownApiKey(apiKey.rawValue)
         }
-        try buffer.expectFullyConsumed()
         return body
     }
 
@@ -776,7 +775,7 @@ public enum KafkaResponseBody: Hashable, Sendable {
     case deleteShareGroupState(DeleteShareGroupStateResponse)
     case readShareGroupStateSummary(ReadShareGroupStateSummaryResponse)
 
-    /// Reads a response body of `apiKey` at `version`; the whole buffer must be consumed.
+    /// Reads a response body of `apiKey` at `version` from the front of `buffer`. Bytes after the body are left unread for the caller to judge: Kafka's broker ignores them, and librdkafka 2.16 sends some after Metadata v12.
     public static func decode(apiKey: ApiKey, version: Int16, from buffer: inout ByteBuffer) throws(KafkaProtocolError) -> KafkaResponseBody {
         guard apiKey.validVersions.contains(version) else {
             throw .unsupportedVersion(apiKey: apiKey.rawValue, version: version)
@@ -857,7 +856,6 @@ public enum KafkaResponseBody: Hashable, Sendable {
         case .readShareGroupStateSummary: body = .readShareGroupStateSummary(try ReadShareGroupStateSummaryResponse(from: &buffer, version: version))
         default: throw .unknownApiKey(apiKey.rawValue)
         }
-        try buffer.expectFullyConsumed()
         return body
     }
 
