@@ -110,7 +110,15 @@ let package = Package(
         ),
         .testTarget(
             name: "VltavaBrokerTests",
-            dependencies: ["VltavaBroker", "VltavaStorage", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "VltavaBroker",
+                "VltavaStorage",
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "VltavaClientTests",
