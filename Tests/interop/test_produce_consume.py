@@ -181,3 +181,32 @@ def test_debian_kcat_metadata_produce_consume(shared_broker):
                                "-f", "%k=%s\n"], capture_output=True, text=True, timeout=60)
     assert consumed.returncode == 0, consumed.stderr
     assert consumed.stdout.splitlines() == [line.replace(":", "=", 1) for line in lines] * len(CODECS)
+
+
+def test_kcat_with_librdkafka_2_16(shared_broker, tmp_path):
+    """Debian's kcat binary run against the librdkafka 2.16 that ships inside the confluent-kafka wheel."""
+    import glob
+    import os
+
+    import confluent_kafka
+
+    libs = glob.glob(os.path.join(os.path.dirname(confluent_kafka.__file__), os.pardir,
+                                  "confluent_kafka.libs", "librdkafka-*.so.1"))
+    assert libs, "confluent-kafka's bundled librdkafka not found"
+    (tmp_path / "librdkafka.so.1").symlink_to(os.path.abspath(libs[0]))
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path))
+    version = subprocess.run(["kcat", "-V"], capture_output=True, text=True, env=env, timeout=30)
+    assert "librdkafka 2.16" in version.stdout, version.stdout
+
+    topic = unique_topic("kcat216")
+    listing = subprocess.run(["kcat", "-b", shared_broker.bootstrap, "-L"], capture_output=True, text=True,
+                             env=env, timeout=30)
+    assert listing.returncode == 0 and "1 brokers" in listing.stdout, listing.stderr
+    lines = [f"line {i}" for i in range(500)]
+    produced = subprocess.run(["kcat", "-b", shared_broker.bootstrap, "-P", "-t", topic, "-z", "zstd"],
+                              input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, timeout=60)
+    assert produced.returncode == 0, produced.stderr
+    consumed = subprocess.run(["kcat", "-b", shared_broker.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e"],
+                              capture_output=True, text=True, env=env, timeout=60)
+    assert consumed.returncode == 0, consumed.stderr
+    assert consumed.stdout.splitlines() == lines
