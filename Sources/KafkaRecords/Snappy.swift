@@ -136,12 +136,16 @@ enum Snappy {
     ) -> String? {
         guard offset > 0, offset <= written else { return "copy offset \(offset) out of range" }
         guard length <= limit - written else { return "copy runs past the declared length" }
-        // Overlapping copies repeat the last `offset` bytes, so go byte by byte when they overlap.
-        if offset >= length {
-            destination.baseAddress!.advanced(by: written)
-                .copyMemory(from: destination.baseAddress!.advanced(by: written - offset), byteCount: length)
-        } else {
-            for index in 0..<length { destination[written + index] = destination[written - offset + index] }
+        // A copy longer than its offset repeats the last `offset` bytes. Copy in runs that read only bytes
+        // already written, from a distance that stays a multiple of `offset` and doubles as the pattern grows.
+        var copied = 0
+        var distance = offset
+        while copied < length {
+            let run = min(distance, length - copied)
+            let target = destination.baseAddress!.advanced(by: written + copied)
+            target.copyMemory(from: UnsafeRawPointer(target - distance), byteCount: run)
+            copied += run
+            distance *= 2
         }
         written += length
         return nil

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaRecords
 import NIOCore
 import Testing
@@ -90,6 +91,19 @@ import Testing
             let compressed = try codec.compress(input)
             #expect(try codec.decompress(compressed, maximumSize: size) == input, "\(codec) \(size)")
         }
+    }
+
+    @Test func gzipWithSeveralMembers() throws {
+        var both = try CompressionCodec.gzip.compress(ByteBuffer(string: "first "))
+        var second = try CompressionCodec.gzip.compress(ByteBuffer(string: "second"))
+        both.writeBuffer(&second)
+        #expect(try CompressionCodec.gzip.decompress(both, maximumSize: 100) == ByteBuffer(string: "first second"))
+    }
+
+    @Test func everyCodecIsAvailableHereAndAMissingOneMapsToKafkasCode() {
+        #expect(CompressionCodec.allCases.filter { !$0.isAvailable }.isEmpty)
+        let missing = RecordBatchError.compressionUnavailable(.zstd, reason: "libzstd.so.1 could not be loaded")
+        #expect(missing.kafkaErrorCode == .unsupportedCompressionType)
     }
 
     @Test func snappyIncompressibleAndRepetitiveData() throws {

@@ -233,3 +233,30 @@ import Testing
         }
     }
 }
+
+/// Random damage to real batches, with the CRC fixed up so decoding goes past it, must end in an error or
+/// in records, never in a crash or a runaway allocation.
+@Suite struct DamagedBatchTests {
+    @Test(arguments: CompressionCodec.allCases)
+    func randomDamageNeverCrashes(codec: CompressionCodec) throws {
+        let original = try Fixtures.buffer("batch-\(codec).bin")
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D &+ UInt64(codec.rawValue)
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        for _ in 0..<400 {
+            var damaged = original
+            for _ in 0..<(1 + next(4)) {
+                // Damage the records (and the header's count fields) but keep magic, length and codec.
+                let index = RecordBatchHeader.size - 8 + next(damaged.readableBytes - RecordBatchHeader.size + 8)
+                damaged.setInteger(UInt8(truncatingIfNeeded: next(256)), at: index)
+            }
+            RecordBatchHeader.updateChecksum(in: &damaged, at: 0)
+            var input = damaged
+            _ = try? RecordBatch(decoding: &input, maximumDecompressedSize: 1 << 20)
+        }
+    }
+}
