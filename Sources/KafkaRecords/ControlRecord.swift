@@ -2,7 +2,9 @@ import NIOCore
 
 /// The type in a control record's key.
 public struct ControlRecordType: RawRepresentable, Hashable, Sendable {
+    /// The type as written in the key.
     public var rawValue: Int16
+    /// A type by its number, including ones this build does not name.
     public init(rawValue: Int16) { self.rawValue = rawValue }
 
     /// The transaction was aborted.
@@ -16,9 +18,12 @@ public struct ControlRecordType: RawRepresentable, Hashable, Sendable {
 /// Key: version int16 (0), type int16. Value (the end transaction marker): version int16 (0),
 /// coordinatorEpoch int32.
 public struct ControlRecord: Hashable, Sendable {
+    /// Whether the transaction committed or aborted.
     public var type: ControlRecordType
+    /// The epoch of the transaction coordinator that wrote the marker.
     public var coordinatorEpoch: Int32
 
+    /// A marker of the given type from a coordinator epoch.
     public init(type: ControlRecordType, coordinatorEpoch: Int32) {
         self.type = type
         self.coordinatorEpoch = coordinatorEpoch

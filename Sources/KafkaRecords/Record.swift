@@ -3,9 +3,12 @@ import NIOCore
 
 /// A header of a record: a string key and nullable bytes.
 public struct RecordHeader: Hashable, Sendable {
+    /// The header name.
     public var key: String
+    /// The header value; nil for null.
     public var value: ByteBuffer?
 
+    /// A header with a name and nullable bytes.
     public init(key: String, value: ByteBuffer?) {
         self.key = key
         self.value = value
@@ -20,12 +23,18 @@ public struct RecordHeader: Hashable, Sendable {
 public struct Record: Hashable, Sendable {
     /// Unused by Kafka so far; kept as read.
     public var attributes: Int8
+    /// Milliseconds after the batch's base timestamp.
     public var timestampDelta: Int64
+    /// The record's offset minus the batch's base offset.
     public var offsetDelta: Int32
+    /// The key; nil for a null key.
     public var key: ByteBuffer?
+    /// The value; nil for a null value (a tombstone in a compacted topic).
     public var value: ByteBuffer?
+    /// Headers in the order they were written; names may repeat.
     public var headers: [RecordHeader]
 
+    /// A record at an offset and timestamp delta within its batch.
     public init(
         offsetDelta: Int32, timestampDelta: Int64 = 0, key: ByteBuffer?, value: ByteBuffer?,
         headers: [RecordHeader] = [], attributes: Int8 = 0

@@ -7,24 +7,36 @@ public struct RecordBatch: Hashable, Sendable {
     /// The largest decompressed payload accepted by default: 64 MiB.
     public static let defaultMaximumDecompressedSize = 64 << 20
 
+    /// The first record's offset (zero from producers; the broker assigns it).
     public var baseOffset: Int64
+    /// The leader epoch when the batch was appended; -1 from producers.
     public var partitionLeaderEpoch: Int32
+    /// How the records are compressed.
     public var compression: CompressionCodec
+    /// Whose clock the timestamps come from.
     public var timestampType: TimestampType
+    /// Whether the batch belongs to a transaction.
     public var isTransactional: Bool
+    /// Whether the batch holds control records (transaction markers).
     public var isControl: Bool
+    /// Whether `baseTimestamp` is the delete horizon set by compaction.
     public var hasDeleteHorizon: Bool
     /// The last offset delta; nil when encoding derives it from the records (the largest offset delta).
     public var lastOffsetDelta: Int32?
+    /// The timestamp the records' deltas count from.
     public var baseTimestamp: Int64
     /// The largest timestamp; nil when encoding derives it from the records (-1 when there are none).
     public var maxTimestamp: Int64?
     /// -1 when the producer is neither idempotent nor transactional.
     public var producerId: Int64
+    /// The producer's epoch; -1 without a producer id.
     public var producerEpoch: Int16
+    /// The idempotent sequence number of the first record; -1 without a producer id.
     public var baseSequence: Int32
+    /// The records, in offset order.
     public var records: [Record]
 
+    /// A batch from its fields; the defaults are those of a plain, non-idempotent producer.
     public init(
         baseOffset: Int64 = 0, partitionLeaderEpoch: Int32 = -1, compression: CompressionCodec = .none,
         timestampType: TimestampType = .createTime, isTransactional: Bool = false, isControl: Bool = false,
@@ -160,13 +172,19 @@ public struct RecordBatch: Hashable, Sendable {
 
 /// A record with the absolute offset and timestamp it has in its partition.
 public struct DecodedRecord: Hashable, Sendable {
+    /// The record's offset in its partition.
     public var offset: Int64
+    /// The record's timestamp in milliseconds since the epoch.
     public var timestamp: Int64
     /// Whether the record is a control record (a transaction marker) rather than data.
     public var isControl: Bool
+    /// The record as it is in its batch.
     public var record: Record
 
+    /// The record's key.
     public var key: ByteBuffer? { record.key }
+    /// The record's value.
     public var value: ByteBuffer? { record.value }
+    /// The record's headers.
     public var headers: [RecordHeader] { record.headers }
 }

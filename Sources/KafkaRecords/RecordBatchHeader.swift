@@ -44,20 +44,31 @@ public struct RecordBatchHeader: Hashable, Sendable {
         static let deleteHorizon: Int16 = 0x40
     }
 
+    /// The offset of the batch's first record.
     public var baseOffset: Int64
     /// The bytes after this field to the end of the batch.
     public var batchLength: Int32
+    /// The leader epoch when the batch was appended.
     public var partitionLeaderEpoch: Int32
+    /// The format version, always 2 here.
     public var magic: Int8
+    /// The stored CRC32C of the bytes from `attributes` to the end.
     public var crc: UInt32
+    /// Compression, timestamp type, transactional, control and delete-horizon bits.
     public var attributes: Int16
+    /// The last offset in the batch minus `baseOffset`.
     public var lastOffsetDelta: Int32
     /// The first record's timestamp, or the delete horizon when `hasDeleteHorizon`.
     public var baseTimestamp: Int64
+    /// The largest record timestamp, or the broker's time under LogAppendTime.
     public var maxTimestamp: Int64
+    /// The idempotent or transactional producer's id; -1 for other producers.
     public var producerId: Int64
+    /// The producer's epoch; -1 without a producer id.
     public var producerEpoch: Int16
+    /// The sequence number of the first record; -1 without a producer id.
     public var baseSequence: Int32
+    /// The number of records the batch declares.
     public var recordCount: Int32
 
     /// Reads the header at the reader index of `buffer` (which is not moved). Checks only what the layout
@@ -96,9 +107,11 @@ public struct RecordBatchHeader: Hashable, Sendable {
     public var compressionCodecID: Int8 { Int8(attributes & AttributeBit.compression) }
     /// The codec, or nil when the id is not one Kafka defines.
     public var compression: CompressionCodec? { CompressionCodec(rawValue: compressionCodecID) }
+    /// Whose clock `maxTimestamp` and the record timestamps come from.
     public var timestampType: TimestampType {
         attributes & AttributeBit.timestampType != 0 ? .logAppendTime : .createTime
     }
+    /// Whether the batch belongs to a transaction.
     public var isTransactional: Bool { attributes & AttributeBit.transactional != 0 }
     /// Whether the batch holds control records (transaction markers) instead of data.
     public var isControl: Bool { attributes & AttributeBit.control != 0 }

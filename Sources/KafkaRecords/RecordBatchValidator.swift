@@ -14,7 +14,9 @@ public struct RecordBatchValidator: Sendable {
 
     /// One batch that passed, and where it starts relative to the buffer's reader index.
     public struct ValidatedBatch: Hashable, Sendable {
+        /// The batch's header.
         public var header: RecordBatchHeader
+        /// Where the batch starts, counted from the buffer's reader index.
         public var position: Int
     }
 
@@ -30,12 +32,14 @@ public struct RecordBatchValidator: Sendable {
         }
     }
 
+    /// Who wrote the batches.
     public var origin: Origin
     /// Whether an incomplete batch at the end is skipped instead of rejected, as a Fetch response may end in one.
     public var allowsTrailingPartialBatch: Bool
     /// Whether each batch's CRC32C is checked.
     public var verifiesChecksums: Bool
 
+    /// A validator; the defaults suit a Produce request.
     public init(origin: Origin = .client, allowsTrailingPartialBatch: Bool = false, verifiesChecksums: Bool = true) {
         self.origin = origin
         self.allowsTrailingPartialBatch = allowsTrailingPartialBatch
