@@ -98,6 +98,7 @@ static struct {
     const char *(*getErrorName)(size_t);
     size_t (*setParameter)(void *, int, int); // optional: ZSTD_DCtx_setParameter
     int (*getErrorCode)(size_t);              // optional: ZSTD_getErrorCode
+    unsigned long long (*getFrameContentSize)(const void *, size_t); // optional
 } zstd;
 
 static pthread_once_t loadOnce = PTHREAD_ONCE_INIT;
@@ -136,6 +137,7 @@ static const char *load_zstd(void) {
     LOAD(zstd, getErrorName, "ZSTD_getErrorName");
     *(void **)(&zstd.setParameter) = dlsym(zstd.handle, "ZSTD_DCtx_setParameter");
     *(void **)(&zstd.getErrorCode) = dlsym(zstd.handle, "ZSTD_getErrorCode");
+    *(void **)(&zstd.getFrameContentSize) = dlsym(zstd.handle, "ZSTD_getFrameContentSize");
     return NULL;
 }
 
@@ -245,6 +247,33 @@ int vltava_compress(int codec, int level, const uint8_t *source, size_t sourceLe
 }
 
 // MARK: Streaming decompression
+
+static uint64_t load_little_endian(const uint8_t *bytes, int count) {
+    uint64_t value = 0;
+    for (int i = count - 1; i >= 0; i--) value = (value << 8) | bytes[i];
+    return value;
+}
+
+size_t vltava_decompressed_size_hint(int codec, const uint8_t *source, size_t sourceLength) {
+    switch (codec) {
+    case VLTAVA_CODEC_GZIP:
+        if (sourceLength >= 18 && source[0] == 0x1f && source[1] == 0x8b)
+            return (size_t)load_little_endian(source + sourceLength - 4, 4);
+        return 0;
+    case VLTAVA_CODEC_LZ4:
+        // Frame: magic 0x184D2204, FLG (bit 3: content size present), BD, then the 8-byte content size.
+        if (sourceLength >= 14 && load_little_endian(source, 4) == 0x184D2204 && (source[4] & 0x08) != 0)
+            return (size_t)load_little_endian(source + 6, 8);
+        return 0;
+    case VLTAVA_CODEC_ZSTD: {
+        if (!vltava_codec_available(codec) || zstd.getFrameContentSize == NULL) return 0;
+        unsigned long long size = zstd.getFrameContentSize(source, sourceLength);
+        return size >= (unsigned long long)-2 ? 0 : (size_t)size;
+    }
+    default:
+        return 0;
+    }
+}
 
 struct vltava_decompressor {
     int codec;

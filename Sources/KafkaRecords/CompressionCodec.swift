@@ -92,7 +92,11 @@ public enum CompressionCodec: Int8, Hashable, Sendable, CaseIterable, CustomStri
             defer { vltava_decompressor_destroy(decompressor) }
 
             let limit = maximumSize + 1  // one byte over the maximum proves the output is too large
-            var output = ByteBufferAllocator().buffer(capacity: min(limit, max(4096, source.count * 4)))
+            // The size the input claims is only believed up to a plausible ratio; the buffer grows past it.
+            let hint = vltava_decompressed_size_hint(Int32(rawValue), base, source.count)
+            let plausible = max(1 << 20, source.count * 256)
+            let guess = hint > 0 ? min(hint, plausible) + 1 : max(4096, source.count * 4)
+            var output = ByteBufferAllocator().buffer(capacity: min(limit, guess))
             var inputOffset = 0
             while true {
                 if output.writableBytes == 0 {

@@ -221,6 +221,18 @@ import Testing
         }
     }
 
+    @Test func lyingContentSizesAreOnlyHints() throws {
+        // An lz4 frame header claiming 2^60 bytes (its header checksum then fails), and a gzip trailer
+        // claiming 4 GiB of a payload that is 12 KiB.
+        var lz4 = try Fixtures.buffer("payload.lz4")
+        #expect(lz4.getInteger(at: 4, as: UInt8.self)! & 0x08 != 0, "fixture carries a content size")
+        lz4.setInteger(UInt64(1) << 60, at: 6, endianness: .little)
+        #expect(throws: RecordBatchError.self) { _ = try CompressionCodec.lz4.decompress(lz4, maximumSize: 1 << 20) }
+        var gzip = try Fixtures.buffer("payload.gzip")
+        gzip.setInteger(UInt32.max, at: gzip.writerIndex - 4, endianness: .little)
+        #expect(throws: RecordBatchError.self) { _ = try CompressionCodec.gzip.decompress(gzip, maximumSize: 1 << 20) }
+    }
+
     @Test func snappyCopyBeforeStart() {
         // Uncompressed length 4, then a copy with offset 1 before anything was written.
         let block = ByteBuffer(bytes: [0x04, 0x01, 0x01])

@@ -40,6 +40,10 @@ size_t vltava_compress_bound(int codec, size_t length);
 int vltava_compress(int codec, int level, const uint8_t *source, size_t sourceLength,
                     uint8_t *destination, size_t capacity, size_t *written, const char **error);
 
+/// The decompressed size the input says it has (gzip's ISIZE trailer, the lz4 or zstd frame's content size),
+/// or 0 when it does not say. Untrusted: only a first guess for the output buffer.
+size_t vltava_decompressed_size_hint(int codec, const uint8_t *source, size_t sourceLength);
+
 typedef struct vltava_decompressor vltava_decompressor;
 
 /// A streaming decompressor. For gzip the first bytes choose gzip, zlib or raw deflate.
