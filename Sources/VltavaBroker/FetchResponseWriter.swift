@@ -71,9 +71,11 @@ enum FetchResponseWriter {
         var parts: [IOData] = []
         var cursor = buffer.readerIndex
         var sizeChange = 0
-        let bytes = Array(buffer.readableBytesView)
         for (index, slice) in slices.enumerated() {
-            guard let found = find(records.nonce, index: UInt32(index), in: bytes, from: cursor - buffer.readerIndex) else {
+            let found = buffer.withUnsafeReadableBytes { bytes in
+                find(records.nonce, index: UInt32(index), in: bytes, from: cursor - buffer.readerIndex)
+            }
+            guard let found else {
                 throw KafkaProtocolError.valueOutOfRange(field: "fetch records marker")
             }
             let markerStart = buffer.readerIndex + found
@@ -102,7 +104,7 @@ enum FetchResponseWriter {
         return parts
     }
 
-    private static func find(_ nonce: [UInt8], index: UInt32, in bytes: [UInt8], from start: Int) -> Int? {
+    private static func find(_ nonce: [UInt8], index: UInt32, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
         let width = FetchedRecords.markerSize
         guard bytes.count >= width else { return nil }
         var position = max(0, start)

@@ -31,7 +31,6 @@ final class LogSegment: @unchecked Sendable {
     private(set) var offsetOfMaxTimestamp: Int64 = -1
     /// When this segment was created, in milliseconds since the epoch (for `segment.ms`).
     let createdAtMs: Int64
-    private(set) var hasUnflushedData = false
 
     private var indexRelativeOffsets: [UInt32] = []
     private var indexPositions: [UInt32] = []
@@ -211,11 +210,10 @@ final class LogSegment: @unchecked Sendable {
     /// Walks the batches from `start`, reading the file in large chunks. `visit` returns false to stop;
     /// `onInvalid` is called once with the position and reason of the first batch that fails its checks.
     func scanBatches(
-        from start: Int, verifyChecksums: Bool,
+        from start: Int, verifyChecksums: Bool, chunkSize: Int = 1 << 20,
         _ visit: (BatchLocation) throws(StorageError) -> Bool,
         onInvalid: (Int, String) -> Void = { _, _ in }
     ) throws(StorageError) {
-        let chunkSize = 1 << 20
         var chunk = ByteBuffer()
         var chunkStart = start
         var position = start
@@ -264,6 +262,10 @@ final class LogSegment: @unchecked Sendable {
 
     // MARK: Append and read
 
+    /// Reads while looking up an offset: the index puts the batch within about `index.interval.bytes` of the
+    /// entry, so a small read usually covers it.
+    static let lookupChunkSize = 16 * 1024
+
     /// Appends batches whose offsets are already assigned. `batches` describes them, positions relative to the buffer.
     func append(_ records: ByteBuffer, batches: [BatchLocation]) throws(StorageError) {
         try file.write(records, at: size)
@@ -274,7 +276,6 @@ final class LogSegment: @unchecked Sendable {
         }
         size += records.readableBytes
         if let last = batches.last { nextOffset = last.lastOffset + 1 }
-        hasUnflushedData = true
     }
 
     /// The location of the batch that holds `offset`, or nil if the segment ends before it.
@@ -291,7 +292,7 @@ final class LogSegment: @unchecked Sendable {
             if Int64(indexRelativeOffsets[low]) <= relative { start = Int(indexPositions[low]) }
         }
         var found: BatchLocation?
-        try scanBatches(from: start, verifyChecksums: false) { location in
+        try scanBatches(from: start, verifyChecksums: false, chunkSize: Self.lookupChunkSize) { location in
             if location.lastOffset >= offset {
                 found = location
                 return false
@@ -322,7 +323,6 @@ final class LogSegment: @unchecked Sendable {
 
     func sync() throws(StorageError) {
         try file.sync()
-        hasUnflushedData = false
     }
 
     func close() {

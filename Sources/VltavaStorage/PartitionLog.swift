@@ -261,7 +261,7 @@ public final class PartitionLog: @unchecked Sendable {
             directory: directory, baseOffset: active.nextOffset, indexIntervalBytes: config.indexIntervalBytes,
             recover: false, nowMs: nowMs, logger: logger)
         try FileSystem.writeAtomically(Array(producers.snapshot().readableBytesView), to: snapshotPath(segment.baseOffset))
-        if active.hasUnflushedData { pendingSegmentsToFlush.append(active) }
+        if active.nextOffset > flushedOffset { pendingSegmentsToFlush.append(active) }
         segments.append(segment)
         logger.debug("rolled segment", metadata: ["baseOffset": "\(segment.baseOffset)"])
     }
@@ -291,10 +291,13 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Writes everything appended so far to disk and wakes the waiters it satisfies.
     public func flush(nowMs: Int64 = 0) throws(StorageError) {
+        // The target is read before the fsync: only what was written by then is known to be covered by it.
         let (toSync, target) = lock.withLock { () -> ([LogSegment], Int64) in
-            let pending = pendingSegmentsToFlush + (segments.last!.hasUnflushedData ? [segments.last!] : [])
+            let end = segments.last!.nextOffset
+            var pending = pendingSegmentsToFlush
             pendingSegmentsToFlush.removeAll()
-            return (pending, segments.last!.nextOffset)
+            if end > flushedOffset { pending.append(segments.last!) }
+            return (pending, end)
         }
         var failure: StorageError?
         for segment in toSync {
