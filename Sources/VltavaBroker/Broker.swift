@@ -170,6 +170,11 @@ public final class Broker: Sendable {
         return try? logs.createTopic(name: name, partitions: configuration.defaultPartitions, configs: [:])
     }
 
+    /// KAFKA_STORAGE_ERROR for a partition kept offline because its files are damaged, else UNKNOWN_TOPIC_OR_PARTITION.
+    func storageErrorOrUnknown(_ topic: String, _ partition: Int32) -> ErrorCode {
+        logs.isOffline(TopicPartition(topic: topic, partition: partition)) ? .kafkaStorageError : .unknownTopicOrPartition
+    }
+
     func topic(withId id: KafkaUUID) -> TopicMetadata? {
         metadata.topics().first { $0.topicId == id }
     }

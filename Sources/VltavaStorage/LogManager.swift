@@ -29,6 +29,7 @@ public final class LogManager: @unchecked Sendable {
     private var logs: [TopicPartition: PartitionLog] = [:]
     private var brokerDefaults: [String: String]
     private var logStartOffsets: [TopicPartition: Int64] = [:]
+    private var offline: Set<TopicPartition> = []
 
     private var checkpointPath: String { dataDirectory + "/log-start-offset-checkpoint" }
 
@@ -46,8 +47,15 @@ public final class LogManager: @unchecked Sendable {
         var count = 0
         for topic in metadata.topics() {
             for partition in 0..<topic.partitionCount {
-                try open(topic: topic, partition: partition)
-                count += 1
+                do {
+                    try open(topic: topic, partition: partition)
+                    count += 1
+                } catch let StorageError.corrupt(reason) {
+                    // One damaged partition must not keep the others offline, nor be served wrong.
+                    let key = TopicPartition(topic: topic.name, partition: partition)
+                    logger.error("partition is corrupt and kept offline", metadata: ["partition": "\(key)", "reason": "\(reason)"])
+                    lock.withLock { _ = offline.insert(key) }
+                }
             }
         }
         logger.info("log recovery done", metadata: [
@@ -69,6 +77,11 @@ public final class LogManager: @unchecked Sendable {
 
     public func log(for topicPartition: TopicPartition) -> PartitionLog? {
         lock.withLock { logs[topicPartition] }
+    }
+
+    /// Whether a partition's files were found damaged at start-up; it is not served until repaired.
+    public func isOffline(_ topicPartition: TopicPartition) -> Bool {
+        lock.withLock { offline.contains(topicPartition) }
     }
 
     public func log(topic: String, partition: Int32) -> PartitionLog? {
@@ -98,7 +111,10 @@ public final class LogManager: @unchecked Sendable {
         try metadata.deleteTopic(named: name)
         for partition in 0..<topic.partitionCount {
             let key = TopicPartition(topic: name, partition: partition)
-            let log = lock.withLock { logs.removeValue(forKey: key) }
+            let log = lock.withLock { () -> PartitionLog? in
+                offline.remove(key)
+                return logs.removeValue(forKey: key)
+            }
             try log?.delete()
             lock.withLock { _ = logStartOffsets.removeValue(forKey: key) }
         }

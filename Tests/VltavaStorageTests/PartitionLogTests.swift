@@ -318,3 +318,31 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedReco
         #expect(try store.allocateProducerId() > second)
     }
 }
+
+@Suite struct FlushPolicyTests {
+    @Test func flushMessagesForcesAnFsyncWithoutWaiters() throws {
+        let directory = makeTemporaryDirectory()
+        let log = try openLog(directory, config: LogConfig(overrides: ["flush.messages": "3"]))
+        let flusher = LogFlusher(clock: { 0 })
+        log.flusher = flusher
+        try append(log, makeBatch(2))
+        usleep(50_000)
+        #expect(log.durableOffset == 0)
+        try append(log, makeBatch(2))
+        for _ in 0..<200 where log.durableOffset < 4 { usleep(5_000) }
+        #expect(log.durableOffset == 4)
+        flusher.shutdown()
+        log.close()
+    }
+
+    @Test func flushMsMakesTheLogDue() throws {
+        let directory = makeTemporaryDirectory()
+        let log = try openLog(directory, config: LogConfig(overrides: ["flush.ms": "1000"]), now: 0)
+        try append(log, makeBatch(1), now: 10)
+        #expect(!log.isFlushDue(nowMs: 500))
+        #expect(log.isFlushDue(nowMs: 1_500))
+        try log.flush(nowMs: 1_500)
+        #expect(!log.isFlushDue(nowMs: 2_000))
+        log.close()
+    }
+}

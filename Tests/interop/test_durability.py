@@ -108,3 +108,56 @@ def test_torn_tail_is_truncated_at_restart(broker):
     consumed = consume_confluent(broker.bootstrap, topic, len(first) + 1, partitions=1)
     assert values_of(consumed)[-1] == b"after"
     assert [offset for _, offset, _, _, _ in consumed] == list(range(len(first) + 1))
+
+
+def test_corrupt_middle_segment_keeps_the_partition_offline_and_the_rest_serving(vltava_bin, tmp_path):
+    from conftest import BrokerProcess, free_port
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port()).start()
+    try:
+        damaged, healthy = unique_topic("damaged"), unique_topic("healthy")
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        futures = admin.create_topics([NewTopic(damaged, 1, 1, config={"segment.bytes": "2048"}), NewTopic(healthy, 1, 1)])
+        for future in futures.values():
+            future.result(30)
+        produce_values(broker.bootstrap, damaged, [f"d{i}".encode() * 20 for i in range(300)], **{"batch.num.messages": 5})
+        produce_values(broker.bootstrap, healthy, [b"h1", b"h2"])
+        assert broker.stop() == 0
+        segments = sorted((broker.data_dir / f"{damaged}-0").glob("*.log"))
+        assert len(segments) >= 3, segments
+        first = segments[0]
+        first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+        broker.start()
+        assert "partition is corrupt and kept offline" in broker.log()
+        metadata = AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10)
+        assert metadata.topics[damaged].partitions[0].error.name() == "KAFKA_STORAGE_ERROR"
+        assert values_of(consume_confluent(broker.bootstrap, healthy, 2, partitions=1)) == [b"h1", b"h2"]
+    finally:
+        broker.kill9()
+
+
+def test_retention_runs_in_the_background(vltava_bin, tmp_path):
+    from conftest import BrokerProcess, free_port
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(),
+                           extra_args=["--override", "log.retention.check.interval.ms=200"]).start()
+    try:
+        topic = unique_topic("retention")
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_topics([NewTopic(topic, 1, 1, config={"segment.bytes": "2048", "retention.bytes": "4096"})])[topic].result(30)
+        produce_values(broker.bootstrap, topic, [f"r{i}".encode() * 20 for i in range(400)], **{"batch.num.messages": 5})
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "unused"})
+        deadline = time.monotonic() + 20
+        low = 0
+        while time.monotonic() < deadline and low == 0:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)
+            time.sleep(0.2)
+        consumer.close()
+        assert low > 0, "retention.bytes did not delete old segments"
+        assert high == 400
+        assert sum(p.stat().st_size for p in (broker.data_dir / f"{topic}-0").glob("*.log")) <= 4096 + 2048
+    finally:
+        broker.kill9()

@@ -46,7 +46,8 @@ extension Broker {
                 var partition = FetchResponse.PartitionData(partitionIndex: partitionRequest.partition)
                 partition.abortedTransactions = readCommitted ? [] : nil
                 guard let topic, let log = self.logs.log(topic: topic.name, partition: partitionRequest.partition) else {
-                    partition.errorCode = (version >= 13 ? ErrorCode.unknownTopicId : ErrorCode.unknownTopicOrPartition).rawValue
+                    partition.errorCode = (topic.map { storageErrorOrUnknown($0.name, partitionRequest.partition) }
+                        ?? (version >= 13 ? ErrorCode.unknownTopicId : ErrorCode.unknownTopicOrPartition)).rawValue
                     partition.highWatermark = -1
                     hasError = true
                     topicResponse.partitions.append(partition)

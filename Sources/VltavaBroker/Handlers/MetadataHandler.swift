@@ -50,9 +50,11 @@ extension Broker {
         MetadataResponse.MetadataResponseTopic(
             errorCode: 0, name: topic.name, topicId: topic.topicId, isInternal: topic.name.hasPrefix("__"),
             partitions: (0..<topic.partitionCount).map { partition in
-                MetadataResponse.MetadataResponsePartition(
-                    errorCode: 0, partitionIndex: partition, leaderId: nodeId, leaderEpoch: 0,
-                    replicaNodes: [nodeId], isrNodes: [nodeId], offlineReplicas: [])
+                let offline = logs.isOffline(TopicPartition(topic: topic.name, partition: partition))
+                return MetadataResponse.MetadataResponsePartition(
+                    errorCode: offline ? ErrorCode.kafkaStorageError.rawValue : 0, partitionIndex: partition,
+                    leaderId: nodeId, leaderEpoch: 0, replicaNodes: [nodeId], isrNodes: offline ? [] : [nodeId],
+                    offlineReplicas: offline ? [nodeId] : [])
             })
     }
 }

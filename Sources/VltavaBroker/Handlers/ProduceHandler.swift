@@ -32,7 +32,7 @@ extension Broker {
                 partition.logAppendTimeMs = -1
                 partition.logStartOffset = -1
                 guard let topic, let log = logs.log(topic: topic.name, partition: partitionData.index) else {
-                    partition.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    partition.errorCode = storageErrorOrUnknown(topicData.name, partitionData.index).rawValue
                     topicResponse.partitionResponses.append(partition)
                     continue
                 }
