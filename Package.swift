@@ -44,11 +44,22 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VltavaCoordinator",
+            dependencies: [
+                "KafkaProtocol",
+                "KafkaRecords",
+                "VltavaStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "VltavaBroker",
             dependencies: [
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaStorage",
+                "VltavaCoordinator",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +86,7 @@ let package = Package(
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaStorage",
+                "VltavaCoordinator",
                 "VltavaBroker",
                 "VltavaClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,6 +130,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "VltavaCoordinatorTests",
+            dependencies: [
+                "VltavaCoordinator",
+                "VltavaStorage",
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,0 +1,288 @@
+import Foundation
+import KafkaProtocol
+import KafkaRecords
+import Logging
+import NIOCore
+import Synchronization
+import VltavaStorage
+
+/// Runs `GroupCoordinatorState` for the broker: holds the promises of JoinGroup and SyncGroup requests that wait
+/// for a rebalance, appends the records the state asks for to `__consumer_offsets`, reloads them at start-up, and
+/// drives session timeouts and offset expiry from an event loop timer. Thread-safe.
+public final class GroupCoordinator: Sendable {
+    private struct Core: Sendable {
+        var state: GroupCoordinatorState
+        var joinPromises: [ResponseWaiter: EventLoopPromise<JoinOutcome>] = [:]
+        var syncPromises: [ResponseWaiter: EventLoopPromise<SyncOutcome>] = [:]
+        var nextWaiter: ResponseWaiter = 1
+        var timers: [RepeatedTask] = []
+    }
+
+    private let core: Mutex<Core>
+    private let logs: LogManager
+    private let logger: Logger
+    private let clock: @Sendable () -> Int64
+    /// The partition count of `__consumer_offsets` (read from the topic when it exists).
+    public let partitionCount: Int32
+
+    public init(logs: LogManager, configuration: GroupConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+        self.core = Mutex(Core(state: GroupCoordinatorState(configuration: configuration)))
+        self.logs = logs
+        self.logger = logger
+        self.clock = clock
+        self.partitionCount = logs.metadata.topic(named: OffsetsTopic.name)?.partitionCount ?? OffsetsTopic.defaultPartitionCount
+    }
+
+    /// Whether `__consumer_offsets` is still being read back.
+    public var isLoading: Bool { core.withLock { $0.state.isLoading } }
+
+    // MARK: Lifecycle
+
+    /// Reads `__consumer_offsets` back into memory (blocking; run it off the event loops), then serves requests.
+    public func load() {
+        let started = clock()
+        var entries: [OffsetsTopicEntry] = []
+        if logs.metadata.topic(named: OffsetsTopic.name) != nil {
+            for partition in 0..<partitionCount {
+                guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else { continue }
+                entries += readEntries(of: log)
+            }
+        }
+        let now = clock()
+        core.withLock { core in
+            for entry in entries { core.state.replay(entry) }
+            core.state.finishLoading(nowMs: now)
+        }
+        logger.info("groups loaded", metadata: [
+            "records": "\(entries.count)", "groups": "\(core.withLock { $0.state.groups.count })", "ms": "\(now - started)",
+        ])
+    }
+
+    private func readEntries(of log: PartitionLog) -> [OffsetsTopicEntry] {
+        var entries: [OffsetsTopicEntry] = []
+        var offset = log.logStartOffset
+        let end = log.logEndOffset
+        while offset < end {
+            do {
+                let bytes = try PartitionLog.load(try log.read(offset: offset, maxBytes: 1 << 20, minOneBatch: true))
+                if bytes.readableBytes == 0 { break }
+                var remaining = bytes
+                var progressed = false
+                while remaining.readableBytes > 0 {
+                    guard let header = try? RecordBatchHeader(parsing: remaining), header.totalSize <= remaining.readableBytes else { break }
+                    let batch = try RecordBatch(decoding: &remaining)
+                    for record in batch.records {
+                        let recordOffset = batch.baseOffset + Int64(record.offsetDelta)
+                        guard recordOffset >= offset, let key = record.key, !batch.isControl else { continue }
+                        if let entry = try OffsetsTopic.decode(key: key, value: record.value) { entries.append(entry) }
+                    }
+                    offset = max(offset, header.baseOffset + Int64(header.lastOffsetDelta) + 1)
+                    progressed = true
+                }
+                if !progressed { break }
+            } catch {
+                logger.error("cannot read __consumer_offsets; skipping the rest of the partition", metadata: [
+                    "partition": "\(log.partition)", "offset": "\(offset)", "error": "\(error)",
+                ])
+                break
+            }
+        }
+        return entries
+    }
+
+    /// Starts the timers on `eventLoop`: group deadlines every 100 ms, offset expiry every `expiryIntervalMs`.
+    public func startTimers(on eventLoop: EventLoop, expiryIntervalMs: Int64 = 600_000) {
+        let tick = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
+            run { state, now in state.tick(nowMs: now) }
+        }
+        let expiry = eventLoop.scheduleRepeatedTask(
+            initialDelay: .milliseconds(expiryIntervalMs), delay: .milliseconds(expiryIntervalMs)
+        ) { [self] _ in
+            run { state, now in state.expireOffsets(nowMs: now) }
+        }
+        core.withLock { $0.timers += [tick, expiry] }
+    }
+
+    public func stopTimers() {
+        let timers = core.withLock { core in
+            defer { core.timers = [] }
+            return core.timers
+        }
+        for timer in timers { timer.cancel() }
+    }
+
+    // MARK: Requests
+
+    /// JoinGroup; the future completes when the group can answer (possibly after a rebalance).
+    public func join(group: String, _ request: JoinRequest, eventLoop: EventLoop) -> EventLoopFuture<JoinOutcome> {
+        let promise = eventLoop.makePromise(of: JoinOutcome.self)
+        run { state, now, core in
+            var held = request
+            held.waiter = core.nextWaiter
+            core.nextWaiter += 1
+            core.joinPromises[held.waiter] = promise
+            return state.join(group: group, held, nowMs: now)
+        }
+        return promise.futureResult
+    }
+
+    /// SyncGroup; the future completes when the leader's assignment arrives (or the rebalance fails).
+    public func sync(group: String, _ request: SyncRequest, eventLoop: EventLoop) -> EventLoopFuture<SyncOutcome> {
+        let promise = eventLoop.makePromise(of: SyncOutcome.self)
+        run { state, now, core in
+            var held = request
+            held.waiter = core.nextWaiter
+            core.nextWaiter += 1
+            core.syncPromises[held.waiter] = promise
+            return state.sync(group: group, held, nowMs: now)
+        }
+        return promise.futureResult
+    }
+
+    public func heartbeat(group: String, memberId: String, groupInstanceId: String?, generationId: Int32) -> ErrorCode {
+        let now = clock()
+        return core.withLock {
+            $0.state.heartbeat(group: group, memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, nowMs: now)
+        }
+    }
+
+    public func leave(group: String, members: [LeavingMember]) -> (error: ErrorCode, memberErrors: [ErrorCode]) {
+        var result: (ErrorCode, [ErrorCode]) = (.none, [])
+        run { state, now in
+            let outcome = state.leave(group: group, members, nowMs: now)
+            result = (outcome.error, outcome.memberErrors)
+            return outcome.actions
+        }
+        return result
+    }
+
+    /// OffsetCommit; the offsets are in the log when this returns (a failed write turns into an error code).
+    public func commitOffsets(
+        group: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+        offsets: [(TopicPartition, CommittedOffset)]
+    ) -> [TopicPartition: ErrorCode] {
+        var errors: [TopicPartition: ErrorCode] = [:]
+        let failed = run { state, now in
+            let outcome = state.commitOffsets(group: group, memberId: memberId, groupInstanceId: groupInstanceId,
+                                              generationId: generationId, offsets: offsets, nowMs: now)
+            errors = outcome.errors
+            return outcome.actions
+        }
+        if failed {
+            for key in errors.keys where errors[key] == ErrorCode.none { errors[key] = .coordinatorNotAvailable }
+        }
+        return errors
+    }
+
+    public func fetchOffsets(group: String, partitions: [TopicPartition]?) -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset]) {
+        core.withLock { $0.state.fetchOffsets(group: group, partitions: partitions) }
+    }
+
+    public func deleteOffsets(group: String, partitions: [TopicPartition])
+        -> (error: ErrorCode, partitionErrors: [TopicPartition: ErrorCode]) {
+        var result: (ErrorCode, [TopicPartition: ErrorCode]) = (.none, [:])
+        run { state, now in
+            let subscribed = state.groups[group].flatMap(Self.subscribedTopics)
+            let outcome = state.deleteOffsets(group: group, partitions: partitions, subscribedTopics: subscribed)
+            result = (outcome.error, outcome.partitionErrors)
+            return outcome.actions
+        }
+        return result
+    }
+
+    /// The topics a consumer group's members subscribe to; nil when the group is not a consumer group.
+    static func subscribedTopics(of group: ClassicGroup) -> Set<String>? {
+        guard group.protocolType == "consumer" else { return nil }
+        var topics: Set<String> = []
+        for member in group.members {
+            var metadata = member.metadata(for: group.protocolName)
+            guard let version = try? metadata.readKafkaInt16(),
+                  let subscription = try? ConsumerProtocolSubscription(from: &metadata, version: min(version, ConsumerProtocolSubscription.validVersions.upperBound))
+            else { continue }
+            topics.formUnion(subscription.topics)
+        }
+        return topics
+    }
+
+    public func listGroups(statesFilter: [String]) -> (error: ErrorCode, groups: [GroupListing]) {
+        core.withLock { $0.state.listGroups(statesFilter: statesFilter) }
+    }
+
+    public func describe(group: String) -> (error: ErrorCode, group: ClassicGroup?) {
+        core.withLock { $0.state.describe(group: group) }
+    }
+
+    public func deleteGroups(_ groups: [String]) -> [String: ErrorCode] {
+        var errors: [String: ErrorCode] = [:]
+        run { state, now in
+            let outcome = state.deleteGroups(groups, nowMs: now)
+            errors = outcome.errors
+            return outcome.actions
+        }
+        return errors
+    }
+
+    // MARK: Running actions
+
+    /// Runs an event under the lock, writes the records it asks for (still under the lock, so a group's records
+    /// reach the log in the order of its events), then completes promises outside it. Returns whether a write failed.
+    @discardableResult
+    private func run(_ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> Bool {
+        run { state, now, _ in event(&state, now) }
+    }
+
+    @discardableResult
+    private func run(_ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> Bool {
+        let now = clock()
+        var joins: [(EventLoopPromise<JoinOutcome>, JoinOutcome)] = []
+        var syncs: [(EventLoopPromise<SyncOutcome>, SyncOutcome)] = []
+        var failed = false
+        core.withLock { core in
+            var state = core.state
+            let actions = event(&state, now, &core)
+            core.state = state
+            for action in actions {
+                switch action {
+                case let .answerJoin(waiter, outcome):
+                    if let promise = core.joinPromises.removeValue(forKey: waiter) { joins.append((promise, outcome)) }
+                case let .answerSync(waiter, outcome):
+                    if let promise = core.syncPromises.removeValue(forKey: waiter) { syncs.append((promise, outcome)) }
+                case let .write(group, entries):
+                    if !write(group: group, entries, nowMs: now) { failed = true }
+                }
+            }
+        }
+        for (promise, outcome) in joins { promise.succeed(outcome) }
+        for (promise, outcome) in syncs { promise.succeed(outcome) }
+        return failed
+    }
+
+    /// Appends the records as one batch to the group's partition, creating `__consumer_offsets` on first use.
+    private func write(group: String, _ entries: [OffsetsTopicEntry], nowMs: Int64) -> Bool {
+        guard !entries.isEmpty else { return true }
+        let partition = OffsetsTopic.partition(for: group, partitionCount: partitionCount)
+        do {
+            if logs.metadata.topic(named: OffsetsTopic.name) == nil {
+                _ = try logs.createTopic(name: OffsetsTopic.name, partitions: partitionCount, configs: OffsetsTopic.topicConfigs)
+            }
+            guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else {
+                logger.error("no log for __consumer_offsets partition", metadata: ["partition": "\(partition)"])
+                return false
+            }
+            let records = entries.enumerated().map { index, entry in
+                let (key, value) = switch entry {
+                case let .offsetCommit(group, topicPartition, offset): OffsetsTopic.offsetCommitRecord(group: group, topicPartition, offset)
+                case let .groupMetadata(group, metadata): OffsetsTopic.groupMetadataRecord(group: group, metadata)
+                }
+                return Record(offsetDelta: Int32(index), key: key, value: value)
+            }
+            var bytes = try RecordBatch(baseTimestamp: nowMs, records: records).encoded()
+            let validated = try RecordBatchValidator(origin: .client).validate(bytes)
+            _ = try log.append(&bytes, batches: validated, nowMs: nowMs)
+            return true
+        } catch {
+            logger.error("cannot write to __consumer_offsets", metadata: ["group": "\(group)", "error": "\(error)"])
+            return false
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import KafkaProtocol
+import NIOCore
+import VltavaStorage
+
+/// What the coordinator's owner must do after an event.
+public enum CoordinatorAction: Sendable, Equatable {
+    case answerJoin(ResponseWaiter, JoinOutcome)
+    case answerSync(ResponseWaiter, SyncOutcome)
+    /// Append these records to the group's partition of `__consumer_offsets`, in order.
+    case write(group: String, [OffsetsTopicEntry])
+}
+
+/// A group as ListGroups shows it.
+public struct GroupListing: Sendable, Equatable {
+    public var groupId: String
+    public var protocolType: String
+    public var state: ClassicGroupState
+}
+
+/// Every classic group and committed offset this node coordinates, as a value without I/O: the owner feeds it
+/// requests, the clock and the records reloaded from `__consumer_offsets`, and carries out the actions it returns.
+public struct GroupCoordinatorState: Sendable {
+    public let configuration: GroupConfiguration
+    /// True until the reload from `__consumer_offsets` is done; requests get COORDINATOR_LOAD_IN_PROGRESS.
+    public private(set) var isLoading = true
+    public private(set) var groups: [String: ClassicGroup] = [:]
+    public private(set) var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+    private var loadedMetadata: [String: GroupMetadataValue] = [:]
+
+    public init(configuration: GroupConfiguration) {
+        self.configuration = configuration
+    }
+
+    // MARK: Loading
+
+    /// Applies one record read back from `__consumer_offsets` (the last record of a key wins).
+    public mutating func replay(_ entry: OffsetsTopicEntry) {
+        switch entry {
+        case let .offsetCommit(group, topicPartition, offset):
+            offsets[group, default: [:]][topicPartition] = offset
+            if offsets[group]?.isEmpty == true { offsets[group] = nil }
+        case let .groupMetadata(group, value):
+            loadedMetadata[group] = value
+        }
+    }
+
+    /// Builds the groups from the replayed records and starts answering requests.
+    public mutating func finishLoading(nowMs: Int64) {
+        for (groupId, value) in loadedMetadata {
+            groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, restoring: value, nowMs: nowMs)
+        }
+        for groupId in offsets.keys where groups[groupId] == nil {
+            groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
+        }
+        loadedMetadata = [:]
+        isLoading = false
+    }
+
+    private func convert(_ actions: [GroupAction], group groupId: String) -> [CoordinatorAction] {
+        actions.map { action in
+            switch action {
+            case let .answerJoin(waiter, outcome): return .answerJoin(waiter, outcome)
+            case let .answerSync(waiter, outcome): return .answerSync(waiter, outcome)
+            case .persistMetadata: return .write(group: groupId, [.groupMetadata(group: groupId, groups[groupId]?.metadataValue())])
+            }
+        }
+    }
+
+    /// The error every group request gets before the group is looked at, if any.
+    private func commonError(_ groupId: String) -> ErrorCode? {
+        if isLoading { return .coordinatorLoadInProgress }
+        if groupId.isEmpty { return .invalidGroupId }
+        return nil
+    }
+
+    // MARK: Membership
+
+    public mutating func join(group groupId: String, _ request: JoinRequest, nowMs: Int64) -> [CoordinatorAction] {
+        if let error = commonError(groupId) {
+            return [.answerJoin(request.waiter, JoinOutcome(errorCode: error, memberId: request.memberId))]
+        }
+        if groups[groupId] == nil {
+            guard request.memberId.isEmpty else {
+                return [.answerJoin(request.waiter, JoinOutcome(errorCode: .unknownMemberId, memberId: request.memberId))]
+            }
+            groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
+        }
+        let actions = groups[groupId]!.join(request, nowMs: nowMs)
+        return convert(actions, group: groupId)
+    }
+
+    public mutating func sync(group groupId: String, _ request: SyncRequest, nowMs: Int64) -> [CoordinatorAction] {
+        if let error = commonError(groupId) { return [.answerSync(request.waiter, SyncOutcome(errorCode: error))] }
+        guard groups[groupId] != nil else { return [.answerSync(request.waiter, SyncOutcome(errorCode: .unknownMemberId))] }
+        let actions = groups[groupId]!.sync(request, nowMs: nowMs)
+        return convert(actions, group: groupId)
+    }
+
+    public mutating func heartbeat(group groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+                                   nowMs: Int64) -> ErrorCode {
+        if let error = commonError(groupId) { return error }
+        guard groups[groupId] != nil else { return .unknownMemberId }
+        return groups[groupId]!.heartbeat(memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, nowMs: nowMs)
+    }
+
+    /// LeaveGroup: a top-level error (loading, invalid id) or one error per leaving member.
+    public mutating func leave(group groupId: String, _ leaving: [LeavingMember], nowMs: Int64)
+        -> (error: ErrorCode, memberErrors: [ErrorCode], actions: [CoordinatorAction]) {
+        if let error = commonError(groupId) { return (error, [], []) }
+        guard groups[groupId] != nil else { return (.none, leaving.map { _ in .unknownMemberId }, []) }
+        let (errors, actions) = groups[groupId]!.leave(leaving, nowMs: nowMs)
+        return (.none, errors, convert(actions, group: groupId))
+    }
+
+    /// Session timeouts, rebalance timeouts and the initial delay of every group.
+    public mutating func tick(nowMs: Int64) -> [CoordinatorAction] {
+        guard !isLoading else { return [] }
+        var result: [CoordinatorAction] = []
+        for groupId in groups.keys {
+            guard let deadline = groups[groupId]!.nextDeadlineMs, deadline <= nowMs else { continue }
+            let actions = groups[groupId]!.tick(nowMs: nowMs)
+            result += convert(actions, group: groupId)
+        }
+        return result
+    }
+
+    // MARK: Offsets
+
+    /// OffsetCommit: checks the member and generation (a group is created for a simple commit with generation -1
+    /// and no member), the metadata size, and stores the offsets. The write actions must be carried out before
+    /// answering.
+    public mutating func commitOffsets(
+        group groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+        offsets commits: [(TopicPartition, CommittedOffset)], nowMs: Int64
+    ) -> (errors: [TopicPartition: ErrorCode], actions: [CoordinatorAction]) {
+        func all(_ code: ErrorCode) -> [TopicPartition: ErrorCode] {
+            Dictionary(commits.map { ($0.0, code) }, uniquingKeysWith: { first, _ in first })
+        }
+        if let error = commonError(groupId) { return (all(error), []) }
+        if groups[groupId] == nil {
+            guard generationId < 0 else { return (all(.illegalGeneration), []) }
+            groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
+        }
+        let verdict = groups[groupId]!.validateOffsetCommit(memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId)
+        if verdict != .none { return (all(verdict), []) }
+        var errors: [TopicPartition: ErrorCode] = [:]
+        var records: [OffsetsTopicEntry] = []
+        for (topicPartition, offset) in commits {
+            if offset.metadata.utf8.count > configuration.maxOffsetMetadataBytes {
+                errors[topicPartition] = .offsetMetadataTooLarge
+                continue
+            }
+            errors[topicPartition] = ErrorCode.none
+            offsets[groupId, default: [:]][topicPartition] = offset
+            records.append(.offsetCommit(group: groupId, topicPartition, offset))
+        }
+        return (errors, records.isEmpty ? [] : [.write(group: groupId, records)])
+    }
+
+    /// OffsetFetch: the committed offsets of the partitions asked for (all the group has when nil); partitions
+    /// without a commit are absent.
+    public func fetchOffsets(group groupId: String, partitions: [TopicPartition]?) -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset]) {
+        if let error = commonError(groupId) { return (error, [:]) }
+        let committed = offsets[groupId] ?? [:]
+        guard let partitions else { return (.none, committed) }
+        var result: [TopicPartition: CommittedOffset] = [:]
+        for partition in partitions { result[partition] = committed[partition] }
+        return (.none, result)
+    }
+
+    /// OffsetDelete: removes a group's offsets of topics its members are not subscribed to.
+    public mutating func deleteOffsets(group groupId: String, partitions: [TopicPartition], subscribedTopics: Set<String>?)
+        -> (error: ErrorCode, partitionErrors: [TopicPartition: ErrorCode], actions: [CoordinatorAction]) {
+        if let error = commonError(groupId) { return (error, [:], []) }
+        guard let group = groups[groupId] else { return (.groupIdNotFound, [:], []) }
+        if !group.members.isEmpty && subscribedTopics == nil { return (.nonEmptyGroup, [:], []) }
+        var errors: [TopicPartition: ErrorCode] = [:]
+        var records: [OffsetsTopicEntry] = []
+        for partition in partitions {
+            if !group.members.isEmpty, subscribedTopics?.contains(partition.topic) == true {
+                errors[partition] = .groupSubscribedToTopic
+                continue
+            }
+            errors[partition] = ErrorCode.none
+            if offsets[groupId]?.removeValue(forKey: partition) != nil {
+                records.append(.offsetCommit(group: groupId, partition, nil))
+            }
+        }
+        if offsets[groupId]?.isEmpty == true { offsets[groupId] = nil }
+        return (.none, errors, records.isEmpty ? [] : [.write(group: groupId, records)])
+    }
+
+    // MARK: Administration
+
+    /// ListGroups, filtered by state names (case-insensitive, as Kafka compares them) when any are given.
+    public func listGroups(statesFilter: [String]) -> (error: ErrorCode, groups: [GroupListing]) {
+        if isLoading { return (.coordinatorLoadInProgress, []) }
+        let wanted = Set(statesFilter.map { $0.lowercased() })
+        let listed = groups.values
+            .filter { $0.state != .dead && (wanted.isEmpty || wanted.contains($0.state.rawValue.lowercased())) }
+            .map { GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state) }
+            .sorted { $0.groupId < $1.groupId }
+        return (.none, listed)
+    }
+
+    /// The group to describe; nil (Kafka's "Dead" with no error) when it does not exist.
+    public func describe(group groupId: String) -> (error: ErrorCode, group: ClassicGroup?) {
+        if let error = commonError(groupId) { return (error, nil) }
+        return (.none, groups[groupId])
+    }
+
+    /// DeleteGroups: empty groups are deleted with their offsets (tombstones for each); others are refused.
+    public mutating func deleteGroups(_ groupIds: [String], nowMs: Int64) -> (errors: [String: ErrorCode], actions: [CoordinatorAction]) {
+        var errors: [String: ErrorCode] = [:]
+        var actions: [CoordinatorAction] = []
+        for groupId in groupIds {
+            if let error = commonError(groupId) {
+                errors[groupId] = error
+            } else if let group = groups[groupId], group.state != .dead {
+                if group.state != .empty || !group.isEmpty {
+                    errors[groupId] = .nonEmptyGroup
+                } else {
+                    errors[groupId] = ErrorCode.none
+                    actions.append(.write(group: groupId, removeGroup(groupId, nowMs: nowMs)))
+                }
+            } else {
+                errors[groupId] = .groupIdNotFound
+            }
+        }
+        return (errors, actions)
+    }
+
+    private mutating func removeGroup(_ groupId: String, nowMs: Int64) -> [OffsetsTopicEntry] {
+        var records: [OffsetsTopicEntry] = (offsets[groupId] ?? [:]).keys
+            .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            .map { .offsetCommit(group: groupId, $0, nil) }
+        records.append(.groupMetadata(group: groupId, nil))
+        offsets[groupId] = nil
+        groups[groupId]?.markDead(nowMs: nowMs)
+        groups[groupId] = nil
+        return records
+    }
+
+    /// Offsets expiry (Kafka's rule): for a group without members, offsets older than `offsets.retention.minutes`
+    /// from the time the group became empty (or from the commit, for groups that never had members) go; an
+    /// explicit expire timestamp wins. An empty group left with no offsets is removed.
+    public mutating func expireOffsets(nowMs: Int64) -> [CoordinatorAction] {
+        guard !isLoading else { return [] }
+        var actions: [CoordinatorAction] = []
+        for (groupId, group) in groups where group.state == .empty && group.isEmpty {
+            var records: [OffsetsTopicEntry] = []
+            for (partition, offset) in offsets[groupId] ?? [:] {
+                let base = group.protocolType == nil && group.generationId == 0 ? offset.commitTimestampMs : max(group.stateTimestampMs, offset.commitTimestampMs)
+                let expiry = offset.expireTimestampMs ?? (base + configuration.offsetsRetentionMs)
+                if expiry <= nowMs {
+                    offsets[groupId]?[partition] = nil
+                    records.append(.offsetCommit(group: groupId, partition, nil))
+                }
+            }
+            if offsets[groupId]?.isEmpty ?? true {
+                records += removeGroup(groupId, nowMs: nowMs)
+            }
+            if !records.isEmpty { actions.append(.write(group: groupId, records)) }
+        }
+        return actions
+    }
+}
