@@ -110,39 +110,61 @@ public enum TopicConfigs {
 }
 
 /// The effective configuration of one partition log: topic overrides over broker defaults over Kafka's defaults.
+/// The typed values are worked out once, as they are read on every append.
 public struct LogConfig: Sendable, Equatable {
     /// The topic's own overrides.
-    public var overrides: [String: String]
+    public let overrides: [String: String]
     /// Broker-level defaults (from `log.retention.ms`, `KAFKA_LOG_SEGMENT_BYTES` and so on).
-    public var brokerDefaults: [String: String]
+    public let brokerDefaults: [String: String]
+
+    public let segmentBytes: Int
+    public let segmentMs: Int64
+    public let retentionMs: Int64
+    public let retentionBytes: Int64
+    public let indexIntervalBytes: Int
+    public let flushMessages: Int64
+    public let flushMs: Int64
+    public let maxMessageBytes: Int
+    public let messageTimestampBeforeMaxMs: Int64
+    public let messageTimestampAfterMaxMs: Int64
+    public let usesLogAppendTime: Bool
+    public let isCompacted: Bool
+    public let compressionType: String
+    public let keySchemaValidation: Bool
+    public let valueSchemaValidation: Bool
 
     public init(overrides: [String: String] = [:], brokerDefaults: [String: String] = [:]) {
         self.overrides = overrides
         self.brokerDefaults = brokerDefaults
+        func value(_ name: String) -> String {
+            Self.effectiveValue(name, overrides: overrides, brokerDefaults: brokerDefaults)
+        }
+        func long(_ name: String) -> Int64 {
+            Int64(value(name)) ?? Int64(TopicConfigs.definition(name)?.defaultValue ?? "0") ?? 0
+        }
+        segmentBytes = Int(long("segment.bytes"))
+        segmentMs = long("segment.ms")
+        retentionMs = long("retention.ms")
+        retentionBytes = long("retention.bytes")
+        indexIntervalBytes = Int(long("index.interval.bytes"))
+        flushMessages = long("flush.messages")
+        flushMs = long("flush.ms")
+        maxMessageBytes = Int(long("max.message.bytes"))
+        messageTimestampBeforeMaxMs = long("message.timestamp.before.max.ms")
+        messageTimestampAfterMaxMs = long("message.timestamp.after.max.ms")
+        usesLogAppendTime = value("message.timestamp.type") == "LogAppendTime"
+        isCompacted = value("cleanup.policy").lowercased().contains("compact")
+        compressionType = value("compression.type").lowercased()
+        keySchemaValidation = value("confluent.key.schema.validation").lowercased() == "true"
+        valueSchemaValidation = value("confluent.value.schema.validation").lowercased() == "true"
     }
 
-    /// A config's value and where it comes from.
+    /// A config's effective value.
     public func value(_ name: String) -> String {
+        Self.effectiveValue(name, overrides: overrides, brokerDefaults: brokerDefaults)
+    }
+
+    private static func effectiveValue(_ name: String, overrides: [String: String], brokerDefaults: [String: String]) -> String {
         overrides[name] ?? brokerDefaults[name] ?? TopicConfigs.definition(name)?.defaultValue ?? ""
     }
-
-    private func long(_ name: String) -> Int64 {
-        Int64(value(name)) ?? Int64(TopicConfigs.definition(name)?.defaultValue ?? "0") ?? 0
-    }
-
-    public var segmentBytes: Int { Int(long("segment.bytes")) }
-    public var segmentMs: Int64 { long("segment.ms") }
-    public var retentionMs: Int64 { long("retention.ms") }
-    public var retentionBytes: Int64 { long("retention.bytes") }
-    public var indexIntervalBytes: Int { Int(long("index.interval.bytes")) }
-    public var flushMessages: Int64 { long("flush.messages") }
-    public var flushMs: Int64 { long("flush.ms") }
-    public var maxMessageBytes: Int { Int(long("max.message.bytes")) }
-    public var messageTimestampBeforeMaxMs: Int64 { long("message.timestamp.before.max.ms") }
-    public var messageTimestampAfterMaxMs: Int64 { long("message.timestamp.after.max.ms") }
-    public var usesLogAppendTime: Bool { value("message.timestamp.type") == "LogAppendTime" }
-    public var isCompacted: Bool { value("cleanup.policy").lowercased().contains("compact") }
-    public var compressionType: String { value("compression.type").lowercased() }
-    public var keySchemaValidation: Bool { value("confluent.key.schema.validation").lowercased() == "true" }
-    public var valueSchemaValidation: Bool { value("confluent.value.schema.validation").lowercased() == "true" }
 }
