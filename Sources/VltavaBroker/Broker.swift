@@ -2,6 +2,7 @@ import Foundation
 import KafkaProtocol
 import Logging
 import NIOCore
+import VltavaCoordinator
 import VltavaStorage
 
 /// What a connection needs to know to answer a request: where it came in and who sent it.
@@ -30,6 +31,8 @@ public final class Broker: Sendable {
     let logs: LogManager
     let logger: Logger
     let clock: @Sendable () -> Int64
+    /// The classic consumer groups and committed offsets this node coordinates.
+    public let groups: GroupCoordinator
 
     /// The versions of each API this broker serves; ApiVersions advertises exactly these.
     static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -49,6 +52,17 @@ public final class Broker: Sendable {
         .createPartitions: 0...3,
         .incrementalAlterConfigs: 0...1,
         .describeCluster: 0...1,
+        .findCoordinator: 0...6,
+        .joinGroup: 0...9,
+        .syncGroup: 0...5,
+        .heartbeat: 0...4,
+        .leaveGroup: 0...5,
+        .offsetCommit: 0...9,
+        .offsetFetch: 0...9,
+        .listGroups: 0...5,
+        .describeGroups: 0...5,
+        .deleteGroups: 0...2,
+        .offsetDelete: 0...0,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -57,6 +71,10 @@ public final class Broker: Sendable {
         self.logs = logs
         self.logger = logger
         self.clock = clock
+        var groupConfiguration = GroupConfiguration()
+        groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
+        groupConfiguration.offsetsRetentionMs = configuration.offsetsRetentionMinutes * 60_000
+        self.groups = GroupCoordinator(logs: logs, configuration: groupConfiguration, logger: logger, clock: clock)
     }
 
     /// Milliseconds since the Unix epoch.
@@ -128,6 +146,28 @@ public final class Broker: Sendable {
         case let .offsetForLeaderEpoch(request):
             return connection.eventLoop.makeSucceededFuture(
                 .message(.offsetForLeaderEpoch(handleOffsetForLeaderEpoch(request, context: context))))
+        case let .findCoordinator(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.findCoordinator(handleFindCoordinator(request, context: context))))
+        case let .joinGroup(request):
+            return handleJoinGroup(request, context: context)
+        case let .syncGroup(request):
+            return handleSyncGroup(request, context: context)
+        case let .heartbeat(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.heartbeat(handleHeartbeat(request, context: context))))
+        case let .leaveGroup(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.leaveGroup(handleLeaveGroup(request, context: context))))
+        case let .offsetCommit(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.offsetCommit(handleOffsetCommit(request, context: context))))
+        case let .offsetFetch(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.offsetFetch(handleOffsetFetch(request, context: context))))
+        case let .listGroups(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.listGroups(handleListGroups(request, context: context))))
+        case let .describeGroups(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.describeGroups(handleDescribeGroups(request, context: context))))
+        case let .deleteGroups(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.deleteGroups(handleDeleteGroups(request, context: context))))
+        case let .offsetDelete(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.offsetDelete(handleOffsetDelete(request, context: context))))
         default:
             return connection.eventLoop.makeSucceededFuture(unsupported(frame))
         }

@@ -56,6 +56,9 @@ public final class KafkaServer: Service, @unchecked Sendable {
         let logs = broker.logs
         let pool = maintenancePool
         let loop = group.next()
+        let groups = broker.groups
+        pool.submit { _ in groups.load() }
+        groups.startTimers(on: loop)
         let interval = max(100, broker.configuration.retentionCheckIntervalMs)
         maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(interval), delay: .milliseconds(interval)) { _ in
             pool.submit { _ in logs.runMaintenance() }
@@ -68,6 +71,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
     /// Stops accepting, lets in-flight requests finish, flushes and closes the logs.
     public func stop() async {
         for task in maintenanceTasks { task.cancel() }
+        broker.groups.stopTimers()
         for channel in channels { try? await channel.close() }
         channels.removeAll()
         try? await maintenancePool.shutdownGracefully()

@@ -126,3 +126,24 @@ def unique_topic(prefix: str = "t") -> str:
     import uuid
 
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+GROUP_BROKER_ARGS = ["--override", "group.initial.rebalance.delay.ms=300"]
+
+
+@pytest.fixture
+def group_broker(vltava_bin, tmp_path):
+    """A fresh broker whose empty groups wait only 300 ms for more members before the first rebalance
+    (group.initial.rebalance.delay.ms; Kafka's default of 3 s would slow every group test)."""
+    process = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=GROUP_BROKER_ARGS).start()
+    yield process
+    process.kill9()
+
+
+@pytest.fixture(scope="module")
+def shared_group_broker(vltava_bin, tmp_path_factory):
+    """One such broker for every test of a module."""
+    directory = tmp_path_factory.mktemp("groups")
+    process = BrokerProcess(vltava_bin, directory / "data", free_port(), extra_args=GROUP_BROKER_ARGS).start()
+    yield process
+    process.kill9()

@@ -1,0 +1,267 @@
+import Foundation
+import KafkaProtocol
+import NIOCore
+import VltavaCoordinator
+import VltavaStorage
+
+extension Broker {
+    /// FindCoordinator: this node coordinates every group and transactional id (key types 0 and 1); version 4
+    /// and later ask for several keys at once.
+    func handleFindCoordinator(_ request: FindCoordinatorRequest, context: RequestContext) -> FindCoordinatorResponse {
+        let endpoint = advertisedEndpoint(for: context.connection)
+        let keyTypeKnown = request.keyType == 0 || request.keyType == 1
+        var response = FindCoordinatorResponse()
+        if context.version >= 4 {
+            response.coordinators = request.coordinatorKeys.map { key in
+                keyTypeKnown
+                    ? .init(key: key, nodeId: nodeId, host: endpoint.host, port: endpoint.port, errorCode: 0, errorMessage: nil)
+                    : .init(key: key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.invalidRequest.rawValue,
+                            errorMessage: "Unknown coordinator key type \(request.keyType)")
+            }
+            return response
+        }
+        if keyTypeKnown {
+            response.errorMessage = nil
+            response.nodeId = nodeId
+            response.host = endpoint.host
+            response.port = endpoint.port
+        } else {
+            response.errorCode = ErrorCode.invalidRequest.rawValue
+            response.errorMessage = "Unknown coordinator key type \(request.keyType)"
+            response.nodeId = -1
+            response.port = -1
+        }
+        return response
+    }
+
+    /// JoinGroup: answered when the group can (the future waits through the rebalance).
+    func handleJoinGroup(_ request: JoinGroupRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        let clientId = context.header.clientId ?? ""
+        let join = JoinRequest(
+            waiter: 0, memberId: request.memberId, groupInstanceId: request.groupInstanceId, clientId: clientId,
+            clientHost: "/" + context.connection.clientHost, sessionTimeoutMs: request.sessionTimeoutMs,
+            // Version 0 has no rebalance timeout: Kafka uses the session timeout.
+            rebalanceTimeoutMs: request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
+            protocolType: request.protocolType,
+            protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
+            requiresKnownMemberId: context.version >= 4, supportsSkipAssignment: context.version >= 9,
+            newMemberId: "\(request.groupInstanceId ?? clientId)-\(UUID().uuidString.lowercased())")
+        let version = context.version
+        return groups.join(group: request.groupId, join, eventLoop: context.eventLoop).map { outcome in
+            var response = JoinGroupResponse()
+            response.errorCode = outcome.errorCode.rawValue
+            response.generationId = outcome.generationId
+            response.protocolType = outcome.protocolType
+            response.protocolName = outcome.protocolName ?? (version >= 7 ? nil : "")
+            response.leader = outcome.leader
+            response.memberId = outcome.memberId
+            response.skipAssignment = version >= 9 && outcome.skipAssignment
+            response.members = outcome.members.map {
+                .init(memberId: $0.memberId, groupInstanceId: version >= 5 ? $0.groupInstanceId : nil, metadata: $0.metadata)
+            }
+            if version < 7 { response.protocolType = nil }
+            return .message(.joinGroup(response))
+        }
+    }
+
+    /// SyncGroup: the leader's assignment, or the wait for it.
+    func handleSyncGroup(_ request: SyncGroupRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        var assignments: [String: ByteBuffer] = [:]
+        for assignment in request.assignments { assignments[assignment.memberId] = assignment.assignment }
+        let sync = SyncRequest(
+            waiter: 0, memberId: request.memberId, groupInstanceId: request.groupInstanceId, generationId: request.generationId,
+            protocolType: request.protocolType, protocolName: request.protocolName, assignments: assignments)
+        let version = context.version
+        return groups.sync(group: request.groupId, sync, eventLoop: context.eventLoop).map { outcome in
+            var response = SyncGroupResponse()
+            response.errorCode = outcome.errorCode.rawValue
+            response.assignment = outcome.assignment
+            if version >= 5 {
+                response.protocolType = outcome.protocolType
+                response.protocolName = outcome.protocolName
+            }
+            return .message(.syncGroup(response))
+        }
+    }
+
+    func handleHeartbeat(_ request: HeartbeatRequest, context: RequestContext) -> HeartbeatResponse {
+        let error = groups.heartbeat(group: request.groupId, memberId: request.memberId,
+                                     groupInstanceId: request.groupInstanceId, generationId: request.generationId)
+        return HeartbeatResponse(errorCode: error.rawValue)
+    }
+
+    /// LeaveGroup: one member (versions 0-2) or a batch of members by id or instance id (3+).
+    func handleLeaveGroup(_ request: LeaveGroupRequest, context: RequestContext) -> LeaveGroupResponse {
+        let leaving = context.version >= 3
+            ? request.members.map { LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId) }
+            : [LeavingMember(memberId: request.memberId)]
+        let (error, memberErrors) = groups.leave(group: request.groupId, members: leaving)
+        var response = LeaveGroupResponse()
+        if context.version >= 3 {
+            response.errorCode = error.rawValue
+            response.members = zip(request.members, memberErrors).map { member, code in
+                .init(memberId: member.memberId, groupInstanceId: member.groupInstanceId, errorCode: code.rawValue)
+            }
+        } else {
+            response.errorCode = error != .none ? error.rawValue : (memberErrors.first ?? .none).rawValue
+        }
+        return response
+    }
+
+    /// OffsetCommit: member and generation checks, then the offsets are written to `__consumer_offsets`.
+    func handleOffsetCommit(_ request: OffsetCommitRequest, context: RequestContext) -> OffsetCommitResponse {
+        let now = clock()
+        var commits: [(TopicPartition, CommittedOffset)] = []
+        for topic in request.topics {
+            for partition in topic.partitions {
+                // v1 clients may set a commit timestamp; v2-v4 a retention time that sets an expiry.
+                let timestamp = partition.commitTimestamp >= 0 && context.version == 1 ? partition.commitTimestamp : now
+                let expiry: Int64? = (2...4).contains(context.version) && request.retentionTimeMs >= 0
+                    ? timestamp + request.retentionTimeMs : nil
+                commits.append((TopicPartition(topic: topic.name, partition: partition.partitionIndex), CommittedOffset(
+                    offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch,
+                    metadata: partition.committedMetadata ?? "", commitTimestampMs: timestamp, expireTimestampMs: expiry)))
+            }
+        }
+        let errors = groups.commitOffsets(
+            group: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,
+            generationId: request.generationIdOrMemberEpoch, offsets: commits)
+        var response = OffsetCommitResponse()
+        response.topics = request.topics.map { topic in
+            .init(name: topic.name, partitions: topic.partitions.map { partition in
+                let code = errors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .unknownServerError
+                return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
+            })
+        }
+        return response
+    }
+
+    /// OffsetFetch: one group (versions 0-7; a null topic list means every committed partition) or several (8+).
+    /// `require_stable` needs no wait: this broker has no pending transactional offsets.
+    func handleOffsetFetch(_ request: OffsetFetchRequest, context: RequestContext) -> OffsetFetchResponse {
+        var response = OffsetFetchResponse()
+        if context.version >= 8 {
+            response.groups = request.groups.map { group in
+                let wanted = group.topics.map { topics in
+                    topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
+                }
+                let (error, topics) = fetchOffsets(group: group.groupId, wanted: wanted)
+                return .init(groupId: group.groupId, topics: topics.map { topic in
+                    .init(name: topic.name, partitions: topic.partitions.map {
+                        .init(partitionIndex: $0.partitionIndex, committedOffset: $0.committedOffset,
+                              committedLeaderEpoch: $0.committedLeaderEpoch, metadata: $0.metadata, errorCode: $0.errorCode)
+                    })
+                }, errorCode: error.rawValue)
+            }
+            return response
+        }
+        let wanted = (context.version >= 2 ? request.topics : request.topics ?? []).map { topics in
+            topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
+        }
+        let (error, topics) = fetchOffsets(group: request.groupId, wanted: wanted)
+        if context.version >= 2 {
+            response.errorCode = error.rawValue
+            response.topics = topics
+        } else {
+            // Version 0 and 1 have no top-level error: each partition carries it.
+            response.topics = error == .none ? topics : (wanted ?? []).reduce(into: []) { result, partition in
+                result.append(.init(name: partition.topic, partitions: [.init(
+                    partitionIndex: partition.partition, committedOffset: -1, metadata: "", errorCode: error.rawValue)]))
+            }
+        }
+        if context.version < 5 {
+            for topic in response.topics.indices {
+                for partition in response.topics[topic].partitions.indices { response.topics[topic].partitions[partition].committedLeaderEpoch = -1 }
+            }
+        }
+        return response
+    }
+
+    private func fetchOffsets(group: String, wanted: [TopicPartition]?) -> (ErrorCode, [OffsetFetchResponse.OffsetFetchResponseTopic]) {
+        let (error, offsets) = groups.fetchOffsets(group: group, partitions: wanted)
+        guard error == .none else { return (error, []) }
+        let partitions = wanted ?? offsets.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        var topics: [OffsetFetchResponse.OffsetFetchResponseTopic] = []
+        for partition in partitions {
+            let committed = offsets[partition]
+            let entry = OffsetFetchResponse.OffsetFetchResponsePartition(
+                partitionIndex: partition.partition, committedOffset: committed?.offset ?? -1,
+                committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "", errorCode: 0)
+            if let index = topics.firstIndex(where: { $0.name == partition.topic }) {
+                topics[index].partitions.append(entry)
+            } else {
+                topics.append(.init(name: partition.topic, partitions: [entry]))
+            }
+        }
+        return (.none, topics)
+    }
+
+    /// ListGroups, with the states filter of version 4 and the types filter of version 5 (all groups are classic).
+    func handleListGroups(_ request: ListGroupsRequest, context: RequestContext) -> ListGroupsResponse {
+        var response = ListGroupsResponse()
+        let (error, listed) = groups.listGroups(statesFilter: context.version >= 4 ? request.statesFilter : [])
+        response.errorCode = error.rawValue
+        let types = Set(request.typesFilter.map { $0.lowercased() })
+        if context.version >= 5, !types.isEmpty, !types.contains("classic") { return response }
+        response.groups = listed.map {
+            .init(groupId: $0.groupId, protocolType: $0.protocolType,
+                  groupState: context.version >= 4 ? $0.state.rawValue : "", groupType: context.version >= 5 ? "classic" : "")
+        }
+        return response
+    }
+
+    /// DescribeGroups: state, protocol, and members (with metadata and assignment once stable). An unknown group
+    /// is described as Dead with no error, as Kafka does before version 6.
+    func handleDescribeGroups(_ request: DescribeGroupsRequest, context: RequestContext) -> DescribeGroupsResponse {
+        var response = DescribeGroupsResponse()
+        response.groups = request.groups.map { groupId in
+            var described = DescribeGroupsResponse.DescribedGroup(groupId: groupId)
+            let (error, group) = groups.describe(group: groupId)
+            described.errorCode = error.rawValue
+            guard error == .none else { return described }
+            guard let group else {
+                described.groupState = ClassicGroupState.dead.rawValue
+                return described
+            }
+            described.groupState = group.state.rawValue
+            described.protocolType = group.protocolType ?? ""
+            let stable = group.state == .stable
+            described.protocolData = stable ? group.protocolName ?? "" : ""
+            described.members = group.members.map { member in
+                .init(memberId: member.memberId, groupInstanceId: context.version >= 4 ? member.groupInstanceId : nil,
+                      clientId: member.clientId, clientHost: member.clientHost,
+                      memberMetadata: stable ? member.metadata(for: group.protocolName) : ByteBuffer(),
+                      memberAssignment: stable ? member.assignment : ByteBuffer())
+            }
+            if !request.includeAuthorizedOperations || context.version < 3 { described.authorizedOperations = Int32.min }
+            return described
+        }
+        return response
+    }
+
+    /// DeleteGroups: empty groups only (NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND for unknown ones).
+    func handleDeleteGroups(_ request: DeleteGroupsRequest, context: RequestContext) -> DeleteGroupsResponse {
+        let errors = groups.deleteGroups(request.groupsNames)
+        var response = DeleteGroupsResponse()
+        response.results = request.groupsNames.map { .init(groupId: $0, errorCode: (errors[$0] ?? .none).rawValue) }
+        return response
+    }
+
+    /// OffsetDelete: a group's offsets of topics none of its members subscribes to.
+    func handleOffsetDelete(_ request: OffsetDeleteRequest, context: RequestContext) -> OffsetDeleteResponse {
+        let partitions = request.topics.flatMap { topic in
+            topic.partitions.map { TopicPartition(topic: topic.name, partition: $0.partitionIndex) }
+        }
+        let (error, partitionErrors) = groups.deleteOffsets(group: request.groupId, partitions: partitions)
+        var response = OffsetDeleteResponse()
+        response.errorCode = error.rawValue
+        guard error == .none else { return response }
+        response.topics = request.topics.map { topic in
+            .init(name: topic.name, partitions: topic.partitions.map { partition in
+                let code = partitionErrors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .none
+                return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
+            })
+        }
+        return response
+    }
+}
