@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import KafkaProtocol
+import VltavaClient
+
+/// `vltava groups`: list, describe, delete consumer groups and reset their offsets, like kafka-consumer-groups.
+struct Groups: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, describe and delete consumer groups; reset their committed offsets.",
+        subcommands: [List.self, Describe.self, Delete.self, ResetOffsets.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the groups, one per line with their state.")
+
+        @OptionGroup var bootstrap: BootstrapOptions
+
+        func run() async throws {
+            let groups = try await bootstrap.withClient { (client) throws(KafkaClientError) in try await client.listGroups() }
+            for group in groups {
+                print("\(group.groupId)\t\(group.state.isEmpty ? "-" : group.state)\t\(group.protocolType.isEmpty ? "-" : group.protocolType)")
+            }
+        }
+    }
+
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a group's members and, per partition, the committed offset, log end offset and lag.")
+
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Option(help: "The group to describe.") var group: String
+
+        func run() async throws {
+            let rows = try await bootstrap.withClient { (client) throws(KafkaClientError) -> (GroupDescription, [Row]) in
+                let description = try await client.describeGroup(group)
+                let committed = try await client.committedOffsets(group: group)
+                var owners: [String: [Int32: GroupMemberDescription]] = [:]
+                for member in description.members {
+                    for (topic, partitions) in member.assignment {
+                        for partition in partitions { owners[topic, default: [:]][partition] = member }
+                    }
+                }
+                var rows: [Row] = []
+                for topic in Set(committed.keys).union(owners.keys).sorted() {
+                    let partitions = Set(committed[topic]?.keys ?? [:].keys).union(owners[topic]?.keys ?? [:].keys).sorted()
+                    let ends = try await client.listOffsets(topic: topic, partitions: partitions, spec: .latest)
+                    for partition in partitions {
+                        rows.append(Row(topic: topic, partition: partition, committed: committed[topic]?[partition],
+                                        logEnd: ends[partition], owner: owners[topic]?[partition]))
+                    }
+                }
+                return (description, rows)
+            }
+            let (description, partitions) = rows
+            print("Group \(group) is \(description.state) with \(description.members.count) member(s)"
+                + (description.protocolName.isEmpty ? "." : " (assignor \(description.protocolName))."))
+            print("")
+            var table = [["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]]
+            for row in partitions {
+                let lag = row.committed.flatMap { committed in row.logEnd.map { String(max(0, $0 - committed)) } } ?? "-"
+                table.append([
+                    group, row.topic, String(row.partition), row.committed.map(String.init) ?? "-", row.logEnd.map(String.init) ?? "-",
+                    lag, row.owner?.memberId ?? "-", row.owner?.clientHost ?? "-", row.owner?.clientId ?? "-",
+                ])
+            }
+            printTable(table)
+            if !description.members.isEmpty {
+                print("")
+                var members = [["CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]]
+                for member in description.members {
+                    let assignment = member.assignment.sorted { $0.key < $1.key }
+                        .map { "\($0.key)(\($0.value.sorted().map(String.init).joined(separator: ",")))" }
+                        .joined(separator: ",")
+                    members.append([member.memberId, member.groupInstanceId ?? "-", member.clientHost, member.clientId,
+                                    String(member.assignment.values.reduce(0) { $0 + $1.count }), assignment.isEmpty ? "-" : assignment])
+                }
+                printTable(members)
+            }
+        }
+
+        struct Row {
+            var topic: String
+            var partition: Int32
+            var committed: Int64?
+            var logEnd: Int64?
+            var owner: GroupMemberDescription?
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an empty group and its committed offsets.")
+
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Option(help: "The group to delete.") var group: String
+
+        func run() async throws {
+            try await bootstrap.withClient { (client) throws(KafkaClientError) in try await client.deleteGroup(group) }
+            print("Deleted group \(group).")
+        }
+    }
+
+    struct ResetOffsets: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-offsets",
+            abstract: "Reset a group's committed offsets of a topic (a dry run unless --execute; the group must be inactive).")
+
+        @OptionGroup var bootstrap: BootstrapOptions
+        @Option(help: "The group whose offsets to reset.") var group: String
+        @Option(help: "The topic, optionally with partitions: TOPIC or TOPIC:0,2.") var topic: String
+        @Flag(name: .customLong("to-earliest"), help: "To the log start offset.") var toEarliest = false
+        @Flag(name: .customLong("to-latest"), help: "To the log end offset.") var toLatest = false
+        @Option(name: .customLong("to-offset"), help: "To this offset (kept within the log).") var toOffset: Int64?
+        @Option(name: .customLong("shift-by"), help: "Move the committed offset by N (negative goes back).") var shiftBy: Int64?
+        @Option(name: .customLong("to-datetime"), help: "To the first offset at or after an ISO 8601 time, e.g. 2024-01-31T12:00:00Z.")
+        var toDatetime: String?
+        @Flag(help: "Commit the new offsets (without it, only show them).") var execute = false
+
+        func validate() throws {
+            let chosen = [toEarliest, toLatest, toOffset != nil, shiftBy != nil, toDatetime != nil].filter { $0 }.count
+            if chosen != 1 {
+                throw ValidationError("give exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime")
+            }
+            if let toDatetime, Self.parseDate(toDatetime) == nil {
+                throw ValidationError("cannot read '\(toDatetime)' as an ISO 8601 date and time")
+            }
+        }
+
+        static func parseDate(_ text: String) -> Date? {
+            let formatter = ISO8601DateFormatter()
+            for options: ISO8601DateFormatter.Options in [
+                [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
+                [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate],
+            ] {
+                formatter.formatOptions = options
+                if let date = formatter.date(from: text) { return date }
+            }
+            return nil
+        }
+
+        func run() async throws {
+            let parts = topic.split(separator: ":", maxSplits: 1)
+            let topicName = String(parts[0])
+            let chosenPartitions = parts.count > 1 ? parts[1].split(separator: ",").compactMap { Int32($0) } : nil
+            let result = try await bootstrap.withClient { (client) throws(KafkaClientError) -> [Int32: Int64]? in
+                let description = try await client.describeGroup(group)
+                guard description.state == "Empty" || description.state == "Dead" else {
+                    printError("Error: Assignments can only be reset if the group '\(group)' is inactive, but the current state is \(description.state).")
+                    return nil
+                }
+                let metadata = try await client.topicMetadata(topicName)
+                let partitions = chosenPartitions ?? metadata.partitions.map(\.partition).sorted()
+                let earliest = try await client.listOffsets(topic: topicName, partitions: partitions, spec: .earliest)
+                let latest = try await client.listOffsets(topic: topicName, partitions: partitions, spec: .latest)
+                let committed = try await client.committedOffsets(group: group)[topicName] ?? [:]
+                var targets: [Int32: Int64] = [:]
+                if toEarliest {
+                    targets = earliest
+                } else if toLatest {
+                    targets = latest
+                } else if let toOffset {
+                    for partition in partitions { targets[partition] = toOffset }
+                } else if let shiftBy {
+                    for partition in partitions { targets[partition] = (committed[partition] ?? latest[partition]!) + shiftBy }
+                } else if let toDatetime, let date = Self.parseDate(toDatetime) {
+                    let found = try await client.listOffsets(
+                        topic: topicName, partitions: partitions, spec: .timestamp(Int64(date.timeIntervalSince1970 * 1000)))
+                    for partition in partitions { targets[partition] = found[partition].flatMap { $0 < 0 ? nil : $0 } ?? latest[partition]! }
+                }
+                for partition in partitions {
+                    targets[partition] = min(max(targets[partition]!, earliest[partition]!), latest[partition]!)
+                }
+                if execute { try await client.commitOffsets(group: group, topic: topicName, offsets: targets) }
+                return targets
+            }
+            guard let result else { throw ExitCode.failure }
+            var table = [["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"]]
+            for (partition, offset) in result.sorted(by: { $0.key < $1.key }) {
+                table.append([group, topicName, String(partition), String(offset)])
+            }
+            printTable(table)
+            if !execute { print("\nDry run: nothing committed. Add --execute to commit these offsets.") }
+        }
+    }
+}
+
+/// Prints rows as left-aligned columns separated by two spaces.
+func printTable(_ rows: [[String]]) {
+    guard let first = rows.first else { return }
+    let widths = first.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        let cells = row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }
+        print(cells.joined(separator: "  "))
+    }
+}
