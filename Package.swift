@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .target(
@@ -76,6 +77,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SchemaRegistry",
+            dependencies: [
+                "VltavaClient",
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "vltava-protocol-gen",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -89,6 +101,7 @@ let package = Package(
                 "VltavaCoordinator",
                 "VltavaBroker",
                 "VltavaClient",
+                "SchemaRegistry",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,6 +157,10 @@ let package = Package(
         .testTarget(
             name: "VltavaClientTests",
             dependencies: ["VltavaClient", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SchemaRegistryTests",
+            dependencies: ["SchemaRegistry"]
         ),
         .testTarget(
             name: "KafkaRecordsTests",

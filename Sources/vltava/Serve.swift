@@ -4,8 +4,10 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import SchemaRegistry
 import ServiceLifecycle
 import VltavaBroker
+import VltavaClient
 import VltavaStorage
 
 /// `vltava serve`: the broker on local disk, configured like a Kafka broker.
@@ -41,6 +43,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    @Option(help: "Schema registry listener, http://host:port, or 'none' to run without it (SCHEMA_REGISTRY_LISTENERS).")
+    var schemaRegistryListeners: String?
 
     func run() async throws {
         var properties: [(String, String)] = []
@@ -84,9 +89,33 @@ struct Serve: AsyncParsableCommand {
             logger: logger, clock: Broker.wallClockMilliseconds)
         let broker = Broker(configuration: configuration, logs: logs, logger: logger)
         let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        services += try schemaRegistryServices(configuration: configuration, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    // MARK: Schema registry (issue 5)
+
+    /// The schema registry beside the broker, storing `_schemas` through the broker's first listener.
+    private func schemaRegistryServices(
+        configuration: BrokerConfiguration, logger: Logger
+    ) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let text = schemaRegistryListeners ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081"
+        guard !["", "none", "off", "false"].contains(text.lowercased()), let broker = configuration.brokerListeners.first else { return [] }
+        let listener: (host: String, port: Int)
+        do {
+            listener = try SchemaRegistryService.parseListener(text)
+        } catch {
+            throw ValidationError("--schema-registry-listeners: \(error)")
+        }
+        let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
+        let client = KafkaClient(bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)])
+        let registry = SchemaRegistryService(
+            client: client, topic: ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
+            host: listener.host, port: listener.port, logger: Logger(label: "vltava-schema-registry"))
+        return [.init(service: registry)]
     }
 }
 

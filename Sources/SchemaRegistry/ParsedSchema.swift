@@ -1,0 +1,84 @@
+/// A schema of any format, parsed and checked.
+enum ParsedSchema: Sendable {
+    case avro(AvroSchema)
+    case protobuf(ProtobufSchema)
+    case json(JSONSchemaDocument)
+
+    /// Parses schema text of a format. `referenced` holds the referenced schemas already parsed (AVRO named
+    /// types are taken from them).
+    static func parse(_ type: SchemaType, _ text: String, referenced: [ParsedSchema] = []) throws(RegistryError) -> ParsedSchema {
+        guard text.utf8.count <= 8 << 20 else { throw .invalidSchema("schema larger than 8 MiB") }
+        switch type {
+        case .avro:
+            var named: [String: AvroSchema.NamedType] = [:]
+            for case let .avro(schema) in referenced {
+                named.merge(schema.namedTypes) { first, _ in first }
+            }
+            return .avro(try AvroSchema.parse(text, referencedTypes: named))
+        case .protobuf:
+            return .protobuf(try ProtobufSchema.parse(text))
+        case .json:
+            return .json(try JSONSchemaDocument.parse(text))
+        }
+    }
+
+    var schemaType: SchemaType {
+        switch self {
+        case .avro: return .avro
+        case .protobuf: return .protobuf
+        case .json: return .json
+        }
+    }
+
+    /// The text two schemas are compared by: equal forms are the same schema.
+    var normalizedForm: String {
+        switch self {
+        case let .avro(schema): return schema.normalizedForm
+        case let .protobuf(schema): return schema.normalizedForm
+        case let .json(schema): return schema.normalizedForm
+        }
+    }
+
+    /// The text given back for `?normalize=true` registrations and `format` requests: Avro's canonical form,
+    /// the proto layout, compact JSON.
+    var canonicalText: String {
+        switch self {
+        case let .avro(schema): return schema.parsingCanonicalForm
+        default: return normalizedForm
+        }
+    }
+
+    /// Problems reading data written with `writer` using this schema; formats that differ are incompatible.
+    func problems(readingDataWrittenBy writer: ParsedSchema) -> [String] {
+        switch (self, writer) {
+        case let (.avro(reader), .avro(writer)): return AvroCompatibility.problems(reader: reader, writer: writer)
+        case let (.protobuf(reader), .protobuf(writer)): return ProtobufCompatibility.problems(reader: reader, writer: writer)
+        case let (.json(reader), .json(writer)): return JSONSchemaDocument.problems(reader: reader, writer: writer)
+        default: return ["{errorType:'TYPE_MISMATCH', description:'The schema type changed from \(writer.schemaType.rawValue) to \(schemaType.rawValue)'}"]
+        }
+    }
+}
+
+/// Applies a compatibility level: which earlier versions are checked and in which direction.
+enum CompatibilityChecker {
+    /// Problems of registering `new` after `previous` (oldest first) under `level`; each message names the
+    /// version it conflicts with.
+    static func problems(
+        level: CompatibilityLevel, new: ParsedSchema, previous: [(version: Int, schema: ParsedSchema)]
+    ) -> [String] {
+        guard level != .none else { return [] }
+        let targets = level.isTransitive ? Array(previous.reversed()) : Array(previous.suffix(1))
+        var problems: [String] = []
+        for old in targets {
+            var found: [String] = []
+            if level.checksBackward { found += new.problems(readingDataWrittenBy: old.schema) }
+            if level.checksForward { found += old.schema.problems(readingDataWrittenBy: new) }
+            if !found.isEmpty {
+                problems += found
+                problems.append("{oldSchemaVersion: \(old.version)}")
+                problems.append("{compatibility: '\(level.rawValue)'}")
+            }
+        }
+        return problems
+    }
+}

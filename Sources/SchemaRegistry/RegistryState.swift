@@ -1,0 +1,145 @@
+/// A schema as ids name it: its format, text and references (the same for every subject that uses the id).
+public struct StoredSchema: Hashable, Sendable {
+    public var schemaType: SchemaType
+    public var schema: String
+    public var references: [SchemaReference]
+}
+
+/// The registry's state, rebuilt by applying the records of `_schemas` in offset order. Pure: no I/O, so it is
+/// tested without a broker, and every registry reading the same topic arrives at the same state.
+struct RegistryState: Sendable {
+    /// Versions of each subject, including soft-deleted ones.
+    private(set) var subjects: [String: [Int: SchemaStoreValue]] = [:]
+    /// The schema each id names; an id stays while any version (even soft-deleted) uses it.
+    private(set) var schemasById: [Int: StoredSchema] = [:]
+    /// Which subject versions use each id.
+    private(set) var usersOfId: [Int: Set<SubjectVersion>] = [:]
+    /// The id already given to a schema of the same identity (format, normalized text, references).
+    private(set) var idByIdentity: [String: Int] = [:]
+    private(set) var identityById: [Int: String] = [:]
+    private(set) var maximumId = 0
+    private(set) var globalCompatibility: CompatibilityLevel?
+    private(set) var subjectCompatibility: [String: CompatibilityLevel] = [:]
+    private(set) var globalMode: RegistryMode?
+    private(set) var subjectMode: [String: RegistryMode] = [:]
+
+    /// Works out the identity of a schema (normally its normalized form); given by the owner so that the state
+    /// stays independent of the parsers.
+    let identity: @Sendable (StoredSchema) -> String
+
+    init(identity: @escaping @Sendable (StoredSchema) -> String) {
+        self.identity = identity
+    }
+
+    struct SubjectVersion: Hashable, Sendable {
+        var subject: String
+        var version: Int
+    }
+
+    /// Applies one record; `value` nil is a tombstone. Records that cannot be read are skipped, as Confluent's
+    /// registry skips them.
+    mutating func apply(key: SchemaStoreKey, value: String?) {
+        switch key {
+        case let .schema(subject, version):
+            removeVersion(subject: subject, version: version)
+            guard let value, let record = SchemaStoreValue(parsing: value) else { return }
+            addVersion(record)
+        case let .config(subject):
+            let level = value.flatMap(SchemaStoreValues.parseConfig)
+            if let subject { subjectCompatibility[subject] = level } else { globalCompatibility = level }
+        case let .mode(subject):
+            let mode = value.flatMap(SchemaStoreValues.parseMode)
+            if let subject { subjectMode[subject] = mode } else { globalMode = mode }
+        case let .deleteSubject(subject):
+            guard let value, let upTo = SchemaStoreValues.parseDeleteSubjectVersion(value) else { return }
+            for (version, record) in subjects[subject] ?? [:] where version <= upTo && !record.deleted {
+                subjects[subject]?[version]?.deleted = true
+            }
+        case let .clearSubject(subject):
+            guard value != nil else { return }
+            for version in (subjects[subject] ?? [:]).keys.sorted() where subjects[subject]?[version]?.deleted == true {
+                removeVersion(subject: subject, version: version)
+            }
+        case .noop:
+            break
+        }
+    }
+
+    private mutating func addVersion(_ record: SchemaStoreValue) {
+        subjects[record.subject, default: [:]][record.version] = record
+        let stored = StoredSchema(schemaType: record.schemaType, schema: record.schema, references: record.references)
+        if schemasById[record.id] == nil {
+            schemasById[record.id] = stored
+            let key = identity(stored)
+            identityById[record.id] = key
+            if idByIdentity[key] == nil { idByIdentity[key] = record.id }
+        }
+        usersOfId[record.id, default: []].insert(SubjectVersion(subject: record.subject, version: record.version))
+        maximumId = max(maximumId, record.id)
+    }
+
+    private mutating func removeVersion(subject: String, version: Int) {
+        guard let existing = subjects[subject]?[version] else { return }
+        subjects[subject]?[version] = nil
+        if subjects[subject]?.isEmpty == true { subjects[subject] = nil }
+        usersOfId[existing.id]?.remove(SubjectVersion(subject: subject, version: version))
+        if usersOfId[existing.id]?.isEmpty == true {
+            usersOfId[existing.id] = nil
+            schemasById[existing.id] = nil
+            if let key = identityById.removeValue(forKey: existing.id), idByIdentity[key] == existing.id {
+                idByIdentity[key] = nil
+            }
+        }
+    }
+
+    // MARK: Queries
+
+    /// Subject names, sorted; with `includeDeleted` also subjects whose every version is soft-deleted.
+    func subjectNames(includeDeleted: Bool = false, deletedOnly: Bool = false) -> [String] {
+        subjects.compactMap { name, versions -> String? in
+            let live = versions.values.contains { !$0.deleted }
+            if deletedOnly { return versions.values.contains { $0.deleted } ? name : nil }
+            return live || includeDeleted ? name : nil
+        }.sorted()
+    }
+
+    /// The versions of a subject in order.
+    func versions(of subject: String, includeDeleted: Bool = false, deletedOnly: Bool = false) -> [SchemaStoreValue] {
+        (subjects[subject] ?? [:]).values
+            .filter { deletedOnly ? $0.deleted : (includeDeleted || !$0.deleted) }
+            .sorted { $0.version < $1.version }
+    }
+
+    func subjectExists(_ subject: String) -> Bool { subjects[subject] != nil }
+
+    func hasLiveVersions(_ subject: String) -> Bool { subjects[subject]?.values.contains { !$0.deleted } ?? false }
+
+    /// Every version, of any subject, that names `id`.
+    func subjectVersions(usingId id: Int) -> [SubjectVersion] {
+        (usersOfId[id] ?? []).sorted { ($0.subject, $0.version) < ($1.subject, $1.version) }
+    }
+
+    /// The next version number of a subject: one more than the highest, counting soft-deleted versions.
+    func nextVersion(of subject: String) -> Int { (subjects[subject]?.keys.max() ?? 0) + 1 }
+
+    /// The subject versions whose references name `subject` at `version`.
+    func referencedBy(subject: String, version: Int) -> [Int] {
+        var ids: Set<Int> = []
+        for versions in subjects.values {
+            for record in versions.values where !record.deleted
+                && record.references.contains(where: { $0.subject == subject && $0.version == version }) {
+                ids.insert(record.id)
+            }
+        }
+        return ids.sorted()
+    }
+
+    /// The compatibility level in force for a subject: its own, else the global one, else BACKWARD.
+    func compatibility(for subject: String?) -> CompatibilityLevel {
+        subject.flatMap { subjectCompatibility[$0] } ?? globalCompatibility ?? .backward
+    }
+
+    func mode(for subject: String?) -> RegistryMode {
+        subject.flatMap { subjectMode[$0] } ?? globalMode ?? .readWrite
+    }
+}

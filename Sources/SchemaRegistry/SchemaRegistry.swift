@@ -1,0 +1,265 @@
+import Foundation
+import Logging
+import VltavaClient
+
+/// The registry's operations with Confluent's semantics (global ids, versions, soft and permanent deletes,
+/// compatibility levels, modes), on top of the `_schemas` store. Every answer is JSON, ready for the REST layer.
+public final class SchemaRegistry: Sendable {
+    let store: KafkaSchemaStore
+    private let cache = ParsedSchemaCache()
+
+    /// A registry whose state is the topic `topic` of the cluster `client` talks to.
+    public init(client: KafkaClient, topic: String = "_schemas", logger: Logger) {
+        let cache = self.cache
+        store = KafkaSchemaStore(client: client, topic: topic, identity: { Self.identity(of: $0, cache: cache) }, logger: logger)
+    }
+
+    /// Reads the topic to its end (creating it if needed); call before serving.
+    public func start() async throws {
+        try await store.start()
+    }
+
+    /// Follows the topic until cancelled.
+    public func followTopic() async {
+        await store.followTopic()
+    }
+
+    /// Format, normalized text and references: two schemas with the same identity share an id.
+    static func identity(of schema: StoredSchema, cache: ParsedSchemaCache) -> String {
+        let normalized = (try? ParsedSchema.parse(schema.schemaType, schema.schema))?.normalizedForm ?? schema.schema
+        let references = schema.references.map { "\($0.name)=\($0.subject)/\($0.version)" }.joined(separator: ",")
+        return "\(schema.schemaType.rawValue)\u{0}\(normalized)\u{0}\(references)"
+    }
+
+    // MARK: Parsing with references
+
+    func parse(_ type: SchemaType, _ text: String, references: [SchemaReference], state: RegistryState, depth: Int = 0)
+        throws(RegistryError) -> ParsedSchema
+    {
+        guard depth < 16 else { throw .invalidSchema("references nested deeper than 16") }
+        var referenced: [ParsedSchema] = []
+        for reference in references {
+            guard let record = state.subjects[reference.subject]?[reference.version] else {
+                throw .invalidSchema("Invalid schema reference \(reference.name): \(reference.subject) version \(reference.version) not found")
+            }
+            referenced.append(try parse(record.schemaType, record.schema, references: record.references, state: state, depth: depth + 1))
+        }
+        return try ParsedSchema.parse(type, text, referenced: referenced)
+    }
+
+    func parsed(id: Int, state: RegistryState) throws(RegistryError) -> ParsedSchema {
+        if let cached = cache.get(id) { return cached }
+        guard let stored = state.schemasById[id] else { throw .schemaNotFound() }
+        let schema = try parse(stored.schemaType, stored.schema, references: stored.references, state: state)
+        cache.set(id, schema)
+        return schema
+    }
+
+    func identity(_ schema: ParsedSchema, references: [SchemaReference]) -> String {
+        let references = references.map { "\($0.name)=\($0.subject)/\($0.version)" }.joined(separator: ",")
+        return "\(schema.schemaType.rawValue)\u{0}\(schema.normalizedForm)\u{0}\(references)"
+    }
+
+    // MARK: Reads
+
+    func currentState() async -> RegistryState { await store.state }
+
+    static func parseVersion(_ text: String) throws(RegistryError) -> Int? {
+        if text == "latest" || text == "-1" { return nil }
+        guard let version = Int(text), version >= 1, version <= Int(Int32.max) else { throw .invalidVersion(text) }
+        return version
+    }
+
+    /// The version `text` ("latest", "-1" or a number) of a subject.
+    func version(_ subject: String, _ text: String, includeDeleted: Bool, state: RegistryState) throws(RegistryError) -> SchemaStoreValue {
+        let requested = try Self.parseVersion(text)
+        guard state.subjectExists(subject), includeDeleted || state.hasLiveVersions(subject) else { throw .subjectNotFound(subject) }
+        let versions = state.versions(of: subject, includeDeleted: includeDeleted)
+        if let requested {
+            guard let record = versions.first(where: { $0.version == requested }) else { throw .versionNotFound(text) }
+            return record
+        }
+        guard let latest = versions.last else { throw .versionNotFound(text) }
+        return latest
+    }
+
+    static func versionJSON(_ record: SchemaStoreValue) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("subject", .string(record.subject)), ("version", .integer(record.version)), ("id", .integer(record.id)),
+        ]
+        if record.schemaType != .avro { members.append(("schemaType", .string(record.schemaType.rawValue))) }
+        if !record.references.isEmpty { members.append(("references", .array(record.references.map(\.json)))) }
+        members.append(("schema", .string(record.schema)))
+        return .object(members)
+    }
+
+    // MARK: Writes
+
+    /// Registers a schema under a subject: the id and version of an equal live version if there is one, else a
+    /// new version after the compatibility check. In IMPORT mode the caller gives id and version.
+    func register(
+        subject: String, type: SchemaType, schema text: String, references: [SchemaReference], normalize: Bool,
+        id requestedId: Int?, version requestedVersion: Int?
+    ) async throws -> (id: Int, version: Int) {
+        try await store.exclusively { store throws -> (id: Int, version: Int) in
+            let state = store.state
+            let mode = state.mode(for: subject)
+            if mode == .readOnly { throw RegistryError.operationNotPermitted("Subject \(subject) is in read-only mode") }
+            if requestedId != nil, mode != .importing {
+                throw RegistryError.operationNotPermitted("Subject \(subject) is not in import mode")
+            }
+            let schema = try self.parse(type, text, references: references, state: state)
+            let identity = self.identity(schema, references: references)
+            let live = state.versions(of: subject)
+            for record in live where state.identityById[record.id] == identity {
+                return (record.id, record.version)
+            }
+            if mode != .importing {
+                var previous: [(version: Int, schema: ParsedSchema)] = []
+                for record in live {
+                    previous.append((record.version, try self.parsed(id: record.id, state: state)))
+                }
+                let problems = CompatibilityChecker.problems(level: state.compatibility(for: subject), new: schema, previous: previous)
+                if !problems.isEmpty {
+                    throw RegistryError.incompatible(
+                        "Schema being registered is incompatible with an earlier schema for subject \"\(subject)\", details: [\(problems.joined(separator: ", "))]")
+                }
+            }
+            let id: Int
+            if let requestedId {
+                if state.schemasById[requestedId] != nil, state.identityById[requestedId] != identity {
+                    throw RegistryError.operationNotPermitted("Overwrite new schema with id \(requestedId) is not permitted.")
+                }
+                id = requestedId
+            } else {
+                id = state.idByIdentity[identity] ?? state.maximumId + 1
+            }
+            let version = requestedVersion ?? state.nextVersion(of: subject)
+            if requestedVersion != nil, state.subjects[subject]?[version] != nil {
+                throw RegistryError.operationNotPermitted("Version \(version) already exists in subject \(subject)")
+            }
+            let storedText = normalize ? schema.canonicalText : text
+            let record = SchemaStoreValue(
+                subject: subject, version: version, id: id, schemaType: type, schema: storedText, references: references,
+                deleted: false)
+            try await store.write([(.schema(subject: subject, version: version), record.serialized)])
+            return (id, version)
+        }
+    }
+
+    /// Soft or permanent deletion of a subject; answers the versions deleted.
+    func deleteSubject(_ subject: String, permanent: Bool) async throws -> [Int] {
+        try await store.exclusively { store throws -> [Int] in
+            let state = store.state
+            if state.mode(for: subject) == .readOnly {
+                throw RegistryError.operationNotPermitted("Subject \(subject) is in read-only mode")
+            }
+            guard state.subjectExists(subject) else { throw RegistryError.subjectNotFound(subject) }
+            let all = state.versions(of: subject, includeDeleted: true)
+            for record in all where !state.referencedBy(subject: subject, version: record.version).isEmpty {
+                throw RegistryError.referenceExists(
+                    "One or more references exist to the schema {subject=\(subject),version=\(record.version)}")
+            }
+            if permanent {
+                if state.hasLiveVersions(subject) { throw RegistryError.subjectNotSoftDeleted(subject) }
+                try await store.write(all.map { (.schema(subject: subject, version: $0.version), nil) })
+                return all.map(\.version)
+            }
+            guard state.hasLiveVersions(subject) else { throw RegistryError.subjectSoftDeleted(subject) }
+            let live = all.filter { !$0.deleted }
+            try await store.write(live.map { record in
+                var deleted = record
+                deleted.deleted = true
+                return (.schema(subject: subject, version: record.version), deleted.serialized)
+            })
+            return live.map(\.version)
+        }
+    }
+
+    /// Soft or permanent deletion of one version; answers its number.
+    func deleteVersion(_ subject: String, _ versionText: String, permanent: Bool) async throws -> Int {
+        try await store.exclusively { store throws -> Int in
+            let state = store.state
+            if state.mode(for: subject) == .readOnly {
+                throw RegistryError.operationNotPermitted("Subject \(subject) is in read-only mode")
+            }
+            let record = try self.version(subject, versionText, includeDeleted: permanent, state: state)
+            if !state.referencedBy(subject: subject, version: record.version).isEmpty {
+                throw RegistryError.referenceExists(
+                    "One or more references exist to the schema {subject=\(subject),version=\(record.version)}")
+            }
+            if permanent {
+                guard record.deleted else { throw RegistryError.schemaVersionNotSoftDeleted(subject, record.version) }
+                try await store.write([(.schema(subject: subject, version: record.version), nil)])
+            } else {
+                guard !record.deleted else { throw RegistryError.schemaVersionSoftDeleted(subject, record.version) }
+                var deleted = record
+                deleted.deleted = true
+                try await store.write([(.schema(subject: subject, version: record.version), deleted.serialized)])
+            }
+            return record.version
+        }
+    }
+
+    func setCompatibility(_ level: CompatibilityLevel?, subject: String?) async throws {
+        try await store.exclusively { store throws in
+            try await store.write([(.config(subject: subject), level.map(SchemaStoreValues.config))])
+        }
+    }
+
+    func setMode(_ mode: RegistryMode?, subject: String?, force: Bool) async throws {
+        try await store.exclusively { store throws in
+            let state = store.state
+            if mode == .importing, !force {
+                let hasSchemas = subject.map { state.subjectExists($0) } ?? !state.subjects.isEmpty
+                if hasSchemas {
+                    throw RegistryError.operationNotPermitted(
+                        "Cannot import since found existing subjects")
+                }
+            }
+            try await store.write([(.mode(subject: subject), mode.map(SchemaStoreValues.mode))])
+        }
+    }
+
+    /// Checks a schema against versions of a subject without registering it.
+    func checkCompatibility(
+        subject: String, versionText: String?, type: SchemaType, schema text: String, references: [SchemaReference]
+    ) async throws -> [String] {
+        let state = await store.state
+        let schema = try parse(type, text, references: references, state: state)
+        var previous: [(version: Int, schema: ParsedSchema)] = []
+        let level = state.compatibility(for: subject)
+        if let versionText {
+            let record = try version(subject, versionText, includeDeleted: false, state: state)
+            previous = [(record.version, try parsed(id: record.id, state: state))]
+            // A single named version is checked on its own, in the level's directions.
+            let single: CompatibilityLevel
+            switch level {
+            case .backwardTransitive: single = .backward
+            case .forwardTransitive: single = .forward
+            case .fullTransitive: single = .full
+            default: single = level
+            }
+            return CompatibilityChecker.problems(level: single, new: schema, previous: previous)
+        }
+        for record in state.versions(of: subject) {
+            previous.append((record.version, try parsed(id: record.id, state: state)))
+        }
+        return CompatibilityChecker.problems(level: level, new: schema, previous: previous)
+    }
+}
+
+/// Parsed schemas by id, shared by the request handlers (ids never change their schema).
+final class ParsedSchemaCache: @unchecked Sendable {
+    private var schemas: [Int: ParsedSchema] = [:]
+    private let lock = NSLock()
+
+    func get(_ id: Int) -> ParsedSchema? { lock.withLock { schemas[id] } }
+
+    func set(_ id: Int, _ schema: ParsedSchema) {
+        lock.withLock {
+            if schemas.count > 10_000 { schemas.removeAll() }
+            schemas[id] = schema
+        }
+    }
+}

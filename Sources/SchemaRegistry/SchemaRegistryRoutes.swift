@@ -1,0 +1,407 @@
+import Foundation
+import Hummingbird
+
+/// Confluent's REST routes on a Hummingbird router. Handlers answer JSON with the registry's content type, and
+/// every failure as `{"error_code": N, "message": "..."}`.
+struct SchemaRegistryRoutes: Sendable {
+    let registry: SchemaRegistry
+    /// The largest request body read (a registration carries the schema text, escaped).
+    static let maximumBodyBytes = 16 << 20
+    static let contentType = "application/vnd.schemaregistry.v1+json"
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in Self.json(.object([])) }
+        router.get("/schemas/types") { _, _ in
+            Self.json(.array([.string("JSON"), .string("PROTOBUF"), .string("AVRO")]))
+        }
+        router.get("/subjects") { request, _ in await handle { try await self.listSubjects(request) } }
+        router.post("/subjects/:subject") { request, context in
+            await handle { try await self.lookup(request, subject: try Self.subject(context)) }
+        }
+        router.delete("/subjects/:subject") { request, context in
+            await handle {
+                let versions = try await registry.deleteSubject(try Self.subject(context), permanent: Self.flag(request, "permanent"))
+                return .array(versions.map { .integer($0) })
+            }
+        }
+        router.get("/subjects/:subject/versions") { request, context in
+            await handle { try await self.listVersions(request, subject: try Self.subject(context)) }
+        }
+        router.post("/subjects/:subject/versions") { request, context in
+            await handle { try await self.register(request, subject: try Self.subject(context)) }
+        }
+        router.get("/subjects/:subject/versions/:version") { request, context in
+            await handle {
+                let state = await registry.currentState()
+                let record = try registry.version(
+                    try Self.subject(context), try Self.parameter(context, "version"),
+                    includeDeleted: Self.flag(request, "deleted"), state: state)
+                return SchemaRegistry.versionJSON(record)
+            }
+        }
+        router.get("/subjects/:subject/versions/:version/schema") { request, context in
+            await handleSchemaText {
+                let state = await registry.currentState()
+                return try registry.version(
+                    try Self.subject(context), try Self.parameter(context, "version"),
+                    includeDeleted: Self.flag(request, "deleted"), state: state
+                ).schema
+            }
+        }
+        router.get("/subjects/:subject/versions/:version/referencedby") { _, context in
+            await handle {
+                let state = await registry.currentState()
+                let subject = try Self.subject(context)
+                let record = try registry.version(subject, try Self.parameter(context, "version"), includeDeleted: false, state: state)
+                return .array(state.referencedBy(subject: subject, version: record.version).map { .integer($0) })
+            }
+        }
+        router.delete("/subjects/:subject/versions/:version") { request, context in
+            await handle {
+                let version = try await registry.deleteVersion(
+                    try Self.subject(context), try Self.parameter(context, "version"), permanent: Self.flag(request, "permanent"))
+                return .integer(version)
+            }
+        }
+        router.get("/schemas") { request, _ in await handle { try await self.listSchemas(request) } }
+        router.get("/schemas/ids/:id") { request, context in
+            await handle { try await self.schemaById(request, id: try Self.id(context)) }
+        }
+        router.get("/schemas/ids/:id/schema") { _, context in
+            await handleSchemaText {
+                let state = await registry.currentState()
+                guard let stored = state.schemasById[try Self.id(context)] else { throw RegistryError.schemaNotFound() }
+                return stored.schema
+            }
+        }
+        router.get("/schemas/ids/:id/subjects") { request, context in
+            await handle {
+                let users = try await self.usersOfId(request, id: try Self.id(context))
+                return .array(Array(Set(users.map(\.subject))).sorted().map { .string($0) })
+            }
+        }
+        router.get("/schemas/ids/:id/versions") { request, context in
+            await handle {
+                let users = try await self.usersOfId(request, id: try Self.id(context))
+                return .array(users.map { .object([("subject", .string($0.subject)), ("version", .integer($0.version))]) })
+            }
+        }
+        addConfigRoutes(to: router)
+        addCompatibilityRoutes(to: router)
+    }
+
+    // MARK: Subjects and versions
+
+    private func listSubjects(_ request: Request) async throws -> JSONValue {
+        let state = await registry.currentState()
+        let prefix = request.uri.queryParameters["subjectPrefix"].map(String.init) ?? ""
+        return .array(state.subjectNames(includeDeleted: Self.flag(request, "deleted"), deletedOnly: Self.flag(request, "deletedOnly"))
+            .filter { $0.hasPrefix(prefix) }
+            .map { .string($0) })
+    }
+
+    private func listVersions(_ request: Request, subject: String) async throws -> JSONValue {
+        let state = await registry.currentState()
+        let deletedOnly = Self.flag(request, "deletedOnly")
+        let includeDeleted = Self.flag(request, "deleted")
+        let versions = state.versions(of: subject, includeDeleted: includeDeleted, deletedOnly: deletedOnly)
+        if versions.isEmpty, !(deletedOnly && state.subjectExists(subject)) { throw RegistryError.subjectNotFound(subject) }
+        return .array(versions.map { .integer($0.version) })
+    }
+
+    /// The fields of a registration or lookup body.
+    struct SchemaRequest {
+        var type: SchemaType
+        var schema: String
+        var references: [SchemaReference]
+        var id: Int?
+        var version: Int?
+    }
+
+    private func schemaRequest(_ request: Request) async throws -> SchemaRequest {
+        let body = try await Self.body(request)
+        guard let text = body["schema"]?.stringValue else {
+            throw RegistryError.invalidSchema("Empty schema")
+        }
+        let typeName = body["schemaType"]?.stringValue ?? "AVRO"
+        guard let type = SchemaType(rawValue: typeName.uppercased()) else {
+            throw RegistryError.invalidSchema("Invalid schema type \(typeName)")
+        }
+        var references: [SchemaReference] = []
+        for value in body["references"]?.arrayValue ?? [] {
+            guard let reference = SchemaReference(json: value) else { throw RegistryError.invalidSchema("Invalid reference \(value.serialized)") }
+            references.append(reference)
+        }
+        return SchemaRequest(
+            type: type, schema: text, references: references, id: body["id"]?.integerValue.map { Int($0) },
+            version: body["version"]?.integerValue.map { Int($0) })
+    }
+
+    private func register(_ request: Request, subject: String) async throws -> JSONValue {
+        let body = try await schemaRequest(request)
+        let registered = try await registry.register(
+            subject: subject, type: body.type, schema: body.schema, references: body.references,
+            normalize: Self.flag(request, "normalize"), id: body.id, version: body.version)
+        return .object([("id", .integer(registered.id))])
+    }
+
+    private func lookup(_ request: Request, subject: String) async throws -> JSONValue {
+        let body = try await schemaRequest(request)
+        let state = await registry.currentState()
+        guard state.subjectExists(subject) else { throw RegistryError.subjectNotFound(subject) }
+        let schema = try registry.parse(body.type, body.schema, references: body.references, state: state)
+        let identity = registry.identity(schema, references: body.references)
+        let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted"))
+        guard let record = candidates.last(where: { state.identityById[$0.id] == identity }) else {
+            throw RegistryError.schemaNotFound()
+        }
+        return SchemaRegistry.versionJSON(record)
+    }
+
+    // MARK: Schemas by id
+
+    private func schemaById(_ request: Request, id: Int) async throws -> JSONValue {
+        let state = await registry.currentState()
+        guard let stored = state.schemasById[id] else { throw RegistryError.schemaNotFound() }
+        if let subject = request.uri.queryParameters["subject"].map(String.init), !subject.isEmpty,
+            !state.subjectVersions(usingId: id).contains(where: { $0.subject == subject }) {
+            throw RegistryError.schemaNotFound()
+        }
+        var schemaText = stored.schema
+        if let format = request.uri.queryParameters["format"], !format.isEmpty, format != "serialized" {
+            schemaText = try registry.parsed(id: id, state: state).canonicalText
+        }
+        var members: [(String, JSONValue)] = []
+        if stored.schemaType != .avro { members.append(("schemaType", .string(stored.schemaType.rawValue))) }
+        if !stored.references.isEmpty { members.append(("references", .array(stored.references.map(\.json)))) }
+        members.append(("schema", .string(schemaText)))
+        return .object(members)
+    }
+
+    private func usersOfId(_ request: Request, id: Int) async throws -> [RegistryState.SubjectVersion] {
+        let state = await registry.currentState()
+        guard state.schemasById[id] != nil else { throw RegistryError.schemaNotFound() }
+        let includeDeleted = Self.flag(request, "deleted")
+        return state.subjectVersions(usingId: id).filter { user in
+            includeDeleted || state.subjects[user.subject]?[user.version]?.deleted == false
+        }
+    }
+
+    private func listSchemas(_ request: Request) async throws -> JSONValue {
+        let state = await registry.currentState()
+        let prefix = request.uri.queryParameters["subjectPrefix"].map(String.init) ?? ""
+        let latestOnly = Self.flag(request, "latestOnly")
+        var result: [JSONValue] = []
+        for subject in state.subjectNames(includeDeleted: Self.flag(request, "deleted")) where subject.hasPrefix(prefix) {
+            let versions = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted"))
+            for record in latestOnly ? Array(versions.suffix(1)) : versions {
+                result.append(SchemaRegistry.versionJSON(record))
+            }
+        }
+        return .array(result)
+    }
+
+    // MARK: Config and mode
+
+    private func addConfigRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/config") { _, _ in
+            await handle {
+                let state = await registry.currentState()
+                return .object([("compatibilityLevel", .string(state.compatibility(for: nil).rawValue))])
+            }
+        }
+        router.put("/config") { request, _ in
+            await handle {
+                let level = try await Self.compatibilityLevel(request)
+                try await registry.setCompatibility(level, subject: nil)
+                return .object([("compatibility", .string(level.rawValue))])
+            }
+        }
+        router.delete("/config") { _, _ in
+            await handle {
+                let previous = await registry.currentState().compatibility(for: nil)
+                try await registry.setCompatibility(nil, subject: nil)
+                return .object([("compatibilityLevel", .string(previous.rawValue))])
+            }
+        }
+        router.get("/config/:subject") { request, context in
+            await handle {
+                let subject = try Self.subject(context)
+                let state = await registry.currentState()
+                if let level = state.subjectCompatibility[subject] {
+                    return .object([("compatibilityLevel", .string(level.rawValue))])
+                }
+                guard Self.flag(request, "defaultToGlobal") else { throw RegistryError.subjectLevelCompatibilityNotConfigured(subject) }
+                return .object([("compatibilityLevel", .string(state.compatibility(for: nil).rawValue))])
+            }
+        }
+        router.put("/config/:subject") { request, context in
+            await handle {
+                let level = try await Self.compatibilityLevel(request)
+                try await registry.setCompatibility(level, subject: try Self.subject(context))
+                return .object([("compatibility", .string(level.rawValue))])
+            }
+        }
+        router.delete("/config/:subject") { _, context in
+            await handle {
+                let subject = try Self.subject(context)
+                guard let previous = await registry.currentState().subjectCompatibility[subject] else {
+                    throw RegistryError.subjectNotFound(subject)
+                }
+                try await registry.setCompatibility(nil, subject: subject)
+                return .object([("compatibilityLevel", .string(previous.rawValue))])
+            }
+        }
+        router.get("/mode") { _, _ in
+            await handle { .object([("mode", .string(await registry.currentState().mode(for: nil).rawValue))]) }
+        }
+        router.put("/mode") { request, _ in
+            await handle {
+                let mode = try await Self.mode(request)
+                try await registry.setMode(mode, subject: nil, force: Self.flag(request, "force"))
+                return .object([("mode", .string(mode.rawValue))])
+            }
+        }
+        router.delete("/mode") { _, _ in
+            await handle {
+                let previous = await registry.currentState().mode(for: nil)
+                try await registry.setMode(nil, subject: nil, force: true)
+                return .object([("mode", .string(previous.rawValue))])
+            }
+        }
+        router.get("/mode/:subject") { request, context in
+            await handle {
+                let subject = try Self.subject(context)
+                let state = await registry.currentState()
+                if let mode = state.subjectMode[subject] { return .object([("mode", .string(mode.rawValue))]) }
+                guard Self.flag(request, "defaultToGlobal") else { throw RegistryError.subjectLevelModeNotConfigured(subject) }
+                return .object([("mode", .string(state.mode(for: nil).rawValue))])
+            }
+        }
+        router.put("/mode/:subject") { request, context in
+            await handle {
+                let mode = try await Self.mode(request)
+                try await registry.setMode(mode, subject: try Self.subject(context), force: Self.flag(request, "force"))
+                return .object([("mode", .string(mode.rawValue))])
+            }
+        }
+        router.delete("/mode/:subject") { _, context in
+            await handle {
+                let subject = try Self.subject(context)
+                guard let previous = await registry.currentState().subjectMode[subject] else { throw RegistryError.subjectNotFound(subject) }
+                try await registry.setMode(nil, subject: subject, force: true)
+                return .object([("mode", .string(previous.rawValue))])
+            }
+        }
+    }
+
+    private static func compatibilityLevel(_ request: Request) async throws -> CompatibilityLevel {
+        let body = try await body(request)
+        let text = body["compatibility"]?.stringValue ?? body["compatibilityLevel"]?.stringValue ?? ""
+        guard let level = CompatibilityLevel(rawValue: text.uppercased()) else { throw RegistryError.invalidCompatibilityLevel(text) }
+        return level
+    }
+
+    private static func mode(_ request: Request) async throws -> RegistryMode {
+        let text = try await body(request)["mode"]?.stringValue ?? ""
+        guard let mode = RegistryMode(rawValue: text.uppercased()) else { throw RegistryError.invalidMode(text) }
+        return mode
+    }
+
+    // MARK: Compatibility
+
+    private func addCompatibilityRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/compatibility/subjects/:subject/versions/:version") { request, context in
+            await handle {
+                try await self.checkCompatibility(request, subject: try Self.subject(context), version: try Self.parameter(context, "version"))
+            }
+        }
+        router.post("/compatibility/subjects/:subject/versions") { request, context in
+            await handle { try await self.checkCompatibility(request, subject: try Self.subject(context), version: nil) }
+        }
+    }
+
+    private func checkCompatibility(_ request: Request, subject: String, version: String?) async throws -> JSONValue {
+        let body = try await schemaRequest(request)
+        let problems: [String]
+        do {
+            problems = try await registry.checkCompatibility(
+                subject: subject, versionText: version, type: body.type, schema: body.schema, references: body.references)
+        } catch let error as RegistryError where error.code == 40401 && version == nil {
+            problems = []
+        }
+        var members: [(String, JSONValue)] = [("is_compatible", .bool(problems.isEmpty))]
+        if Self.flag(request, "verbose") { members.append(("messages", .array(problems.map { .string($0) }))) }
+        return .object(members)
+    }
+
+    // MARK: Plumbing
+
+    private static func flag(_ request: Request, _ name: String) -> Bool {
+        request.uri.queryParameters[name[...]].map { $0.lowercased() == "true" } ?? false
+    }
+
+    private static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
+        guard let value = context.parameters.get(name) else { throw RegistryError(code: 404, message: "HTTP 404 Not Found") }
+        return value.removingPercentEncoding ?? value
+    }
+
+    private static func subject(_ context: BasicRequestContext) throws -> String {
+        try parameter(context, "subject")
+    }
+
+    private static func id(_ context: BasicRequestContext) throws -> Int {
+        guard let id = Int(try parameter(context, "id")) else { throw RegistryError.schemaNotFound() }
+        return id
+    }
+
+    /// The request body as JSON; an unreadable body is 422 as in Confluent's registry.
+    private static func body(_ request: Request) async throws -> JSONValue {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maximumBodyBytes)
+        } catch {
+            throw RegistryError(code: 413, message: "Request body larger than \(maximumBodyBytes) bytes")
+        }
+        do {
+            return try JSONParser.parse(bytes: Array(buffer.readableBytesView), maximumDepth: 64, maximumBytes: maximumBodyBytes)
+        } catch {
+            throw RegistryError.unprocessable("Unrecognized request body: \(error)")
+        }
+    }
+
+    static func json(_ value: JSONValue, status: Int = 200) -> Response {
+        Response(
+            status: .init(code: status), headers: [.contentType: contentType],
+            body: .init(byteBuffer: ByteBuffer(string: value.serialized)))
+    }
+
+    static func error(_ error: RegistryError) -> Response {
+        json(.object([("error_code", .integer(error.code)), ("message", .string(error.message))]), status: error.httpStatus)
+    }
+}
+
+/// Runs a handler and turns its answer, or its error, into a response.
+private func handle(_ body: () async throws -> JSONValue) async -> Response {
+    do {
+        return SchemaRegistryRoutes.json(try await body())
+    } catch let error as RegistryError {
+        return SchemaRegistryRoutes.error(error)
+    } catch {
+        return SchemaRegistryRoutes.error(.store("\(error)"))
+    }
+}
+
+/// As `handle`, for routes that answer a schema's own text (JSON for AVRO and JSON Schema, as Confluent's does).
+private func handleSchemaText(_ body: () async throws -> String) async -> Response {
+    do {
+        let text = try await body()
+        return Response(
+            status: .ok, headers: [.contentType: SchemaRegistryRoutes.contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    } catch let error as RegistryError {
+        return SchemaRegistryRoutes.error(error)
+    } catch {
+        return SchemaRegistryRoutes.error(.store("\(error)"))
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import VltavaClient
+
+/// The registry as a ServiceLifecycle service: reads `_schemas` to its end, then serves Confluent's REST API
+/// over HTTP while following the topic.
+public struct SchemaRegistryService: Service {
+    /// Where the registry listens.
+    public var host: String
+    public var port: Int
+    let registry: SchemaRegistry
+    let logger: Logger
+
+    /// A registry on `host:port` whose state is `topic` in the cluster `client` reaches.
+    public init(client: KafkaClient, topic: String = "_schemas", host: String = "0.0.0.0", port: Int = 8081, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.logger = logger
+        registry = SchemaRegistry(client: client, topic: topic, logger: logger)
+    }
+
+    /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port[,...]`; the first listener is used.
+    public static func parseListener(_ text: String) throws -> (host: String, port: Int) {
+        let first = text.split(separator: ",").first.map(String.init) ?? text
+        var rest = Substring(first.trimmingCharacters(in: .whitespaces))
+        if let scheme = rest.range(of: "://") {
+            guard rest[..<scheme.lowerBound].lowercased() == "http" else {
+                throw RegistryError(code: 50001, message: "only http listeners are supported: \(text)")
+            }
+            rest = rest[scheme.upperBound...]
+        }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
+            throw RegistryError(code: 50001, message: "listener must be http://host:port: \(text)")
+        }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    public func run() async throws {
+        try await registry.start()
+        let router = Router()
+        SchemaRegistryRoutes(registry: registry).add(to: router)
+        let application = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
+            logger: logger)
+        logger.info("schema registry listening", metadata: ["address": "http://\(host):\(port)"])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await registry.followTopic() }
+            try await application.run()
+            group.cancelAll()
+        }
+    }
+}

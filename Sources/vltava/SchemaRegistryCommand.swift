@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SchemaRegistry
+import ServiceLifecycle
+import VltavaClient
+
+/// `vltava schema-registry`: the Confluent-compatible schema registry alone, storing its state in a topic of
+/// any Kafka cluster (as Confluent's image does with SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS).
+struct SchemaRegistryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema-registry",
+        abstract: "Run the schema registry (http://0.0.0.0:8081) against a Kafka cluster.",
+        discussion: """
+        Reads the environment variables of Confluent's image: SCHEMA_REGISTRY_LISTENERS, \
+        SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS (PLAINTEXT:// prefixes are accepted) and \
+        SCHEMA_REGISTRY_KAFKASTORE_TOPIC; options take precedence.
+        """)
+
+    @Option(name: [.customLong("bootstrap-server"), .customShort("b")], help: "Comma-separated host:port list of brokers.")
+    var bootstrapServer: String?
+
+    @Option(help: "Where to listen, http://host:port.")
+    var listeners: String?
+
+    @Option(help: "The topic holding the registry's state.")
+    var topic: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let bootstrap = Self.bootstrapServers(
+            bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "localhost:9092")
+        let listener: (host: String, port: Int)
+        do {
+            listener = try SchemaRegistryService.parseListener(
+                listeners ?? environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vltava-schema-registry")
+        let client = try KafkaClient(bootstrapServers: bootstrap)
+        let service = SchemaRegistryService(
+            client: client, topic: topic ?? environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
+            host: listener.host, port: listener.port, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await client.close()
+    }
+
+    /// Drops the `PLAINTEXT://` (or other listener name) prefixes Confluent's settings allow.
+    static func bootstrapServers(_ text: String) -> String {
+        text.split(separator: ",").map { server -> String in
+            let trimmed = server.trimmingCharacters(in: .whitespaces)
+            guard let scheme = trimmed.range(of: "://") else { return trimmed }
+            return String(trimmed[scheme.upperBound...])
+        }.joined(separator: ",")
+    }
+}

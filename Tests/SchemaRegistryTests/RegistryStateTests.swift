@@ -1,0 +1,120 @@
+import Testing
+@testable import SchemaRegistry
+
+@Suite("_schemas records and the registry state")
+struct RegistryStateTests {
+    private func state() -> RegistryState { RegistryState(identity: { "\($0.schemaType.rawValue)|\($0.schema)" }) }
+
+    private func value(_ subject: String, _ version: Int, _ id: Int, _ schema: String = #""int""#, deleted: Bool = false) -> String {
+        SchemaStoreValue(subject: subject, version: version, id: id, schemaType: .avro, schema: schema, references: [], deleted: deleted)
+            .serialized
+    }
+
+    @Test func keysAreByteExactConfluentJSON() {
+        #expect(SchemaStoreKey.schema(subject: "s", version: 1).serialized == #"{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}"#)
+        #expect(SchemaStoreKey.config(subject: nil).serialized == #"{"keytype":"CONFIG","subject":null,"magic":0}"#)
+        #expect(SchemaStoreKey.config(subject: "s").serialized == #"{"keytype":"CONFIG","subject":"s","magic":0}"#)
+        #expect(SchemaStoreKey.mode(subject: nil).serialized == #"{"keytype":"MODE","subject":null,"magic":0}"#)
+        #expect(SchemaStoreKey.deleteSubject(subject: "s").serialized == #"{"keytype":"DELETE_SUBJECT","subject":"s","magic":0}"#)
+        #expect(SchemaStoreKey.noop.serialized == #"{"keytype":"NOOP","magic":0}"#)
+        for key in [SchemaStoreKey.schema(subject: "a\"b", version: 7), .config(subject: nil), .mode(subject: "m"), .noop,
+                    .deleteSubject(subject: "d")] {
+            #expect(SchemaStoreKey(parsing: key.serialized) == key)
+        }
+    }
+
+    @Test func valuesLeaveOutTheTypeForAvro() {
+        #expect(value("s", 1, 3) == #"{"subject":"s","version":1,"id":3,"schema":"\"int\"","deleted":false}"#)
+        let proto = SchemaStoreValue(subject: "s", version: 2, id: 4, schemaType: .protobuf, schema: "x", references: [
+            SchemaReference(name: "a.proto", subject: "a", version: 1),
+        ], deleted: true)
+        #expect(proto.serialized == #"{"subject":"s","version":2,"id":4,"schemaType":"PROTOBUF","references":[{"name":"a.proto","subject":"a","version":1}],"schema":"x","deleted":true}"#)
+        #expect(SchemaStoreValue(parsing: proto.serialized) == proto)
+    }
+
+    @Test func readsRecordsWrittenByConfluent() {
+        var state = state()
+        // As Confluent's registry writes them, with fields it has and we do not use.
+        state.apply(key: SchemaStoreKey(parsing: #"{"keytype":"SCHEMA","subject":"t-value","version":1,"magic":1}"#)!,
+                    value: #"{"subject":"t-value","version":1,"id":1,"md5":"x","schema":"\"string\"","deleted":false}"#)
+        state.apply(key: SchemaStoreKey(parsing: #"{"keytype":"CONFIG","subject":null,"magic":0}"#)!,
+                    value: #"{"compatibilityLevel":"FULL"}"#)
+        #expect(state.versions(of: "t-value").map(\.id) == [1])
+        #expect(state.schemasById[1]?.schemaType == .avro)
+        #expect(state.compatibility(for: "t-value") == .full)
+        #expect(SchemaStoreKey(parsing: #"{"keytype":"SOMETHING_NEW","magic":0}"#) == nil)
+    }
+
+    @Test func versionsIdsAndSoftDeletes() {
+        var state = state()
+        state.apply(key: .schema(subject: "a", version: 1), value: value("a", 1, 1))
+        state.apply(key: .schema(subject: "a", version: 2), value: value("a", 2, 2, #""long""#))
+        state.apply(key: .schema(subject: "b", version: 1), value: value("b", 1, 1))
+        #expect(state.subjectNames() == ["a", "b"])
+        #expect(state.nextVersion(of: "a") == 3)
+        #expect(state.maximumId == 2)
+        #expect(state.idByIdentity["AVRO|\"int\""] == 1)
+        #expect(state.subjectVersions(usingId: 1).map(\.subject) == ["a", "b"])
+
+        state.apply(key: .schema(subject: "a", version: 2), value: value("a", 2, 2, #""long""#, deleted: true))
+        #expect(state.versions(of: "a").map(\.version) == [1])
+        #expect(state.versions(of: "a", includeDeleted: true).map(\.version) == [1, 2])
+        #expect(state.schemasById[2] != nil, "a soft-deleted version keeps its id resolvable")
+        #expect(state.nextVersion(of: "a") == 3, "versions count soft-deleted ones")
+
+        state.apply(key: .schema(subject: "a", version: 2), value: nil)
+        #expect(state.schemasById[2] == nil, "a permanent delete drops an id no one uses")
+        #expect(state.maximumId == 2, "ids are never given again")
+        state.apply(key: .schema(subject: "b", version: 1), value: nil)
+        #expect(state.schemasById[1] != nil, "subject a still uses id 1")
+    }
+
+    @Test func deleteSubjectRecordSoftDeletesUpToItsVersion() {
+        var state = state()
+        for version in 1...3 {
+            state.apply(key: .schema(subject: "s", version: version), value: value("s", version, version, "\"v\(version)\""))
+        }
+        state.apply(key: .deleteSubject(subject: "s"), value: SchemaStoreValues.deleteSubject("s", version: 2))
+        #expect(state.versions(of: "s").map(\.version) == [3])
+        #expect(state.hasLiveVersions("s"))
+    }
+
+    @Test func configAndModeWithTombstones() {
+        var state = state()
+        #expect(state.compatibility(for: "s") == .backward)
+        #expect(state.mode(for: "s") == .readWrite)
+        state.apply(key: .config(subject: nil), value: SchemaStoreValues.config(.none))
+        state.apply(key: .config(subject: "s"), value: SchemaStoreValues.config(.fullTransitive))
+        state.apply(key: .mode(subject: "s"), value: SchemaStoreValues.mode(.readOnly))
+        #expect(state.compatibility(for: "s") == .fullTransitive)
+        #expect(state.compatibility(for: "t") == .none)
+        #expect(state.mode(for: "s") == .readOnly)
+        state.apply(key: .config(subject: "s"), value: nil)
+        state.apply(key: .mode(subject: "s"), value: nil)
+        #expect(state.compatibility(for: "s") == .none)
+        #expect(state.mode(for: "s") == .readWrite)
+    }
+
+    @Test func unreadableValuesAreSkipped() {
+        var state = state()
+        state.apply(key: .schema(subject: "s", version: 1), value: "{not json")
+        state.apply(key: .config(subject: nil), value: #"{"compatibilityLevel":"SIDEWAYS"}"#)
+        #expect(state.subjects.isEmpty)
+        #expect(state.compatibility(for: nil) == .backward)
+    }
+}
+
+@Suite("JSON parser")
+struct JSONParserTests {
+    @Test func parsesAndWritesBack() throws {
+        let text = #"{"a":[1,-2.5e3,true,false,null],"b":"x\"\\\n\u00e9\ud83d\ude00","c":{}}"#
+        let value = try JSONParser.parse(text)
+        #expect(value["b"]?.stringValue == "x\"\\\n\u{e9}\u{1F600}")
+        #expect(try JSONParser.parse(value.serialized) == value)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "01", "\"\\x\"", "{\"a\" 1}", "tru", "1 2", "\"\u{01}\""])
+    func rejectsInvalidJSON(_ text: String) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
+    }
+}
