@@ -157,7 +157,7 @@ public final class Broker: Sendable {
         case let .leaveGroup(request):
             return connection.eventLoop.makeSucceededFuture(.message(.leaveGroup(handleLeaveGroup(request, context: context))))
         case let .offsetCommit(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.offsetCommit(handleOffsetCommit(request, context: context))))
+            return handleOffsetCommit(request, context: context)
         case let .offsetFetch(request):
             return connection.eventLoop.makeSucceededFuture(.message(.offsetFetch(handleOffsetFetch(request, context: context))))
         case let .listGroups(request):

@@ -156,22 +156,33 @@ public final class GroupCoordinator: Sendable {
         return result
     }
 
-    /// OffsetCommit; the offsets are in the log when this returns (a failed write turns into an error code).
+    /// OffsetCommit; the future completes once the offsets are on disk (fsynced, shared with other writers), so
+    /// an acknowledged commit survives any restart. A failed write or fsync turns into an error code.
     public func commitOffsets(
         group: String, memberId: String, groupInstanceId: String?, generationId: Int32,
-        offsets: [(TopicPartition, CommittedOffset)]
-    ) -> [TopicPartition: ErrorCode] {
+        offsets: [(TopicPartition, CommittedOffset)], eventLoop: EventLoop
+    ) -> EventLoopFuture<[TopicPartition: ErrorCode]> {
         var errors: [TopicPartition: ErrorCode] = [:]
-        let failed = run { state, now in
+        let result = run { state, now in
             let outcome = state.commitOffsets(group: group, memberId: memberId, groupInstanceId: groupInstanceId,
                                               generationId: generationId, offsets: offsets, nowMs: now)
             errors = outcome.errors
             return outcome.actions
         }
-        if failed {
-            for key in errors.keys where errors[key] == ErrorCode.none { errors[key] = .coordinatorNotAvailable }
+        let unavailable = { (errors: [TopicPartition: ErrorCode]) -> [TopicPartition: ErrorCode] in
+            errors.mapValues { $0 == ErrorCode.none ? ErrorCode.coordinatorNotAvailable : $0 }
         }
-        return errors
+        if result.failed { return eventLoop.makeSucceededFuture(unavailable(errors)) }
+        if result.writes.isEmpty { return eventLoop.makeSucceededFuture(errors) }
+        let flushed = result.writes.map { log, end in
+            let promise = eventLoop.makePromise(of: Void.self)
+            log.whenDurable(upTo: end, promise: promise)
+            return promise.futureResult
+        }
+        let committed = errors
+        return EventLoopFuture.andAllSucceed(flushed, on: eventLoop)
+            .map { committed }
+            .recover { _ in unavailable(committed) }
     }
 
     public func fetchOffsets(group: String, partitions: [TopicPartition]?) -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset]) {
@@ -225,20 +236,23 @@ public final class GroupCoordinator: Sendable {
     // MARK: Running actions
 
     /// Runs an event under the lock, writes the records it asks for (still under the lock, so a group's records
-    /// reach the log in the order of its events), then completes promises outside it. Returns whether a write failed.
+    /// reach the log in the order of its events), then completes promises outside it. Returns whether a write failed and what was written.
     @discardableResult
-    private func run(_ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> Bool {
+    private func run(_ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> RunResult {
         run { state, now, _ in event(&state, now) }
     }
 
     @discardableResult
-    private func run(_ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> Bool {
+    private func run(_ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> RunResult {
         let now = clock()
         var joins: [(EventLoopPromise<JoinOutcome>, JoinOutcome)] = []
         var syncs: [(EventLoopPromise<SyncOutcome>, SyncOutcome)] = []
         var failed = false
+        var durable: [(PartitionLog, Int64)] = []
         core.withLock { core in
+            // Moved out and back so that the state is uniquely referenced while the event mutates it (no copy).
             var state = core.state
+            core.state = GroupCoordinatorState(configuration: state.configuration)
             let actions = event(&state, now, &core)
             core.state = state
             for action in actions {
@@ -248,18 +262,34 @@ public final class GroupCoordinator: Sendable {
                 case let .answerSync(waiter, outcome):
                     if let promise = core.syncPromises.removeValue(forKey: waiter) { syncs.append((promise, outcome)) }
                 case let .write(group, entries):
-                    if !write(group: group, entries, nowMs: now) { failed = true }
+                    switch write(group: group, entries, nowMs: now) {
+                    case .nothing: break
+                    case let .written(log, end): durable.append((log, end))
+                    case .failed: failed = true
+                    }
                 }
             }
         }
         for (promise, outcome) in joins { promise.succeed(outcome) }
         for (promise, outcome) in syncs { promise.succeed(outcome) }
-        return failed
+        return RunResult(failed: failed, writes: durable)
+    }
+
+    /// What running an event did: whether a write failed, and the logs and end offsets it wrote.
+    private struct RunResult {
+        var failed: Bool
+        var writes: [(PartitionLog, Int64)]
+    }
+
+    private enum WriteResult {
+        case nothing
+        case written(PartitionLog, endOffset: Int64)
+        case failed
     }
 
     /// Appends the records as one batch to the group's partition, creating `__consumer_offsets` on first use.
-    private func write(group: String, _ entries: [OffsetsTopicEntry], nowMs: Int64) -> Bool {
-        guard !entries.isEmpty else { return true }
+    private func write(group: String, _ entries: [OffsetsTopicEntry], nowMs: Int64) -> WriteResult {
+        guard !entries.isEmpty else { return .nothing }
         let partition = OffsetsTopic.partition(for: group, partitionCount: partitionCount)
         do {
             if logs.metadata.topic(named: OffsetsTopic.name) == nil {
@@ -267,7 +297,7 @@ public final class GroupCoordinator: Sendable {
             }
             guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else {
                 logger.error("no log for __consumer_offsets partition", metadata: ["partition": "\(partition)"])
-                return false
+                return .failed
             }
             let records = entries.enumerated().map { index, entry in
                 let (key, value) = switch entry {
@@ -278,11 +308,11 @@ public final class GroupCoordinator: Sendable {
             }
             var bytes = try RecordBatch(baseTimestamp: nowMs, records: records).encoded()
             let validated = try RecordBatchValidator(origin: .client).validate(bytes)
-            _ = try log.append(&bytes, batches: validated, nowMs: nowMs)
-            return true
+            let result = try log.append(&bytes, batches: validated, nowMs: nowMs)
+            return .written(log, endOffset: result.lastOffset + 1)
         } catch {
             logger.error("cannot write to __consumer_offsets", metadata: ["group": "\(group)", "error": "\(error)"])
-            return false
+            return .failed
         }
     }
 }

@@ -109,7 +109,7 @@ extension Broker {
     }
 
     /// OffsetCommit: member and generation checks, then the offsets are written to `__consumer_offsets`.
-    func handleOffsetCommit(_ request: OffsetCommitRequest, context: RequestContext) -> OffsetCommitResponse {
+    func handleOffsetCommit(_ request: OffsetCommitRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         let now = clock()
         var commits: [(TopicPartition, CommittedOffset)] = []
         for topic in request.topics {
@@ -123,17 +123,19 @@ extension Broker {
                     metadata: partition.committedMetadata ?? "", commitTimestampMs: timestamp, expireTimestampMs: expiry)))
             }
         }
-        let errors = groups.commitOffsets(
+        return groups.commitOffsets(
             group: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,
-            generationId: request.generationIdOrMemberEpoch, offsets: commits)
-        var response = OffsetCommitResponse()
-        response.topics = request.topics.map { topic in
-            .init(name: topic.name, partitions: topic.partitions.map { partition in
-                let code = errors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .unknownServerError
-                return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
-            })
+            generationId: request.generationIdOrMemberEpoch, offsets: commits, eventLoop: context.eventLoop
+        ).map { errors in
+            var response = OffsetCommitResponse()
+            response.topics = request.topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map { partition in
+                    let code = errors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .unknownServerError
+                    return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
+                })
+            }
+            return .message(.offsetCommit(response))
         }
-        return response
     }
 
     /// OffsetFetch: one group (versions 0-7; a null topic list means every committed partition) or several (8+).
