@@ -183,7 +183,9 @@ public final class SchemaRegistry: Sendable {
             if state.mode(for: subject) == .readOnly {
                 throw RegistryError.operationNotPermitted("Subject \(subject) is in read-only mode")
             }
-            let record = try self.version(subject, versionText, includeDeleted: permanent, state: state)
+            // A numbered version is found even when soft-deleted, to answer 40406 on a second soft delete.
+            let numbered = try Self.parseVersion(versionText) != nil
+            let record = try self.version(subject, versionText, includeDeleted: permanent || numbered, state: state)
             if !state.referencedBy(subject: subject, version: record.version).isEmpty {
                 throw RegistryError.referenceExists(
                     "One or more references exist to the schema {subject=\(subject),version=\(record.version)}")

@@ -10,6 +10,9 @@ public struct SchemaRegistryService: Service {
     /// Where the registry listens.
     public var host: String
     public var port: Int
+    /// Whether a failure to serve (a port in use) ends the service with the error; when false it is only
+    /// logged, so that a broker beside the registry keeps running.
+    public var failureIsFatal = true
     let registry: SchemaRegistry
     let logger: Logger
 
@@ -40,6 +43,15 @@ public struct SchemaRegistryService: Service {
     }
 
     public func run() async throws {
+        do {
+            try await serve()
+        } catch {
+            logger.error("schema registry stopped", metadata: ["error": "\(error)"])
+            if failureIsFatal { throw error }
+        }
+    }
+
+    private func serve() async throws {
         try await registry.start()
         let router = Router()
         SchemaRegistryRoutes(registry: registry).add(to: router)

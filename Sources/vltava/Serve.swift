@@ -112,10 +112,12 @@ struct Serve: AsyncParsableCommand {
         }
         let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
         let client = KafkaClient(bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)])
-        let registry = SchemaRegistryService(
+        var registry = SchemaRegistryService(
             client: client, topic: ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
             host: listener.host, port: listener.port, logger: Logger(label: "vltava-schema-registry"))
-        return [.init(service: registry)]
+        registry.failureIsFatal = false
+        // A registry that cannot start (its port taken) is logged and leaves the broker running.
+        return [.init(service: registry, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)]
     }
 }
 
