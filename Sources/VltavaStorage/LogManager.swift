@@ -153,7 +153,7 @@ public final class LogManager: @unchecked Sendable {
         return start
     }
 
-    /// Retention: run periodically, off the event loops.
+    /// Retention and compaction: run periodically, off the event loops.
     public func runMaintenance() {
         let now = clock()
         var startsMoved = false
@@ -163,6 +163,11 @@ public final class LogManager: @unchecked Sendable {
                 try log.applyRetention(nowMs: now)
             } catch {
                 logger.error("retention failed", metadata: ["partition": "\(log.topic)-\(log.partition)", "error": "\(error)"])
+            }
+            do {
+                _ = try LogCleaner.clean(log, nowMs: now, logger: logger)
+            } catch {
+                logger.error("compaction failed", metadata: ["partition": "\(log.topic)-\(log.partition)", "error": "\(error)"])
             }
             if log.logStartOffset != before {
                 lock.withLock { logStartOffsets[TopicPartition(topic: log.topic, partition: log.partition)] = log.logStartOffset }

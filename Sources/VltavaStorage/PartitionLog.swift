@@ -133,7 +133,7 @@ public final class PartitionLog: @unchecked Sendable {
         for name in try FileSystem.list(directory) {
             if name.hasSuffix(".snapshot"), let base = Int64(name.dropLast(9)), !bases.contains(base) {
                 try FileSystem.remove(directory + "/" + name)
-            } else if name.hasSuffix(".tmp") {
+            } else if name.hasSuffix(".tmp") || name.hasSuffix(".cleaned") {
                 try FileSystem.remove(directory + "/" + name)
             }
         }
@@ -445,7 +445,7 @@ public final class PartitionLog: @unchecked Sendable {
     @discardableResult
     public func applyRetention(nowMs: Int64) throws(StorageError) -> Int {
         try lock.withTypedLock { () throws(StorageError) -> Int in
-            guard !config.isCompacted else { return 0 }
+            guard config.isDeletePolicy else { return 0 }
             let retentionMs = config.retentionMs
             let retentionBytes = config.retentionBytes
             var excess = retentionBytes >= 0 ? Int64(segments.reduce(0) { $0 + $1.size }) - retentionBytes : 0
@@ -478,6 +478,33 @@ public final class PartitionLog: @unchecked Sendable {
             removed += 1
         }
         return removed
+    }
+
+    // MARK: Compaction
+
+    /// The closed segments (all but the active one), which compaction may rewrite.
+    func closedSegments() -> [LogSegment] {
+        lock.withLock { isClosed ? [] : Array(segments.dropLast()) }
+    }
+
+    /// Puts a compacted copy in place of `old`: the new file is already durable under `cleanedPath`. The old
+    /// indexes are removed before the rename, so a crash between the steps leaves indexes to rebuild, never stale ones.
+    func replace(_ old: LogSegment, withCleanedFile cleanedPath: String, nowMs: Int64) throws(StorageError) {
+        try lock.withTypedLock { () throws(StorageError) in
+            guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index < segments.count - 1 else {
+                try FileSystem.remove(cleanedPath)
+                return
+            }
+            try FileSystem.remove(directory + "/" + LogSegment.fileName(old.baseOffset, ".index"))
+            try FileSystem.remove(directory + "/" + LogSegment.fileName(old.baseOffset, ".timeindex"))
+            try FileSystem.rename(cleanedPath, old.logPath)
+            try FileSystem.syncDirectory(directory)
+            segments[index] = try LogSegment(
+                directory: directory, baseOffset: old.baseOffset, indexIntervalBytes: config.indexIntervalBytes,
+                recover: false, nowMs: old.createdAtMs, logger: logger)
+            pendingSegmentsToFlush.removeAll { $0 === old }
+            old.close()
+        }
     }
 
     /// Flushes and closes the files; later calls fail with `closed`.

@@ -121,6 +121,7 @@ public struct LogConfig: Sendable, Equatable {
     public let segmentMs: Int64
     public let retentionMs: Int64
     public let retentionBytes: Int64
+    public let deleteRetentionMs: Int64
     public let indexIntervalBytes: Int
     public let flushMessages: Int64
     public let flushMs: Int64
@@ -129,6 +130,7 @@ public struct LogConfig: Sendable, Equatable {
     public let messageTimestampAfterMaxMs: Int64
     public let usesLogAppendTime: Bool
     public let isCompacted: Bool
+    public let isDeletePolicy: Bool
     public let compressionType: String
     public let keySchemaValidation: Bool
     public let valueSchemaValidation: Bool
@@ -146,6 +148,7 @@ public struct LogConfig: Sendable, Equatable {
         segmentMs = long("segment.ms")
         retentionMs = long("retention.ms")
         retentionBytes = long("retention.bytes")
+        deleteRetentionMs = long("delete.retention.ms")
         indexIntervalBytes = Int(long("index.interval.bytes"))
         flushMessages = long("flush.messages")
         flushMs = long("flush.ms")
@@ -154,6 +157,7 @@ public struct LogConfig: Sendable, Equatable {
         messageTimestampAfterMaxMs = long("message.timestamp.after.max.ms")
         usesLogAppendTime = value("message.timestamp.type") == "LogAppendTime"
         isCompacted = value("cleanup.policy").lowercased().contains("compact")
+        isDeletePolicy = value("cleanup.policy").lowercased().contains("delete")
         compressionType = value("compression.type").lowercased()
         keySchemaValidation = value("confluent.key.schema.validation").lowercased() == "true"
         valueSchemaValidation = value("confluent.value.schema.validation").lowercased() == "true"

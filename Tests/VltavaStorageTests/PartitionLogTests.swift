@@ -346,3 +346,68 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedReco
         log.close()
     }
 }
+
+@Suite struct CompactionTests {
+    func keyedBatch(_ pairs: [(String, String?)], timestamp: Int64 = 1_000) throws -> ByteBuffer {
+        let records = pairs.enumerated().map { index, pair in
+            Record(offsetDelta: Int32(index), key: ByteBuffer(string: pair.0), value: pair.1.map { ByteBuffer(string: $0) })
+        }
+        return try RecordBatch(baseTimestamp: timestamp, records: records).encoded()
+    }
+
+    @Test func onlyTheNewestRecordOfEachKeyStaysAndOffsetsKeep() throws {
+        let directory = makeTemporaryDirectory()
+        let config = LogConfig(overrides: ["cleanup.policy": "compact", "segment.bytes": "200"])
+        var log = try openLog(directory, config: config)
+        for round in 0..<6 {
+            try append(log, keyedBatch([("a", "a\(round)"), ("b", "b\(round)")]))
+        }
+        try append(log, keyedBatch([("c", "c0")]))
+        let before = try readAll(log)
+        #expect(before.count == 13)
+        let statistics = try LogCleaner.clean(log, nowMs: 2_000, logger: testLogger)
+        #expect(statistics.recordsRemoved > 0)
+        let after = try readAll(log)
+        for record in after {
+            let original = before.first { $0.offset == record.offset }!
+            #expect(String(buffer: original.value!) == String(buffer: record.value!), "offset \(record.offset) changed")
+        }
+        // At most one record of a key in the closed segments, plus any newer ones in the active segment.
+        let activeBase = log.closedSegments().last.map(\.nextOffset) ?? 0
+        for key in ["a", "b"] {
+            #expect(after.filter { String(buffer: $0.key!) == key && $0.offset < activeBase }.count == 1)
+        }
+        #expect(after.contains { String(buffer: $0.value!) == "a5" })
+        #expect(after.contains { String(buffer: $0.value!) == "b5" })
+        #expect(log.logEndOffset == 13)
+        log.close()
+        log = try openLog(directory, config: config)
+        #expect(try readAll(log).map(\.offset) == after.map(\.offset))
+        try append(log, keyedBatch([("a", "a6")]))
+        #expect(log.logEndOffset == 14)
+        log.close()
+    }
+
+    @Test func tombstonesGoOnlyAfterDeleteRetention() throws {
+        let directory = makeTemporaryDirectory()
+        let config = LogConfig(overrides: ["cleanup.policy": "compact", "segment.bytes": "150", "delete.retention.ms": "1000"])
+        let log = try openLog(directory, config: config)
+        try append(log, keyedBatch([("gone", "v")]))
+        try append(log, keyedBatch([("gone", nil)]))
+        try append(log, keyedBatch([("x", "1")]))
+        try append(log, keyedBatch([("y", "1")]))
+        _ = try LogCleaner.clean(log, nowMs: 1_500, logger: testLogger)
+        #expect(try readAll(log).contains { String(buffer: $0.key!) == "gone" && $0.value == nil })
+        _ = try LogCleaner.clean(log, nowMs: 10_000, logger: testLogger)
+        #expect(!(try readAll(log)).contains { String(buffer: $0.key!) == "gone" })
+        log.close()
+    }
+
+    @Test func deletePolicyTopicsAreNotCompacted() throws {
+        let directory = makeTemporaryDirectory()
+        let log = try openLog(directory, config: LogConfig(overrides: ["segment.bytes": "100"]))
+        for _ in 0..<4 { try append(log, keyedBatch([("a", "1")])) }
+        #expect(try LogCleaner.clean(log, nowMs: 2_000, logger: testLogger) == LogCleaner.Statistics())
+        log.close()
+    }
+}
