@@ -16,7 +16,14 @@ enum ParsedSchema: Sendable {
             }
             return .avro(try AvroSchema.parse(text, referencedTypes: named))
         case .protobuf:
-            return .protobuf(try ProtobufSchema.parse(text))
+            do {
+                return .protobuf(try ProtobufSchema.parse(text))
+            } catch {
+                // confluent-kafka's serializers send a base64 FileDescriptorProto instead of .proto text.
+                guard let decoded = try? FileDescriptorCoding.decode(base64: text), !decoded.messages.isEmpty || !decoded.enums.isEmpty
+                else { throw error }
+                return .protobuf(decoded)
+            }
         case .json:
             return .json(try JSONSchemaDocument.parse(text))
         }
@@ -46,6 +53,12 @@ enum ParsedSchema: Sendable {
         case let .avro(schema): return schema.parsingCanonicalForm
         default: return normalizedForm
         }
+    }
+
+    /// The text answered for `format=serialized`: a base64 FileDescriptorProto for PROTOBUF, else nil.
+    var serializedText: String? {
+        if case let .protobuf(schema) = self { return FileDescriptorCoding.encodeBase64(schema) }
+        return nil
     }
 
     /// Problems reading data written with `writer` using this schema; formats that differ are incompatible.

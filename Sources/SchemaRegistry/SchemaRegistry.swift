@@ -138,7 +138,9 @@ public final class SchemaRegistry: Sendable {
             if requestedVersion != nil, state.subjects[subject]?[version] != nil {
                 throw RegistryError.operationNotPermitted("Version \(version) already exists in subject \(subject)")
             }
-            let storedText = normalize ? schema.canonicalText : text
+            // A binary descriptor is kept as .proto text, as Confluent's registry keeps it.
+            let isBinary = type == .protobuf && (try? ProtobufSchema.parse(text)) == nil
+            let storedText = normalize || isBinary ? schema.canonicalText : text
             let record = SchemaStoreValue(
                 subject: subject, version: version, id: id, schemaType: type, schema: storedText, references: references,
                 deleted: false)

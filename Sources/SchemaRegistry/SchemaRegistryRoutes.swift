@@ -33,9 +33,13 @@ struct SchemaRegistryRoutes: Sendable {
         router.get("/subjects/:subject/versions/:version") { request, context in
             await handle {
                 let state = await registry.currentState()
-                let record = try registry.version(
+                var record = try registry.version(
                     try Self.subject(context), try Self.parameter(context, "version"),
                     includeDeleted: Self.flag(request, "deleted"), state: state)
+                if request.uri.queryParameters["format"] == "serialized",
+                    let serialized = try registry.parsed(id: record.id, state: state).serializedText {
+                    record.schema = serialized
+                }
                 return SchemaRegistry.versionJSON(record)
             }
         }
@@ -168,8 +172,9 @@ struct SchemaRegistryRoutes: Sendable {
             throw RegistryError.schemaNotFound()
         }
         var schemaText = stored.schema
-        if let format = request.uri.queryParameters["format"], !format.isEmpty, format != "serialized" {
-            schemaText = try registry.parsed(id: id, state: state).canonicalText
+        if let format = request.uri.queryParameters["format"], !format.isEmpty {
+            let parsed = try registry.parsed(id: id, state: state)
+            schemaText = format == "serialized" ? parsed.serializedText ?? stored.schema : parsed.canonicalText
         }
         var members: [(String, JSONValue)] = []
         if stored.schemaType != .avro { members.append(("schemaType", .string(stored.schemaType.rawValue))) }

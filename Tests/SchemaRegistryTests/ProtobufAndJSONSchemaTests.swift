@@ -60,9 +60,34 @@ struct ProtobufSchemaTests {
         "message M { string id = 1 }",
         "message M {",
         "syntax = \"proto9\";",
+        "message M { string a = 1; string b = 1; }",
     ])
     func rejectsInvalidSchemas(_ text: String) {
         #expect(throws: RegistryError.self) { try ProtobufSchema.parse(text) }
+    }
+
+    @Test func fileDescriptorRoundTrip() throws {
+        let schema = try ProtobufSchema.parse("""
+            syntax = "proto3";
+            package com.example;
+            message Outer {
+              message Inner { repeated int32 values = 1; }
+              enum Kind { KIND_UNSPECIFIED = 0; KIND_A = 1; }
+              Inner inner = 1;
+              Kind kind = 2;
+              map<string, Inner> by_name = 3;
+              oneof choice { string text = 4; bytes data = 5; }
+            }
+            message Other { Outer.Inner inner = 1; }
+            """)
+        let encoded = FileDescriptorCoding.encodeBase64(schema)
+        let decoded = try #require(try FileDescriptorCoding.decode(base64: encoded))
+        #expect(decoded.normalizedForm == schema.normalizedForm)
+        guard case let .protobuf(viaParser) = try ParsedSchema.parse(.protobuf, encoded) else {
+            Issue.record("not parsed as protobuf")
+            return
+        }
+        #expect(viaParser.normalizedForm == schema.normalizedForm)
     }
 
     @Test func deepNestingIsRejected() {

@@ -243,7 +243,6 @@ def test_state_survives_restart(vltava_bin, tmp_path):
 
 
 def test_confluent_avro_serializer_through_the_broker(registry):
-    from confluent_kafka import Consumer, Producer
     from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
     from confluent_kafka.serialization import MessageField, SerializationContext
@@ -251,31 +250,81 @@ def test_confluent_avro_serializer_through_the_broker(registry):
     topic = subject_name("avro")
     client = SchemaRegistryClient({"url": registry.url})
     schema = avro_record({"name": "id", "type": "string"}, {"name": "value", "type": "double"})
-    serializer = AvroSerializer(client, schema)
-    producer = Producer({"bootstrap.servers": registry.broker.bootstrap})
     readings = [{"id": f"sensor-{i}", "value": i * 1.5} for i in range(5)]
-    for reading in readings:
-        producer.produce(topic, value=serializer(reading, SerializationContext(topic, MessageField.VALUE)))
-    assert producer.flush(30) == 0
+    received = produce_and_consume(registry, topic, AvroSerializer(client, schema), AvroDeserializer(client), readings)
+    assert received == readings
 
     registered = client.get_latest_version(f"{topic}-value")
     assert registered.version == 1 and registered.schema.schema_type == "AVRO"
+    # A serializer that only uses the latest registered version.
+    latest_only = AvroSerializer(client, None, conf={"auto.register.schemas": False, "use.latest.version": True})
+    payload = latest_only({"id": "x", "value": 2.0}, SerializationContext(topic, MessageField.VALUE))
+    assert payload[0] == 0 and int.from_bytes(payload[1:5], "big") == registered.schema_id
 
-    deserializer = AvroDeserializer(client)
+
+def produce_and_consume(registry, topic, serializer, deserializer, values):
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    context = SerializationContext(topic, MessageField.VALUE)
+    producer = Producer({"bootstrap.servers": registry.broker.bootstrap})
+    for value in values:
+        producer.produce(topic, value=serializer(value, context))
+    assert producer.flush(30) == 0
     consumer = Consumer({"bootstrap.servers": registry.broker.bootstrap, "group.id": topic, "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     received = []
     deadline = time.monotonic() + 30
-    while len(received) < len(readings) and time.monotonic() < deadline:
+    while len(received) < len(values) and time.monotonic() < deadline:
         message = consumer.poll(0.5)
         if message is None or message.error():
             continue
-        assert message.value()[0] == 0
-        received.append(deserializer(message.value(), SerializationContext(topic, MessageField.VALUE)))
+        received.append(deserializer(message.value(), context))
     consumer.close()
-    assert received == readings
+    return received
 
-    # A serializer that only uses the latest registered version.
-    latest_only = AvroSerializer(client, None, conf={"auto.register.schemas": False, "use.latest.version": True})
-    payload = latest_only({"id": "x", "value": 2.0}, SerializationContext(topic, MessageField.VALUE))
-    assert int.from_bytes(payload[1:5], "big") == registered.schema_id
+
+def test_confluent_protobuf_serializer_through_the_broker(registry):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    topic = subject_name("proto")
+    # The protobuf module, generated here from a descriptor rather than by protoc.
+    file = descriptor_pb2.FileDescriptorProto(name=f"{topic}.proto", package="vltava.test", syntax="proto3")
+    message = file.message_type.add(name="Measurement")
+    for number, (name, kind) in enumerate([("id", "TYPE_STRING"), ("timestamp", "TYPE_INT64"), ("value", "TYPE_DOUBLE"),
+                                           ("quality", "TYPE_UINT32")], start=1):
+        message.field.add(name=name, number=number, type=getattr(descriptor_pb2.FieldDescriptorProto, kind),
+                          label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    measurement = message_factory.GetMessageClass(pool.FindMessageTypeByName("vltava.test.Measurement"))
+
+    client = SchemaRegistryClient({"url": registry.url})
+    serializer = ProtobufSerializer(measurement, client, {"use.deprecated.format": False})
+    deserializer = ProtobufDeserializer(measurement, {"use.deprecated.format": False}, client)
+    values = [measurement(id=f"m{i}", timestamp=1_700_000_000_000 + i, value=i / 4, quality=i) for i in range(4)]
+    assert produce_and_consume(registry, topic, serializer, deserializer, values) == values
+
+    stored = registry.get(f"/subjects/{topic}-value/versions/latest").json()
+    assert stored["schemaType"] == "PROTOBUF" and "message Measurement" in stored["schema"]
+    serialized = registry.get(f"/schemas/ids/{stored['id']}", format="serialized").json()["schema"]
+    parsed = descriptor_pb2.FileDescriptorProto.FromString(__import__("base64").b64decode(serialized))
+    assert [field.name for field in parsed.message_type[0].field] == ["id", "timestamp", "value", "quality"]
+
+
+def test_confluent_json_serializer_through_the_broker(registry):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
+
+    topic = subject_name("json")
+    schema = json.dumps({
+        "$schema": "http://json-schema.org/draft-07/schema#", "title": "Reading", "type": "object",
+        "properties": {"id": {"type": "string"}, "value": {"type": "number"}}, "required": ["id"],
+    })
+    client = SchemaRegistryClient({"url": registry.url})
+    values = [{"id": f"j{i}", "value": i * 2.5} for i in range(3)]
+    received = produce_and_consume(registry, topic, JSONSerializer(schema, client), JSONDeserializer(schema), values)
+    assert received == values
+    assert registry.get(f"/subjects/{topic}-value/versions/1").json()["schemaType"] == "JSON"

@@ -320,6 +320,16 @@ struct ProtobufParser {
         var message = ProtobufSchema.Message(name: try identifier())
         try take("{")
         try parseMessageBody(into: &message, oneof: nil, depth: depth)
+        var numbers: Set<Int> = []
+        var names: Set<String> = []
+        for field in message.fields {
+            guard numbers.insert(field.number).inserted else {
+                throw .invalidSchema("field number \(field.number) is used twice in message \(message.name)")
+            }
+            guard names.insert(field.name).inserted else {
+                throw .invalidSchema("field \(field.name) is declared twice in message \(message.name)")
+            }
+        }
         return message
     }
 
