@@ -328,3 +328,37 @@ def test_confluent_json_serializer_through_the_broker(registry):
     received = produce_and_consume(registry, topic, JSONSerializer(schema, client), JSONDeserializer(schema), values)
     assert received == values
     assert registry.get(f"/subjects/{topic}-value/versions/1").json()["schemaType"] == "JSON"
+
+
+def test_standalone_registry_on_the_same_topic_serves_the_same_answers(vltava_bin, registry, tmp_path):
+    subject = subject_name("shared")
+    schema = avro_record({"name": "a", "type": "int"})
+    schema_id = registry.post(f"/subjects/{subject}/versions", {"schema": schema}).json()["id"]
+    registry.put(f"/config/{subject}", {"compatibility": "NONE"})
+
+    port = free_port()
+    log = open(tmp_path / "standalone.log", "wb")
+    standalone = subprocess.Popen(
+        [str(vltava_bin), "schema-registry", "--listeners", f"http://127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
+        env={**__import__("os").environ, "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": f"PLAINTEXT://{registry.broker.bootstrap}"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/subjects", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        for path in (f"/subjects/{subject}/versions/1", f"/schemas/ids/{schema_id}", f"/config/{subject}", "/subjects"):
+            assert requests.get(url + path, timeout=10).json() == registry.get(path).json(), path
+        # A write through the second registry is seen by the first once read from the topic.
+        changed = avro_record({"name": "b", "type": "string"})
+        requests.post(f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": changed}), timeout=30).raise_for_status()
+        deadline = time.monotonic() + 10
+        while registry.get(f"/subjects/{subject}/versions").json() != [1, 2] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert registry.get(f"/subjects/{subject}/versions").json() == [1, 2]
+    finally:
+        standalone.terminate()
+        assert standalone.wait(timeout=20) == 0
