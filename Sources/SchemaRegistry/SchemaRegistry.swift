@@ -55,6 +55,13 @@ public final class SchemaRegistry: Sendable {
         return schema
     }
 
+    /// The identity of a registered schema, parsed with its references resolved (the state's own index parses
+    /// schemas alone, which differs for schemas that use referenced types).
+    func identity(ofId id: Int, state: RegistryState) throws(RegistryError) -> String {
+        if state.schemasById[id]?.references.isEmpty ?? true, let known = state.identityById[id] { return known }
+        return identity(try parsed(id: id, state: state), references: state.schemasById[id]?.references ?? [])
+    }
+
     func identity(_ schema: ParsedSchema, references: [SchemaReference]) -> String {
         let references = references.map { "\($0.name)=\($0.subject)/\($0.version)" }.joined(separator: ",")
         return "\(schema.schemaType.rawValue)\u{0}\(schema.normalizedForm)\u{0}\(references)"
@@ -111,7 +118,7 @@ public final class SchemaRegistry: Sendable {
             let schema = try self.parse(type, text, references: references, state: state)
             let identity = self.identity(schema, references: references)
             let live = state.versions(of: subject)
-            for record in live where state.identityById[record.id] == identity {
+            for record in live where try self.identity(ofId: record.id, state: state) == identity {
                 return (record.id, record.version)
             }
             if mode != .importing {

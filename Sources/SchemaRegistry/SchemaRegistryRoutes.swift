@@ -156,7 +156,7 @@ struct SchemaRegistryRoutes: Sendable {
         let schema = try registry.parse(body.type, body.schema, references: body.references, state: state)
         let identity = registry.identity(schema, references: body.references)
         let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted"))
-        guard let record = candidates.last(where: { state.identityById[$0.id] == identity }) else {
+        guard let record = try candidates.last(where: { try registry.identity(ofId: $0.id, state: state) == identity }) else {
             throw RegistryError.schemaNotFound()
         }
         return SchemaRegistry.versionJSON(record)

@@ -362,3 +362,23 @@ def test_standalone_registry_on_the_same_topic_serves_the_same_answers(vltava_bi
     finally:
         standalone.terminate()
         assert standalone.wait(timeout=20) == 0
+
+
+def test_avro_references(registry):
+    common_subject = subject_name("common")
+    common = json.dumps({"type": "record", "name": "Common", "namespace": "vltava.test",
+                         "fields": [{"name": "source", "type": "string"}]})
+    common_id = registry.post(f"/subjects/{common_subject}/versions", {"schema": common}).json()["id"]
+    subject = subject_name("user")
+    body = {"schema": avro_record({"name": "common", "type": "vltava.test.Common"}),
+            "references": [{"name": "vltava.test.Common", "subject": common_subject, "version": 1}]}
+    first = registry.post(f"/subjects/{subject}/versions", body).json()["id"]
+    assert registry.post(f"/subjects/{subject}/versions", body).json()["id"] == first
+    assert registry.get(f"/subjects/{subject}/versions").json() == [1]
+    assert registry.get(f"/subjects/{subject}/versions/1").json()["references"] == body["references"]
+    assert registry.post(f"/subjects/{subject}", body).json()["version"] == 1
+    assert registry.get(f"/subjects/{common_subject}/versions/1/referencedby").json() == [first]
+    expect_error(registry.delete(f"/subjects/{common_subject}/versions/1"), 42206)
+    missing = dict(body, references=[{"name": "vltava.test.Common", "subject": common_subject, "version": 9}])
+    expect_error(registry.post(f"/subjects/{subject_name()}/versions", missing), 42201)
+    assert registry.get(f"/schemas/ids/{common_id}").status_code == 200
