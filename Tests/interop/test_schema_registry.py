@@ -382,3 +382,26 @@ def test_avro_references(registry):
     missing = dict(body, references=[{"name": "vltava.test.Common", "subject": common_subject, "version": 9}])
     expect_error(registry.post(f"/subjects/{subject_name()}/versions", missing), 42201)
     assert registry.get(f"/schemas/ids/{common_id}").status_code == 200
+
+
+def test_schemas_command(vltava_bin, registry, tmp_path):
+    def schemas(*args):
+        return subprocess.run([str(vltava_bin), "schemas", *args, "--registry-url", registry.url],
+                              capture_output=True, text=True, timeout=60)
+
+    subject = subject_name("cli")
+    schema_file = tmp_path / "reading.avsc"
+    schema_file.write_text(avro_record({"name": "id", "type": "string"}))
+    registered = schemas("register", subject, "--type", "AVRO", "--file", str(schema_file))
+    assert registered.returncode == 0, registered.stderr
+    assert "id" in json.loads(registered.stdout)
+    assert subject in json.loads(schemas("list").stdout)
+    assert json.loads(schemas("get", subject).stdout)["version"] == 1
+    incompatible = tmp_path / "incompatible.avsc"
+    incompatible.write_text(avro_record({"name": "id", "type": "string"}, {"name": "n", "type": "int"}))
+    checked = json.loads(schemas("check", subject, "--file", str(incompatible)).stdout)
+    assert checked["is_compatible"] is False and checked["messages"]
+    missing = schemas("get", "no-such-subject")
+    assert missing.returncode != 0 and "40401" in missing.stderr
+    assert json.loads(schemas("delete", subject).stdout) == [1]
+    assert json.loads(schemas("delete", subject, "--permanent").stdout) == [1]

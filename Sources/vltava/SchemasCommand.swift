@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `vltava schemas`: list, read, register, check and delete schemas through any Confluent-compatible registry.
+struct SchemasCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schemas",
+        abstract: "Manage schemas in a schema registry (Confluent's REST API).",
+        subcommands: [List.self, Get.self, Register.self, Check.self, Delete.self])
+
+    struct RegistryOptions: ParsableArguments {
+        @Option(name: .customLong("registry-url"), help: "The registry's URL (SCHEMA_REGISTRY_URL, default http://localhost:8081).")
+        var registryURL: String?
+
+        var baseURL: String {
+            registryURL ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_URL"] ?? "http://localhost:8081"
+        }
+
+        /// Sends a request and prints the answer; an error answer goes to stderr with a non-zero exit.
+        func call(_ method: String, _ path: String, body: [String: Any]? = nil) async throws {
+            guard let url = URL(string: baseURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path) else {
+                throw ValidationError("invalid registry URL \(baseURL)")
+            }
+            var request = URLRequest(url: url)
+            request.httpMethod = method
+            request.setValue("application/vnd.schemaregistry.v1+json", forHTTPHeaderField: "Content-Type")
+            if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+            let (data, response): (Data, URLResponse)
+            do {
+                (data, response) = try await URLSession.shared.data(for: request)
+            } catch {
+                printError("Error: cannot reach \(baseURL): \(error.localizedDescription)")
+                throw ExitCode.failure
+            }
+            let text = String(decoding: data, as: UTF8.self)
+            guard let status = (response as? HTTPURLResponse)?.statusCode, status < 300 else {
+                printError("Error: \(text)")
+                throw ExitCode.failure
+            }
+            print(text)
+        }
+    }
+
+    static func path(_ subject: String) -> String {
+        subject.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? subject
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List subjects.")
+        @OptionGroup var options: RegistryOptions
+        @Flag(help: "Include soft-deleted subjects.") var deleted = false
+        func run() async throws { try await options.call("GET", "/subjects" + (deleted ? "?deleted=true" : "")) }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a version of a subject (latest by default).")
+        @OptionGroup var options: RegistryOptions
+        @Argument var subject: String
+        @Argument var version: String = "latest"
+        func run() async throws { try await options.call("GET", "/subjects/\(path(subject))/versions/\(version)") }
+    }
+
+    struct SchemaFile: ParsableArguments {
+        @Option(help: "AVRO, PROTOBUF or JSON.") var type: String = "AVRO"
+        @Option(help: "The schema file.") var file: String
+
+        func body() throws -> [String: Any] {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            return ["schemaType": type.uppercased(), "schema": text]
+        }
+    }
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a schema under a subject; prints its id.")
+        @OptionGroup var options: RegistryOptions
+        @Argument var subject: String
+        @OptionGroup var schema: SchemaFile
+        func run() async throws { try await options.call("POST", "/subjects/\(path(subject))/versions", body: try schema.body()) }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a schema against a subject's compatibility level.")
+        @OptionGroup var options: RegistryOptions
+        @Argument var subject: String
+        @OptionGroup var schema: SchemaFile
+        func run() async throws {
+            try await options.call("POST", "/compatibility/subjects/\(path(subject))/versions?verbose=true", body: try schema.body())
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a subject or one version (soft unless --permanent).")
+        @OptionGroup var options: RegistryOptions
+        @Argument var subject: String
+        @Argument var version: String?
+        @Flag(help: "Delete for good (after a soft delete).") var permanent = false
+        func run() async throws {
+            let target = "/subjects/\(path(subject))" + (version.map { "/versions/\($0)" } ?? "")
+            try await options.call("DELETE", target + (permanent ? "?permanent=true" : ""))
+        }
+    }
+}
