@@ -62,6 +62,9 @@ class BrokerProcess:
         import time
 
         env = dict(os.environ)
+        # Tests that are not about the registry leave port 8081 alone (the registry tests pass
+        # --schema-registry-listeners, which wins over the environment).
+        env.setdefault("SCHEMA_REGISTRY_LISTENERS", "none")
         env.update(self.env or {})
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
