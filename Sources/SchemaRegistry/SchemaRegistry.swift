@@ -1,5 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
+import NIOConcurrencyHelpers
 import VltavaClient
 
 /// The registry's operations with Confluent's semantics (global ids, versions, soft and permanent deletes,
@@ -263,7 +268,7 @@ public final class SchemaRegistry: Sendable {
 /// Parsed schemas by id, shared by the request handlers (ids never change their schema).
 final class ParsedSchemaCache: @unchecked Sendable {
     private var schemas: [Int: ParsedSchema] = [:]
-    private let lock = NSLock()
+    private let lock = NIOLock()
 
     func get(_ id: Int) -> ParsedSchema? { lock.withLock { schemas[id] } }
 

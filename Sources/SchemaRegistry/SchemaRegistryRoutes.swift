@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 
 /// Confluent's REST routes on a Hummingbird router. Handlers answer JSON with the registry's content type, and

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -27,7 +31,7 @@ public struct SchemaRegistryService: Service {
     /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port[,...]`; the first listener is used.
     public static func parseListener(_ text: String) throws -> (host: String, port: Int) {
         let first = text.split(separator: ",").first.map(String.init) ?? text
-        var rest = Substring(first.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(first.trimmedWhitespace)
         if let scheme = rest.range(of: "://") {
             guard rest[..<scheme.lowerBound].lowercased() == "http" else {
                 throw RegistryError(code: 50001, message: "only http listeners are supported: \(text)")

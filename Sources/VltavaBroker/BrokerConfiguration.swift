@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import VltavaStorage
 
 /// A listener: a name (PLAINTEXT, PLAINTEXT_HOST, ...), a host and a port.
@@ -9,8 +13,8 @@ public struct ListenerEndpoint: Equatable, Sendable {
 
     /// Parses Kafka's `NAME://host:port` form (IPv6 hosts in brackets).
     public init(parsing text: String) throws(ConfigurationError) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let separator = trimmed.range(of: "://") else { throw .invalidValue(name: "listeners", value: text, reason: "expected NAME://host:port") }
+        let trimmed = text.trimmedWhitespace
+        guard let separator = trimmed.firstRange(of: "://") else { throw .invalidValue(name: "listeners", value: text, reason: "expected NAME://host:port") }
         name = String(trimmed[..<separator.lowerBound]).uppercased()
         let address = trimmed[separator.upperBound...]
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
@@ -97,8 +101,8 @@ public struct BrokerConfiguration: Sendable {
         var retentionMinutes: String?
         var rollHours: String?
         for (rawName, rawValue) in properties {
-            let name = rawName.trimmingCharacters(in: .whitespaces)
-            let value = rawValue.trimmingCharacters(in: .whitespaces)
+            let name = rawName.trimmedWhitespace
+            let value = rawValue.trimmedWhitespace
             switch name {
             case "listeners":
                 listeners = try value.split(separator: ",").map { (item) throws(ConfigurationError) in try ListenerEndpoint(parsing: String(item)) }
@@ -108,10 +112,10 @@ public struct BrokerConfiguration: Sendable {
                 for pair in value.split(separator: ",") {
                     let parts = pair.split(separator: ":")
                     guard parts.count == 2 else { throw .invalidValue(name: name, value: value, reason: "expected NAME:PROTOCOL pairs") }
-                    securityProtocolMap[parts[0].trimmingCharacters(in: .whitespaces).uppercased()] = parts[1].trimmingCharacters(in: .whitespaces).uppercased()
+                    securityProtocolMap[parts[0].trimmedWhitespace.uppercased()] = parts[1].trimmedWhitespace.uppercased()
                 }
             case "controller.listener.names":
-                controllerListenerNames = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+                controllerListenerNames = value.split(separator: ",").map { $0.trimmedWhitespace.uppercased() }
             case "log.dirs", "log.dir":
                 dataDirectory = String(value.split(separator: ",").first ?? "./data")
             case "node.id", "broker.id":
@@ -197,10 +201,10 @@ public struct BrokerConfiguration: Sendable {
                 result.append(("cluster.id", value))
             } else if key.hasPrefix("KAFKA_"), !imageVariables.contains(key) {
                 let name = String(key.dropFirst(6))
-                    .replacingOccurrences(of: "___", with: "-")
-                    .replacingOccurrences(of: "__", with: "\u{0}")
-                    .replacingOccurrences(of: "_", with: ".")
-                    .replacingOccurrences(of: "\u{0}", with: "_")
+                    .replacing("___", with: "-")
+                    .replacing("__", with: "\u{0}")
+                    .replacing("_", with: ".")
+                    .replacing("\u{0}", with: "_")
                     .lowercased()
                 result.append((name, value))
             }
@@ -212,11 +216,11 @@ public struct BrokerConfiguration: Sendable {
     public static func properties(fromFile text: String) -> [(String, String)] {
         var result: [(String, String)] = []
         for line in text.split(whereSeparator: \.isNewline) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmedWhitespace
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix("!") { continue }
             guard let separator = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else { continue }
-            result.append((String(trimmed[..<separator]).trimmingCharacters(in: .whitespaces),
-                           String(trimmed[trimmed.index(after: separator)...]).trimmingCharacters(in: .whitespaces)))
+            result.append((String(trimmed[..<separator]).trimmedWhitespace,
+                           String(trimmed[trimmed.index(after: separator)...]).trimmedWhitespace))
         }
         return result
     }

@@ -1,5 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KafkaProtocol
+import NIOConcurrencyHelpers
 
 /// A topic as the cluster knows it.
 public struct TopicMetadata: Codable, Equatable, Sendable {
@@ -56,7 +61,7 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
 
     private static let producerIdBlock: Int64 = 1000
     private let path: String
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var contents: Contents
     private var nextProducerId: Int64
 

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The type of a topic config value, as Kafka's DescribeConfigs reports it.
 public enum ConfigValueType: Int8, Sendable {
@@ -37,7 +41,7 @@ public struct TopicConfigDefinition: Sendable {
             guard ["true", "false"].contains(value.lowercased()) else { return "not a boolean" }
         case .list:
             if let allowedValues {
-                let items = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                let items = value.split(separator: ",").map { $0.trimmedWhitespace.lowercased() }
                 if items.isEmpty || !items.allSatisfy(allowedValues.contains) { return "must be a list of \(allowedValues)" }
             }
         default:

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KafkaProtocol
 import VltavaClient
 
@@ -125,13 +129,13 @@ struct Groups: AsyncParsableCommand {
         }
 
         static func parseDate(_ text: String) -> Date? {
-            let formatter = ISO8601DateFormatter()
-            for options: ISO8601DateFormatter.Options in [
-                [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
-                [.withFullDate, .withTime, .withColonSeparatorInTime, .withDashSeparatorInDate],
-            ] {
-                formatter.formatOptions = options
-                if let date = formatter.date(from: text) { return date }
+            let styles: [Date.ISO8601FormatStyle] = [
+                Date.ISO8601FormatStyle(includingFractionalSeconds: true),
+                Date.ISO8601FormatStyle(),
+                Date.ISO8601FormatStyle(timeZoneSeparator: .omitted),
+            ]
+            for style in styles {
+                if let date = try? style.parse(text) { return date }
             }
             return nil
         }

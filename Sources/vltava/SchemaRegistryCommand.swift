@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import SchemaRegistry
 import ServiceLifecycle
@@ -60,7 +64,7 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
     /// Drops the `PLAINTEXT://` (or other listener name) prefixes Confluent's settings allow.
     static func bootstrapServers(_ text: String) -> String {
         text.split(separator: ",").map { server -> String in
-            let trimmed = server.trimmingCharacters(in: .whitespaces)
+            let trimmed = server.trimmedWhitespace
             guard let scheme = trimmed.range(of: "://") else { return trimmed }
             return String(trimmed[scheme.upperBound...])
         }.joined(separator: ",")

@@ -1,8 +1,10 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
 #endif
+import NIOHTTP1
 
 /// `vltava schemas`: list, read, register, check and delete schemas through any Confluent-compatible registry.
 struct SchemasCommand: AsyncParsableCommand {
@@ -20,39 +22,33 @@ struct SchemasCommand: AsyncParsableCommand {
         }
 
         /// Sends a request and prints the answer; an error answer goes to stderr with a non-zero exit.
-        func call(_ method: String, _ path: String, body: [String: Any]? = nil) async throws {
-            guard let url = URL(string: baseURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path) else {
-                throw ValidationError("invalid registry URL \(baseURL)")
-            }
-            var request = URLRequest(url: url)
-            request.httpMethod = method
-            request.setValue("application/vnd.schemaregistry.v1+json", forHTTPHeaderField: "Content-Type")
-            if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
-            let (data, response): (Data, URLResponse)
+        func call(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws {
+            let response: RegistryHTTPClient.Response
             do {
-                (data, response) = try await URLSession.shared.data(for: request)
+                response = try await RegistryHTTPClient.send(method: method, url: baseURL, path: path, body: body)
+            } catch let failure as RegistryHTTPClient.Failure {
+                throw ValidationError("\(failure)")
             } catch {
-                printError("Error: cannot reach \(baseURL): \(error.localizedDescription)")
+                printError("Error: cannot reach \(baseURL): \(error)")
                 throw ExitCode.failure
             }
-            let text = String(decoding: data, as: UTF8.self)
-            guard let status = (response as? HTTPURLResponse)?.statusCode, status < 300 else {
-                printError("Error: \(text)")
+            guard response.status < 300 else {
+                printError("Error: \(response.body)")
                 throw ExitCode.failure
             }
-            print(text)
+            print(response.body)
         }
     }
 
     static func path(_ subject: String) -> String {
-        subject.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? subject
+        RegistryHTTPClient.encodePathSegment(subject)
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List subjects.")
         @OptionGroup var options: RegistryOptions
         @Flag(help: "Include soft-deleted subjects.") var deleted = false
-        func run() async throws { try await options.call("GET", "/subjects" + (deleted ? "?deleted=true" : "")) }
+        func run() async throws { try await options.call(.GET, "/subjects" + (deleted ? "?deleted=true" : "")) }
     }
 
     struct Get: AsyncParsableCommand {
@@ -60,16 +56,16 @@ struct SchemasCommand: AsyncParsableCommand {
         @OptionGroup var options: RegistryOptions
         @Argument var subject: String
         @Argument var version: String = "latest"
-        func run() async throws { try await options.call("GET", "/subjects/\(path(subject))/versions/\(version)") }
+        func run() async throws { try await options.call(.GET, "/subjects/\(path(subject))/versions/\(version)") }
     }
 
     struct SchemaFile: ParsableArguments {
         @Option(help: "AVRO, PROTOBUF or JSON.") var type: String = "AVRO"
         @Option(help: "The schema file.") var file: String
 
-        func body() throws -> [String: Any] {
+        func body() throws -> String {
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            return ["schemaType": type.uppercased(), "schema": text]
+            return "{\"schemaType\":\(RegistryHTTPClient.jsonString(type.uppercased())),\"schema\":\(RegistryHTTPClient.jsonString(text))}"
         }
     }
 
@@ -78,7 +74,7 @@ struct SchemasCommand: AsyncParsableCommand {
         @OptionGroup var options: RegistryOptions
         @Argument var subject: String
         @OptionGroup var schema: SchemaFile
-        func run() async throws { try await options.call("POST", "/subjects/\(path(subject))/versions", body: try schema.body()) }
+        func run() async throws { try await options.call(.POST, "/subjects/\(path(subject))/versions", body: try schema.body()) }
     }
 
     struct Check: AsyncParsableCommand {
@@ -87,7 +83,7 @@ struct SchemasCommand: AsyncParsableCommand {
         @Argument var subject: String
         @OptionGroup var schema: SchemaFile
         func run() async throws {
-            try await options.call("POST", "/compatibility/subjects/\(path(subject))/versions?verbose=true", body: try schema.body())
+            try await options.call(.POST, "/compatibility/subjects/\(path(subject))/versions?verbose=true", body: try schema.body())
         }
     }
 
@@ -99,7 +95,7 @@ struct SchemasCommand: AsyncParsableCommand {
         @Flag(help: "Delete for good (after a soft delete).") var permanent = false
         func run() async throws {
             let target = "/subjects/\(path(subject))" + (version.map { "/versions/\($0)" } ?? "")
-            try await options.call("DELETE", target + (permanent ? "?permanent=true" : ""))
+            try await options.call(.DELETE, target + (permanent ? "?permanent=true" : ""))
         }
     }
 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The binary `FileDescriptorProto` form of a schema, which confluent-kafka's ProtobufSerializer registers
 /// (base64) and its deserializer asks for with `format=serialized`. Only the parts the registry models are read
@@ -251,8 +255,8 @@ enum FileDescriptorCoding {
             appendVarint(3, UInt64(field.number), to: &encoded)
             if field.type.hasPrefix("map<"), let open = field.type.firstIndex(of: "<"), let comma = field.type.firstIndex(of: ","),
                 let close = field.type.lastIndex(of: ">") {
-                let key = field.type[field.type.index(after: open)..<comma].trimmingCharacters(in: .whitespaces)
-                let value = field.type[field.type.index(after: comma)..<close].trimmingCharacters(in: .whitespaces)
+                let key = field.type[field.type.index(after: open)..<comma].trimmedWhitespace
+                let value = field.type[field.type.index(after: comma)..<close].trimmedWhitespace
                 let entryName = field.name.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Entry"
                 let entry = ProtobufSchema.Message(name: entryName, fields: [
                     .init(label: "optional", type: key, name: "key", number: 1, options: "", oneof: nil),

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import KafkaProtocol
 import VltavaStorage
 
@@ -127,7 +131,7 @@ extension Broker {
     }
 
     private static func listItems(_ value: String) -> [String] {
-        value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        value.split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
     }
 
     /// Validates a topic's complete new override set and, unless only validating, stores it.
