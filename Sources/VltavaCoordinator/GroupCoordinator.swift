@@ -310,9 +310,9 @@ public final class GroupCoordinator: Sendable {
                 }
                 return Record(offsetDelta: Int32(index), key: key, value: value)
             }
-            var bytes = try RecordBatch(baseTimestamp: nowMs, records: records).encoded()
+            let bytes = try RecordBatch(baseTimestamp: nowMs, records: records).encoded()
             let validated = try RecordBatchValidator(origin: .client).validate(bytes)
-            let result = try log.append(&bytes, batches: validated, nowMs: nowMs)
+            let result = try log.append(bytes, batches: validated, nowMs: nowMs)
             return .written(log, endOffset: result.lastOffset + 1)
         } catch {
             logger.error("cannot write to __consumer_offsets", metadata: ["group": "\(group)", "error": "\(error)"])

@@ -266,15 +266,17 @@ final class LogSegment: @unchecked Sendable {
     /// entry, so a small read usually covers it.
     static let lookupChunkSize = 16 * 1024
 
-    /// Appends batches whose offsets are already assigned. `batches` describes them, positions relative to the buffer.
-    func append(_ records: ByteBuffer, batches: [BatchLocation]) throws(StorageError) {
-        try file.write(records, at: size)
+    /// Appends batches gathered from two buffers (see `SystemFile.write(gathering:from:_:at:)`). `batches` describes
+    /// them with positions relative to the start of the appended bytes.
+    func append(gathering pieces: [SystemFile.GatherPiece], from first: ByteBuffer, _ second: ByteBuffer,
+                batches: [BatchLocation]) throws(StorageError) {
+        try file.write(gathering: pieces, from: first, second, at: size)
         for batch in batches {
             var located = batch
             located.position += size
             addIndexEntries(for: located, persist: true)
         }
-        size += records.readableBytes
+        size += pieces.reduce(0) { $0 + $1.length }
         if let last = batches.last { nextOffset = last.lastOffset + 1 }
     }
 

@@ -157,11 +157,12 @@ public final class PartitionLog: @unchecked Sendable {
 
     // MARK: Append
 
-    /// Appends validated client batches. Offsets are assigned by rewriting each batch's base offset in place
-    /// (the CRC does not cover it), and the bytes are written as they came, in one write.
+    /// Appends validated client batches. The bytes are written as they came, in one gathered write, each batch
+    /// behind a new 16-byte head holding its assigned base offset (the CRC does not cover it) and leader epoch;
+    /// the request's buffer is not copied. Under LogAppendTime a batch is copied to be stamped (its CRC changes).
     /// Idempotent producers' sequences are checked first: a retried batch is answered with its original
     /// offsets and not written again.
-    public func append(_ records: inout ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
+    public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
         var listeners: [@Sendable () -> Void] = []
         let result: AppendResult = try lock.withTypedLock { () throws(AppendError) -> AppendResult in
             if isClosed { throw .storage(.closed) }
@@ -169,6 +170,10 @@ public final class PartitionLog: @unchecked Sendable {
             var offset = segments.last!.nextOffset
             var pendingProducers = producers
             var duplicate: (Int64, Int64)?
+            // New heads (or whole stamped batches) go to `rewritten`; the rest is taken from `records` as it is.
+            var rewritten = ByteBuffer()
+            var pieces: [SystemFile.GatherPiece] = []
+            var appendedBytes = 0
             for validatedBatch in validated.batches {
                 let header = validatedBatch.header
                 let position = records.readerIndex + validatedBatch.position
@@ -191,14 +196,26 @@ public final class PartitionLog: @unchecked Sendable {
                     }
                 }
                 if config.usesLogAppendTime {
-                    RecordBatchHeader.setLogAppendTime(nowMs, in: &records, at: position)
+                    var batch = records.getSlice(at: position, length: header.totalSize)!
+                    RecordBatchHeader.setLogAppendTime(nowMs, in: &batch, at: batch.readerIndex)
+                    RecordBatchHeader.setBaseOffset(offset, in: &batch, at: batch.readerIndex)
+                    RecordBatchHeader.setPartitionLeaderEpoch(0, in: &batch, at: batch.readerIndex)
+                    pieces.append(.init(inFirst: true, offset: rewritten.writerIndex, length: header.totalSize))
+                    rewritten.writeBuffer(&batch)
+                } else {
+                    let headLength = Self.rewrittenHeadLength
+                    pieces.append(.init(inFirst: true, offset: rewritten.writerIndex, length: headLength))
+                    rewritten.writeInteger(offset, endianness: .big)
+                    rewritten.writeInteger(header.batchLength, endianness: .big)
+                    rewritten.writeInteger(Int32(0), endianness: .big)
+                    pieces.append(.init(inFirst: false, offset: validatedBatch.position + headLength,
+                                        length: header.totalSize - headLength))
                 }
-                RecordBatchHeader.setBaseOffset(offset, in: &records, at: position)
-                RecordBatchHeader.setPartitionLeaderEpoch(0, in: &records, at: position)
                 batches.append(BatchLocation(
-                    position: position - records.readerIndex, size: header.totalSize, baseOffset: offset,
+                    position: appendedBytes, size: header.totalSize, baseOffset: offset,
                     lastOffset: offset + count - 1,
                     maxTimestamp: config.usesLogAppendTime ? nowMs : header.maxTimestamp))
+                appendedBytes += header.totalSize
                 offset += count
             }
             if batches.isEmpty, let (first, last) = duplicate {
@@ -207,25 +224,8 @@ public final class PartitionLog: @unchecked Sendable {
             }
             guard batches.count > 0 else { throw .storage(.corrupt("empty append")) }
             do throws(StorageError) {
-                try rollIfNeeded(incomingBytes: records.readableBytes, nowMs: nowMs)
-                let toWrite: ByteBuffer
-                if duplicate == nil {
-                    toWrite = records
-                } else {
-                    // Only the new batches of a partly retried request are written.
-                    var fresh = ByteBuffer()
-                    var relocated: [BatchLocation] = []
-                    for batch in batches {
-                        var moved = batch
-                        moved.position = fresh.writerIndex
-                        var slice = records.getSlice(at: records.readerIndex + batch.position, length: batch.size)!
-                        fresh.writeBuffer(&slice)
-                        relocated.append(moved)
-                    }
-                    batches = relocated
-                    toWrite = fresh
-                }
-                try segments.last!.append(toWrite, batches: batches)
+                try rollIfNeeded(incomingBytes: appendedBytes, nowMs: nowMs)
+                try segments.last!.append(gathering: pieces, from: rewritten, records, batches: batches)
             } catch {
                 throw .storage(error)
             }
@@ -243,6 +243,9 @@ public final class PartitionLog: @unchecked Sendable {
         }
         return result
     }
+
+    /// Base offset, batch length and partition leader epoch: the part of a batch's head an append rewrites.
+    static let rewrittenHeadLength = 16
 
     private func shouldForceFlush(nowMs: Int64) -> Bool {
         lock.withLock {

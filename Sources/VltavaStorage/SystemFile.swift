@@ -63,6 +63,53 @@ final class SystemFile: @unchecked Sendable {
         if result != 0 { throw .system(call: "pwrite", path: path, errno: result) }
     }
 
+    /// A part of a gathered write: `length` bytes at `offset` of the first (`inFirst`) or the second buffer.
+    struct GatherPiece {
+        var inFirst: Bool
+        var offset: Int
+        var length: Int
+    }
+
+    /// Writes `pieces`, taken from two buffers, one after another at `offset`, with `pwritev` (no copying
+    /// into one buffer first).
+    func write(gathering pieces: [GatherPiece], from first: ByteBuffer, _ second: ByteBuffer, at offset: Int) throws(StorageError) {
+        let result: Int32 = first.withUnsafeReadableBytes { firstBytes in
+            second.withUnsafeReadableBytes { secondBytes in
+                var vectors = pieces.map { piece in
+                    let base = piece.inFirst ? firstBytes.baseAddress! : secondBytes.baseAddress!
+                    return iovec(iov_base: UnsafeMutableRawPointer(mutating: base + piece.offset), iov_len: piece.length)
+                }
+                var index = 0
+                var position = offset
+                while index < vectors.count {
+                    let count = min(vectors.count - index, 1024)  // IOV_MAX on Linux
+                    let written = vectors.withUnsafeBufferPointer { buffer in
+                        pwritev(descriptor, buffer.baseAddress! + index, Int32(count), off_t(position))
+                    }
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return errno
+                    }
+                    position += written
+                    var remaining = written
+                    while remaining > 0 && index < vectors.count {
+                        if remaining >= vectors[index].iov_len {
+                            remaining -= vectors[index].iov_len
+                            index += 1
+                        } else {
+                            vectors[index].iov_base += remaining
+                            vectors[index].iov_len -= remaining
+                            remaining = 0
+                        }
+                    }
+                    while index < vectors.count && vectors[index].iov_len == 0 { index += 1 }
+                }
+                return 0
+            }
+        }
+        if result != 0 { throw .system(call: "pwritev", path: path, errno: result) }
+    }
+
     /// Reads up to `length` bytes at `offset`; fewer at the end of the file.
     func read(at offset: Int, length: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(StorageError) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: length)

@@ -56,9 +56,9 @@ final class BrokerFixture {
         let records = (0..<count).map { index in
             Record(offsetDelta: Int32(index), key: nil, value: ByteBuffer(string: "value-\(index)"))
         }
-        var buffer = try RecordBatch(partitionLeaderEpoch: 0, baseTimestamp: Self.now, records: records).encoded()
+        let buffer = try RecordBatch(partitionLeaderEpoch: 0, baseTimestamp: Self.now, records: records).encoded()
         let validated = try RecordBatchValidator().validate(buffer)
-        _ = try log.append(&buffer, batches: validated, nowMs: Self.now)
+        _ = try log.append(buffer, batches: validated, nowMs: Self.now)
     }
 
     enum FixtureError: Error { case noSuchPartition }

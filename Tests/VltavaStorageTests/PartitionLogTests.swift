@@ -34,9 +34,9 @@ func openLog(_ directory: String, config: LogConfig = LogConfig(), now: Int64 = 
 
 @discardableResult
 func append(_ log: PartitionLog, _ batch: ByteBuffer, now: Int64 = 10_000) throws -> AppendResult {
-    var records = batch
+    let records = batch
     let validated = try RecordBatchValidator(origin: .client).validate(records)
-    return try log.append(&records, batches: validated, nowMs: now)
+    return try log.append(records, batches: validated, nowMs: now)
 }
 
 func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedRecord] {

@@ -41,11 +41,12 @@ extension Broker {
                     topicResponse.partitionResponses.append(partition)
                     continue
                 }
-                var records = partitionData.records ?? ByteBuffer()
+                let records = partitionData.records ?? ByteBuffer()
                 let config = log.currentConfig
                 let batches: RecordBatchValidator.Result
                 do {
-                    batches = try ProduceValidator.validate(records, config: config, nowMs: now)
+                    batches = try ProduceValidator.validate(
+                        records, config: config, nowMs: now, topic: topic.name, schemaIds: schemaIdValidator)
                 } catch {
                     partition.errorCode = error.errorCode.rawValue
                     partition.errorMessage = error.message
@@ -58,7 +59,7 @@ extension Broker {
                     continue
                 }
                 do {
-                    let result = try log.append(&records, batches: batches, nowMs: now)
+                    let result = try log.append(records, batches: batches, nowMs: now)
                     partition.baseOffset = result.baseOffset
                     partition.logAppendTimeMs = result.logAppendTimeMs
                     partition.logStartOffset = result.logStartOffset
@@ -111,8 +112,12 @@ enum ProduceValidator {
         var message: String
     }
 
-    /// Validates the batches and returns them for the append.
-    static func validate(_ records: ByteBuffer, config: LogConfig, nowMs: Int64) throws(Failure) -> RecordBatchValidator.Result {
+    /// Validates the batches and returns them for the append. With schema validation on, every non-null key
+    /// or value (as the topic's configs ask) must carry Confluent's framing with an id `schemaIds` knows for
+    /// the subject `{topic}-key` / `{topic}-value`; without `schemaIds` such records are refused.
+    static func validate(
+        _ records: ByteBuffer, config: LogConfig, nowMs: Int64, topic: String = "", schemaIds: (any SchemaIdValidator)? = nil
+    ) throws(Failure) -> RecordBatchValidator.Result {
         let result: RecordBatchValidator.Result
         do {
             result = try RecordBatchValidator(origin: .client).validate(records)
@@ -147,6 +152,18 @@ enum ProduceValidator {
                 }
                 if config.isCompacted, decoded.contains(where: { $0.key == nil }) {
                     throw Failure(errorCode: .invalidRecord, message: "Compacted topic cannot accept message without key")
+                }
+                for record in decoded where !record.isControl {
+                    if config.keySchemaValidation,
+                        let problem = SchemaFraming.problem(
+                            record.key, subject: "\(topic)-key", validator: schemaIds) {
+                        throw Failure(errorCode: .invalidRecord, message: "Key of the record at offset delta \(record.record.offsetDelta) \(problem)")
+                    }
+                    if config.valueSchemaValidation,
+                        let problem = SchemaFraming.problem(
+                            record.value, subject: "\(topic)-value", validator: schemaIds) {
+                        throw Failure(errorCode: .invalidRecord, message: "Value of the record at offset delta \(record.record.offsetDelta) \(problem)")
+                    }
                 }
             }
         }
