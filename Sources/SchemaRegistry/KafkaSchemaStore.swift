@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import VltavaClient
 
@@ -11,7 +12,13 @@ actor KafkaSchemaStore {
     /// How long a write may wait for its record to come back (50002 after that).
     let writeTimeout: Duration
 
-    private(set) var state: RegistryState
+    private(set) var state: RegistryState {
+        didSet { stateChanged = true }
+    }
+    private var stateChanged = false
+    /// `state` as of the last record read, for readers that cannot wait for the actor (the broker's produce
+    /// path checking schema ids).
+    nonisolated let published: NIOLockedValueBox<RegistryState>
     /// The next offset of `_schemas` to read: every record before it is in `state`.
     private(set) var nextOffset: Int64 = 0
     private var writeLocked = false
@@ -24,6 +31,7 @@ actor KafkaSchemaStore {
         self.logger = logger
         self.writeTimeout = writeTimeout
         self.state = RegistryState(identity: identity)
+        self.published = NIOLockedValueBox(RegistryState(identity: identity))
     }
 
     /// Creates the topic when missing and reads it to its current end, retrying while the cluster cannot be
@@ -77,6 +85,11 @@ actor KafkaSchemaStore {
                 nextOffset = record.offset + 1
             }
             nextOffset = max(nextOffset, partition.nextOffset)
+        }
+        if stateChanged {
+            stateChanged = false
+            let state = state
+            published.withLockedValue { $0 = state }
         }
     }
 

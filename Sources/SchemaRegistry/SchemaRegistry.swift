@@ -76,6 +76,14 @@ public final class SchemaRegistry: Sendable {
 
     func currentState() async -> RegistryState { await store.state }
 
+    /// Whether `id` names a version (live or soft-deleted) of `subject`, as of the last record of `_schemas`
+    /// read; answers at once without waiting for the store (the broker asks it for every checked record).
+    public func isRegistered(id: Int, subject: String) -> Bool {
+        store.published.withLockedValue { state in
+            state.usersOfId[id]?.contains { $0.subject == subject } ?? false
+        }
+    }
+
     static func parseVersion(_ text: String) throws(RegistryError) -> Int? {
         if text == "latest" || text == "-1" { return nil }
         guard let version = Int(text), version >= 1, version <= Int(Int32.max) else { throw .invalidVersion(text) }

@@ -17,7 +17,8 @@ public struct SchemaRegistryService: Service {
     /// Whether a failure to serve (a port in use) ends the service with the error; when false it is only
     /// logged, so that a broker beside the registry keeps running.
     public var failureIsFatal = true
-    let registry: SchemaRegistry
+    /// The registry this service serves.
+    public let registry: SchemaRegistry
     let logger: Logger
 
     /// A registry on `host:port` whose state is `topic` in the cluster `client` reaches.

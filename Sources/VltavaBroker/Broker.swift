@@ -37,6 +37,8 @@ public final class Broker: Sendable {
     let clock: @Sendable () -> Int64
     /// The classic consumer groups and committed offsets this node coordinates.
     public let groups: GroupCoordinator
+    /// The schema registry asked by topics with `confluent.*.schema.validation`; nil refuses their records.
+    let schemaIdValidator: (any SchemaIdValidator)?
 
     /// The versions of each API this broker serves; ApiVersions advertises exactly these.
     static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -70,8 +72,10 @@ public final class Broker: Sendable {
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
+                schemaIdValidator: (any SchemaIdValidator)? = nil,
                 clock: @escaping @Sendable () -> Int64 = Broker.wallClockMilliseconds) {
         self.configuration = configuration
+        self.schemaIdValidator = schemaIdValidator
         self.logs = logs
         self.logger = logger
         self.clock = clock

@@ -91,10 +91,17 @@ struct Serve: AsyncParsableCommand {
         let logs = try LogManager(
             dataDirectory: configuration.dataDirectory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
             logger: logger, clock: Broker.wallClockMilliseconds)
-        let broker = Broker(configuration: configuration, logs: logs, logger: logger)
+        let registry = try schemaRegistryService(configuration: configuration, logger: logger)
+        // Topics with confluent.*.schema.validation check ids against the registry's state (it follows _schemas).
+        let broker = Broker(
+            configuration: configuration, logs: logs, logger: logger,
+            schemaIdValidator: registry.map { RegistrySchemaIds(registry: $0.registry) })
         let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
-        services += try schemaRegistryServices(configuration: configuration, logger: logger)
+        if let registry {
+            // A registry that cannot start (its port taken) is logged and leaves the broker running.
+            services.append(.init(service: registry, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -103,11 +110,9 @@ struct Serve: AsyncParsableCommand {
     // MARK: Schema registry (issue 5)
 
     /// The schema registry beside the broker, storing `_schemas` through the broker's first listener.
-    private func schemaRegistryServices(
-        configuration: BrokerConfiguration, logger: Logger
-    ) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    private func schemaRegistryService(configuration: BrokerConfiguration, logger: Logger) throws -> SchemaRegistryService? {
         let text = schemaRegistryListeners ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081"
-        guard !["", "none", "off", "false"].contains(text.lowercased()), let broker = configuration.brokerListeners.first else { return [] }
+        guard !["", "none", "off", "false"].contains(text.lowercased()), let broker = configuration.brokerListeners.first else { return nil }
         let listener: (host: String, port: Int)
         do {
             listener = try SchemaRegistryService.parseListener(text)
@@ -120,8 +125,16 @@ struct Serve: AsyncParsableCommand {
             client: client, topic: ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
             host: listener.host, port: listener.port, logger: Logger(label: "vltava-schema-registry"))
         registry.failureIsFatal = false
-        // A registry that cannot start (its port taken) is logged and leaves the broker running.
-        return [.init(service: registry, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)]
+        return registry
+    }
+}
+
+/// The broker's schema id check answered from the in-process registry's state.
+struct RegistrySchemaIds: SchemaIdValidator {
+    let registry: SchemaRegistry
+
+    func isRegistered(id: Int32, subject: String) -> Bool {
+        registry.isRegistered(id: Int(id), subject: subject)
     }
 }
 

@@ -17,7 +17,7 @@ final class BrokerFixture {
     let broker: Broker
     let eventLoop = EmbeddedEventLoop()
 
-    init(configure: (inout BrokerConfiguration) -> Void = { _ in }) throws {
+    init(schemaIds: (any SchemaIdValidator)? = nil, configure: (inout BrokerConfiguration) -> Void = { _ in }) throws {
         directory = NSTemporaryDirectory() + "vltava-broker-tests-" + UUID().uuidString
         var configuration = BrokerConfiguration()
         configuration.dataDirectory = directory
@@ -26,7 +26,7 @@ final class BrokerFixture {
         let metadata = try LocalMetadataStore(dataDirectory: directory, clusterId: "vltava-test-cluster", nodeId: configuration.nodeId)
         logs = try LogManager(dataDirectory: directory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
                               logger: logger, clock: { BrokerFixture.now })
-        broker = Broker(configuration: configuration, logs: logs, logger: logger, clock: { BrokerFixture.now })
+        broker = Broker(configuration: configuration, logs: logs, logger: logger, schemaIdValidator: schemaIds, clock: { BrokerFixture.now })
     }
 
     deinit {
