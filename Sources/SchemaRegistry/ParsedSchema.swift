@@ -5,8 +5,12 @@ enum ParsedSchema: Sendable {
     case json(JSONSchemaDocument)
 
     /// Parses schema text of a format. `referenced` holds the referenced schemas already parsed (AVRO named
-    /// types are taken from them).
-    static func parse(_ type: SchemaType, _ text: String, referenced: [ParsedSchema] = []) throws(RegistryError) -> ParsedSchema {
+    /// types are taken from them); `referenceNames` their reference names, in the same order: a PROTOBUF import
+    /// path or a JSON Schema `$ref` names a referenced schema by it. Without names, referenced PROTOBUF imports
+    /// are not checked and JSON Schema's external `$ref`s stay unresolved.
+    static func parse(
+        _ type: SchemaType, _ text: String, referenced: [ParsedSchema] = [], referenceNames: [String]? = nil
+    ) throws(RegistryError) -> ParsedSchema {
         guard text.utf8.count <= 8 << 20 else { throw .invalidSchema("schema larger than 8 MiB") }
         switch type {
         case .avro:
@@ -16,16 +20,28 @@ enum ParsedSchema: Sendable {
             }
             return .avro(try AvroSchema.parse(text, referencedTypes: named))
         case .protobuf:
+            let parsed: ProtobufSchema
             do {
-                return .protobuf(try ProtobufSchema.parse(text))
+                parsed = try ProtobufSchema.parse(text)
             } catch {
                 // confluent-kafka's serializers send a base64 FileDescriptorProto instead of .proto text.
                 guard let decoded = try? FileDescriptorCoding.decode(base64: text), !decoded.messages.isEmpty || !decoded.enums.isEmpty
                 else { throw error }
-                return .protobuf(decoded)
+                try ProtobufValidation.check(decoded)
+                parsed = decoded
             }
+            var files: [String: ProtobufSchema] = [:]
+            for (name, schema) in zip(referenceNames ?? [], referenced) {
+                if case let .protobuf(file) = schema { files[name] = file }
+            }
+            let lenient = referenceNames == nil && !referenced.isEmpty
+            return .protobuf(try ProtobufValidation.resolvingImports(parsed, files: files, lenient: lenient))
         case .json:
-            return .json(try JSONSchemaDocument.parse(text))
+            var documents: [String: JSONSchemaDocument] = [:]
+            for (name, schema) in zip(referenceNames ?? [], referenced) {
+                if case let .json(document) = schema { documents[name] = document }
+            }
+            return .json(try JSONSchemaDocument.parse(text, references: documents))
         }
     }
 

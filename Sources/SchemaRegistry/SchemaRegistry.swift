@@ -49,7 +49,7 @@ public final class SchemaRegistry: Sendable {
             }
             referenced.append(try parse(record.schemaType, record.schema, references: record.references, state: state, depth: depth + 1))
         }
-        return try ParsedSchema.parse(type, text, referenced: referenced)
+        return try ParsedSchema.parse(type, text, referenced: referenced, referenceNames: references.map(\.name))
     }
 
     func parsed(id: Int, state: RegistryState) throws(RegistryError) -> ParsedSchema {

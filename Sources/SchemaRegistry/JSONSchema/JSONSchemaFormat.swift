@@ -13,7 +13,7 @@ struct JSONSchemaDocument: Sendable {
     private static let numberKeywords: Set<String> = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]
     private static let countKeywords: Set<String> = ["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"]
 
-    static func parse(_ text: String) throws(RegistryError) -> JSONSchemaDocument {
+    static func parse(_ text: String, references: [String: JSONSchemaDocument] = [:]) throws(RegistryError) -> JSONSchemaDocument {
         let json: JSONValue
         do {
             json = try JSONParser.parse(text)

@@ -164,11 +164,14 @@ enum FileDescriptorCoding {
                 switch label {
                 case 2: field.label = "required"
                 case 3: field.label = "repeated"
-                default: field.label = syntax == "proto3" && !proto3Optional ? "" : "optional"
+                default: field.label = (syntax == "proto3" && !proto3Optional) || field.oneof != nil ? "" : "optional"
                 }
             }
             // A proto3 optional field sits in a synthetic oneof of its own.
-            if proto3Optional { field.oneof = nil }
+            if proto3Optional {
+                field.oneof = nil
+                field.label = "optional"
+            }
             message.fields.append(field)
         }
         return message
@@ -213,6 +216,8 @@ enum FileDescriptorCoding {
         }
         for message in schema.messages { collect(message, scope: packagePrefix) }
         for enumType in schema.enums { known["\(packagePrefix).\(enumType.name)"] = false }
+        // Imported types (resolved dependencies), so an imported enum is written as an enum.
+        for (name, isMessage) in ProtobufSymbols(schema).kinds where known[".\(name)"] == nil { known[".\(name)"] = isMessage }
 
         var output: [UInt8] = []
         appendString(1, name, to: &output)
@@ -248,6 +253,9 @@ enum FileDescriptorCoding {
         for field in message.fields {
             if let oneof = field.oneof, !oneofs.contains(oneof) { oneofs.append(oneof) }
         }
+        // A proto3 `optional` field is written with proto3_optional in a synthetic oneof `_name`, after the real ones.
+        let isProto3Optional = { (field: ProtobufSchema.Field) in syntax == "proto3" && field.label == "optional" && field.oneof == nil }
+        let syntheticOneofs = message.fields.filter(isProto3Optional).map { "_" + $0.name }
         var entries: [[UInt8]] = []
         for field in message.fields {
             var encoded: [UInt8] = []
@@ -280,13 +288,17 @@ enum FileDescriptorCoding {
                 }
             }
             if let oneof = field.oneof, let index = oneofs.firstIndex(of: oneof) { appendVarint(9, UInt64(index), to: &encoded) }
+            if isProto3Optional(field), let index = syntheticOneofs.firstIndex(of: "_" + field.name) {
+                appendVarint(9, UInt64(oneofs.count + index), to: &encoded)
+            }
             appendString(10, jsonName(field.name), to: &encoded)
+            if isProto3Optional(field) { appendVarint(17, 1, to: &encoded) }
             appendBytes(2, encoded, to: &output)
         }
         for nested in message.messages { appendBytes(3, encodeMessage(nested, scope: full, syntax: syntax, known: known), to: &output) }
         for entry in entries { appendBytes(3, entry, to: &output) }
         for nested in message.enums { appendBytes(4, encodeEnum(nested), to: &output) }
-        for oneof in oneofs {
+        for oneof in oneofs + syntheticOneofs {
             var decl: [UInt8] = []
             appendString(1, oneof, to: &decl)
             appendBytes(8, decl, to: &output)

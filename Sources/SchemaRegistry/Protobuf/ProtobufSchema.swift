@@ -18,9 +18,12 @@ struct ProtobufSchema: Sendable, Hashable {
         var name: String
         var values: [(name: String, number: Int)]
         var options: [String]
+        /// `reserved` statements as written (numbers, ranges, quoted names).
+        var reserved: [String] = []
 
         static func == (lhs: EnumType, rhs: EnumType) -> Bool {
-            lhs.name == rhs.name && lhs.options == rhs.options && lhs.values.elementsEqual(rhs.values) { $0 == $1 }
+            lhs.name == rhs.name && lhs.options == rhs.options && lhs.reserved == rhs.reserved
+                && lhs.values.elementsEqual(rhs.values) { $0 == $1 }
         }
 
         func hash(into hasher: inout Hasher) { hasher.combine(name) }
@@ -42,20 +45,29 @@ struct ProtobufSchema: Sendable, Hashable {
     var messages: [Message]
     var enums: [EnumType]
     var services: [String]
+    /// The imported files by import path, once resolved (`resolvingImports`): referenced schemas and the
+    /// bundled well-known types. Not part of the normalized form.
+    var dependencies: [String: ProtobufSchema] = [:]
 
+    /// Parses `.proto` text and checks the rules that need no imports (field numbers and names, `reserved`,
+    /// enums, map keys, labels).
     static func parse(_ text: String) throws(RegistryError) -> ProtobufSchema {
         guard text.utf8.count <= 4 << 20 else { throw .invalidSchema("protobuf schema larger than 4 MiB") }
         var parser = try ProtobufParser(text: text)
-        return try parser.parseFile()
+        let schema = try parser.parseFile()
+        try ProtobufValidation.check(schema)
+        return schema
     }
 
-    /// The schema written back in one fixed layout: comments and white space do not count, declarations keep
-    /// their order. Two schemas with the same normalized form are the same schema.
+    /// The schema written back in one canonical layout: comments and white space do not count, imports and
+    /// options are sorted, fields are ordered by number (a oneof at its first field); messages and enums keep
+    /// their order (it gives Confluent's message indexes). Two schemas with the same normalized form are the same
+    /// schema; `normalize=true` stores this form.
     var normalizedForm: String {
         var lines: [String] = ["syntax = \"\(syntax)\";"]
         if let package { lines.append("package \(package);") }
-        for file in imports { lines.append("import \"\(file)\";") }
-        for option in options { lines.append("option \(option);") }
+        for file in Array(Set(imports)).sorted() { lines.append("import \"\(file)\";") }
+        for option in options.sorted() { lines.append("option \(option);") }
         for message in messages { Self.write(message, indent: "", into: &lines) }
         for enumType in enums { Self.write(enumType, indent: "", into: &lines) }
         lines.append(contentsOf: services)
@@ -65,14 +77,15 @@ struct ProtobufSchema: Sendable, Hashable {
     private static func write(_ message: Message, indent: String, into lines: inout [String]) {
         lines.append("\(indent)message \(message.name) {")
         let inner = indent + "  "
-        for option in message.options { lines.append("\(inner)option \(option);") }
+        for option in message.options.sorted() { lines.append("\(inner)option \(option);") }
         for reserved in message.reserved { lines.append("\(inner)reserved \(reserved);") }
         var writtenOneofs: Set<String> = []
-        for field in message.fields {
+        let fields = message.fields.sorted { $0.number < $1.number }
+        for field in fields {
             if let oneof = field.oneof {
                 guard writtenOneofs.insert(oneof).inserted else { continue }
                 lines.append("\(inner)oneof \(oneof) {")
-                for member in message.fields where member.oneof == oneof {
+                for member in fields where member.oneof == oneof {
                     lines.append("\(inner)  \(fieldLine(member))")
                 }
                 lines.append("\(inner)}")
@@ -87,13 +100,14 @@ struct ProtobufSchema: Sendable, Hashable {
 
     private static func fieldLine(_ field: Field) -> String {
         let label = field.label.isEmpty ? "" : field.label + " "
-        let options = field.options.isEmpty ? "" : " [\(field.options)]"
+        let options = field.options.isEmpty ? "" : " [\(ProtobufValidation.sortedOptionList(field.options))]"
         return "\(label)\(field.type) \(field.name) = \(field.number)\(options);"
     }
 
     private static func write(_ enumType: EnumType, indent: String, into lines: inout [String]) {
         lines.append("\(indent)enum \(enumType.name) {")
-        for option in enumType.options { lines.append("\(indent)  option \(option);") }
+        for option in enumType.options.sorted() { lines.append("\(indent)  option \(option);") }
+        for reserved in enumType.reserved { lines.append("\(indent)  reserved \(reserved);") }
         for value in enumType.values { lines.append("\(indent)  \(value.name) = \(value.number);") }
         lines.append("\(indent)}")
     }
@@ -411,7 +425,7 @@ struct ProtobufParser {
             if name == "option" {
                 enumType.options.append(try rawText(until: [";"]))
             } else if name == "reserved" {
-                _ = try rawText(until: [";"])
+                enumType.reserved.append(try rawText(until: [";"]))
             } else {
                 try take("=")
                 let number = try integer()
