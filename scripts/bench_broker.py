@@ -191,7 +191,11 @@ class Vltava(Broker):
         data = os.path.join(self.workdir, f"vltava-data-{run_id}")
         shutil.rmtree(data, ignore_errors=True)
         os.makedirs(data)
-        return [self.binary, "serve", "--listeners", f"PLAINTEXT://{HOST}:{port}", "--data-dir", data]
+        # The broker alone, as Tansu is; the schema registry's own idle memory is measured separately.
+        return [self.binary, "serve", "--listeners", f"PLAINTEXT://{HOST}:{port}", "--data-dir", data,
+                "--schema-registry-listeners", self.registry]
+
+    registry = "none"
 
 
 class Tansu(Broker):
@@ -403,6 +407,17 @@ def bench_broker(broker, clients, cfg, files, res):
     res["startup_api_ms"] = statistics.median(api)
     res["startup_all_ms"] = [round(x, 1) for x in conn]
 
+    if broker.name == "vltava":
+        broker.registry = f"http://{HOST}:{free_port()}"
+        t0 = broker.spawn(run_id="registry")
+        try:
+            broker.wait_listening(t0)
+            time.sleep(1.5)
+            res["idle_rss_registry_mb"] = broker.rss()
+        finally:
+            broker.stop()
+            broker.registry = "none"
+
     t0 = broker.spawn()
     broker.wait_listening(t0)
     try:
@@ -554,6 +569,7 @@ def report(results, cfg, meta):
         "", "<= 50 ms", lambda a, b: a <= 50)
     add("  start-up to first ApiVersions answer ms (median)", lambda r: r["startup_api_ms"])
     add("  idle RSS MB", lambda r: r["idle_rss_mb"], "", "<= 30 MB", lambda a, b: a <= 30)
+    add("  idle RSS with the schema registry on MB", lambda r: r.get("idle_rss_registry_mb"))
     n_big = cfg.n100_big / 1e6
     add(f"  RSS after producing {n_big:g} M x 100 B MB", lambda r: r["rss_after_big_mb"], "",
         "<= 100 MB" + ("" if cfg.n100_big == 10_000_000 else " (at 10 M)"), lambda a, b: a <= 100)
