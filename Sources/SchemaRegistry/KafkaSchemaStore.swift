@@ -77,8 +77,8 @@ actor KafkaSchemaStore {
     }
 
     /// One fetch from `nextOffset`, applied to the state.
-    func readOnce(maxWait: TimeAmount) async throws {
-        let fetched = try await client.fetch(topic: topic, offsets: [0: nextOffset], maxWait: maxWait)
+    func readOnce(maxWait: TimeAmount, through client: KafkaClient? = nil) async throws {
+        let fetched = try await (client ?? self.client).fetch(topic: topic, offsets: [0: nextOffset], maxWait: maxWait)
         for partition in fetched where partition.partition == 0 {
             for record in partition.records where record.offset >= nextOffset {
                 apply(record)
@@ -106,9 +106,13 @@ actor KafkaSchemaStore {
 
     /// Keeps reading new records until cancelled (another registry's writes, our own writes).
     func followTopic() async {
+        // A second client for the long polls: the broker answers a connection's requests in order, so the
+        // requests of a write on the same connection would wait for the poll to end.
+        let followClient = KafkaClient(bootstrapServers: await client.bootstrapServers, configuration: await client.configuration)
+        defer { Task { await followClient.close() } }
         while !Task.isCancelled {
             do {
-                try await readOnce(maxWait: .milliseconds(500))
+                try await readOnce(maxWait: .milliseconds(500), through: followClient)
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("reading \(topic) failed, retrying", metadata: ["error": "\(error)"])
@@ -131,9 +135,15 @@ actor KafkaSchemaStore {
         do {
             try await catchUpToEnd()
         } catch {
-            throw RegistryError.store("cannot read \(topic): \(error)")
+            throw Self.storeError("cannot read \(topic)", error)
         }
         return try await body(self)
+    }
+
+    /// 50002 for a request to Kafka that timed out, else 50001.
+    static func storeError(_ what: String, _ error: any Error) -> RegistryError {
+        if case .timedOut = error as? KafkaClientError { return .timeout("\(what): \(error)") }
+        return .store("\(what): \(error)")
     }
 
     /// Writes records and returns once they have been read back into the state.
@@ -145,7 +155,7 @@ actor KafkaSchemaStore {
         do {
             results = try await client.produce(topic: topic, records: producerRecords, partition: 0, acks: .all)
         } catch {
-            throw .store("cannot write to \(topic): \(error)")
+            throw Self.storeError("cannot write to \(topic)", error)
         }
         guard let last = results.map({ $0.baseOffset + Int64($0.recordCount) - 1 }).max() else { return }
         let deadline = ContinuousClock.now + writeTimeout

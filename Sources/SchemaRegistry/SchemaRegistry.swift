@@ -12,11 +12,16 @@ import VltavaClient
 public final class SchemaRegistry: Sendable {
     let store: KafkaSchemaStore
     private let cache = ParsedSchemaCache()
+    /// Identities of schema texts without references already worked out, so repeated lookups (serializers
+    /// asking for the id of their schema) skip parsing.
+    private let identitiesByText = BoundedCache<String, String>()
 
     /// A registry whose state is the topic `topic` of the cluster `client` talks to.
-    public init(client: KafkaClient, topic: String = "_schemas", logger: Logger) {
+    /// `storeTimeout` bounds how long a write waits for its record to be read back (50002 after it).
+    public init(client: KafkaClient, topic: String = "_schemas", storeTimeout: Duration = .seconds(30), logger: Logger) {
         let cache = self.cache
-        store = KafkaSchemaStore(client: client, topic: topic, identity: { Self.identity(of: $0, cache: cache) }, logger: logger)
+        store = KafkaSchemaStore(
+            client: client, topic: topic, identity: { Self.identity(of: $0, cache: cache) }, logger: logger, writeTimeout: storeTimeout)
     }
 
     /// Reads the topic to its end (creating it if needed); call before serving.
@@ -67,6 +72,20 @@ public final class SchemaRegistry: Sendable {
         return identity(try parsed(id: id, state: state), references: state.schemasById[id]?.references ?? [])
     }
 
+    /// The identity of a schema given as text, as `identity(_:references:)` of its parse.
+    func identity(ofText text: String, type: SchemaType, references: [SchemaReference], state: RegistryState)
+        throws(RegistryError) -> String
+    {
+        guard references.isEmpty, text.utf8.count <= 65_536 else {
+            return identity(try parse(type, text, references: references, state: state), references: references)
+        }
+        let key = "\(type.rawValue)\u{0}\(text)"
+        if let known = identitiesByText.get(key) { return known }
+        let identity = identity(try parse(type, text, references: [], state: state), references: [])
+        identitiesByText.set(key, identity)
+        return identity
+    }
+
     func identity(_ schema: ParsedSchema, references: [SchemaReference]) -> String {
         let references = references.map { "\($0.name)=\($0.subject)/\($0.version)" }.joined(separator: ",")
         return "\(schema.schemaType.rawValue)\u{0}\(schema.normalizedForm)\u{0}\(references)"
@@ -74,7 +93,9 @@ public final class SchemaRegistry: Sendable {
 
     // MARK: Reads
 
-    func currentState() async -> RegistryState { await store.state }
+    /// The state as of the last record read (what the store's actor holds between its reads), without waiting
+    /// for the actor, which a write may keep busy.
+    func currentState() async -> RegistryState { store.published.withLockedValue { $0 } }
 
     /// Whether `id` names a version (live or soft-deleted) of `subject`, as of the last record of `_schemas`
     /// read; answers at once without waiting for the store (the broker asks it for every checked record).
@@ -184,7 +205,11 @@ public final class SchemaRegistry: Sendable {
             }
             if permanent {
                 if state.hasLiveVersions(subject) { throw RegistryError.subjectNotSoftDeleted(subject) }
-                try await store.write(all.map { (.schema(subject: subject, version: $0.version), nil) })
+                var records: [(SchemaStoreKey, String?)] = all.map { (.schema(subject: subject, version: $0.version), nil) }
+                // As Confluent's registry does, the subject's own compatibility level and mode go with it.
+                if state.subjectCompatibility[subject] != nil { records.append((.config(subject: subject), nil)) }
+                if state.subjectMode[subject] != nil { records.append((.mode(subject: subject), nil)) }
+                try await store.write(records)
                 return all.map(\.version)
             }
             guard state.hasLiveVersions(subject) else { throw RegistryError.subjectSoftDeleted(subject) }
@@ -274,16 +299,19 @@ public final class SchemaRegistry: Sendable {
 }
 
 /// Parsed schemas by id, shared by the request handlers (ids never change their schema).
-final class ParsedSchemaCache: @unchecked Sendable {
-    private var schemas: [Int: ParsedSchema] = [:]
+typealias ParsedSchemaCache = BoundedCache<Int, ParsedSchema>
+
+/// A dictionary behind a lock that forgets everything once it holds 10 000 entries.
+final class BoundedCache<Key: Hashable, Value>: @unchecked Sendable {
+    private var values: [Key: Value] = [:]
     private let lock = NIOLock()
 
-    func get(_ id: Int) -> ParsedSchema? { lock.withLock { schemas[id] } }
+    func get(_ key: Key) -> Value? { lock.withLock { values[key] } }
 
-    func set(_ id: Int, _ schema: ParsedSchema) {
+    func set(_ key: Key, _ value: Value) {
         lock.withLock {
-            if schemas.count > 10_000 { schemas.removeAll() }
-            schemas[id] = schema
+            if values.count > 10_000 { values.removeAll() }
+            values[key] = value
         }
     }
 }

@@ -157,8 +157,7 @@ struct SchemaRegistryRoutes: Sendable {
         let body = try await schemaRequest(request)
         let state = await registry.currentState()
         guard state.subjectExists(subject) else { throw RegistryError.subjectNotFound(subject) }
-        let schema = try registry.parse(body.type, body.schema, references: body.references, state: state)
-        let identity = registry.identity(schema, references: body.references)
+        let identity = try registry.identity(ofText: body.schema, type: body.type, references: body.references, state: state)
         let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted"))
         guard let record = try candidates.last(where: { try registry.identity(ofId: $0.id, state: state) == identity }) else {
             throw RegistryError.schemaNotFound()
@@ -412,5 +411,18 @@ private func handleSchemaText(_ body: () async throws -> String) async -> Respon
         return SchemaRegistryRoutes.error(error)
     } catch {
         return SchemaRegistryRoutes.error(.store("\(error)"))
+    }
+}
+
+/// Hummingbird's own errors (no route for the path or method) answered as Confluent's registry answers them:
+/// `{"error_code":404,"message":"HTTP 404 Not Found"}`.
+struct ConfluentHTTPErrors<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let code = Int(error.status.code)
+            return SchemaRegistryRoutes.error(RegistryError(code: code, message: "HTTP \(code) \(error.status.reasonPhrase)"))
+        }
     }
 }

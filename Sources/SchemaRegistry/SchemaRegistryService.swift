@@ -22,11 +22,36 @@ public struct SchemaRegistryService: Service {
     let logger: Logger
 
     /// A registry on `host:port` whose state is `topic` in the cluster `client` reaches.
-    public init(client: KafkaClient, topic: String = "_schemas", host: String = "0.0.0.0", port: Int = 8081, logger: Logger) {
+    public init(
+        client: KafkaClient, topic: String = "_schemas", host: String = "0.0.0.0", port: Int = 8081,
+        storeTimeout: Duration = .seconds(30), logger: Logger
+    ) {
         self.host = host
         self.port = port
         self.logger = logger
-        registry = SchemaRegistry(client: client, topic: topic, logger: logger)
+        registry = SchemaRegistry(client: client, topic: topic, storeTimeout: storeTimeout, logger: logger)
+    }
+
+    /// The store timeout of Confluent's `SCHEMA_REGISTRY_KAFKASTORE_TIMEOUT_MS` (kafkastore.timeout.ms), if set:
+    /// how long a request to Kafka, or a write's wait for its record to be read back, may take before the
+    /// registry answers 50002. Unset, 30 seconds (writes here wait for an fsync, unlike Confluent's 500 ms).
+    public static func storeTimeout(environment: [String: String]) -> Duration? {
+        storeTimeoutMilliseconds(environment).map { .milliseconds($0) }
+    }
+
+    private static func storeTimeoutMilliseconds(_ environment: [String: String]) -> Int64? {
+        guard let text = environment["SCHEMA_REGISTRY_KAFKASTORE_TIMEOUT_MS"], let milliseconds = Int64(text), milliseconds > 0 else {
+            return nil
+        }
+        return milliseconds
+    }
+
+    /// A Kafka client for the store, its request timeout the store timeout when one is set.
+    public static func storeClient(bootstrapServers: [BrokerAddress], environment: [String: String]) -> KafkaClient {
+        var configuration = KafkaClient.Configuration()
+        configuration.clientId = "vltava-schema-registry"
+        if let milliseconds = storeTimeoutMilliseconds(environment) { configuration.requestTimeout = .milliseconds(milliseconds) }
+        return KafkaClient(bootstrapServers: bootstrapServers, configuration: configuration)
     }
 
     /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port[,...]`; the first listener is used.
@@ -59,6 +84,7 @@ public struct SchemaRegistryService: Service {
     private func serve() async throws {
         try await registry.start()
         let router = Router()
+        router.add(middleware: ConfluentHTTPErrors())
         SchemaRegistryRoutes(registry: registry).add(to: router)
         let application = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),

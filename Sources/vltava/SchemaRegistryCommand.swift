@@ -51,10 +51,17 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "vltava-schema-registry")
-        let client = try KafkaClient(bootstrapServers: bootstrap)
+        let addresses: [BrokerAddress]
+        do {
+            addresses = try BrokerAddress.parseList(bootstrap)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let client = SchemaRegistryService.storeClient(bootstrapServers: addresses, environment: environment)
         let service = SchemaRegistryService(
             client: client, topic: topic ?? environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
-            host: listener.host, port: listener.port, logger: logger)
+            host: listener.host, port: listener.port,
+            storeTimeout: SchemaRegistryService.storeTimeout(environment: environment) ?? .seconds(30), logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -120,10 +120,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--schema-registry-listeners: \(error)")
         }
         let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
-        let client = KafkaClient(bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)])
+        let environment = ProcessInfo.processInfo.environment
+        let client = SchemaRegistryService.storeClient(
+            bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)], environment: environment)
         var registry = SchemaRegistryService(
-            client: client, topic: ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
-            host: listener.host, port: listener.port, logger: Logger(label: "vltava-schema-registry"))
+            client: client, topic: environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
+            host: listener.host, port: listener.port,
+            storeTimeout: SchemaRegistryService.storeTimeout(environment: environment) ?? .seconds(30),
+            logger: Logger(label: "vltava-schema-registry"))
         registry.failureIsFatal = false
         return registry
     }

@@ -60,6 +60,18 @@ class Registry:
         return requests.delete(self.url + path, params=params, timeout=30)
 
 
+def wait_for_registry(url: str, timeout: float = 30):
+    """Waits until a registry at `url` answers GET /subjects."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/subjects", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError(f"no registry answered on {url}")
+
+
 def expect_error(response, code: int):
     assert response.status_code == (code // 100 if code >= 10000 else code), response.text
     body = response.json()
@@ -343,13 +355,7 @@ def test_standalone_registry_on_the_same_topic_serves_the_same_answers(vltava_bi
         env={**__import__("os").environ, "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": f"PLAINTEXT://{registry.broker.bootstrap}"})
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/subjects", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        wait_for_registry(url)
         for path in (f"/subjects/{subject}/versions/1", f"/schemas/ids/{schema_id}", f"/config/{subject}", "/subjects"):
             assert requests.get(url + path, timeout=10).json() == registry.get(path).json(), path
         # A write through the second registry is seen by the first once read from the topic.
