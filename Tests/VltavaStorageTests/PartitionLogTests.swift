@@ -2,12 +2,11 @@ import Foundation
 import KafkaRecords
 import Logging
 import NIOCore
-import NIOConcurrencyHelpers
-import NIOEmbedded
+import NIOPosix
 import Testing
 @testable import VltavaStorage
 
-/// A fresh temporary folder, removed by `cleanup`.
+/// A fresh folder under the system temporary directory.
 func makeTemporaryDirectory() -> String {
     let path = NSTemporaryDirectory() + "vltava-storage-\(UUID().uuidString)"
     try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -269,19 +268,16 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedReco
         let log = try openLog(directory)
         let flusher = LogFlusher(clock: { 0 })
         log.flusher = flusher
-        let loop = EmbeddedEventLoop()
-        let results = NIOLockedValueBox(0)
+        // The flusher thread completes the promises, so they belong to a real event loop.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        var futures: [EventLoopFuture<Void>] = []
         for _ in 0..<5 {
             let end = try append(log, makeBatch(1)).lastOffset + 1
             let promise = loop.makePromise(of: Void.self)
-            promise.futureResult.whenSuccess { results.withLockedValue { $0 += 1 } }
             log.whenDurable(upTo: end, promise: promise)
+            futures.append(promise.futureResult)
         }
-        for _ in 0..<200 where results.withLockedValue({ $0 }) < 5 {
-            loop.run()
-            usleep(5_000)
-        }
-        #expect(results.withLockedValue { $0 } == 5)
+        try EventLoopFuture.andAllSucceed(futures, on: loop).wait()
         #expect(log.durableOffset == 5)
         flusher.shutdown()
         log.close()
