@@ -44,12 +44,7 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(levelName: logLevel)
         let logger = Logger(label: "vltava-schema-registry")
         let addresses: [BrokerAddress]
         do {

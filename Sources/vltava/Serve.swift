@@ -75,12 +75,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
 
-        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(levelName: logLevel)
         let logger = Logger(label: "vltava")
         logger.info("starting", metadata: [
             "version": "\(vltavaVersion)", "nodeId": "\(configuration.nodeId)", "dataDirectory": "\(configuration.dataDirectory)",
