@@ -19,6 +19,8 @@ extension Broker {
         return waiter.start(waitMs: waitMs)
     }
 
+    static let maximumFetchBytes = 57_671_680
+
     struct FetchAttempt {
         var response: FetchResponse
         var records: FetchedRecords
@@ -32,7 +34,8 @@ extension Broker {
         let version = context.version
         let records = FetchedRecords()
         var response = FetchResponse()
-        var remaining = request.maxBytes > 0 ? Int(request.maxBytes) : Int.max
+        // Kafka's broker-side `fetch.max.bytes` (55 MiB) caps what one answer may hold, whatever the client asks.
+        var remaining = min(request.maxBytes > 0 ? Int(request.maxBytes) : Int.max, Self.maximumFetchBytes)
         var bytes = 0
         var hasError = false
         var partitionCount = 0
