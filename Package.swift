@@ -128,6 +128,7 @@ let package = Package(
             name: "VltavaStorageTests",
             dependencies: [
                 "VltavaStorage",
+                "KafkaProtocol",
                 "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

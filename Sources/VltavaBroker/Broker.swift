@@ -224,7 +224,7 @@ public final class Broker: Sendable {
     }
 
     func topic(withId id: KafkaUUID) -> TopicMetadata? {
-        metadata.topics().first { $0.topicId == id }
+        metadata.topic(withId: id)
     }
 }
 

@@ -41,6 +41,8 @@ public protocol ClusterMetadataStore: Sendable {
     var clusterId: String { get }
     func topics() -> [TopicMetadata]
     func topic(named name: String) -> TopicMetadata?
+    /// The topic with this id (Fetch v13+ and Metadata name topics by id).
+    func topic(withId id: KafkaUUID) -> TopicMetadata?
     func createTopic(_ topic: TopicMetadata) throws(StorageError)
     func deleteTopic(named name: String) throws(StorageError)
     func updateTopic(_ topic: TopicMetadata) throws(StorageError)
@@ -62,7 +64,12 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
     private static let producerIdBlock: Int64 = 1000
     private let path: String
     private let lock = NIOLock()
-    private var contents: Contents
+    private var contents: Contents {
+        didSet { reindex() }
+    }
+    /// Lookups by name and id, kept with `contents`: the produce and fetch paths ask for every request.
+    private var byName: [String: TopicMetadata] = [:]
+    private var byId: [KafkaUUID: TopicMetadata] = [:]
     private var nextProducerId: Int64
 
     /// Opens or creates the store at `<dataDirectory>/vltava-metadata.json`. A stored cluster id wins over
@@ -81,7 +88,13 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
             contents = Contents(clusterId: clusterId, nodeId: nodeId, topics: [], producerIdLimit: 0)
         }
         nextProducerId = contents.producerIdLimit
+        reindex()
         try save()
+    }
+
+    private func reindex() {
+        byName = Dictionary(contents.topics.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        byId = Dictionary(contents.topics.map { ($0.topicId, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public var clusterId: String { lock.withLock { contents.clusterId } }
@@ -91,12 +104,16 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
     }
 
     public func topic(named name: String) -> TopicMetadata? {
-        lock.withLock { contents.topics.first { $0.name == name } }
+        lock.withLock { byName[name] }
+    }
+
+    public func topic(withId id: KafkaUUID) -> TopicMetadata? {
+        lock.withLock { byId[id] }
     }
 
     public func createTopic(_ topic: TopicMetadata) throws(StorageError) {
         try mutate { contents throws(StorageError) in
-            if contents.topics.contains(where: { $0.name == topic.name }) {
+            if byName[topic.name] != nil {
                 throw .invalidMetadata("topic \(topic.name) exists")
             }
             contents.topics.append(topic)

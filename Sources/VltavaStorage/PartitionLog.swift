@@ -164,6 +164,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// offsets and not written again.
     public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
         var listeners: [@Sendable () -> Void] = []
+        var forceFlush = false
         let result: AppendResult = try lock.withTypedLock { () throws(AppendError) -> AppendResult in
             if isClosed { throw .storage(.closed) }
             var batches: [BatchLocation] = []
@@ -231,6 +232,7 @@ public final class PartitionLog: @unchecked Sendable {
             }
             producers = pendingProducers
             unflushedMessages += batches.reduce(0) { $0 + ($1.lastOffset - $1.baseOffset + 1) }
+            forceFlush = unflushedMessages >= config.flushMessages || nowMs - lastFlushMs >= config.flushMs
             listeners = Array(appendListeners.values)
             return AppendResult(
                 baseOffset: batches[0].baseOffset, lastOffset: batches.last!.lastOffset,
@@ -238,7 +240,7 @@ public final class PartitionLog: @unchecked Sendable {
                 logStartOffset: logStartOffsetValue, isDuplicate: false)
         }
         if !result.isDuplicate {
-            if shouldForceFlush(nowMs: nowMs) { flusher?.schedule(self) }
+            if forceFlush { flusher?.schedule(self) }
             for listener in listeners { listener() }
         }
         return result
@@ -246,12 +248,6 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Base offset, batch length and partition leader epoch: the part of a batch's head an append rewrites.
     static let rewrittenHeadLength = 16
-
-    private func shouldForceFlush(nowMs: Int64) -> Bool {
-        lock.withLock {
-            unflushedMessages >= config.flushMessages || (unflushedMessages > 0 && nowMs - lastFlushMs >= config.flushMs)
-        }
-    }
 
     private func rollIfNeeded(incomingBytes: Int, nowMs: Int64) throws(StorageError) {
         let active = segments.last!

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaProtocol
 import KafkaRecords
 import Logging
 import NIOCore
@@ -304,13 +305,21 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedReco
     @Test func topicsAndProducerIdsSurviveReopen() throws {
         let directory = makeTemporaryDirectory()
         var store = try LocalMetadataStore(dataDirectory: directory, clusterId: "c1", nodeId: 1)
-        try store.createTopic(TopicMetadata(name: "a", topicId: .random(), partitionCount: 3, configs: ["retention.ms": "1"]))
+        let id = KafkaUUID.random()
+        try store.createTopic(TopicMetadata(name: "a", topicId: id, partitionCount: 3, configs: ["retention.ms": "1"]))
+        #expect(store.topic(withId: id)?.name == "a")
+        #expect(throws: StorageError.self) {
+            try store.createTopic(TopicMetadata(name: "a", topicId: .random(), partitionCount: 1, configs: [:]))
+        }
         let first = try store.allocateProducerId()
         let second = try store.allocateProducerId()
         #expect(second == first + 1)
         store = try LocalMetadataStore(dataDirectory: directory, clusterId: "other", nodeId: 1)
         #expect(store.clusterId == "c1")
         #expect(store.topic(named: "a")?.partitionCount == 3)
+        #expect(store.topic(withId: id)?.partitionCount == 3)
+        try store.deleteTopic(named: "a")
+        #expect(store.topic(withId: id) == nil && store.topic(named: "a") == nil)
         #expect(try store.allocateProducerId() > second)
     }
 }

@@ -16,7 +16,7 @@ extension Broker {
         }
         first.records.close()
         let waiter = DelayedFetch(broker: self, request: request, context: context)
-        return waiter.start(waitMs: waitMs)
+        return waiter.start(waitMs: waitMs, logs: first.logs)
     }
 
     static let maximumFetchBytes = 57_671_680
@@ -108,10 +108,9 @@ final class DelayedFetch: @unchecked Sendable {
         self.promise = context.eventLoop.makePromise()
     }
 
-    func start(waitMs: Int64) -> EventLoopFuture<BrokerResponse> {
-        let attempt = broker.readFetch(request, context: context)
-        attempt.records.close()
-        for log in attempt.logs {
+    /// Waits on `logs`, the partitions the first read found.
+    func start(waitMs: Int64, logs: [PartitionLog]) -> EventLoopFuture<BrokerResponse> {
+        for log in logs {
             let id = log.addAppendListener { [self] in self.wake() }
             listeners.append((log, id))
         }
