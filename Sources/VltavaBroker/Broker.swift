@@ -6,6 +6,7 @@ import Foundation
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOPosix
 import VltavaCoordinator
 import VltavaStorage
 
@@ -39,6 +40,9 @@ public final class Broker: Sendable {
     public let groups: GroupCoordinator
     /// The schema registry asked by topics with `confluent.*.schema.validation`; nil refuses their records.
     let schemaIdValidator: (any SchemaIdValidator)?
+    /// The request-handler pool (Kafka's `num.io.threads`): requests run there, so that no disk call or lock wait
+    /// stalls an event loop. Nil runs them on the connection's event loop (unit tests).
+    let requestHandlers: NIOThreadPool?
 
     /// The versions of each API this broker serves; ApiVersions advertises exactly these.
     static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -72,9 +76,10 @@ public final class Broker: Sendable {
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
-                schemaIdValidator: (any SchemaIdValidator)? = nil,
+                schemaIdValidator: (any SchemaIdValidator)? = nil, requestHandlers: NIOThreadPool? = nil,
                 clock: @escaping @Sendable () -> Int64 = Broker.wallClockMilliseconds) {
         self.configuration = configuration
+        self.requestHandlers = requestHandlers
         self.schemaIdValidator = schemaIdValidator
         self.logs = logs
         self.logger = logger
@@ -92,6 +97,23 @@ public final class Broker: Sendable {
 
     var metadata: ClusterMetadataStore { logs.metadata }
     var nodeId: Int32 { configuration.nodeId }
+
+    /// Answers one request frame on the request-handler pool (ApiVersions, which touches nothing, at once).
+    func submit(_ frame: KafkaRequestFrame, connection: ConnectionContext) -> EventLoopFuture<BrokerResponse> {
+        guard let requestHandlers, frame.apiKey != .apiVersions else { return handle(frame, connection: connection) }
+        return requestHandlers.runIfActive(eventLoop: connection.eventLoop) {
+            self.handle(frame, connection: connection)
+        }.flatMap { $0 }
+    }
+
+    /// Runs `work` on the request-handler pool (on `eventLoop` when there is none).
+    func offload(on eventLoop: EventLoop, _ work: @escaping @Sendable () -> Void) {
+        guard let requestHandlers else {
+            eventLoop.execute(work)
+            return
+        }
+        requestHandlers.submit { _ in work() }
+    }
 
     /// Decodes and answers one request frame.
     func handle(_ frame: KafkaRequestFrame, connection: ConnectionContext) -> EventLoopFuture<BrokerResponse> {
@@ -212,9 +234,11 @@ public final class Broker: Sendable {
     }
 
     /// Creates a topic with the broker's defaults (auto-creation), returning nil if it cannot.
-    func autoCreateTopic(_ name: String) -> TopicMetadata? {
+    func autoCreateTopic(_ name: String, budget: inout Int64) -> TopicMetadata? {
         if let existing = metadata.topic(named: name) { return existing }
-        guard configuration.autoCreateTopics, Self.topicNameProblem(name) == nil else { return nil }
+        guard configuration.autoCreateTopics, Self.topicNameProblem(name) == nil,
+              budget >= Int64(configuration.defaultPartitions) else { return nil }
+        budget -= Int64(configuration.defaultPartitions)
         return try? logs.createTopic(name: name, partitions: configuration.defaultPartitions, configs: [:])
     }
 

@@ -63,6 +63,18 @@ public struct BrokerConfiguration: Sendable {
     public var maximumRequestSize = 104_857_600
     public var retentionCheckIntervalMs: Int64 = 300_000
     public var deleteTopicEnable = true
+    /// `num.io.threads`: the request-handler threads that run every request's disk and lock work, so that the
+    /// event loops only move bytes.
+    public var ioThreads = 8
+    /// Per-connection limits (`connections.max.idle.ms`, `request.read.timeout.ms`, `socket.request.max.bytes`).
+    public var connectionLimits = ConnectionLimits()
+    /// `queued.max.request.bytes`: memory for requests read and not answered, across connections (-1: unlimited).
+    public var queuedMaxRequestBytes = -1
+    /// `max.connections`: connections accepted at once on all listeners.
+    public var maxConnections = Int(Int32.max)
+    /// `max.connections.per.ip` and its `max.connections.per.ip.overrides` (`host:count,...`).
+    public var maxConnectionsPerIp = Int(Int32.max)
+    public var maxConnectionsPerIpOverrides: [String: Int] = [:]
     /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
     public var topicDefaults: [String: String] = [:]
 
@@ -74,7 +86,7 @@ public struct BrokerConfiguration: Sendable {
         "offsets.topic.replication.factor", "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
         "confluent.license.topic.replication.factor", "confluent.balancer.topic.replication.factor",
         "confluent.metrics.reporter.topic.replicas", "confluent.support.metrics.enable", "metric.reporters",
-        "jmx.port", "jmx.hostname", "log.dir.failure.timeout.ms", "num.network.threads", "num.io.threads",
+        "jmx.port", "jmx.hostname", "log.dir.failure.timeout.ms", "num.network.threads",
         "num.recovery.threads.per.data.dir", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
         "offsets.topic.num.partitions", "transaction.state.log.num.partitions", "min.insync.replicas",
         "unclean.leader.election.enable", "broker.rack", "zookeeper.connect", "confluent.metrics.enable",
@@ -137,6 +149,34 @@ public struct BrokerConfiguration: Sendable {
                 offsetsRetentionMinutes = try parse(name, value, as: Int64.self)
             case "socket.request.max.bytes":
                 maximumRequestSize = try parse(name, value, as: Int.self)
+                if maximumRequestSize < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                connectionLimits.maximumRequestBytes = maximumRequestSize
+            case "num.io.threads":
+                ioThreads = try parse(name, value, as: Int.self)
+                if ioThreads < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "connections.max.idle.ms":
+                connectionLimits.idleTimeoutMs = try parse(name, value, as: Int64.self)
+                if connectionLimits.idleTimeoutMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "request.read.timeout.ms":
+                connectionLimits.frameTimeoutMs = try parse(name, value, as: Int64.self)
+                if connectionLimits.frameTimeoutMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "queued.max.request.bytes":
+                queuedMaxRequestBytes = try parse(name, value, as: Int.self)
+            case "max.connections":
+                maxConnections = try parse(name, value, as: Int.self)
+                if maxConnections < 0 { throw .invalidValue(name: name, value: value, reason: "must be at least 0") }
+            case "max.connections.per.ip":
+                maxConnectionsPerIp = try parse(name, value, as: Int.self)
+                if maxConnectionsPerIp < 0 { throw .invalidValue(name: name, value: value, reason: "must be at least 0") }
+            case "max.connections.per.ip.overrides":
+                maxConnectionsPerIpOverrides = [:]
+                for entry in value.split(separator: ",") where !entry.trimmedWhitespace.isEmpty {
+                    guard let colon = entry.lastIndex(of: ":"), let count = Int(entry[entry.index(after: colon)...].trimmedWhitespace),
+                          count >= 0 else {
+                        throw .invalidValue(name: name, value: value, reason: "expected host:count pairs")
+                    }
+                    maxConnectionsPerIpOverrides[entry[..<colon].trimmedWhitespace] = count
+                }
             case "log.retention.check.interval.ms":
                 retentionCheckIntervalMs = try parse(name, value, as: Int64.self)
             case "log.retention.hours":

@@ -1,37 +1,44 @@
 import KafkaProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// One client connection: decodes request frames, hands them to the broker, and writes the answers in the
-/// order the requests came, as Kafka clients require. While `maximumPendingRequests` answers are outstanding it
-/// stops reading from the socket, so a client that pipelines faster than the broker answers is slowed down.
+/// One client connection: a thin channel handler around `ConnectionStateMachine`. It splits the incoming bytes
+/// into request frames, starts each request (on the broker's request-handler pool), and writes the answers in
+/// request order, as Kafka clients require. Reading stops while too many answers are outstanding, while the
+/// answers queued for a slow reader are over the limit, or while the request memory pool is full; idle
+/// connections and frames that never complete are closed. Whatever pending answers hold (file descriptors of
+/// fetches) is released when the connection goes away.
 final class KafkaConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
-    static let maximumPendingRequests = 32
-
-    private struct Pending {
-        var correlationId: Int32
-        var apiKey: ApiKey?
-        var version: Int16
-        var result: Result<BrokerResponse, Error>?
-    }
-
     private let broker: Broker
     private let listenerName: String
     private let logger: Logger
-    private var pending = CircularBuffer<Pending>()
-    private var firstPendingSequence = 0
+    private let memory: RequestMemoryPool
+    private var machine: ConnectionStateMachine
+    private var decoder: NIOSingleStepByteToMessageProcessor<KafkaFrameDecoder>
+    private var frames: [Int: KafkaRequestFrame] = [:]
+    private var results: [Int: Result<BrokerResponse, Error>] = [:]
     private var readHeldBack = false
     private var connection: ConnectionContext?
+    private var timer: Scheduled<Void>?
+    private var onClose: (() -> Void)?
 
-    init(broker: Broker, listenerName: String, logger: Logger) {
+    init(broker: Broker, listenerName: String, limits: ConnectionLimits, memory: RequestMemoryPool, logger: Logger,
+         onClose: (() -> Void)? = nil) {
         self.broker = broker
         self.listenerName = listenerName
         self.logger = logger
+        self.memory = memory
+        self.onClose = onClose
+        self.machine = ConnectionStateMachine(limits: limits, nowMs: Self.nowMs())
+        self.decoder = NIOSingleStepByteToMessageProcessor(KafkaFrameDecoder(maximumFrameSize: limits.maximumRequestBytes))
     }
+
+    static func nowMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
     func channelActive(context: ChannelHandlerContext) {
         let local = context.channel.localAddress
@@ -39,107 +46,231 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             eventLoop: context.eventLoop, listenerName: listenerName,
             localHost: local?.ipAddress ?? "localhost", localPort: local?.port ?? 9092,
             clientHost: context.channel.remoteAddress?.ipAddress ?? "unknown")
+        scheduleTick(context: context)
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        let (dropped, memoryHeld) = machine.closed()
+        memory.release(memoryHeld)
+        for sequence in dropped { release(results.removeValue(forKey: sequence)) }
+        for (_, result) in results { release(result) }
+        results.removeAll()
+        frames.removeAll()
+        onClose?()
+        onClose = nil
+        context.fireChannelInactive()
+    }
+
+    /// Closes the descriptors a fetch answer holds that will never be written.
+    private func release(_ result: Result<BrokerResponse, Error>?) {
+        if case let .success(.fetch(_, records)) = result { records.close() }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let payload = unwrapInboundIn(data)
+        let bytes = unwrapInboundIn(data)
+        let now = Self.nowMs()
+        let memory = self.memory
+        carryOut(machine.bytesReceived(bytes, nowMs: now, reserve: { memory.reserve($0) }), context: context)
+        guard !machine.isClosed else { return }
+        do {
+            try decoder.process(buffer: bytes) { payload in
+                self.frameReceived(payload, context: context)
+            }
+        } catch {
+            logger.info("closing connection after an unreadable request frame", metadata: [
+                "client": "\(connection?.clientHost ?? "?")", "error": "\(error)",
+            ])
+            context.close(promise: nil)
+        }
+    }
+
+    private func frameReceived(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+        guard !machine.isClosed else { return }
         let frame: KafkaRequestFrame
         do {
             frame = try KafkaRequestFrame(payload: payload)
         } catch {
-            logger.info("closing connection after an unreadable request header", metadata: ["error": "\(error)"])
+            logger.info("closing connection after an unreadable request header", metadata: [
+                "client": "\(connection?.clientHost ?? "?")", "error": "\(error)",
+            ])
             context.close(promise: nil)
             return
         }
-        guard let connection else { return }
-        let sequence = firstPendingSequence + pending.count
-        pending.append(Pending(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
-                               version: frame.header.requestApiVersion, result: nil))
-        broker.handle(frame, connection: connection)
+        let (sequence, actions) = machine.requestReceived(nowMs: Self.nowMs())
+        frames[sequence] = frame
+        carryOut(actions, context: context)
+    }
+
+    private func dispatch(_ sequence: Int, context: ChannelHandlerContext) {
+        guard let frame = frames.removeValue(forKey: sequence), let connection else { return }
+        broker.submit(frame, connection: connection)
             .hop(to: context.eventLoop)
             .assumeIsolated()
             .whenComplete { result in
-                self.complete(sequence: sequence, result: result, context: context)
+                self.answered(sequence, frame: frame, result: result, context: context)
             }
     }
 
-    private func complete(sequence: Int, result: Result<BrokerResponse, Error>, context: ChannelHandlerContext) {
-        let index = sequence - firstPendingSequence
-        guard index >= 0, index < pending.count else { return }
-        pending[pending.index(pending.startIndex, offsetBy: index)].result = result
-        var wrote = false
-        while let first = pending.first, let result = first.result {
-            pending.removeFirst()
-            firstPendingSequence += 1
-            switch result {
-            case let .success(response):
-                wrote = write(response, for: first, context: context) || wrote
-            case let .failure(error):
-                logger.warning("request failed; closing connection", metadata: [
-                    "api": "\(first.apiKey?.name ?? "unknown")", "error": "\(error)",
-                ])
+    private func answered(_ sequence: Int, frame: KafkaRequestFrame, result: Result<BrokerResponse, Error>,
+                          context: ChannelHandlerContext) {
+        if machine.isClosed {
+            release(result)
+            return
+        }
+        let outcome: ConnectionStateMachine.Outcome
+        switch result {
+        case let .success(.none):
+            if frame.apiKey == .produce {
+                outcome = .noAnswer
+            } else {
+                outcome = .failed("no answer for \(frame.apiKey?.name ?? "unknown API") v\(frame.header.requestApiVersion)")
+            }
+        case .success:
+            outcome = .answered
+        case let .failure(error):
+            outcome = .failed("\(frame.apiKey?.name ?? "unknown API") request failed: \(error)")
+        }
+        results[sequence] = result
+        answerHeaders[sequence] = (frame.header.correlationId, frame.apiKey, frame.header.requestApiVersion)
+        carryOut(machine.responseReady(sequence: sequence, outcome, nowMs: Self.nowMs()), context: context)
+    }
+
+    private var answerHeaders: [Int: (correlationId: Int32, apiKey: ApiKey?, version: Int16)] = [:]
+
+    private func carryOut(_ actions: [ConnectionStateMachine.Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case let .dispatch(sequence):
+                dispatch(sequence, context: context)
+            case let .write(sequence):
+                let result = results.removeValue(forKey: sequence)
+                let header = answerHeaders.removeValue(forKey: sequence)
+                guard case let .success(response) = result, let header else { continue }
+                write(response, correlationId: header.correlationId, apiKey: header.apiKey, version: header.version, context: context)
+            case .flush:
+                context.flush()
+            case let .releaseMemory(bytes):
+                memory.release(bytes)
+            case let .close(reason):
+                logger.info("closing connection", metadata: ["client": "\(connection?.clientHost ?? "?")", "reason": "\(reason)"])
+                for (sequence, result) in results where sequence >= 0 { release(result) }
+                results.removeAll()
                 context.close(promise: nil)
                 return
             }
         }
-        if wrote { context.flush() }
-        if readHeldBack && pending.count < Self.maximumPendingRequests {
+        resumeReadingIfAllowed(context: context)
+    }
+
+    private func write(_ response: BrokerResponse, correlationId: Int32, apiKey: ApiKey?, version: Int16,
+                       context: ChannelHandlerContext) {
+        do {
+            switch response {
+            case .none:
+                return
+            case let .message(body):
+                var buffer = context.channel.allocator.buffer(capacity: 256)
+                let start = buffer.startKafkaFrame()
+                try ResponseHeader(correlationId: correlationId)
+                    .write(to: &buffer, version: body.apiKey.responseHeaderVersion(apiVersion: version))
+                try body.write(to: &buffer, version: version)
+                buffer.finishKafkaFrame(sizeAt: start)
+                send([.byteBuffer(buffer)], context: context, whenSent: nil)
+            case let .fetch(body, records):
+                let parts: [IOData]
+                do {
+                    parts = try FetchResponseWriter.encode(
+                        body, version: version, correlationId: correlationId, records: records,
+                        allocator: context.channel.allocator)
+                } catch {
+                    records.close()
+                    throw error
+                }
+                send(parts, context: context, whenSent: { records.close() })
+            }
+        } catch {
+            logger.error("cannot encode response; closing connection", metadata: [
+                "api": "\(apiKey?.name ?? "unknown")", "version": "\(version)", "error": "\(error)",
+            ])
+            context.close(promise: nil)
+        }
+    }
+
+    /// Writes the parts of one answer, counting their bytes as queued until the socket took them.
+    private func send(_ parts: [IOData], context: ChannelHandlerContext, whenSent: (() -> Void)?) {
+        let size = parts.reduce(0) { $0 + $1.readableBytes }
+        _ = machine.responseBytesQueued(size)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        for (index, part) in parts.enumerated() {
+            context.write(wrapOutboundOut(part), promise: index == parts.count - 1 ? promise : nil)
+        }
+        promise.futureResult.assumeIsolated().whenComplete { _ in
+            whenSent?()
+            self.carryOut(self.machine.responseBytesSent(size, nowMs: Self.nowMs()), context: context)
+        }
+    }
+
+    private func resumeReadingIfAllowed(context: ChannelHandlerContext) {
+        if readHeldBack && machine.shouldRead {
             readHeldBack = false
             context.read()
         }
     }
 
-    private func write(_ response: BrokerResponse, for request: Pending, context: ChannelHandlerContext) -> Bool {
-        do {
-            switch response {
-            case .none:
-                if request.apiKey != .produce {
-                    logger.info("closing connection: no answer for request", metadata: [
-                        "api": "\(request.apiKey?.name ?? "unknown")", "version": "\(request.version)",
-                    ])
-                    context.close(promise: nil)
-                }
-                return false
-            case let .message(body):
-                var buffer = context.channel.allocator.buffer(capacity: 256)
-                let start = buffer.startKafkaFrame()
-                try ResponseHeader(correlationId: request.correlationId)
-                    .write(to: &buffer, version: body.apiKey.responseHeaderVersion(apiVersion: request.version))
-                try body.write(to: &buffer, version: request.version)
-                buffer.finishKafkaFrame(sizeAt: start)
-                context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
-            case let .fetch(body, records):
-                let parts = try FetchResponseWriter.encode(
-                    body, version: request.version, correlationId: request.correlationId, records: records,
-                    allocator: context.channel.allocator)
-                for part in parts.dropLast() {
-                    context.write(wrapOutboundOut(part), promise: nil)
-                }
-                let promise = context.eventLoop.makePromise(of: Void.self)
-                context.write(wrapOutboundOut(parts.last!), promise: promise)
-                promise.futureResult.whenComplete { _ in records.close() }
-            }
-            return true
-        } catch {
-            logger.error("cannot encode response; closing connection", metadata: [
-                "api": "\(request.apiKey?.name ?? "unknown")", "version": "\(request.version)", "error": "\(error)",
-            ])
-            context.close(promise: nil)
-            return false
+    func read(context: ChannelHandlerContext) {
+        if machine.shouldRead {
+            context.read()
+        } else {
+            readHeldBack = true
         }
     }
 
-    func read(context: ChannelHandlerContext) {
-        if pending.count >= Self.maximumPendingRequests {
-            readHeldBack = true
-        } else {
-            context.read()
+    private func scheduleTick(context: ChannelHandlerContext) {
+        let interval = max(10, min(1000, min(machine.limits.frameTimeoutMs, machine.limits.idleTimeoutMs) / 4))
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(interval)) {
+            self.tick(context: context)
         }
+    }
+
+    private func tick(context: ChannelHandlerContext) {
+        guard !machine.isClosed else { return }
+        let memory = self.memory
+        if machine.isWaitingForMemory { machine.retryMemory(reserve: { memory.reserve($0) }) }
+        carryOut(machine.tick(nowMs: Self.nowMs()), context: context)
+        if !machine.isClosed { scheduleTick(context: context) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.info("closing connection", metadata: ["error": "\(error)"])
+        logger.info("closing connection", metadata: ["client": "\(connection?.clientHost ?? "?")", "error": "\(error)"])
         context.close(promise: nil)
+    }
+}
+
+/// `queued.max.request.bytes`: memory for requests read and not yet answered, shared by every connection; a
+/// connection whose next frame does not fit stops reading until it does. Unlimited when the limit is negative,
+/// as in Kafka.
+final class RequestMemoryPool: Sendable {
+    private let limit: Int
+    private let used = NIOLockedValueBox(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    var inUse: Int { used.withLockedValue { $0 } }
+
+    func reserve(_ bytes: Int) -> Bool {
+        if limit < 0 { return true }
+        return used.withLockedValue { used in
+            // A frame larger than the whole pool may still go alone, as in Kafka.
+            guard used == 0 || used + bytes <= limit else { return false }
+            used += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) {
+        if limit < 0 || bytes <= 0 { return }
+        used.withLockedValue { $0 = max(0, $0 - bytes) }
     }
 }

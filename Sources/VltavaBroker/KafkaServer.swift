@@ -1,5 +1,6 @@
 import KafkaProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -25,21 +26,33 @@ public final class KafkaServer: Service, @unchecked Sendable {
 
     /// Binds every broker listener and starts maintenance.
     public func start() async throws {
-        for listener in broker.configuration.brokerListeners {
+        broker.requestHandlers?.start()
+        let configuration = broker.configuration
+        let quotas = ConnectionQuotas(
+            maximum: configuration.maxConnections, perIp: configuration.maxConnectionsPerIp,
+            overrides: configuration.maxConnectionsPerIpOverrides)
+        let memory = RequestMemoryPool(limit: configuration.queuedMaxRequestBytes)
+        for listener in configuration.brokerListeners {
             let broker = self.broker
             let logger = self.logger
-            let maximumFrame = broker.configuration.maximumRequestSize
+            let limits = configuration.connectionLimits
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(KafkaFrameDecoder(maximumFrameSize: maximumFrame)))
-                        try channel.pipeline.syncOperations.addHandler(
-                            KafkaConnectionHandler(broker: broker, listenerName: listener.name, logger: logger))
+                    let host = channel.remoteAddress?.ipAddress ?? "unknown"
+                    guard quotas.admit(host) else {
+                        logger.info("refusing connection: too many connections", metadata: [
+                            "client": "\(host)", "limit": "max.connections / max.connections.per.ip",
+                        ])
+                        return channel.close()
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler(
+                            broker: broker, listenerName: listener.name, limits: limits, memory: memory, logger: logger,
+                            onClose: { quotas.release(host) }))
                     }
                 }
                 .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port)
@@ -58,7 +71,11 @@ public final class KafkaServer: Service, @unchecked Sendable {
         let loop = group.next()
         let groups = broker.groups
         pool.submit { _ in groups.load() }
-        groups.startTimers(on: loop)
+        if let handlers = broker.requestHandlers {
+            groups.startTimers(on: loop, offload: { job in handlers.submit { _ in job() } })
+        } else {
+            groups.startTimers(on: loop)
+        }
         let interval = max(100, broker.configuration.retentionCheckIntervalMs)
         maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(interval), delay: .milliseconds(interval)) { _ in
             pool.submit { _ in logs.runMaintenance() }
@@ -75,6 +92,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
         for channel in channels { try? await channel.close() }
         channels.removeAll()
         try? await maintenancePool.shutdownGracefully()
+        try? await broker.requestHandlers?.shutdownGracefully()
         broker.logs.shutdown()
         logger.info("broker stopped")
     }
@@ -84,5 +102,44 @@ public final class KafkaServer: Service, @unchecked Sendable {
         try? await gracefulShutdown()
         logger.info("shutting down")
         await stop()
+    }
+}
+
+/// `max.connections` and `max.connections.per.ip` (with per-host overrides): connections beyond them are closed
+/// as soon as they are accepted, as Kafka does.
+final class ConnectionQuotas: Sendable {
+    private struct Counts {
+        var total = 0
+        var byHost: [String: Int] = [:]
+    }
+
+    private let maximum: Int
+    private let perIp: Int
+    private let overrides: [String: Int]
+    private let counts = NIOLockedValueBox(Counts())
+
+    init(maximum: Int, perIp: Int, overrides: [String: Int]) {
+        self.maximum = maximum
+        self.perIp = perIp
+        self.overrides = overrides
+    }
+
+    /// Counts a new connection from `host`, or refuses it.
+    func admit(_ host: String) -> Bool {
+        let limit = overrides[host] ?? perIp
+        return counts.withLockedValue { counts in
+            guard counts.total < maximum, counts.byHost[host, default: 0] < limit else { return false }
+            counts.total += 1
+            counts.byHost[host, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ host: String) {
+        counts.withLockedValue { counts in
+            counts.total = max(0, counts.total - 1)
+            let left = counts.byHost[host, default: 0] - 1
+            counts.byHost[host] = left > 0 ? left : nil
+        }
     }
 }

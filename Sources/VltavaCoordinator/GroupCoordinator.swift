@@ -13,16 +13,29 @@ import VltavaStorage
 /// Runs `GroupCoordinatorState` for the broker: holds the promises of JoinGroup and SyncGroup requests that wait
 /// for a rebalance, appends the records the state asks for to `__consumer_offsets`, reloads them at start-up, and
 /// drives session timeouts and offset expiry from an event loop timer. Thread-safe.
+///
+/// The groups are split into one shard per `__consumer_offsets` partition, as Kafka's coordinator runtime does,
+/// each with its own lock: requests for groups of different partitions never wait for each other, and a group's
+/// records reach its partition in the order of its events.
 public final class GroupCoordinator: Sendable {
     private struct Core: Sendable {
         var state: GroupCoordinatorState
         var joinPromises: [ResponseWaiter: EventLoopPromise<JoinOutcome>] = [:]
         var syncPromises: [ResponseWaiter: EventLoopPromise<SyncOutcome>] = [:]
         var nextWaiter: ResponseWaiter = 1
-        var timers: [RepeatedTask] = []
     }
 
-    private let core: Mutex<Core>
+    private final class Shard: Sendable {
+        private let core: Mutex<Core>
+        init(configuration: GroupConfiguration) { core = Mutex(Core(state: GroupCoordinatorState(configuration: configuration))) }
+
+        func locked<Result: Sendable>(_ body: (inout Core) -> Result) -> Result {
+            core.withLock { core in body(&core) }
+        }
+    }
+
+    private let shards: [Shard]
+    private let timers = Mutex<[RepeatedTask]>([])
     private let logs: LogManager
     private let logger: Logger
     private let clock: @Sendable () -> Int64
@@ -30,36 +43,41 @@ public final class GroupCoordinator: Sendable {
     public let partitionCount: Int32
 
     public init(logs: LogManager, configuration: GroupConfiguration, logger: Logger, clock: @escaping @Sendable () -> Int64) {
-        self.core = Mutex(Core(state: GroupCoordinatorState(configuration: configuration)))
         self.logs = logs
         self.logger = logger
         self.clock = clock
-        self.partitionCount = logs.metadata.topic(named: OffsetsTopic.name)?.partitionCount ?? OffsetsTopic.defaultPartitionCount
+        let count = max(1, logs.metadata.topic(named: OffsetsTopic.name)?.partitionCount ?? OffsetsTopic.defaultPartitionCount)
+        self.partitionCount = count
+        self.shards = (0..<Int(count)).map { _ in Shard(configuration: configuration) }
+    }
+
+    private func shard(_ groupId: String) -> Shard {
+        shards[Int(OffsetsTopic.partition(for: groupId, partitionCount: partitionCount))]
     }
 
     /// Whether `__consumer_offsets` is still being read back.
-    public var isLoading: Bool { core.withLock { $0.state.isLoading } }
+    public var isLoading: Bool { shards.contains { $0.locked { $0.state.isLoading } } }
 
     // MARK: Lifecycle
 
-    /// Reads `__consumer_offsets` back into memory (blocking; run it off the event loops), then serves requests.
+    /// Reads `__consumer_offsets` back into memory (blocking; run it off the event loops), then serves requests:
+    /// each partition's groups as soon as that partition is read.
     public func load() {
         let started = clock()
-        var entries: [OffsetsTopicEntry] = []
-        if logs.metadata.topic(named: OffsetsTopic.name) != nil {
-            for partition in 0..<partitionCount {
-                guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else { continue }
-                entries += readEntries(of: log)
+        var records = 0
+        let exists = logs.metadata.topic(named: OffsetsTopic.name) != nil
+        for partition in 0..<partitionCount {
+            let log = exists ? logs.log(topic: OffsetsTopic.name, partition: partition) : nil
+            let entries = log.map(readEntries(of:)) ?? []
+            records += entries.count
+            let now = clock()
+            shards[Int(partition)].locked { core in
+                for entry in entries { core.state.replay(entry) }
+                core.state.finishLoading(nowMs: now)
             }
         }
-        let now = clock()
-        core.withLock { core in
-            for entry in entries { core.state.replay(entry) }
-            core.state.finishLoading(nowMs: now)
-        }
-        logger.info("groups loaded", metadata: [
-            "records": "\(entries.count)", "groups": "\(core.withLock { $0.state.groups.count })", "ms": "\(now - started)",
-        ])
+        let groupCount = shards.reduce(0) { total, shard in total + shard.locked { $0.state.groups.count } }
+        logger.info("groups loaded", metadata: ["records": "\(records)", "groups": "\(groupCount)", "ms": "\(clock() - started)"])
     }
 
     private func readEntries(of log: PartitionLog) -> [OffsetsTopicEntry] {
@@ -95,24 +113,35 @@ public final class GroupCoordinator: Sendable {
     }
 
     /// Starts the timers on `eventLoop`: group deadlines every 100 ms, offset expiry every `expiryIntervalMs`.
-    public func startTimers(on eventLoop: EventLoop, expiryIntervalMs: Int64 = 600_000) {
+    /// The timers fire on `eventLoop` and hand their work (which writes to disk) to `offload` when one is given,
+    /// a thread pool's submit, say; else they run it on the event loop.
+    public func startTimers(on eventLoop: EventLoop, offload: (@Sendable (@escaping @Sendable () -> Void) -> Void)? = nil,
+                            expiryIntervalMs: Int64 = 600_000) {
         let tick = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
-            run { state, now in state.tick(nowMs: now) }
+            if let offload { offload { self.tickAll() } } else { tickAll() }
         }
         let expiry = eventLoop.scheduleRepeatedTask(
             initialDelay: .milliseconds(expiryIntervalMs), delay: .milliseconds(expiryIntervalMs)
         ) { [self] _ in
-            run { state, now in state.expireOffsets(nowMs: now) }
+            if let offload { offload { self.expireAll() } } else { expireAll() }
         }
-        core.withLock { $0.timers += [tick, expiry] }
+        timers.withLock { $0 += [tick, expiry] }
+    }
+
+    private func tickAll() {
+        for shard in shards { run(shard) { state, now in state.tick(nowMs: now) } }
+    }
+
+    private func expireAll() {
+        for shard in shards { run(shard) { state, now in state.expireOffsets(nowMs: now) } }
     }
 
     public func stopTimers() {
-        let timers = core.withLock { core in
-            defer { core.timers = [] }
-            return core.timers
+        let stopped = timers.withLock { timers in
+            defer { timers = [] }
+            return timers
         }
-        for timer in timers { timer.cancel() }
+        for timer in stopped { timer.cancel() }
     }
 
     // MARK: Requests
@@ -120,7 +149,7 @@ public final class GroupCoordinator: Sendable {
     /// JoinGroup; the future completes when the group can answer (possibly after a rebalance).
     public func join(group: String, _ request: JoinRequest, eventLoop: EventLoop) -> EventLoopFuture<JoinOutcome> {
         let promise = eventLoop.makePromise(of: JoinOutcome.self)
-        run { state, now, core in
+        run(shard(group)) { state, now, core in
             var held = request
             held.waiter = core.nextWaiter
             core.nextWaiter += 1
@@ -133,7 +162,7 @@ public final class GroupCoordinator: Sendable {
     /// SyncGroup; the future completes when the leader's assignment arrives (or the rebalance fails).
     public func sync(group: String, _ request: SyncRequest, eventLoop: EventLoop) -> EventLoopFuture<SyncOutcome> {
         let promise = eventLoop.makePromise(of: SyncOutcome.self)
-        run { state, now, core in
+        run(shard(group)) { state, now, core in
             var held = request
             held.waiter = core.nextWaiter
             core.nextWaiter += 1
@@ -145,14 +174,14 @@ public final class GroupCoordinator: Sendable {
 
     public func heartbeat(group: String, memberId: String, groupInstanceId: String?, generationId: Int32) -> ErrorCode {
         let now = clock()
-        return core.withLock {
+        return shard(group).locked {
             $0.state.heartbeat(group: group, memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, nowMs: now)
         }
     }
 
     public func leave(group: String, members: [LeavingMember]) -> (error: ErrorCode, memberErrors: [ErrorCode]) {
         var result: (ErrorCode, [ErrorCode]) = (.none, [])
-        run { state, now in
+        run(shard(group)) { state, now in
             let outcome = state.leave(group: group, members, nowMs: now)
             result = (outcome.error, outcome.memberErrors)
             return outcome.actions
@@ -161,13 +190,14 @@ public final class GroupCoordinator: Sendable {
     }
 
     /// OffsetCommit; the future completes once the offsets are on disk (fsynced, shared with other writers), so
-    /// an acknowledged commit survives any restart. A failed write or fsync turns into an error code.
+    /// an acknowledged commit survives any restart. A failed write or fsync turns into an error code, and a
+    /// failed write leaves no offset of the request in memory.
     public func commitOffsets(
         group: String, memberId: String, groupInstanceId: String?, generationId: Int32,
         offsets: [(TopicPartition, CommittedOffset)], eventLoop: EventLoop
     ) -> EventLoopFuture<[TopicPartition: ErrorCode]> {
         var errors: [TopicPartition: ErrorCode] = [:]
-        let result = run { state, now in
+        let result = run(shard(group)) { state, now in
             let outcome = state.commitOffsets(group: group, memberId: memberId, groupInstanceId: groupInstanceId,
                                               generationId: generationId, offsets: offsets, nowMs: now)
             errors = outcome.errors
@@ -190,13 +220,13 @@ public final class GroupCoordinator: Sendable {
     }
 
     public func fetchOffsets(group: String, partitions: [TopicPartition]?) -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset]) {
-        core.withLock { $0.state.fetchOffsets(group: group, partitions: partitions) }
+        shard(group).locked { $0.state.fetchOffsets(group: group, partitions: partitions) }
     }
 
     public func deleteOffsets(group: String, partitions: [TopicPartition])
         -> (error: ErrorCode, partitionErrors: [TopicPartition: ErrorCode]) {
         var result: (ErrorCode, [TopicPartition: ErrorCode]) = (.none, [:])
-        run { state, now in
+        run(shard(group)) { state, now in
             let subscribed = state.groups[group].flatMap(Self.subscribedTopics)
             let outcome = state.deleteOffsets(group: group, partitions: partitions, subscribedTopics: subscribed)
             result = (outcome.error, outcome.partitionErrors)
@@ -212,48 +242,64 @@ public final class GroupCoordinator: Sendable {
         for member in group.members {
             var metadata = member.metadata(for: group.protocolName)
             guard let version = try? metadata.readKafkaInt16(),
-                  let subscription = try? ConsumerProtocolSubscription(from: &metadata, version: min(version, ConsumerProtocolSubscription.validVersions.upperBound))
+                  let subscription = try? ConsumerProtocolSubscription(from: &metadata, version: min(max(version, 0), ConsumerProtocolSubscription.validVersions.upperBound))
             else { continue }
             topics.formUnion(subscription.topics)
         }
         return topics
     }
 
+    /// Every group of every shard (COORDINATOR_LOAD_IN_PROGRESS while a shard is still loading).
     public func listGroups(statesFilter: [String]) -> (error: ErrorCode, groups: [GroupListing]) {
-        core.withLock { $0.state.listGroups(statesFilter: statesFilter) }
+        var listed: [GroupListing] = []
+        for shard in shards {
+            let (error, groups) = shard.locked { $0.state.listGroups(statesFilter: statesFilter) }
+            if error != .none { return (error, []) }
+            listed += groups
+        }
+        return (.none, listed.sorted { $0.groupId < $1.groupId })
     }
 
     public func describe(group: String) -> (error: ErrorCode, group: ClassicGroup?) {
-        core.withLock { $0.state.describe(group: group) }
+        shard(group).locked { $0.state.describe(group: group) }
     }
 
     public func deleteGroups(_ groups: [String]) -> [String: ErrorCode] {
+        var byShard: [Int: [String]] = [:]
+        for group in groups {
+            byShard[Int(OffsetsTopic.partition(for: group, partitionCount: partitionCount)), default: []].append(group)
+        }
         var errors: [String: ErrorCode] = [:]
-        run { state, now in
-            let outcome = state.deleteGroups(groups, nowMs: now)
-            errors = outcome.errors
-            return outcome.actions
+        for (index, names) in byShard {
+            var outcomeErrors: [String: ErrorCode] = [:]
+            run(shards[index]) { state, now in
+                let outcome = state.deleteGroups(names, nowMs: now)
+                outcomeErrors = outcome.errors
+                return outcome.actions
+            }
+            errors.merge(outcomeErrors) { first, _ in first }
         }
         return errors
     }
 
     // MARK: Running actions
 
-    /// Runs an event under the lock, writes the records it asks for (still under the lock, so a group's records
-    /// reach the log in the order of its events), then completes promises outside it. Returns whether a write failed and what was written.
+    /// Runs an event under the shard's lock, writes the records it asks for (still under the lock, so a group's
+    /// records reach the log in the order of its events), then completes promises outside it. Returns whether a
+    /// write failed and what was written.
     @discardableResult
-    private func run(_ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> RunResult {
-        run { state, now, _ in event(&state, now) }
+    private func run(_ shard: Shard, _ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> RunResult {
+        run(shard) { state, now, _ in event(&state, now) }
     }
 
     @discardableResult
-    private func run(_ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> RunResult {
+    private func run(_ shard: Shard, _ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> RunResult {
         let now = clock()
         var joins: [(EventLoopPromise<JoinOutcome>, JoinOutcome)] = []
         var syncs: [(EventLoopPromise<SyncOutcome>, SyncOutcome)] = []
         var failed = false
         var durable: [(PartitionLog, Int64)] = []
-        core.withLock { core in
+        shard.locked { core in
             // Moved out and back so that the state is uniquely referenced while the event mutates it (no copy).
             var state = core.state
             core.state = GroupCoordinatorState(configuration: state.configuration)
@@ -268,8 +314,12 @@ public final class GroupCoordinator: Sendable {
                 case let .write(group, entries):
                     switch write(group: group, entries, nowMs: now) {
                     case .nothing: break
-                    case let .written(log, end): durable.append((log, end))
-                    case .failed: failed = true
+                    case let .written(log, end):
+                        core.state.written(entries)
+                        durable.append((log, end))
+                    case .failed:
+                        core.state.writeFailed(group: group)
+                        failed = true
                     }
                 }
             }
@@ -297,18 +347,28 @@ public final class GroupCoordinator: Sendable {
         let partition = OffsetsTopic.partition(for: group, partitionCount: partitionCount)
         do {
             if logs.metadata.topic(named: OffsetsTopic.name) == nil {
-                _ = try logs.createTopic(name: OffsetsTopic.name, partitions: partitionCount, configs: OffsetsTopic.topicConfigs)
+                do {
+                    _ = try logs.createTopic(name: OffsetsTopic.name, partitions: partitionCount, configs: OffsetsTopic.topicConfigs)
+                } catch {
+                    // Another shard may have created it first.
+                    if logs.metadata.topic(named: OffsetsTopic.name) == nil { throw error }
+                }
             }
             guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else {
                 logger.error("no log for __consumer_offsets partition", metadata: ["partition": "\(partition)"])
                 return .failed
             }
-            let records = entries.enumerated().map { index, entry in
-                let (key, value) = switch entry {
-                case let .offsetCommit(group, topicPartition, offset): OffsetsTopic.offsetCommitRecord(group: group, topicPartition, offset)
-                case let .groupMetadata(group, metadata): OffsetsTopic.groupMetadataRecord(group: group, metadata)
+            var records: [Record] = []
+            records.reserveCapacity(entries.count)
+            for (index, entry) in entries.enumerated() {
+                let encoded: (key: ByteBuffer, value: ByteBuffer?)
+                switch entry {
+                case let .offsetCommit(group, topicPartition, offset):
+                    encoded = try OffsetsTopic.offsetCommitRecord(group: group, topicPartition, offset)
+                case let .groupMetadata(group, metadata):
+                    encoded = try OffsetsTopic.groupMetadataRecord(group: group, metadata)
                 }
-                return Record(offsetDelta: Int32(index), key: key, value: value)
+                records.append(Record(offsetDelta: Int32(truncatingIfNeeded: index), key: encoded.key, value: encoded.value))
             }
             let bytes = try RecordBatch(baseTimestamp: nowMs, records: records).encoded()
             let validated = try RecordBatchValidator(origin: .client).validate(bytes)

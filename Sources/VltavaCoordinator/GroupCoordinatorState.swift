@@ -66,17 +66,30 @@ public struct GroupCoordinatorState: Sendable {
         }
     }
 
-    /// The error every group request gets before the group is looked at, if any.
+    /// The error every group request gets before the group is looked at, if any: a group id must be non-empty
+    /// and fit the int16-length strings of `__consumer_offsets` records.
     private func commonError(_ groupId: String) -> ErrorCode? {
         if isLoading { return .coordinatorLoadInProgress }
-        if groupId.isEmpty { return .invalidGroupId }
+        if groupId.isEmpty || groupId.utf8.count > OffsetsTopic.maximumStringBytes { return .invalidGroupId }
+        return nil
+    }
+
+    /// Why a JoinGroup cannot be stored in a group metadata record, if it cannot: every string the record keeps
+    /// (instance id, member id, protocol type and names) must fit an int16 length.
+    static func joinProblem(_ request: JoinRequest) -> ErrorCode? {
+        let limit = OffsetsTopic.maximumStringBytes
+        if let instance = request.groupInstanceId, instance.isEmpty || instance.utf8.count > limit { return .invalidRequest }
+        if request.protocolType.utf8.count > limit || request.protocols.contains(where: { $0.name.utf8.count > limit }) {
+            return .invalidRequest
+        }
+        if request.newMemberId.utf8.count > limit { return .invalidRequest }
         return nil
     }
 
     // MARK: Membership
 
     public mutating func join(group groupId: String, _ request: JoinRequest, nowMs: Int64) -> [CoordinatorAction] {
-        if let error = commonError(groupId) {
+        if let error = commonError(groupId) ?? Self.joinProblem(request) {
             return [.answerJoin(request.waiter, JoinOutcome(errorCode: error, memberId: request.memberId))]
         }
         if groups[groupId] == nil {
@@ -127,8 +140,8 @@ public struct GroupCoordinatorState: Sendable {
     // MARK: Offsets
 
     /// OffsetCommit: checks the member and generation (a group is created for a simple commit with generation -1
-    /// and no member), the metadata size, and stores the offsets. The write actions must be carried out before
-    /// answering.
+    /// and no member) and the metadata size. Nothing is stored yet: the owner writes the records of the returned
+    /// action and, once the write succeeded, hands them to `written(_:)`, so a failed write leaves no offset behind.
     public mutating func commitOffsets(
         group groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
         offsets commits: [(TopicPartition, CommittedOffset)], nowMs: Int64
@@ -137,11 +150,9 @@ public struct GroupCoordinatorState: Sendable {
             Dictionary(commits.map { ($0.0, code) }, uniquingKeysWith: { first, _ in first })
         }
         if let error = commonError(groupId) { return (all(error), []) }
-        if groups[groupId] == nil {
-            guard generationId < 0 else { return (all(.illegalGeneration), []) }
-            groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
-        }
-        let verdict = groups[groupId]!.validateOffsetCommit(memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId)
+        let group = groups[groupId] ?? ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
+        if groups[groupId] == nil && generationId >= 0 { return (all(.illegalGeneration), []) }
+        let verdict = group.validateOffsetCommit(memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId)
         if verdict != .none { return (all(verdict), []) }
         var errors: [TopicPartition: ErrorCode] = [:]
         var records: [OffsetsTopicEntry] = []
@@ -150,11 +161,33 @@ public struct GroupCoordinatorState: Sendable {
                 errors[topicPartition] = .offsetMetadataTooLarge
                 continue
             }
+            if topicPartition.topic.utf8.count > OffsetsTopic.maximumStringBytes {
+                errors[topicPartition] = .unknownTopicOrPartition
+                continue
+            }
             errors[topicPartition] = ErrorCode.none
-            offsets[groupId, default: [:]][topicPartition] = offset
             records.append(.offsetCommit(group: groupId, topicPartition, offset))
         }
-        return (errors, records.isEmpty ? [] : [.write(group: groupId, records)])
+        if records.isEmpty { return (errors, []) }
+        // The group of a simple commit exists from here on, as in Kafka; its offsets once they are written.
+        if groups[groupId] == nil { groups[groupId] = group }
+        return (errors, [.write(group: groupId, records)])
+    }
+
+    /// Applies the offset commits of a write that succeeded (other entries were applied when they were made).
+    public mutating func written(_ entries: [OffsetsTopicEntry]) {
+        for case let .offsetCommit(groupId, topicPartition, offset?) in entries {
+            offsets[groupId, default: [:]][topicPartition] = offset
+        }
+    }
+
+    /// Undoes what an event did to a group whose records could not be written: a group that a simple commit
+    /// created with nothing committed goes away again.
+    public mutating func writeFailed(group groupId: String) {
+        if let group = groups[groupId], group.isEmpty, group.protocolType == nil, group.generationId == 0,
+           offsets[groupId]?.isEmpty ?? true {
+            groups[groupId] = nil
+        }
     }
 
     /// OffsetFetch: the committed offsets of the partitions asked for (all the group has when nil); partitions

@@ -50,9 +50,14 @@ public enum OffsetsTopic {
         return (hash & 0x7fff_ffff) % partitionCount
     }
 
-    /// The key and value of an offset commit record (key v1, value v3; v1 with an explicit expiry).
-    public static func offsetCommitRecord(group: String, _ topicPartition: TopicPartition, _ offset: CommittedOffset?) -> (key: ByteBuffer, value: ByteBuffer?) {
-        let key = encode(OffsetCommitKey(group: group, topic: topicPartition.topic, partition: topicPartition.partition), version: 1)
+    /// The longest string a record of this topic can hold: its keys and values use int16-length strings.
+    public static let maximumStringBytes = Int(Int16.max)
+
+    /// The key and value of an offset commit record (key v1, value v3; v1 with an explicit expiry). Throws when a
+    /// string is too long for the record's int16 length (requests are checked before they get here).
+    public static func offsetCommitRecord(group: String, _ topicPartition: TopicPartition, _ offset: CommittedOffset?)
+        throws(KafkaProtocolError) -> (key: ByteBuffer, value: ByteBuffer?) {
+        let key = try encode(OffsetCommitKey(group: group, topic: topicPartition.topic, partition: topicPartition.partition), version: 1)
         guard let offset else { return (key, nil) }
         var value = OffsetCommitValue()
         value.offset = offset.offset
@@ -60,22 +65,24 @@ public enum OffsetsTopic {
         value.commitTimestamp = offset.commitTimestampMs
         if let expire = offset.expireTimestampMs {
             value.expireTimestamp = expire
-            return (key, encode(value, version: 1))
+            return (key, try encode(value, version: 1))
         }
         value.leaderEpoch = offset.leaderEpoch
-        return (key, encode(value, version: 3))
+        return (key, try encode(value, version: 3))
     }
 
     /// The key and value of a group metadata record (key v2, value v3).
-    public static func groupMetadataRecord(group: String, _ value: GroupMetadataValue?) -> (key: ByteBuffer, value: ByteBuffer?) {
-        (encode(GroupMetadataKey(group: group), version: 2), value.map { encode($0, version: 3) })
+    public static func groupMetadataRecord(group: String, _ value: GroupMetadataValue?)
+        throws(KafkaProtocolError) -> (key: ByteBuffer, value: ByteBuffer?) {
+        let key = try encode(GroupMetadataKey(group: group), version: 2)
+        guard let value else { return (key, nil) }
+        return (key, try encode(value, version: 3))
     }
 
-    private static func encode<Message: KafkaMessage>(_ message: Message, version: Int16) -> ByteBuffer {
+    private static func encode<Message: KafkaMessage>(_ message: Message, version: Int16) throws(KafkaProtocolError) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         buffer.writeInteger(version, endianness: .big)
-        // Every field these records hold exists in the version written, so writing cannot fail.
-        try! message.write(to: &buffer, version: version)
+        try message.write(to: &buffer, version: version)
         return buffer
     }
 

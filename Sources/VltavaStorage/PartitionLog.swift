@@ -58,7 +58,7 @@ public final class PartitionLog: @unchecked Sendable {
     private var lastFlushMs: Int64
     private var pendingSegmentsToFlush: [LogSegment] = []
     private var flushWaiters: [(offset: Int64, promise: EventLoopPromise<Void>)] = []
-    private var appendListeners: [UInt64: @Sendable () -> Void] = [:]
+    private var appendListeners: [UInt64: @Sendable (Int) -> Void] = [:]
     private var nextListenerId: UInt64 = 0
     private var isClosed = false
     weak var flusher: LogFlusher?
@@ -163,8 +163,9 @@ public final class PartitionLog: @unchecked Sendable {
     /// Idempotent producers' sequences are checked first: a retried batch is answered with its original
     /// offsets and not written again.
     public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
-        var listeners: [@Sendable () -> Void] = []
+        var listeners: [@Sendable (Int) -> Void] = []
         var forceFlush = false
+        var written = 0
         let result: AppendResult = try lock.withTypedLock { () throws(AppendError) -> AppendResult in
             if isClosed { throw .storage(.closed) }
             var batches: [BatchLocation] = []
@@ -234,6 +235,7 @@ public final class PartitionLog: @unchecked Sendable {
             unflushedMessages += batches.reduce(0) { $0 + ($1.lastOffset - $1.baseOffset + 1) }
             forceFlush = unflushedMessages >= config.flushMessages || nowMs - lastFlushMs >= config.flushMs
             listeners = Array(appendListeners.values)
+            written = appendedBytes
             return AppendResult(
                 baseOffset: batches[0].baseOffset, lastOffset: batches.last!.lastOffset,
                 logAppendTimeMs: config.usesLogAppendTime ? nowMs : -1,
@@ -241,7 +243,7 @@ public final class PartitionLog: @unchecked Sendable {
         }
         if !result.isDuplicate {
             if forceFlush { flusher?.schedule(self) }
-            for listener in listeners { listener() }
+            for listener in listeners { listener(written) }
         }
         return result
     }
@@ -412,8 +414,8 @@ public final class PartitionLog: @unchecked Sendable {
 
     // MARK: Appends listeners (long-polling fetches)
 
-    /// Registers a callback run after every append until removed.
-    public func addAppendListener(_ listener: @escaping @Sendable () -> Void) -> UInt64 {
+    /// Registers a callback run after every append, with the bytes appended, until removed.
+    public func addAppendListener(_ listener: @escaping @Sendable (Int) -> Void) -> UInt64 {
         lock.withLock {
             nextListenerId += 1
             appendListeners[nextListenerId] = listener

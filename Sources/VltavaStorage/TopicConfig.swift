@@ -37,6 +37,13 @@ public struct TopicConfigDefinition: Sendable {
             if let minimum, number < minimum { return "must be at least \(minimum)" }
         case .double:
             guard Double(value) != nil else { return "not a number" }
+        case .string where name == "message.format.version":
+            // Kafka 3.x accepts any known inter-broker protocol version here (0.8.0 ... 3.9-IV0) and ignores it.
+            let parts = value.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            let numbers = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+            guard (2...3).contains(numbers.count), numbers.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) }),
+                  parts.count == 1 || (parts[1].hasPrefix("IV") && parts[1].count <= 5 && parts[1].dropFirst(2).allSatisfy(\.isNumber))
+            else { return "not a Kafka version such as 2.8 or 3.0-IV1" }
         case .boolean:
             guard ["true", "false"].contains(value.lowercased()) else { return "not a boolean" }
         case .list:
@@ -73,6 +80,8 @@ public enum TopicConfigs {
         .init("local.retention.ms", .long, "-2", minimum: -2, "local retention time with tiered storage"),
         .init("max.compaction.lag.ms", .long, "9223372036854775807", minimum: 1, "maximum time a message stays uncompacted"),
         .init("max.message.bytes", .int, "1048588", minimum: 0, "largest record batch size allowed"),
+        .init("message.downconversion.enable", .boolean, "true", "deprecated: kept for older tools, no effect"),
+        .init("message.format.version", .string, "3.0-IV1", "deprecated: accepted for older tools, no effect (the v2 format is always used)"),
         .init("message.timestamp.after.max.ms", .long, "9223372036854775807", minimum: 0, "how far a timestamp may be in the future"),
         .init("message.timestamp.before.max.ms", .long, "9223372036854775807", minimum: 0, "how far a timestamp may be in the past"),
         .init("message.timestamp.type", .string, "CreateTime", allowed: ["CreateTime", "LogAppendTime"], "which timestamp is kept"),

@@ -90,7 +90,8 @@ struct Serve: AsyncParsableCommand {
         // Topics with confluent.*.schema.validation check ids against the registry's state (it follows _schemas).
         let broker = Broker(
             configuration: configuration, logs: logs, logger: logger,
-            schemaIdValidator: registry.map { RegistrySchemaIds(registry: $0.registry) })
+            schemaIdValidator: registry.map { RegistrySchemaIds(registry: $0.registry) },
+            requestHandlers: NIOThreadPool(numberOfThreads: configuration.ioThreads))
         let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
         if let registry {

@@ -8,10 +8,15 @@ extension Broker {
         var response = CreatePartitionsResponse()
         var seen: [String: Int] = [:]
         for topic in request.topics { seen[topic.name, default: 0] += 1 }
+        let added = request.topics.reduce(Int64(0)) { total, topic in
+            total + max(0, Int64(topic.count) - Int64(metadata.topic(named: topic.name)?.partitionCount ?? topic.count))
+        }
         for topic in request.topics {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name)
             let problem: ApiError?
-            if seen[topic.name, default: 0] > 1 {
+            if added > Self.maximumPartitionsPerRequest {
+                problem = ApiError(.policyViolation, "Excessively large number of partitions per request.")
+            } else if seen[topic.name, default: 0] > 1 {
                 problem = ApiError(.invalidRequest, "Duplicate topic name.")
             } else {
                 problem = createPartitions(topic, validateOnly: request.validateOnly)

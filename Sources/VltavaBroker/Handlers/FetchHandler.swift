@@ -15,7 +15,7 @@ extension Broker {
             return context.eventLoop.makeSucceededFuture(.fetch(first.response, first.records))
         }
         first.records.close()
-        let waiter = DelayedFetch(broker: self, request: request, context: context)
+        let waiter = DelayedFetch(broker: self, request: request, context: context, bytesSoFar: first.bytes)
         return waiter.start(waitMs: waitMs, logs: first.logs)
     }
 
@@ -48,6 +48,8 @@ extension Broker {
                 partitionCount += 1
                 var partition = FetchResponse.PartitionData(partitionIndex: partitionRequest.partition)
                 partition.abortedTransactions = readCommitted ? [] : nil
+                // Kafka never sends null records, even with an error: librdkafka cannot parse a null record set.
+                partition.records = ByteBuffer()
                 guard let topic, let log = self.logs.log(topic: topic.name, partition: partitionRequest.partition) else {
                     partition.errorCode = (topic.map { storageErrorOrUnknown($0.name, partitionRequest.partition) }
                         ?? (version >= 13 ? ErrorCode.unknownTopicId : ErrorCode.unknownTopicOrPartition)).rawValue
@@ -67,8 +69,6 @@ extension Broker {
                         partition.records = try records.attach(read)
                         bytes += read.length
                         remaining -= read.length
-                    } else {
-                        partition.records = ByteBuffer()
                     }
                 } catch let StorageError.offsetOutOfRange(_, start, end) {
                     partition.errorCode = ErrorCode.offsetOutOfRange.rawValue
@@ -89,62 +89,99 @@ extension Broker {
     }
 }
 
-/// A fetch waiting for data: it re-reads when one of its partitions is appended to, and answers when it has
-/// `minBytes` or when `maxWaitMs` has passed. Confined to the connection's event loop.
-final class DelayedFetch: @unchecked Sendable {
+/// A fetch waiting for data. Appends to its partitions add up the bytes they wrote; only once those reach what
+/// the first read lacked of `minBytes` (or `maxWaitMs` passes) are the partitions read again, on the broker's
+/// request-handler pool, never on an event loop.
+final class DelayedFetch: Sendable {
+    private struct State {
+        var listeners: [(PartitionLog, UInt64)] = []
+        var timeout: Scheduled<Void>?
+        var done = false
+        /// Bytes still to be appended before a read can reach `minBytes`.
+        var missingBytes: Int
+        var readScheduled = false
+    }
+
     private let broker: Broker
     private let request: FetchRequest
     private let context: RequestContext
     private let promise: EventLoopPromise<BrokerResponse>
-    private var listeners: [(PartitionLog, UInt64)] = []
-    private var timeout: Scheduled<Void>?
-    private var done = false
-    private let wakeScheduled = NIOLockedValueBox(false)
+    private let state: NIOLockedValueBox<State>
 
-    init(broker: Broker, request: FetchRequest, context: RequestContext) {
+    init(broker: Broker, request: FetchRequest, context: RequestContext, bytesSoFar: Int) {
         self.broker = broker
         self.request = request
         self.context = context
         self.promise = context.eventLoop.makePromise()
+        self.state = NIOLockedValueBox(State(missingBytes: max(1, Int(request.minBytes) - bytesSoFar)))
     }
 
     /// Waits on `logs`, the partitions the first read found.
     func start(waitMs: Int64, logs: [PartitionLog]) -> EventLoopFuture<BrokerResponse> {
+        var listeners: [(PartitionLog, UInt64)] = []
         for log in logs {
-            let id = log.addAppendListener { [self] in self.wake() }
+            let id = log.addAppendListener { [self] bytes in self.appended(bytes) }
             listeners.append((log, id))
         }
-        timeout = context.eventLoop.scheduleTask(in: .milliseconds(waitMs)) { [self] in
-            self.finish(force: true)
+        let timeout = context.eventLoop.scheduleTask(in: .milliseconds(waitMs)) { [self] in
+            self.read(force: true)
         }
-        // An append may have landed between the first read and the listeners.
-        wake()
+        let finished = state.withLockedValue { state -> Bool in
+            state.listeners = listeners
+            state.timeout = timeout
+            return state.done
+        }
+        if finished { removeListeners() }
         return promise.futureResult
     }
 
-    private func wake() {
-        let alreadyScheduled = wakeScheduled.withLockedValue { scheduled -> Bool in
-            defer { scheduled = true }
-            return scheduled
+    private func appended(_ bytes: Int) {
+        let due = state.withLockedValue { state -> Bool in
+            state.missingBytes -= bytes
+            guard state.missingBytes <= 0, !state.readScheduled, !state.done else { return false }
+            state.readScheduled = true
+            return true
         }
-        if alreadyScheduled { return }
-        context.eventLoop.execute { [self] in
-            self.wakeScheduled.withLockedValue { $0 = false }
-            self.finish(force: false)
+        if due { read(force: false) }
+    }
+
+    private func read(force: Bool) {
+        broker.offload(on: context.eventLoop) { [self] in
+            self.finish(force: force)
         }
     }
 
     private func finish(force: Bool) {
-        guard !done else { return }
+        if state.withLockedValue({ $0.done }) { return }
         let attempt = broker.readFetch(request, context: context)
-        guard force || attempt.bytes >= Int(request.minBytes) || attempt.hasError else {
+        let answer = state.withLockedValue { state -> Bool in
+            state.readScheduled = false
+            guard !state.done else { return false }
+            guard force || attempt.bytes >= Int(request.minBytes) || attempt.hasError else {
+                // Batches were cut by the byte limits: wait for more.
+                state.missingBytes = max(1, Int(request.minBytes) - attempt.bytes)
+                return false
+            }
+            state.done = true
+            return true
+        }
+        guard answer else {
             attempt.records.close()
             return
         }
-        done = true
+        removeListeners()
+        promise.succeed(.fetch(attempt.response, attempt.records))
+    }
+
+    private func removeListeners() {
+        let (listeners, timeout) = state.withLockedValue { state in
+            defer {
+                state.listeners = []
+                state.timeout = nil
+            }
+            return (state.listeners, state.timeout)
+        }
         timeout?.cancel()
         for (log, id) in listeners { log.removeAppendListener(id) }
-        listeners.removeAll()
-        promise.succeed(.fetch(attempt.response, attempt.records))
     }
 }

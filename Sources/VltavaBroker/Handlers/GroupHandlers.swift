@@ -49,7 +49,7 @@ extension Broker {
             protocolType: request.protocolType,
             protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
             requiresKnownMemberId: context.version >= 4, supportsSkipAssignment: context.version >= 9,
-            newMemberId: "\(request.groupInstanceId ?? clientId)-\(UUID().uuidString.lowercased())")
+            newMemberId: Self.newMemberId(prefix: request.groupInstanceId ?? clientId))
         let version = context.version
         return groups.join(group: request.groupId, join, eventLoop: context.eventLoop).map { outcome in
             var response = JoinGroupResponse()
@@ -66,6 +66,22 @@ extension Broker {
             if version < 7 { response.protocolType = nil }
             return .message(.joinGroup(response))
         }
+    }
+
+    static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? Int64.max : Int64.min) : sum
+    }
+
+    /// Kafka's member id, `{group.instance.id or client.id}-{uuid}`, with the prefix cut so that the id still fits
+    /// the int16-length strings of `__consumer_offsets` (a client id may be up to 32 767 bytes long).
+    static func newMemberId(prefix: String) -> String {
+        let suffix = "-" + UUID().uuidString.lowercased()
+        let room = OffsetsTopic.maximumStringBytes - suffix.utf8.count
+        guard prefix.utf8.count > room else { return prefix + suffix }
+        var cut = Substring(prefix)
+        while cut.utf8.count > room { cut = cut.dropLast() }
+        return String(cut) + suffix
     }
 
     /// SyncGroup: the leader's assignment, or the wait for it.
@@ -116,17 +132,25 @@ extension Broker {
     func handleOffsetCommit(_ request: OffsetCommitRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         let now = clock()
         var commits: [(TopicPartition, CommittedOffset)] = []
+        // Offsets of partitions that do not exist are refused one by one, as Kafka does.
+        var unknown: Set<TopicPartition> = []
         for topic in request.topics {
+            let partitionCount = metadata.topic(named: topic.name)?.partitionCount ?? 0
             for partition in topic.partitions {
+                guard partition.partitionIndex >= 0, partition.partitionIndex < partitionCount else {
+                    unknown.insert(TopicPartition(topic: topic.name, partition: partition.partitionIndex))
+                    continue
+                }
                 // v1 clients may set a commit timestamp; v2-v4 a retention time that sets an expiry.
                 let timestamp = partition.commitTimestamp >= 0 && context.version == 1 ? partition.commitTimestamp : now
                 let expiry: Int64? = (2...4).contains(context.version) && request.retentionTimeMs >= 0
-                    ? timestamp + request.retentionTimeMs : nil
+                    ? Self.saturatingSum(timestamp, request.retentionTimeMs) : nil
                 commits.append((TopicPartition(topic: topic.name, partition: partition.partitionIndex), CommittedOffset(
                     offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch,
                     metadata: partition.committedMetadata ?? "", commitTimestampMs: timestamp, expireTimestampMs: expiry)))
             }
         }
+        let refused = unknown
         return groups.commitOffsets(
             group: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,
             generationId: request.generationIdOrMemberEpoch, offsets: commits, eventLoop: context.eventLoop
@@ -134,7 +158,8 @@ extension Broker {
             var response = OffsetCommitResponse()
             response.topics = request.topics.map { topic in
                 .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    let code = errors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .unknownServerError
+                    let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
+                    let code = refused.contains(key) ? .unknownTopicOrPartition : errors[key] ?? .unknownServerError
                     return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
                 })
             }

@@ -25,6 +25,8 @@ extension Broker {
             return response
         }
         let allowCreate = context.version < 4 || request.allowAutoTopicCreation
+        // Auto-creation adds at most as many partitions per request as CreateTopics may.
+        var creationBudget = Self.maximumPartitionsPerRequest
         for requested in request.topics ?? [] {
             var name = requested.name
             if name == nil, requested.topicId != .zero {
@@ -37,7 +39,7 @@ extension Broker {
             guard let name else { continue }
             if Self.topicNameProblem(name) != nil {
                 response.topics.append(.init(errorCode: ErrorCode.invalidTopicException.rawValue, name: name))
-            } else if let topic = metadata.topic(named: name) ?? (allowCreate ? autoCreateTopic(name) : nil) {
+            } else if let topic = metadata.topic(named: name) ?? (allowCreate ? autoCreateTopic(name, budget: &creationBudget) : nil) {
                 response.topics.append(describe(topic))
             } else {
                 response.topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))

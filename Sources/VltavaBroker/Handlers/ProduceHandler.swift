@@ -50,6 +50,7 @@ extension Broker {
                 } catch {
                     partition.errorCode = error.errorCode.rawValue
                     partition.errorMessage = error.message
+                    partition.recordErrors = error.recordErrors.map { .init(batchIndex: $0.index, batchIndexErrorMessage: $0.message) }
                     topicResponse.partitionResponses.append(partition)
                     logger.debug("produce rejected", metadata: ["partition": "\(topic.name)-\(partitionData.index)", "reason": "\(error.message)"])
                     continue
@@ -110,6 +111,23 @@ enum ProduceValidator {
     struct Failure: Error {
         var errorCode: ErrorCode
         var message: String
+        /// The records that made the batch fail, by their index in the batch, with why (Produce v8+ `RecordErrors`):
+        /// clients fail those with INVALID_RECORD and the batch's others as part of a rejected batch.
+        var recordErrors: [(index: Int32, message: String)] = []
+
+        init(errorCode: ErrorCode, message: String) {
+            self.errorCode = errorCode
+            self.message = message
+        }
+
+        /// Kafka's failure for records refused one by one (LogValidator's `processRecordErrors`).
+        init(recordErrors: [(index: Int32, message: String)]) {
+            errorCode = .invalidRecord
+            let shown = recordErrors.prefix(3).map { "RecordError(batchIndex=\($0.index), message='\($0.message)')" }
+            message = "One or more records have been rejected due to \(recordErrors.count) record errors in total, and only "
+                + "showing the first three errors at most: [\(shown.joined(separator: ", "))]"
+            self.recordErrors = recordErrors
+        }
     }
 
     /// Validates the batches and returns them for the append. With schema validation on, every non-null key
@@ -136,8 +154,9 @@ enum ProduceValidator {
             if !config.usesLogAppendTime {
                 let before = config.messageTimestampBeforeMaxMs
                 let after = config.messageTimestampAfterMaxMs
-                if (before < Int64.max && header.baseTimestamp < nowMs - before)
-                    || (after < Int64.max && header.maxTimestamp > nowMs + after) {
+                let (earliest, underflow) = nowMs.subtractingReportingOverflow(before)
+                let (latest, overflow) = nowMs.addingReportingOverflow(after)
+                if (!underflow && header.baseTimestamp < earliest) || (!overflow && header.maxTimestamp > latest) {
                     throw Failure(errorCode: .invalidTimestamp,
                                   message: "timestamp \(header.maxTimestamp) outside the allowed range of the broker time \(nowMs)")
                 }
@@ -150,21 +169,24 @@ enum ProduceValidator {
                 } catch {
                     throw Failure(errorCode: error.kafkaErrorCode, message: "\(error)")
                 }
-                if config.isCompacted, decoded.contains(where: { $0.key == nil }) {
-                    throw Failure(errorCode: .invalidRecord, message: "Compacted topic cannot accept message without key")
-                }
-                for record in decoded where !record.isControl {
+                var recordErrors: [(index: Int32, message: String)] = []
+                for (index, record) in decoded.enumerated() where !record.isControl {
+                    let batchIndex = Int32(truncatingIfNeeded: index)
+                    if config.isCompacted, record.key == nil {
+                        recordErrors.append((batchIndex, "Compacted topic cannot accept message without key in topic partition \(topic)."))
+                        continue
+                    }
                     if config.keySchemaValidation,
-                        let problem = SchemaFraming.problem(
-                            record.key, subject: "\(topic)-key", validator: schemaIds) {
-                        throw Failure(errorCode: .invalidRecord, message: "Key of the record at offset delta \(record.record.offsetDelta) \(problem)")
+                        let problem = SchemaFraming.problem(record.key, subject: "\(topic)-key", validator: schemaIds) {
+                        recordErrors.append((batchIndex, "Key of the record at offset delta \(record.record.offsetDelta) \(problem)"))
+                        continue
                     }
                     if config.valueSchemaValidation,
-                        let problem = SchemaFraming.problem(
-                            record.value, subject: "\(topic)-value", validator: schemaIds) {
-                        throw Failure(errorCode: .invalidRecord, message: "Value of the record at offset delta \(record.record.offsetDelta) \(problem)")
+                        let problem = SchemaFraming.problem(record.value, subject: "\(topic)-value", validator: schemaIds) {
+                        recordErrors.append((batchIndex, "Value of the record at offset delta \(record.record.offsetDelta) \(problem)"))
                     }
                 }
+                if !recordErrors.isEmpty { throw Failure(recordErrors: recordErrors) }
             }
         }
         return result

@@ -2,10 +2,31 @@ import KafkaProtocol
 import VltavaStorage
 
 extension Broker {
+    /// Kafka's `MAX_PARTITIONS_PER_BATCH`: the most partitions one CreateTopics or CreatePartitions may add.
+    static let maximumPartitionsPerRequest: Int64 = 10_000
+
     /// CreateTopics: partitions and replication factor (-1 for the broker defaults; only 1 replica on a single
     /// node), manual assignments onto this node, configs validated by Kafka's rules, and validate-only.
     func handleCreateTopics(_ request: CreateTopicsRequest, context: RequestContext) -> CreateTopicsResponse {
         var response = CreateTopicsResponse()
+        // Kafka's controller refuses a request that would create more than 10 000 partitions, all of it.
+        let requested = request.topics.reduce(Int64(0)) { total, topic in
+            total + (topic.assignments.isEmpty
+                ? Int64(topic.numPartitions == -1 ? configuration.defaultPartitions : max(topic.numPartitions, 0))
+                : Int64(topic.assignments.count))
+        }
+        if requested > Self.maximumPartitionsPerRequest {
+            response.topics = request.topics.map { creatable in
+                var result = CreateTopicsResponse.CreatableTopicResult(name: creatable.name)
+                result.numPartitions = -1
+                result.replicationFactor = -1
+                result.errorCode = ErrorCode.policyViolation.rawValue
+                result.errorMessage = "Excessively large number of partitions per request."
+                if context.version < 5 { result.configs = [] }
+                return result
+            }
+            return response
+        }
         for creatable in request.topics {
             var result = CreateTopicsResponse.CreatableTopicResult(name: creatable.name)
             result.numPartitions = -1
@@ -19,7 +40,7 @@ extension Broker {
                 : Int32(creatable.assignments.count)
             let replicationFactor = creatable.assignments.isEmpty
                 ? (creatable.replicationFactor == -1 ? configuration.defaultReplicationFactor : creatable.replicationFactor)
-                : Int16(creatable.assignments[0].brokerIds.count)
+                : Int16(clamping: creatable.assignments[0].brokerIds.count)
             var configs: [String: String] = [:]
             for config in creatable.configs {
                 if let value = config.value { configs[config.name] = value }
