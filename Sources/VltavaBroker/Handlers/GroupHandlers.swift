@@ -79,9 +79,16 @@ extension Broker {
         let suffix = "-" + UUID().uuidString.lowercased()
         let room = OffsetsTopic.maximumStringBytes - suffix.utf8.count
         guard prefix.utf8.count > room else { return prefix + suffix }
-        var cut = Substring(prefix)
-        while cut.utf8.count > room { cut = cut.dropLast() }
-        return String(cut) + suffix
+        // Cut at `room` bytes, dropping a character the cut would split.
+        var bytes = Array(prefix.utf8.prefix(room))
+        var lead = bytes.count - 1
+        while lead >= 0, bytes[lead] & 0xC0 == 0x80 { lead -= 1 }
+        if lead >= 0 {
+            let first = bytes[lead]
+            let length = first < 0x80 ? 1 : first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : 2
+            if bytes.count - lead < length { bytes.removeSubrange(lead...) }
+        }
+        return String(decoding: bytes, as: UTF8.self) + suffix
     }
 
     /// SyncGroup: the leader's assignment, or the wait for it.

@@ -1,0 +1,359 @@
+"""Clients that misbehave on purpose: requests the broker cannot store, connections that trickle bytes, sit idle,
+never read their answers or come too many from one address. Each must get Kafka's answer or be cut off, never
+crash, stall or grow the broker, and other clients must not notice. Also the protocol answers real clients
+rejected (null records in Fetch, per-record errors, unknown partitions in OffsetCommit)."""
+
+import socket
+import struct
+import sys
+import threading
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from conftest import REPO_ROOT, BrokerProcess, free_port, unique_topic
+
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import fuzz_requests as wire  # noqa: E402  (the spec-driven request encoder of the request fuzzer)
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_GROUP_ID = 24
+INVALID_REQUEST = 42
+POLICY_VIOLATION = 44
+INVALID_RECORD = 87
+
+
+def create_topic(broker, topic, partitions, config=None):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, config=config or {})])[topic].result(20)
+
+
+def rss_kib(broker) -> int:
+    for line in open(f"/proc/{broker.process.pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def lists_topics(broker, timeout=10.0):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    metadata = admin.list_topics(timeout=timeout)
+    assert broker.process.poll() is None, broker.log()
+    return metadata
+
+
+def ask(broker, api, version, values, timeout=10.0):
+    """Sends one request on a new connection and decodes the answer."""
+    data = wire.encode_request(api, version, values, correlation_id=77)
+    outcome, payload = wire.send_frame(broker.bootstrap, data, timeout=timeout)
+    assert outcome == "answered", f"{api} v{version}: {outcome}; {broker.log()}"
+    sp = wire.specs()
+    correlation, body = wire.decode_response(sp, sp.request(api).api_key, version, payload)
+    assert correlation == 77
+    return body
+
+
+def is_closed(sock, timeout=10.0) -> bool:
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+@pytest.fixture
+def hostile_broker(vltava_bin, tmp_path):
+    process = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=[
+        "--override", "connections.max.idle.ms=1500",
+        "--override", "request.read.timeout.ms=1500",
+        "--override", "max.connections.per.ip.overrides=127.0.0.2:3",
+        "--override", "group.initial.rebalance.delay.ms=0",
+    ]).start()
+    yield process
+    process.kill9()
+
+
+# --- requests whose strings cannot be stored -----------------------------------------------------------------
+
+def test_offset_commit_with_a_group_id_too_long_to_store(hostile_broker):
+    topic = unique_topic("commit")
+    create_topic(hostile_broker, topic, 1)
+    for length in (32_767 + 1, 40_000, 1 << 20):
+        body = ask(hostile_broker, "OffsetCommit", 8, {
+            "GroupId": "g" * length, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+            "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 5}]}],
+        })
+        assert body["Topics"][0]["Partitions"][0]["ErrorCode"] == INVALID_GROUP_ID
+    # A group id that just fits is stored and read back.
+    fits = "h" * 32_767
+    body = ask(hostile_broker, "OffsetCommit", 8, {
+        "GroupId": fits, "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+        "Topics": [{"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 5}]}],
+    })
+    assert body["Topics"][0]["Partitions"][0]["ErrorCode"] == 0
+    body = ask(hostile_broker, "OffsetFetch", 8, {"Groups": [{"GroupId": fits, "Topics": None}]})
+    assert body["Groups"][0]["Topics"][0]["Partitions"][0]["CommittedOffset"] == 5
+    lists_topics(hostile_broker)
+
+
+def test_group_apis_with_ids_too_long_to_store(hostile_broker):
+    long = "x" * 40_000
+    join = ask(hostile_broker, "JoinGroup", 9, {
+        "GroupId": long, "SessionTimeoutMs": 10_000, "RebalanceTimeoutMs": 10_000, "MemberId": "",
+        "ProtocolType": "consumer", "Protocols": [{"Name": "range", "Metadata": b""}],
+    })
+    assert join["ErrorCode"] == INVALID_GROUP_ID
+    join = ask(hostile_broker, "JoinGroup", 9, {
+        "GroupId": "g", "SessionTimeoutMs": 10_000, "RebalanceTimeoutMs": 10_000, "MemberId": "",
+        "GroupInstanceId": long, "ProtocolType": "consumer", "Protocols": [{"Name": "range", "Metadata": b""}],
+    })
+    assert join["ErrorCode"] == INVALID_REQUEST
+    join = ask(hostile_broker, "JoinGroup", 9, {
+        "GroupId": "g2", "SessionTimeoutMs": 10_000, "RebalanceTimeoutMs": 10_000, "MemberId": "",
+        "ProtocolType": long, "Protocols": [{"Name": long, "Metadata": b""}],
+    })
+    assert join["ErrorCode"] == INVALID_REQUEST
+    fetched = ask(hostile_broker, "OffsetFetch", 8, {"Groups": [{"GroupId": long, "Topics": None}]})
+    assert fetched["Groups"][0]["ErrorCode"] == INVALID_GROUP_ID
+    described = ask(hostile_broker, "DescribeGroups", 5, {"Groups": [long]})
+    assert described["Groups"][0]["ErrorCode"] == INVALID_GROUP_ID
+    deleted = ask(hostile_broker, "DeleteGroups", 2, {"GroupsNames": [long]})
+    assert deleted["Results"][0]["ErrorCode"] == INVALID_GROUP_ID
+    # A client id of 32 767 bytes still gets a member id that fits (the id is built from it).
+    data = wire.encode_request("JoinGroup", 9, {
+        "GroupId": "long-client", "SessionTimeoutMs": 10_000, "RebalanceTimeoutMs": 10_000, "MemberId": "",
+        "ProtocolType": "consumer", "Protocols": [{"Name": "range", "Metadata": b""}],
+    }, correlation_id=5, client_id="c" * 32_767)
+    outcome, payload = wire.send_frame(hostile_broker.bootstrap, data)
+    assert outcome == "answered"
+    _, body = wire.decode_response(wire.specs(), 11, 9, payload)
+    assert body["ErrorCode"] == 79  # MEMBER_ID_REQUIRED, with a member id to rejoin with
+    assert 0 < len(body["MemberId"].encode()) <= 32_767
+    lists_topics(hostile_broker)
+
+
+def test_create_topics_with_too_many_partitions_is_a_policy_violation(hostile_broker):
+    body = ask(hostile_broker, "CreateTopics", 7, {
+        "Topics": [{"Name": unique_topic("big"), "NumPartitions": 2_147_483_647, "ReplicationFactor": 1}],
+        "TimeoutMs": 10_000,
+    })
+    assert body["Topics"][0]["ErrorCode"] == POLICY_VIOLATION
+    body = ask(hostile_broker, "CreateTopics", 7, {
+        "Topics": [{"Name": unique_topic("many"), "NumPartitions": -1, "ReplicationFactor": -1,
+                    "Assignments": [{"PartitionIndex": 0, "BrokerIds": [1] * 40_000}]}],
+        "TimeoutMs": 10_000,
+    })
+    assert body["Topics"][0]["ErrorCode"] != 0
+    topic = unique_topic("grow")
+    create_topic(hostile_broker, topic, 1)
+    body = ask(hostile_broker, "CreatePartitions", 3, {
+        "Topics": [{"Name": topic, "Count": 2_000_000_000, "Assignments": None}], "TimeoutMs": 10_000,
+    })
+    assert body["Results"][0]["ErrorCode"] == POLICY_VIOLATION
+    lists_topics(hostile_broker)
+
+
+# --- protocol answers real clients rejected -------------------------------------------------------------------
+
+def test_fetch_out_of_range_carries_empty_not_null_records(hostile_broker):
+    topic = unique_topic("nullrec")
+    create_topic(hostile_broker, topic, 1)
+    metadata = ask(hostile_broker, "Metadata", 12, {"Topics": [{"Name": topic}], "AllowAutoTopicCreation": False})
+    topic_id = metadata["Topics"][0]["TopicId"]
+    body = ask(hostile_broker, "Fetch", 16, {
+        "MaxWaitMs": 0, "MinBytes": 1, "MaxBytes": 1 << 20, "IsolationLevel": 0, "SessionId": 0, "SessionEpoch": -1,
+        "Topics": [{"TopicId": topic_id, "Partitions": [
+            {"Partition": 0, "FetchOffset": 1000, "LogStartOffset": -1, "PartitionMaxBytes": 1 << 20},
+            {"Partition": 7, "FetchOffset": 0, "LogStartOffset": -1, "PartitionMaxBytes": 1 << 20}]}],
+        "ForgottenTopicsData": [], "RackId": "",
+    })
+    partitions = body["Responses"][0]["Partitions"]
+    assert partitions[0]["ErrorCode"] == 1  # OFFSET_OUT_OF_RANGE
+    assert [p["Records"] for p in partitions] == [b"", b""], "Kafka sends empty records, never null"
+
+
+def test_consumer_reset_to_latest_on_an_empty_partition_receives_later_records(hostile_broker):
+    topic = unique_topic("latest")
+    create_topic(hostile_broker, topic, 1)
+    consumer = Consumer({"bootstrap.servers": hostile_broker.bootstrap, "group.id": unique_topic("g"),
+                         "auto.offset.reset": "latest", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, 1000)])  # out of range: reset to latest
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        consumer.poll(0.2)
+    producer = Producer({"bootstrap.servers": hostile_broker.bootstrap})
+    producer.produce(topic, b"after-reset")
+    producer.flush(10)
+    received = []
+    deadline = time.monotonic() + 20
+    while not received and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            received.append(message.value())
+    consumer.close()
+    assert received == [b"after-reset"]
+
+
+def test_offset_commit_for_a_topic_that_does_not_exist(hostile_broker):
+    topic = unique_topic("exists")
+    create_topic(hostile_broker, topic, 1)
+    body = ask(hostile_broker, "OffsetCommit", 8, {
+        "GroupId": "commits", "GenerationIdOrMemberEpoch": -1, "MemberId": "",
+        "Topics": [{"Name": "no-such-topic", "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 1}]},
+                   {"Name": topic, "Partitions": [{"PartitionIndex": 0, "CommittedOffset": 1},
+                                                  {"PartitionIndex": 9, "CommittedOffset": 1}]}],
+    })
+    codes = [[p["ErrorCode"] for p in t["Partitions"]] for t in body["Topics"]]
+    assert codes == [[UNKNOWN_TOPIC_OR_PARTITION], [0, UNKNOWN_TOPIC_OR_PARTITION]]
+    consumer = Consumer({"bootstrap.servers": hostile_broker.bootstrap, "group.id": "commits2"})
+    with pytest.raises(KafkaException) as raised:
+        consumer.commit(offsets=[TopicPartition("no-such-topic", 0, 5)], asynchronous=False)
+    consumer.close()
+    assert "UNKNOWN_TOPIC_OR_PART" in str(raised.value) or raised.value.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+
+
+def test_keyless_records_on_a_compacted_topic_fail_alone(hostile_broker):
+    topic = unique_topic("compacted")
+    create_topic(hostile_broker, topic, 1, config={"cleanup.policy": "compact"})
+    producer = Producer({"bootstrap.servers": hostile_broker.bootstrap, "linger.ms": 500, "retries": 0})
+    results = {}
+
+    def report(name):
+        return lambda error, message: results.__setitem__(name, error)
+
+    producer.produce(topic, key=b"k1", value=b"a", on_delivery=report("keyed-1"))
+    producer.produce(topic, value=b"b", on_delivery=report("keyless"))
+    producer.produce(topic, key=b"k2", value=b"c", on_delivery=report("keyed-2"))
+    producer.flush(20)
+    assert results["keyless"] is not None and results["keyless"].code() == KafkaError.INVALID_RECORD, results
+    for name in ("keyed-1", "keyed-2"):
+        assert results[name] is not None, "the whole batch is refused"
+        assert results[name].code() in (KafkaError._INVALID_DIFFERENT_RECORD, KafkaError.INVALID_RECORD), results
+    # Raw: the answer names the bad record by its index in the batch.
+    # (librdkafka above already relies on RecordErrors to tell the keyless record from the others.)
+
+
+def test_message_format_version_is_accepted_as_a_no_op(hostile_broker):
+    topic = unique_topic("mfv")
+    admin = AdminClient({"bootstrap.servers": hostile_broker.bootstrap})
+    admin.create_topics([NewTopic(topic, 1)])[topic].result(20)
+    resource = ConfigResource("topic", topic, set_config={"message.format.version": "2.8"})
+    admin.alter_configs([resource])[resource].result(20)
+    bad = ConfigResource("topic", topic, set_config={"message.format.version": "not-a-version"})
+    with pytest.raises(KafkaException):
+        admin.alter_configs([bad])[bad].result(20)
+
+
+# --- connections -----------------------------------------------------------------------------------------
+
+def test_idle_connections_are_reaped(hostile_broker):
+    sock = socket.create_connection(("127.0.0.1", hostile_broker.port))
+    started = time.monotonic()
+    assert is_closed(sock, timeout=10)
+    assert 1.0 <= time.monotonic() - started < 8
+    lists_topics(hostile_broker)
+
+
+def test_trickling_clients_are_cut_off_and_others_unaffected(hostile_broker):
+    sockets = [socket.create_connection(("127.0.0.1", hostile_broker.port)) for _ in range(200)]
+    frame = wire.encode_request("Metadata", 12, {"Topics": None})
+    stop = threading.Event()
+
+    def trickle():
+        position = 0
+        while not stop.is_set() and position < len(frame):
+            for s in sockets:
+                try:
+                    s.send(frame[position:position + 1])
+                except OSError:
+                    pass
+            position += 1
+            time.sleep(0.4)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        # Meanwhile a real client is served without delay.
+        for _ in range(5):
+            t0 = time.monotonic()
+            lists_topics(hostile_broker)
+            assert time.monotonic() - t0 < 3
+        for s in sockets:
+            assert is_closed(s, timeout=10), "a connection trickling one byte every 400 ms must be cut off"
+        assert time.monotonic() - started < 15
+    finally:
+        stop.set()
+        for s in sockets:
+            s.close()
+    lists_topics(hostile_broker)
+
+
+def test_connections_over_the_per_ip_limit_are_refused(hostile_broker):
+    # max.connections.per.ip.overrides=127.0.0.2:3 — a fourth connection from 127.0.0.2 is closed at once.
+    held = []
+    for _ in range(3):
+        s = socket.socket()
+        s.bind(("127.0.0.2", 0))
+        s.connect(("127.0.0.1", hostile_broker.port))
+        held.append(s)
+    extra = socket.socket()
+    extra.bind(("127.0.0.2", 0))
+    extra.connect(("127.0.0.1", hostile_broker.port))
+    assert is_closed(extra, timeout=5)
+    # 127.0.0.1 is not limited by the override.
+    lists_topics(hostile_broker)
+    held[0].close()
+    time.sleep(0.3)
+    again = socket.socket()
+    again.bind(("127.0.0.2", 0))
+    again.connect(("127.0.0.1", hostile_broker.port))
+    again.sendall(wire.encode_request("ApiVersions", 0, {}))
+    assert wire.read_frame(again) is not None, "a slot freed by a closed connection is usable again"
+    for s in held[1:] + [extra, again]:
+        s.close()
+
+
+def test_a_client_that_never_reads_its_fetch_answers_is_bounded(hostile_broker):
+    topic = unique_topic("unread")
+    admin = AdminClient({"bootstrap.servers": hostile_broker.bootstrap})
+    admin.create_topics([NewTopic(topic, 8)])[topic].result(20)
+    producer = Producer({"bootstrap.servers": hostile_broker.bootstrap, "linger.ms": 20, "batch.size": 60_000})
+    for index in range(16_000):
+        producer.produce(topic, b"v" * 1000, partition=index % 8)
+    producer.flush(60)
+    metadata = ask(hostile_broker, "Metadata", 12, {"Topics": [{"Name": topic}], "AllowAutoTopicCreation": False})
+    topic_id = metadata["Topics"][0]["TopicId"]
+    # Partition slices of 60 000 bytes stay under the sendfile threshold: each answer is ~480 KB in memory.
+    request = wire.encode_request("Fetch", 16, {
+        "MaxWaitMs": 0, "MinBytes": 1, "MaxBytes": 50 << 20, "IsolationLevel": 0, "SessionId": 0, "SessionEpoch": -1,
+        "Topics": [{"TopicId": topic_id, "Partitions": [
+            {"Partition": p, "FetchOffset": 0, "LogStartOffset": -1, "PartitionMaxBytes": 60_000} for p in range(8)]}],
+        "ForgottenTopicsData": [], "RackId": "",
+    })
+    before = rss_kib(hostile_broker)
+    sock = socket.create_connection(("127.0.0.1", hostile_broker.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(0.5)
+    sent = 0
+    deadline = time.monotonic() + 20
+    try:
+        while sent < 1000 and time.monotonic() < deadline:
+            try:
+                sock.sendall(request)
+                sent += 1
+            except socket.timeout:
+                break  # the broker stopped reading from us: that is the point
+        grown = rss_kib(hostile_broker) - before
+        # 1000 answers of ~480 KB would be ~480 MB; the queued-answer bound keeps it to a few answers.
+        assert grown < 100_000, f"RSS grew by {grown} KiB after {sent} unread fetches"
+        t0 = time.monotonic()
+        lists_topics(hostile_broker)
+        assert time.monotonic() - t0 < 3, "other clients are unaffected"
+    finally:
+        sock.close()
+    lists_topics(hostile_broker)
