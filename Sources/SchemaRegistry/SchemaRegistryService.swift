@@ -4,7 +4,10 @@ import FoundationEssentials
 import Foundation
 #endif
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOConcurrencyHelpers
+import NIOCore
 import ServiceLifecycle
 import VltavaClient
 
@@ -19,6 +22,9 @@ public struct SchemaRegistryService: Service {
     public var failureIsFatal = true
     /// The registry this service serves.
     public let registry: SchemaRegistry
+    /// Limits of the HTTP server: a connection with no request for `idleTimeout` is closed (a request head that
+    /// trickles in counts as none), at most `maximumConnections` are open at once, request heads are bounded.
+    public var limits = HTTPLimits()
     let logger: Logger
 
     /// A registry on `host:port` whose state is `topic` in the cluster `client` reaches.
@@ -86,8 +92,17 @@ public struct SchemaRegistryService: Service {
         let router = Router()
         router.add(middleware: ConfluentHTTPErrors())
         SchemaRegistryRoutes(registry: registry).add(to: router)
+        let limiter = HTTPConnectionLimiter.Counter(maximum: limits.maximumConnections)
+        let logger = self.logger
+        let server = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [HTTPConnectionLimiter(counter: limiter, logger: logger)],
+            idleTimeout: .milliseconds(limits.idleTimeoutMs),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: limits.maximumHeaderBytes, maxHeaderListSize: limits.maximumHeaderBytes,
+                maxHeaderFieldCount: limits.maximumHeaderCount)))
         let application = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
+            router: router, server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
             logger: logger)
         logger.info("schema registry listening", metadata: ["address": "http://\(host):\(port)"])
         try await withThrowingDiscardingTaskGroup { group in
@@ -95,5 +110,89 @@ public struct SchemaRegistryService: Service {
             try await application.run()
             group.cancelAll()
         }
+    }
+}
+
+/// The registry's HTTP limits, from Confluent's `idle.timeout.ms` (`SCHEMA_REGISTRY_IDLE_TIMEOUT_MS`, 30 s) and
+/// Vltava's `SCHEMA_REGISTRY_MAX_CONNECTIONS` (10 000). Request bodies are capped at 16 MiB (413).
+public struct HTTPLimits: Sendable, Equatable {
+    public var idleTimeoutMs: Int64 = 30_000
+    public var maximumConnections = 10_000
+    public var maximumHeaderBytes = 64 * 1024
+    public var maximumHeaderCount = 200
+
+    public init() {}
+
+    /// The limits the environment sets, or a message naming the variable that is wrong.
+    public static func from(environment: [String: String]) throws(RegistryError) -> HTTPLimits {
+        var limits = HTTPLimits()
+        if let text = environment["SCHEMA_REGISTRY_IDLE_TIMEOUT_MS"] {
+            guard let value = Int64(text), value > 0 else {
+                throw RegistryError(code: 50001, message: "SCHEMA_REGISTRY_IDLE_TIMEOUT_MS must be a positive number of milliseconds: \(text)")
+            }
+            limits.idleTimeoutMs = value
+        }
+        if let text = environment["SCHEMA_REGISTRY_MAX_CONNECTIONS"] {
+            guard let value = Int(text), value > 0 else {
+                throw RegistryError(code: 50001, message: "SCHEMA_REGISTRY_MAX_CONNECTIONS must be a positive number: \(text)")
+            }
+            limits.maximumConnections = value
+        }
+        return limits
+    }
+}
+
+/// Closes connections beyond the registry's connection limit as soon as they are set up.
+final class HTTPConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
+    // Passes every part on untouched; only watches the connection come and go.
+    typealias InboundIn = NIOAny
+
+    final class Counter: Sendable {
+        let maximum: Int
+        private let open = NIOLockedValueBox(0)
+        init(maximum: Int) { self.maximum = maximum }
+
+        func admit() -> Bool {
+            open.withLockedValue { open in
+                guard open < maximum else { return false }
+                open += 1
+                return true
+            }
+        }
+
+        func release() { open.withLockedValue { $0 = max(0, $0 - 1) } }
+    }
+
+    private let counter: Counter
+    private let logger: Logger
+    private var admitted = false
+
+    init(counter: Counter, logger: Logger) {
+        self.counter = counter
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if counter.admit() {
+            admitted = true
+        } else {
+            logger.info("schema registry: refusing connection beyond the limit", metadata: ["limit": "\(counter.maximum)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if admitted {
+            admitted = false
+            counter.release()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if admitted {
+            admitted = false
+            counter.release()
+        }
+        context.fireChannelInactive()
     }
 }

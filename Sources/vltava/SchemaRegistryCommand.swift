@@ -53,10 +53,15 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let client = SchemaRegistryService.storeClient(bootstrapServers: addresses, environment: environment)
-        let service = SchemaRegistryService(
+        var service = SchemaRegistryService(
             client: client, topic: topic ?? environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
             host: listener.host, port: listener.port,
             storeTimeout: SchemaRegistryService.storeTimeout(environment: environment) ?? .seconds(30), logger: logger)
+        do {
+            service.limits = try HTTPLimits.from(environment: environment)
+        } catch {
+            throw ValidationError(error.message)
+        }
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

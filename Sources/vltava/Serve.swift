@@ -125,6 +125,11 @@ struct Serve: AsyncParsableCommand {
             storeTimeout: SchemaRegistryService.storeTimeout(environment: environment) ?? .seconds(30),
             logger: Logger(label: "vltava-schema-registry"))
         registry.failureIsFatal = false
+        do {
+            registry.limits = try HTTPLimits.from(environment: environment)
+        } catch {
+            throw ValidationError(error.message)
+        }
         return registry
     }
 }
