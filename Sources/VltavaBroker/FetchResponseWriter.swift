@@ -3,38 +3,46 @@ import NIOConcurrencyHelpers
 import NIOCore
 import VltavaStorage
 
-/// The record data of a fetch answer. Small slices are read into memory at once; larger ones stay as file
-/// descriptors and go out with sendfile. In the encoded response a large slice is first a 20-byte marker (a
-/// random nonce and the slice's number) which `FetchResponseWriter` replaces by the file region.
+/// The record data of a fetch answer: storage hands small slices over as bytes, which go into the response as
+/// they are, and larger ones as file regions, which go out with sendfile. In the encoded response a file region
+/// is first a 20-byte marker (a random nonce and the region's number) which `FetchResponseWriter` replaces.
 final class FetchedRecords: @unchecked Sendable {
-    /// Slices up to this size are copied into the response; larger ones are sent from the file.
-    static let sendfileThreshold = 64 * 1024
     static let markerSize = 20
+
+    struct Region {
+        var descriptor: Int32?
+        var position: Int
+        var length: Int
+    }
 
     let nonce: [UInt8] = (0..<16).map { _ in UInt8.random(in: 0...255) }
     private let lock = NIOLock()
-    private(set) var slices: [LogReadResult] = []
+    private(set) var slices: [Region] = []
     private var handles: [NIOFileHandle] = []
     private var closed = false
 
-    /// The value to put in the partition's `records` field for `read`.
-    func attach(_ read: LogReadResult) throws -> ByteBuffer {
-        if read.length <= Self.sendfileThreshold {
-            return try PartitionLog.load(read)
-        }
-        return lock.withLock {
-            var marker = ByteBuffer()
-            marker.writeBytes(nonce)
-            marker.writeInteger(UInt32(slices.count), endianness: .big)
-            slices.append(read)
-            return marker
+    /// The value to put in the partition's `records` field for `slice`.
+    func attach(_ slice: PartitionLog.FetchSlice) -> ByteBuffer {
+        switch slice {
+        case .none:
+            return ByteBuffer()
+        case let .bytes(buffer):
+            return buffer
+        case let .file(descriptor, position, length):
+            return lock.withLock {
+                var marker = ByteBuffer()
+                marker.writeBytes(nonce)
+                marker.writeInteger(UInt32(truncatingIfNeeded: slices.count), endianness: .big)
+                slices.append(Region(descriptor: descriptor, position: position, length: length))
+                return marker
+            }
         }
     }
 
     func fileHandle(for index: Int) -> NIOFileHandle? {
         lock.withLock {
-            guard let descriptor = slices[index].fileDescriptor else { return nil }
-            slices[index].fileDescriptor = nil
+            guard slices.indices.contains(index), let descriptor = slices[index].descriptor else { return nil }
+            slices[index].descriptor = nil
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
             handles.append(handle)
             return handle
@@ -48,7 +56,7 @@ final class FetchedRecords: @unchecked Sendable {
             closed = true
             for handle in handles { try? handle.close() }
             for slice in slices {
-                if let descriptor = slice.fileDescriptor { _ = PartitionLog.closeDescriptor(descriptor) }
+                if let descriptor = slice.descriptor { _ = PartitionLog.closeDescriptor(descriptor) }
             }
         }
     }
@@ -80,7 +88,9 @@ enum FetchResponseWriter {
             }
             let markerStart = buffer.readerIndex + found
             var head = allocator.buffer(capacity: markerStart - markerPrefixSize - cursor + 5)
-            var before = buffer.getSlice(at: cursor, length: markerStart - markerPrefixSize - cursor)!
+            guard var before = buffer.getSlice(at: cursor, length: markerStart - markerPrefixSize - cursor) else {
+                throw KafkaProtocolError.valueOutOfRange(field: "fetch records marker")
+            }
             head.writeBuffer(&before)
             let prefixStart = head.writerIndex
             if flexible {
@@ -96,9 +106,12 @@ enum FetchResponseWriter {
             parts.append(.fileRegion(FileRegion(fileHandle: handle, readerIndex: slice.position, endIndex: slice.position + slice.length)))
             cursor = markerStart + FetchedRecords.markerSize
         }
-        parts.append(.byteBuffer(buffer.getSlice(at: cursor, length: buffer.writerIndex - cursor)!))
+        guard let tail = buffer.getSlice(at: cursor, length: buffer.writerIndex - cursor) else {
+            throw KafkaProtocolError.valueOutOfRange(field: "fetch response tail")
+        }
+        parts.append(.byteBuffer(tail))
         guard case var .byteBuffer(first) = parts[0] else { return parts }
-        let frameSize = first.getInteger(at: first.readerIndex, endianness: .big, as: Int32.self)!
+        guard let frameSize = first.getInteger(at: first.readerIndex, endianness: .big, as: Int32.self) else { return parts }
         first.setInteger(frameSize + Int32(sizeChange), at: first.readerIndex, endianness: .big)
         parts[0] = .byteBuffer(first)
         return parts

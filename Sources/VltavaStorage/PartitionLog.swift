@@ -357,6 +357,42 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
+    /// Slices up to this size are read into memory by `fetch`; larger ones are left to sendfile.
+    public static let inMemorySliceLimit = 64 * 1024
+
+    /// What `fetch` found: small slices as bytes (read off the caller's thread's time, outside the lock), larger
+    /// ones as a file region the caller sends with sendfile and then closes.
+    public enum FetchSlice: Sendable {
+        case none
+        case bytes(ByteBuffer)
+        case file(descriptor: Int32, position: Int, length: Int)
+
+        public var length: Int {
+            switch self {
+            case .none: return 0
+            case let .bytes(buffer): return buffer.readableBytes
+            case let .file(_, _, length): return length
+            }
+        }
+    }
+
+    /// The data from `offset` as `read` finds it, storage deciding how it is handed over: in memory below
+    /// `inMemorySliceLimit`, else as a file region.
+    public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError)
+        -> (slice: FetchSlice, highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) {
+        let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)
+        let slice: FetchSlice
+        if let descriptor = result.fileDescriptor, result.length > 0 {
+            slice = result.length <= Self.inMemorySliceLimit
+                ? .bytes(try Self.load(result))
+                : .file(descriptor: descriptor, position: result.position, length: result.length)
+        } else {
+            if let descriptor = result.fileDescriptor { Self.closeDescriptor(descriptor) }
+            slice = .none
+        }
+        return (slice, result.highWatermark, result.logStartOffset, result.logEndOffset)
+    }
+
     /// Reads a `read` result's bytes into memory (for callers that cannot use sendfile), closing its descriptor.
     public static func load(_ result: LogReadResult) throws(StorageError) -> ByteBuffer {
         guard let descriptor = result.fileDescriptor else { return ByteBuffer() }

@@ -44,8 +44,21 @@ def lists_topics(broker, timeout=10.0):
     return metadata
 
 
+COORDINATOR_LOAD_IN_PROGRESS = 14
+
+
 def ask(broker, api, version, values, timeout=10.0):
-    """Sends one request on a new connection and decodes the answer."""
+    """Sends one request on a new connection and decodes the answer; retried while the group coordinator is still
+    loading (right after start), as clients do."""
+    deadline = time.monotonic() + 20
+    while True:
+        body = ask_once(broker, api, version, values, timeout)
+        if f"'ErrorCode': {COORDINATOR_LOAD_IN_PROGRESS}" not in repr(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def ask_once(broker, api, version, values, timeout=10.0):
     data = wire.encode_request(api, version, values, correlation_id=77)
     outcome, payload = wire.send_frame(broker.bootstrap, data, timeout=timeout)
     assert outcome == "answered", f"{api} v{version}: {outcome}; {broker.log()}"

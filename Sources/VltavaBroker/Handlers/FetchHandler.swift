@@ -61,15 +61,13 @@ extension Broker {
                 logs.append(log)
                 let limit = min(Int(partitionRequest.partitionMaxBytes), remaining)
                 do {
-                    let read = try log.read(offset: partitionRequest.fetchOffset, maxBytes: max(0, limit), minOneBatch: bytes == 0)
+                    let read = try log.fetch(offset: partitionRequest.fetchOffset, maxBytes: max(0, limit), minOneBatch: bytes == 0)
                     partition.highWatermark = read.highWatermark
                     partition.lastStableOffset = read.highWatermark
                     partition.logStartOffset = read.logStartOffset
-                    if read.length > 0 {
-                        partition.records = try records.attach(read)
-                        bytes += read.length
-                        remaining -= read.length
-                    }
+                    partition.records = records.attach(read.slice)
+                    bytes += read.slice.length
+                    remaining -= read.slice.length
                 } catch let StorageError.offsetOutOfRange(_, start, end) {
                     partition.errorCode = ErrorCode.offsetOutOfRange.rawValue
                     partition.highWatermark = end
