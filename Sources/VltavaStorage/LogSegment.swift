@@ -327,6 +327,12 @@ final class LogSegment: @unchecked Sendable {
         try file.sync()
     }
 
+    /// The log file on a descriptor of its own, which stays valid when the segment is closed or deleted: for
+    /// work done after the partition's lock is released (taken under the lock, closed by the caller).
+    func duplicateFile() throws(StorageError) -> SystemFile {
+        SystemFile(adopting: try file.duplicateDescriptor(), path: file.path)
+    }
+
     func close() {
         file.close()
         offsetIndexFile.close()

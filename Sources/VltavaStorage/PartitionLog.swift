@@ -62,6 +62,16 @@ public final class PartitionLog: @unchecked Sendable {
     private var nextListenerId: UInt64 = 0
     private var isClosed = false
     weak var flusher: LogFlusher?
+    /// Run between a step taken under the lock and the work that follows it without the lock, so that tests can
+    /// race retention, compaction or closing against that work deterministically. Set before the log is used.
+    var testHooks = TestHooks()
+
+    struct TestHooks {
+        /// After `offset(forTimestamp:)` has found its batch, before it reads the batch.
+        var afterTimestampLookup: (@Sendable () -> Void)?
+        /// After `flush` has chosen the segments to sync, before it syncs them.
+        var beforeFlushSync: (@Sendable () -> Void)?
+    }
 
     /// Opens the partition folder, creating it if needed, and recovers it: the active segment is checked batch
     /// by batch and a torn tail truncated; indexes are rebuilt where missing; producer state is restored.
@@ -290,19 +300,40 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    /// Writes everything appended so far to disk and wakes the waiters it satisfies.
+    /// Writes everything appended so far to disk and wakes the waiters it satisfies. Once the log is closed it
+    /// fails, and so do its waiters, with `closed`.
     public func flush(nowMs: Int64 = 0) throws(StorageError) {
-        // The target is read before the fsync: only what was written by then is known to be covered by it.
-        let (toSync, target) = lock.withLock { () -> ([LogSegment], Int64) in
+        // The target is read before the fsync: only what was written by then is known to be covered by it. The
+        // files are synced through duplicated descriptors, as retention or compaction may close a segment
+        // (and its descriptor number be reused) once the lock is released.
+        var failure: StorageError?
+        let (toSync, target, hook) = lock.withLock { () -> ([SystemFile], Int64, (@Sendable () -> Void)?) in
+            if isClosed {
+                failure = .closed
+                return ([], flushedOffset, nil)
+            }
             let end = segments.last!.nextOffset
             var pending = pendingSegmentsToFlush
-            pendingSegmentsToFlush.removeAll()
             if end > flushedOffset { pending.append(segments.last!) }
-            return (pending, end)
+            var files: [SystemFile] = []
+            for segment in pending {
+                do throws(StorageError) {
+                    files.append(try segment.duplicateFile())
+                } catch {
+                    failure = error
+                    for file in files { file.close() }
+                    return ([], end, nil)
+                }
+            }
+            pendingSegmentsToFlush.removeAll()
+            return (files, end, testHooks.beforeFlushSync)
         }
-        var failure: StorageError?
-        for segment in toSync {
-            do { try segment.sync() } catch { failure = error }
+        hook?()
+        for file in toSync {
+            if failure == nil {
+                do throws(StorageError) { try file.sync() } catch { failure = error }
+            }
+            file.close()
         }
         let ready = lock.withLock { () -> [EventLoopPromise<Void>] in
             if failure == nil, target > flushedOffset {
@@ -421,14 +452,22 @@ public final class PartitionLog: @unchecked Sendable {
     /// The first batch whose newest timestamp is at least `timestamp`: its first offset whose record is at or after
     /// the timestamp, and that record's timestamp. Nil when every record is older.
     public func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
-        let found: (LogSegment, BatchLocation)? = try lock.withTypedLock { () throws(StorageError) -> (LogSegment, BatchLocation)? in
+        // The batch is read (and decoded) without the lock, through a duplicated descriptor: retention or
+        // compaction may close the segment meanwhile, and its descriptor number be reused by another file.
+        typealias Found = (file: SystemFile, location: BatchLocation, hook: (@Sendable () -> Void)?)
+        let found: Found? = try lock.withTypedLock { () throws(StorageError) -> Found? in
+            if isClosed { throw .closed }
             for segment in segments where segment.maxTimestamp >= timestamp {
-                if let location = try segment.locate(timestamp: timestamp) { return (segment, location) }
+                if let location = try segment.locate(timestamp: timestamp) {
+                    return (try segment.duplicateFile(), location, testHooks.afterTimestampLookup)
+                }
             }
             return nil
         }
-        guard let (segment, location) = found else { return nil }
-        let bytes = try segment.file.read(at: location.position, length: location.size)
+        guard let (file, location, hook) = found else { return nil }
+        defer { file.close() }
+        hook?()
+        let bytes = try file.read(at: location.position, length: location.size)
         if let records = try? RecordBatch.decodeRecords(bytes) {
             for record in records where record.timestamp >= timestamp {
                 return (max(record.offset, logStartOffset), record.timestamp)
@@ -468,6 +507,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// Moves the log start to `offset` (DeleteRecords), deleting segments wholly below it. Returns the new start.
     public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
         try lock.withTypedLock { () throws(StorageError) -> Int64 in
+            if isClosed { throw .closed }
             let end = segments.last!.nextOffset
             guard offset <= end else {
                 throw .offsetOutOfRange(requested: offset, logStartOffset: logStartOffsetValue, logEndOffset: end)
@@ -479,10 +519,11 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Deletes old segments by `retention.ms` and `retention.bytes`; never the active one. Returns how many went.
+    /// Nothing goes once the log is closed: its folder may already hold a new log of a re-created topic.
     @discardableResult
     public func applyRetention(nowMs: Int64) throws(StorageError) -> Int {
         try lock.withTypedLock { () throws(StorageError) -> Int in
-            guard config.isDeletePolicy else { return 0 }
+            guard !isClosed, config.isDeletePolicy else { return 0 }
             let retentionMs = config.retentionMs
             let retentionBytes = config.retentionBytes
             var excess = retentionBytes >= 0 ? Int64(segments.reduce(0) { $0 + $1.size }) - retentionBytes : 0
@@ -505,6 +546,7 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Deletes leading segments while `shouldDelete(segment, nextSegment)` holds. Call with the lock held.
+    @discardableResult
     private func deleteSegments(_ shouldDelete: (LogSegment, LogSegment?) -> Bool) throws(StorageError) -> Int {
         var removed = 0
         while segments.count > 1, shouldDelete(segments[0], segments[1]) {
