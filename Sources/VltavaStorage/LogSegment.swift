@@ -73,10 +73,12 @@ final class LogSegment: @unchecked Sendable {
     // MARK: Recovery and indexes
 
     /// Loads both index files and the segment's end from the last indexed batch; false if they are unusable.
+    /// The first batch of a segment is always indexed, so an empty offset index of a non-empty segment was lost
+    /// (deleted, or a crash came before it was written): without this check every lookup would scan from the start.
     private func loadIndexes() throws(StorageError) -> Bool {
         let indexBytes = try offsetIndexFile.size()
         let timeBytes = try timeIndexFile.size()
-        guard indexBytes % 8 == 0, timeBytes % 12 == 0 else { return false }
+        guard indexBytes > 0, indexBytes % 8 == 0, timeBytes % 12 == 0 else { return false }
         var index = try offsetIndexFile.read(at: 0, length: indexBytes)
         var lastPosition: UInt32 = 0
         var lastRelative: UInt32 = 0

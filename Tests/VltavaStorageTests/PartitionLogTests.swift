@@ -131,6 +131,11 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedReco
         #expect(log.logEndOffset == 40)
         #expect(try readAll(log, from: 21).map(\.offset) == Array(21..<40))
         log.close()
+        // Written again, not left empty (which would make every lookup scan its segment from the start).
+        for name in names where name.hasSuffix(".index") {
+            let size = try FileManager.default.attributesOfItem(atPath: directory + "/t-0/" + name)[.size] as! NSNumber
+            #expect(size.intValue > 0, "\(name) is empty")
+        }
     }
 
     @Test func segmentsRollBySizeAndRetentionDeletesOldOnes() throws {
