@@ -48,9 +48,10 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [DecodedReco
         let validated = try RecordBatchValidator(origin: .log, allowsTrailingPartialBatch: true).validate(bytes)
         let whole = bytes.getSlice(at: bytes.readerIndex, length: bytes.readableBytes - validated.trailingPartialBytes)!
         let records = try RecordBatch.decodeRecords(whole).filter { $0.offset >= next }
-        guard let last = records.last else { break }
+        // As consumers do, go on after the last batch: compaction may have removed its last records.
+        guard let last = validated.batches.last else { break }
         result += records
-        next = last.offset + 1
+        next = last.header.lastOffset + 1
     }
     return result
 }
