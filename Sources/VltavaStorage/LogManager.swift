@@ -28,16 +28,20 @@ public final class LogManager: @unchecked Sendable {
     private let lock = NIOLock()
     private var logs: [TopicPartition: PartitionLog] = [:]
     private var brokerDefaults: [String: String]
+    private let cleanerSettings: LogCleanerSettings
     private var logStartOffsets: [TopicPartition: Int64] = [:]
     private var offline: Set<TopicPartition> = []
 
     private var checkpointPath: String { dataDirectory + "/log-start-offset-checkpoint" }
 
+    /// Opens every partition of the topics in `metadata`. `cleaner` bounds the memory of compaction.
     public init(dataDirectory: String, metadata: ClusterMetadataStore, brokerDefaults: [String: String] = [:],
-                logger: Logger, clock: @escaping @Sendable () -> Int64) throws(StorageError) {
+                cleaner: LogCleanerSettings = LogCleanerSettings(), logger: Logger,
+                clock: @escaping @Sendable () -> Int64) throws(StorageError) {
         self.dataDirectory = dataDirectory
         self.metadata = metadata
         self.brokerDefaults = brokerDefaults
+        self.cleanerSettings = cleaner
         self.logger = logger
         self.clock = clock
         self.flusher = LogFlusher(clock: clock)
@@ -165,7 +169,8 @@ public final class LogManager: @unchecked Sendable {
                 logger.error("retention failed", metadata: ["partition": "\(log.topic)-\(log.partition)", "error": "\(error)"])
             }
             do {
-                _ = try LogCleaner.clean(log, nowMs: now, logger: logger)
+                // Each pass cleans up to where its offset map filled; the next one goes on from there.
+                while try LogCleaner.clean(log, nowMs: now, settings: cleanerSettings, logger: logger).mapFilled {}
             } catch {
                 logger.error("compaction failed", metadata: ["partition": "\(log.topic)-\(log.partition)", "error": "\(error)"])
             }

@@ -16,7 +16,8 @@ struct BatchLocation: Equatable {
 
 /// One segment of a partition log: `<baseOffset>.log` holding record batches as clients sent them (with
 /// offsets assigned), a sparse offset index (`.index`: relative offset and file position, 4 bytes each) and a
-/// time index (`.timeindex`: timestamp and relative offset, 8 + 4 bytes), both in Kafka's layouts.
+/// time index (`.timeindex`: timestamp and relative offset, 8 + 4 bytes), both in Kafka's layouts. A compacted
+/// copy of a segment is opened under temporary names (`.log.cleaned` and so on) and renamed when it is swapped in.
 final class LogSegment: @unchecked Sendable {
     let baseOffset: Int64
     let directory: String
@@ -44,19 +45,31 @@ final class LogSegment: @unchecked Sendable {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
-    var logPath: String { directory + "/" + LogSegment.fileName(baseOffset, ".log") }
+    /// The log file's path (under its temporary name until a compacted copy is renamed).
+    var logPath: String { file.path }
+
+    /// The path of one of the segment's files: `suffix` is `.log`, `.index` or `.timeindex`, `temporarySuffix`
+    /// empty or `.cleaned`.
+    static func path(directory: String, baseOffset: Int64, _ suffix: String, temporarySuffix: String = "") -> String {
+        directory + "/" + fileName(baseOffset, suffix) + temporarySuffix
+    }
 
     /// Opens (or creates) the segment. With `recover`, every batch is checked (length, magic, CRC) and the file
     /// is truncated at the first one that fails — a torn write from a crash; the indexes are rebuilt.
-    /// Otherwise the indexes are loaded, and rebuilt from the batch headers if missing or damaged.
-    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, nowMs: Int64, logger: Logger) throws(StorageError) {
+    /// Otherwise the indexes are loaded, and rebuilt from the batch headers if missing or damaged. A
+    /// `temporarySuffix` opens the files under names ending with it (a compacted copy, see `renameLogFile`).
+    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, recover: Bool, nowMs: Int64, logger: Logger,
+         temporarySuffix: String = "") throws(StorageError) {
         self.directory = directory
         self.baseOffset = baseOffset
         self.indexIntervalBytes = max(1, indexIntervalBytes)
         self.createdAtMs = nowMs
-        self.file = try SystemFile(path: directory + "/" + LogSegment.fileName(baseOffset, ".log"), create: true)
-        self.offsetIndexFile = try SystemFile(path: directory + "/" + LogSegment.fileName(baseOffset, ".index"), create: true)
-        self.timeIndexFile = try SystemFile(path: directory + "/" + LogSegment.fileName(baseOffset, ".timeindex"), create: true)
+        func path(_ suffix: String) -> String {
+            Self.path(directory: directory, baseOffset: baseOffset, suffix, temporarySuffix: temporarySuffix)
+        }
+        self.file = try SystemFile(path: path(".log"), create: true)
+        self.offsetIndexFile = try SystemFile(path: path(".index"), create: true)
+        self.timeIndexFile = try SystemFile(path: path(".timeindex"), create: true)
         self.size = try file.size()
         self.nextOffset = baseOffset
         if size == 0 {
@@ -329,6 +342,29 @@ final class LogSegment: @unchecked Sendable {
         try file.sync()
     }
 
+    /// Makes the indexes durable (a compacted copy's, before it is swapped in).
+    func syncIndexes() throws(StorageError) {
+        try offsetIndexFile.sync()
+        try timeIndexFile.sync()
+    }
+
+    /// Gives a compacted copy's log file its final name, replacing the old segment's file.
+    func renameLogFile() throws(StorageError) {
+        try file.rename(to: Self.path(directory: directory, baseOffset: baseOffset, ".log"))
+    }
+
+    /// Gives a compacted copy's index files their final names (after `renameLogFile`).
+    func renameIndexFiles() throws(StorageError) {
+        try offsetIndexFile.rename(to: Self.path(directory: directory, baseOffset: baseOffset, ".index"))
+        try timeIndexFile.rename(to: Self.path(directory: directory, baseOffset: baseOffset, ".timeindex"))
+    }
+
+    /// Removes the index files from the folder (the open descriptors stay valid).
+    func removeIndexFiles() throws(StorageError) {
+        try FileSystem.remove(offsetIndexFile.path)
+        try FileSystem.remove(timeIndexFile.path)
+    }
+
     /// The log file on a descriptor of its own, which stays valid when the segment is closed or deleted: for
     /// work done after the partition's lock is released (taken under the lock, closed by the caller).
     func duplicateFile() throws(StorageError) -> SystemFile {
@@ -343,8 +379,8 @@ final class LogSegment: @unchecked Sendable {
 
     func delete() throws(StorageError) {
         close()
-        for suffix in [".log", ".index", ".timeindex"] {
-            try FileSystem.remove(directory + "/" + LogSegment.fileName(baseOffset, suffix))
+        for path in [file.path, offsetIndexFile.path, timeIndexFile.path] {
+            try FileSystem.remove(path)
         }
     }
 }

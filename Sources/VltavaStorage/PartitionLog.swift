@@ -61,6 +61,7 @@ public final class PartitionLog: @unchecked Sendable {
     private var appendListeners: [UInt64: @Sendable (Int) -> Void] = [:]
     private var nextListenerId: UInt64 = 0
     private var isClosed = false
+    private var firstDirtyOffset: Int64 = 0
     weak var flusher: LogFlusher?
     /// Run between a step taken under the lock and the work that follows it without the lock, so that tests can
     /// race retention, compaction or closing against that work deterministically. Set before the log is used.
@@ -566,24 +567,63 @@ public final class PartitionLog: @unchecked Sendable {
         lock.withLock { isClosed ? [] : Array(segments.dropLast()) }
     }
 
-    /// Puts a compacted copy in place of `old`: the new file is already durable under `cleanedPath`. The old
-    /// indexes are removed before the rename, so a crash between the steps leaves indexes to rebuild, never stale ones.
-    func replace(_ old: LogSegment, withCleanedFile cleanedPath: String, nowMs: Int64) throws(StorageError) {
+    /// What a cleaning pass works on.
+    struct CleanableSection {
+        /// The closed segments, oldest first.
+        var segments: [LogSegment]
+        /// The active segment's base offset: compaction stops before it.
+        var activeBaseOffset: Int64
+        /// Kafka's first dirty offset: the keys of the records below it were mapped by earlier passes, and every
+        /// older record of those keys removed.
+        var firstDirtyOffset: Int64
+    }
+
+    /// The closed segments and where their dirty part starts; nil when there are none.
+    func cleanableSection() -> CleanableSection? {
+        lock.withLock {
+            guard !isClosed, segments.count > 1 else { return nil }
+            return CleanableSection(
+                segments: Array(segments.dropLast()), activeBaseOffset: segments.last!.baseOffset,
+                firstDirtyOffset: max(firstDirtyOffset, segments[0].baseOffset))
+        }
+    }
+
+    /// Records that a cleaning pass has cleaned the log with the keys of every record below `offset`. Kept in
+    /// memory only: after a restart the cleaner starts again from the log start, which costs work, not correctness.
+    func markCleaned(upTo offset: Int64) {
+        lock.withLock { firstDirtyOffset = max(firstDirtyOffset, offset) }
+    }
+
+    /// `segment`'s log file on a descriptor the caller owns, or nil when the segment is no longer in the log.
+    func duplicateFile(of segment: LogSegment) throws(StorageError) -> SystemFile? {
+        try lock.withTypedLock { () throws(StorageError) -> SystemFile? in
+            guard !isClosed, segments.contains(where: { $0 === segment }) else { return nil }
+            return try segment.duplicateFile()
+        }
+    }
+
+    /// Puts `cleaned`, a compacted copy of `old` opened under temporary names with its indexes built and synced,
+    /// in place of `old`. False, and the copy removed, when `old` is no longer a closed segment of the log. Only
+    /// the renames and the swap happen under the lock. The old indexes are removed before the log file is renamed
+    /// and the new ones renamed after it, so a crash between the steps leaves indexes to rebuild, never stale ones.
+    func replace(_ old: LogSegment, with cleaned: LogSegment) throws(StorageError) -> Bool {
+        var swapped = false
+        defer {
+            // Leftover copies are also removed when the log is next opened.
+            if !swapped { try? cleaned.delete() }
+        }
         try lock.withTypedLock { () throws(StorageError) in
-            guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index < segments.count - 1 else {
-                try FileSystem.remove(cleanedPath)
-                return
-            }
-            try FileSystem.remove(directory + "/" + LogSegment.fileName(old.baseOffset, ".index"))
-            try FileSystem.remove(directory + "/" + LogSegment.fileName(old.baseOffset, ".timeindex"))
-            try FileSystem.rename(cleanedPath, old.logPath)
-            try FileSystem.syncDirectory(directory)
-            segments[index] = try LogSegment(
-                directory: directory, baseOffset: old.baseOffset, indexIntervalBytes: config.indexIntervalBytes,
-                recover: false, nowMs: old.createdAtMs, logger: logger)
+            guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index < segments.count - 1 else { return }
+            try old.removeIndexFiles()
+            try cleaned.renameLogFile()
+            segments[index] = cleaned
+            swapped = true
             pendingSegmentsToFlush.removeAll { $0 === old }
             old.close()
+            try cleaned.renameIndexFiles()
         }
+        if swapped { try FileSystem.syncDirectory(directory) }
+        return swapped
     }
 
     /// Flushes and closes the files; later calls fail with `closed`.

@@ -10,7 +10,8 @@ import NIOCore
 /// A file opened with POSIX calls: positional reads and writes, fsync, truncate. Owned by one object that
 /// closes it; positional I/O needs no shared cursor, so concurrent readers are safe.
 final class SystemFile: @unchecked Sendable {
-    let path: String
+    /// Changed only by `rename`, which its owner calls while no other thread uses the file.
+    private(set) var path: String
     let descriptor: Int32
     private var isClosed = false
 
@@ -138,6 +139,12 @@ final class SystemFile: @unchecked Sendable {
 
     func truncate(to size: Int) throws(StorageError) {
         if ftruncate(descriptor, off_t(size)) != 0 { throw .system(call: "ftruncate", path: path, errno: errno) }
+    }
+
+    /// Gives the file the name `newPath` (replacing any file of that name); the descriptor stays valid.
+    func rename(to newPath: String) throws(StorageError) {
+        try FileSystem.rename(path, newPath)
+        path = newPath
     }
 
     /// A new descriptor for the same open file, for a reader (such as sendfile) that outlives this object.
