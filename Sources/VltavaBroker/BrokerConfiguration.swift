@@ -75,6 +75,8 @@ public struct BrokerConfiguration: Sendable {
     /// `max.connections.per.ip` and its `max.connections.per.ip.overrides` (`host:count,...`).
     public var maxConnectionsPerIp = Int(Int32.max)
     public var maxConnectionsPerIpOverrides: [String: Int] = [:]
+    /// The log cleaner's settings (`log.cleaner.dedupe.buffer.size`, `log.cleaner.io.buffer.size`, ...).
+    public var cleanerProperties: [String: String] = [:]
     /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
     public var topicDefaults: [String: String] = [:]
 
@@ -186,7 +188,14 @@ public struct BrokerConfiguration: Sendable {
             case "log.roll.hours":
                 rollHours = try String(parse(name, value, as: Int64.self))
             default:
-                if let topicConfig = Self.topicDefaultProperties[name] {
+                if LogCleanerSettings.propertyNames.contains(name) {
+                    cleanerProperties[name] = value
+                    do {
+                        _ = try LogCleanerSettings(properties: cleanerProperties)
+                    } catch {
+                        throw .invalidValue(name: name, value: value, reason: "\(error)")
+                    }
+                } else if let topicConfig = Self.topicDefaultProperties[name] {
                     if let problem = TopicConfigs.definition(topicConfig)?.problem(with: value) {
                         throw .invalidValue(name: name, value: value, reason: problem)
                     }

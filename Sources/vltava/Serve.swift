@@ -85,6 +85,7 @@ struct Serve: AsyncParsableCommand {
             clusterId: configuration.clusterId ?? KafkaClusterId.random(), nodeId: configuration.nodeId)
         let logs = try LogManager(
             dataDirectory: configuration.dataDirectory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
+            cleaner: (try? LogCleanerSettings(properties: configuration.cleanerProperties)) ?? LogCleanerSettings(),
             logger: logger, clock: Broker.wallClockMilliseconds)
         let registry = try schemaRegistryService(configuration: configuration, logger: logger)
         // Topics with confluent.*.schema.validation check ids against the registry's state (it follows _schemas).
