@@ -370,3 +370,46 @@ def test_a_client_that_never_reads_its_fetch_answers_is_bounded(hostile_broker):
     finally:
         sock.close()
     lists_topics(hostile_broker)
+
+
+def open_descriptors(broker) -> int:
+    import os
+    return len(os.listdir(f"/proc/{broker.process.pid}/fd"))
+
+
+def test_fetch_descriptors_are_released_when_the_client_goes_away(hostile_broker):
+    topic = unique_topic("fds")
+    create_topic(hostile_broker, topic, 4)
+    producer = Producer({"bootstrap.servers": hostile_broker.bootstrap, "linger.ms": 20, "batch.size": 200_000})
+    for index in range(8_000):
+        producer.produce(topic, b"d" * 1000, partition=index % 4)
+    producer.flush(60)
+    metadata = ask(hostile_broker, "Metadata", 12, {"Topics": [{"Name": topic}], "AllowAutoTopicCreation": False})
+    topic_id = metadata["Topics"][0]["TopicId"]
+    # Slices over 64 KiB go out with sendfile: each pending answer holds one descriptor per partition.
+    request = wire.encode_request("Fetch", 16, {
+        "MaxWaitMs": 0, "MinBytes": 1, "MaxBytes": 50 << 20, "IsolationLevel": 0, "SessionId": 0, "SessionEpoch": -1,
+        "Topics": [{"TopicId": topic_id, "Partitions": [
+            {"Partition": p, "FetchOffset": 0, "LogStartOffset": -1, "PartitionMaxBytes": 1 << 20} for p in range(4)]}],
+        "ForgottenTopicsData": [], "RackId": "",
+    })
+    lists_topics(hostile_broker)
+    time.sleep(0.5)
+    baseline = open_descriptors(hostile_broker)
+    for _ in range(5):
+        sock = socket.create_connection(("127.0.0.1", hostile_broker.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(0.5)
+        try:
+            for _ in range(30):
+                sock.sendall(request)
+        except socket.timeout:
+            pass
+        time.sleep(0.5)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # reset with answers pending
+    deadline = time.monotonic() + 10
+    while open_descriptors(hostile_broker) > baseline + 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert open_descriptors(hostile_broker) <= baseline + 5, "descriptors of unsent fetch answers must be closed"
+    lists_topics(hostile_broker)
