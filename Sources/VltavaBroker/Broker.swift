@@ -98,12 +98,34 @@ public final class Broker: Sendable {
     var metadata: ClusterMetadataStore { logs.metadata }
     var nodeId: Int32 { configuration.nodeId }
 
-    /// Answers one request frame on the request-handler pool (ApiVersions, which touches nothing, at once).
-    func submit(_ frame: KafkaRequestFrame, connection: ConnectionContext) -> EventLoopFuture<BrokerResponse> {
-        guard let requestHandlers, frame.apiKey != .apiVersions else { return handle(frame, connection: connection) }
-        return requestHandlers.runIfActive(eventLoop: connection.eventLoop) {
-            self.handle(frame, connection: connection)
-        }.flatMap { $0 }
+    /// Answers request frames of one connection on the request-handler pool, as one job handling them in order
+    /// (ApiVersions, which touches nothing, at once); one future per frame.
+    func submit(_ frames: [KafkaRequestFrame], connection: ConnectionContext) -> [EventLoopFuture<BrokerResponse>] {
+        guard let requestHandlers else { return frames.map { handle($0, connection: connection) } }
+        var futures: [EventLoopFuture<BrokerResponse>] = []
+        var jobs: [(KafkaRequestFrame, EventLoopPromise<BrokerResponse>)] = []
+        for frame in frames {
+            if frame.apiKey == .apiVersions {
+                futures.append(handle(frame, connection: connection))
+            } else {
+                let promise = connection.eventLoop.makePromise(of: BrokerResponse.self)
+                jobs.append((frame, promise))
+                futures.append(promise.futureResult)
+            }
+        }
+        if !jobs.isEmpty {
+            let pending = jobs
+            requestHandlers.submit { state in
+                for (frame, promise) in pending {
+                    guard state == .active else {
+                        promise.fail(ChannelError.ioOnClosedChannel)
+                        continue
+                    }
+                    self.handle(frame, connection: connection).cascade(to: promise)
+                }
+            }
+        }
+        return futures
     }
 
     /// Runs `work` on the request-handler pool (on `eventLoop` when there is none).

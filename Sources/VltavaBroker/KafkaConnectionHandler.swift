@@ -74,6 +74,11 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         let memory = self.memory
         carryOut(machine.bytesReceived(bytes, nowMs: now, reserve: { memory.reserve($0) }), context: context)
         guard !machine.isClosed else { return }
+        inRead = true
+        defer {
+            inRead = false
+            dispatchGathered(context: context)
+        }
         do {
             try decoder.process(buffer: bytes) { payload in
                 self.frameReceived(payload, context: context)
@@ -103,14 +108,29 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         carryOut(actions, context: context)
     }
 
+    /// Requests to start, gathered while a read is processed, so that the frames of one read go to the
+    /// request-handler pool as one job (one thread wake-up, not one per request).
+    private var toDispatch: [(Int, KafkaRequestFrame)] = []
+    private var inRead = false
+
     private func dispatch(_ sequence: Int, context: ChannelHandlerContext) {
-        guard let frame = frames.removeValue(forKey: sequence), let connection else { return }
-        broker.submit(frame, connection: connection)
-            .hop(to: context.eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.answered(sequence, frame: frame, result: result, context: context)
-            }
+        guard let frame = frames.removeValue(forKey: sequence) else { return }
+        toDispatch.append((sequence, frame))
+        if !inRead { dispatchGathered(context: context) }
+    }
+
+    private func dispatchGathered(context: ChannelHandlerContext) {
+        guard !toDispatch.isEmpty, let connection else { return }
+        let batch = toDispatch
+        toDispatch.removeAll(keepingCapacity: true)
+        let futures = broker.submit(batch.map(\.1), connection: connection)
+        for ((sequence, frame), future) in zip(batch, futures) {
+            future.hop(to: context.eventLoop)
+                .assumeIsolated()
+                .whenComplete { result in
+                    self.answered(sequence, frame: frame, result: result, context: context)
+                }
+        }
     }
 
     private func answered(_ sequence: Int, frame: KafkaRequestFrame, result: Result<BrokerResponse, Error>,
