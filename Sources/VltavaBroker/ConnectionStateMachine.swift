@@ -144,10 +144,15 @@ struct ConnectionStateMachine {
         return (sequence, isClosed ? [] : dispatchReady())
     }
 
+    /// Starts waiting requests, in order, while fewer than `maximumPendingRequests` are running and the answers
+    /// queued for the client are under their limit: one read can bring many small frames, whose answers must not
+    /// all be made at once.
     private mutating func dispatchReady() -> [Action] {
         var actions: [Action] = []
+        var running = pending.reduce(0) { $0 + ($1.dispatched && $1.outcome == nil ? 1 : 0) }
         for index in pending.indices where !pending[index].dispatched {
-            guard queuedResponseBytes <= limits.maximumQueuedResponseBytes else { break }
+            guard queuedResponseBytes <= limits.maximumQueuedResponseBytes, running < limits.maximumPendingRequests else { break }
+            running += 1
             pending[index].dispatched = true
             actions.append(.dispatch(sequence: pending[index].sequence))
         }
@@ -176,7 +181,7 @@ struct ConnectionStateMachine {
             }
         }
         if wrote { actions.append(.flush) }
-        return actions
+        return actions + dispatchReady()
     }
 
     /// Bytes of an answer were handed to the socket (`written`) or left it (`sent`, negative: done).

@@ -38,6 +38,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         self.decoder = NIOSingleStepByteToMessageProcessor(KafkaFrameDecoder(maximumFrameSize: limits.maximumRequestBytes))
     }
 
+    static let largeFrameBytes = 256 * 1024
+
     static func nowMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -80,8 +82,15 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             dispatchGathered(context: context)
         }
         do {
+            var largest = 0
             try decoder.process(buffer: bytes) { payload in
+                largest = max(largest, payload.readableBytes)
                 self.frameReceived(payload, context: context)
+            }
+            // The decoder keeps its buffer's capacity; after a large frame, start a fresh one so that an idle
+            // connection does not hold megabytes.
+            if largest > Self.largeFrameBytes, decoder.unprocessedBytes == 0 {
+                decoder = NIOSingleStepByteToMessageProcessor(KafkaFrameDecoder(maximumFrameSize: machine.limits.maximumRequestBytes))
             }
         } catch {
             logger.info("closing connection after an unreadable request frame", metadata: [
@@ -125,15 +134,25 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         toDispatch.removeAll(keepingCapacity: true)
         let futures = broker.submit(batch.map(\.1), connection: connection)
         for ((sequence, frame), future) in zip(batch, futures) {
+            // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance): the
+            // frame's bytes must not stay alive with it.
+            let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
+                                      version: frame.header.requestApiVersion)
             future.hop(to: context.eventLoop)
                 .assumeIsolated()
                 .whenComplete { result in
-                    self.answered(sequence, frame: frame, result: result, context: context)
+                    self.answered(sequence, header: header, result: result, context: context)
                 }
         }
     }
 
-    private func answered(_ sequence: Int, frame: KafkaRequestFrame, result: Result<BrokerResponse, Error>,
+    private struct AnswerHeader {
+        var correlationId: Int32
+        var apiKey: ApiKey?
+        var version: Int16
+    }
+
+    private func answered(_ sequence: Int, header: AnswerHeader, result: Result<BrokerResponse, Error>,
                           context: ChannelHandlerContext) {
         if machine.isClosed {
             release(result)
@@ -142,18 +161,18 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         let outcome: ConnectionStateMachine.Outcome
         switch result {
         case let .success(.none):
-            if frame.apiKey == .produce {
+            if header.apiKey == .produce {
                 outcome = .noAnswer
             } else {
-                outcome = .failed("no answer for \(frame.apiKey?.name ?? "unknown API") v\(frame.header.requestApiVersion)")
+                outcome = .failed("no answer for \(header.apiKey?.name ?? "unknown API") v\(header.version)")
             }
         case .success:
             outcome = .answered
         case let .failure(error):
-            outcome = .failed("\(frame.apiKey?.name ?? "unknown API") request failed: \(error)")
+            outcome = .failed("\(header.apiKey?.name ?? "unknown API") request failed: \(error)")
         }
         results[sequence] = result
-        answerHeaders[sequence] = (frame.header.correlationId, frame.apiKey, frame.header.requestApiVersion)
+        answerHeaders[sequence] = (header.correlationId, header.apiKey, header.version)
         carryOut(machine.responseReady(sequence: sequence, outcome, nowMs: Self.nowMs()), context: context)
     }
 

@@ -102,11 +102,31 @@ public final class LogManager: @unchecked Sendable {
     /// Creates a topic's metadata and its partition folders.
     public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
         try TopicConfigs.validate(configs)
+        try checkDescriptorHeadroom(partitions: Int(partitions))
         let topic = TopicMetadata(name: name, topicId: .random(), partitionCount: partitions, configs: configs)
         try metadata.createTopic(topic)
-        for partition in 0..<partitions { try open(topic: topic, partition: partition) }
+        do {
+            for partition in 0..<partitions { try open(topic: topic, partition: partition) }
+        } catch {
+            // Leave no half-created topic behind: its metadata and the partitions opened so far go.
+            try? deleteTopic(name: name)
+            throw error
+        }
         logger.info("topic created", metadata: ["topic": "\(name)", "partitions": "\(partitions)", "configs": "\(configs)"])
         return topic
+    }
+
+    /// Refuses to open `partitions` more partitions (three descriptors each: log, offset and time index) when
+    /// they would take the process past 90 % of its descriptor limit: running out would fail every later open
+    /// and keep the broker from starting again on its data.
+    func checkDescriptorHeadroom(partitions: Int) throws(StorageError) {
+        guard partitions > 0, let limit = FileSystem.descriptorLimit() else { return }
+        let inUse = FileSystem.openDescriptorCount() ?? 0
+        let needed = partitions * 3
+        if inUse + needed > limit * 9 / 10 {
+            throw .tooManyOpenFiles(
+                "\(partitions) partitions need about \(needed) file descriptors; \(inUse) of the limit of \(limit) are in use (raise ulimit -n)")
+        }
     }
 
     /// Deletes a topic: its metadata first, then its partition folders.
@@ -130,6 +150,7 @@ public final class LogManager: @unchecked Sendable {
     public func addPartitions(topic name: String, count: Int32) throws(StorageError) {
         guard var topic = metadata.topic(named: name) else { return }
         let old = topic.partitionCount
+        try checkDescriptorHeadroom(partitions: Int(count) - Int(old))
         topic.partitionCount = count
         try metadata.updateTopic(topic)
         for partition in old..<count { try open(topic: topic, partition: partition) }

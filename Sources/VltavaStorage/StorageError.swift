@@ -12,6 +12,13 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidConfig(name: String, value: String, reason: String)
     /// The metadata file could not be read.
     case invalidMetadata(String)
+    /// Opening more files would exhaust the process's descriptor limit.
+    case tooManyOpenFiles(String)
+
+    public var isTooManyOpenFiles: Bool {
+        if case .tooManyOpenFiles = self { return true }
+        return false
+    }
 
     public var description: String {
         switch self {
@@ -21,6 +28,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .closed: return "log closed"
         case let .invalidConfig(name, value, reason): return "invalid value \(value) for \(name): \(reason)"
         case let .invalidMetadata(message): return "invalid metadata: \(message)"
+        case let .tooManyOpenFiles(message): return "not enough file descriptors: \(message)"
         }
     }
 }

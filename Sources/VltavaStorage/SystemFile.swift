@@ -157,6 +157,22 @@ final class SystemFile: @unchecked Sendable {
 
 /// Small file-system helpers over POSIX calls.
 enum FileSystem {
+    /// The soft limit on open descriptors, if there is one.
+    static func descriptorLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// How many descriptors the process has open (from /proc/self/fd).
+    static func openDescriptorCount() -> Int? {
+        guard let directory = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(directory) }
+        var count = 0
+        while readdir(directory) != nil { count += 1 }
+        return max(0, count - 3)  // ".", ".." and the directory's own descriptor
+    }
+
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -80,6 +83,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("starting", metadata: [
             "version": "\(vltavaVersion)", "nodeId": "\(configuration.nodeId)", "dataDirectory": "\(configuration.dataDirectory)",
         ])
+        raiseDescriptorLimit()
         let metadata = try LocalMetadataStore(
             dataDirectory: configuration.dataDirectory,
             clusterId: configuration.clusterId ?? KafkaClusterId.random(), nodeId: configuration.nodeId)
@@ -149,4 +153,13 @@ enum KafkaClusterId {
     static func random() -> String {
         KafkaUUID.random().description
     }
+}
+
+/// Raises the soft limit on open files to the hard limit, as Kafka's start scripts expect a high one: each partition
+/// holds three descriptors.
+func raiseDescriptorLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

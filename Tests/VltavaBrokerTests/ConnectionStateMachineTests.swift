@@ -71,6 +71,13 @@ struct ConnectionStateMachineTests {
         #expect(state.shouldRead)
     }
 
+    @Test func manyFramesOfOneReadAreStartedAtMostThePendingLimitAtATime() {
+        var state = machine { $0.maximumPendingRequests = 2 }
+        let started = (0..<5).flatMap { _ in state.requestReceived(nowMs: 0).actions }
+        #expect(started == [.dispatch(sequence: 0), .dispatch(sequence: 1)])
+        #expect(state.responseReady(sequence: 0, .answered, nowMs: 0) == [.write(sequence: 0), .flush, .dispatch(sequence: 2)])
+    }
+
     @Test func oversizedFrameClosesAsSoonAsItsSizeIsKnown() {
         var state = machine { $0.maximumRequestBytes = 100 }
         var buffer = ByteBuffer()

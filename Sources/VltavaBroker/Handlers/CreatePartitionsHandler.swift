@@ -64,6 +64,8 @@ extension Broker {
         do {
             try logs.addPartitions(topic: topic.name, count: request.count)
             return nil
+        } catch let error as StorageError where error.isTooManyOpenFiles {
+            return ApiError(.policyViolation, "\(error)")
         } catch {
             return ApiError(.kafkaStorageError, "\(error)")
         }

@@ -47,7 +47,8 @@ extension Broker {
             // Version 0 has no rebalance timeout: Kafka uses the session timeout.
             rebalanceTimeoutMs: request.rebalanceTimeoutMs < 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs,
             protocolType: request.protocolType,
-            protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: $0.metadata) },
+            // Copied: a view would keep the whole request frame alive as long as the member lives.
+            protocols: request.protocols.map { GroupProtocol(name: $0.name, metadata: Self.copy($0.metadata)) },
             requiresKnownMemberId: context.version >= 4, supportsSkipAssignment: context.version >= 9,
             newMemberId: Self.newMemberId(prefix: request.groupInstanceId ?? clientId))
         let version = context.version
@@ -66,6 +67,13 @@ extension Broker {
             if version < 7 { response.protocolType = nil }
             return .message(.joinGroup(response))
         }
+    }
+
+    /// A buffer of its own with `bytes`' contents, so that keeping it does not keep the frame it came from.
+    static func copy(_ bytes: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: bytes.readableBytes)
+        copy.writeImmutableBuffer(bytes)
+        return copy
     }
 
     static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
@@ -94,7 +102,7 @@ extension Broker {
     /// SyncGroup: the leader's assignment, or the wait for it.
     func handleSyncGroup(_ request: SyncGroupRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         var assignments: [String: ByteBuffer] = [:]
-        for assignment in request.assignments { assignments[assignment.memberId] = assignment.assignment }
+        for assignment in request.assignments { assignments[assignment.memberId] = Self.copy(assignment.assignment) }
         let sync = SyncRequest(
             waiter: 0, memberId: request.memberId, groupInstanceId: request.groupInstanceId, generationId: request.generationId,
             protocolType: request.protocolType, protocolName: request.protocolName, assignments: assignments)

@@ -73,6 +73,8 @@ extension Broker {
                     }
                 } catch let StorageError.invalidConfig(name, value, reason) {
                     fail(.invalidConfig, "Invalid value \(value) for configuration \(name): \(reason)")
+                } catch let error as StorageError where error.isTooManyOpenFiles {
+                    fail(.policyViolation, "\(error)")
                 } catch {
                     fail(.kafkaStorageError, "\(error)")
                 }
