@@ -179,7 +179,7 @@ let package = Package(
 
 // Decoder fuzzing (scripts/fuzz-decoders, docs/fuzzing.md): one libFuzzer binary, declared only when VLTAVA_FUZZ=1
 // so that ordinary builds and `swift test` never see an executable whose `main` is libFuzzer's. Built with
-// `VLTAVA_FUZZ=1 swift build -c release --product vltava-fuzz --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz`.
+// `VLTAVA_FUZZ=1 swift build -c release --product vltava-fuzz -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz`.
 if Context.environment["VLTAVA_FUZZ"] == "1" {
     package.targets += [
         .target(name: "CVltavaFuzzMain", path: "Tests/Fuzz/Main"),
