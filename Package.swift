@@ -177,3 +177,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Decoder fuzzing (scripts/fuzz-decoders, docs/fuzzing.md): one libFuzzer binary, declared only when VLTAVA_FUZZ=1
+// so that ordinary builds and `swift test` never see an executable whose `main` is libFuzzer's. Built with
+// `VLTAVA_FUZZ=1 swift build -c release --product vltava-fuzz -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz`.
+if Context.environment["VLTAVA_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CVltavaFuzzMain", path: "Tests/Fuzz/Main"),
+        .executableTarget(
+            name: "vltava-fuzz",
+            dependencies: ["CVltavaFuzzMain", "KafkaProtocol", "KafkaRecords", "SchemaRegistry"],
+            path: "Tests/Fuzz/Driver",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+    ]
+}

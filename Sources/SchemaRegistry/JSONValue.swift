@@ -195,6 +195,8 @@ struct JSONParser {
             guard depth < maximumDepth else { throw error("nesting deeper than \(maximumDepth)") }
             position += 1
             var members: [(String, JSONValue)] = []
+            // Where each name is in `members`: a repeated name is found without a scan (no quadratic work).
+            var indexes: [String: Int] = [:]
             skipWhitespace()
             if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
                 position += 1
@@ -209,9 +211,10 @@ struct JSONParser {
                 position += 1
                 skipWhitespace()
                 let value = try parseValue(depth: depth + 1)
-                if let existing = members.firstIndex(where: { $0.0 == name }) {
+                if let existing = indexes[name] {
                     members[existing].1 = value
                 } else {
+                    indexes[name] = members.count
                     members.append((name, value))
                 }
                 skipWhitespace()

@@ -27,8 +27,9 @@ enum ParsedSchema: Sendable {
                 // confluent-kafka's serializers send a base64 FileDescriptorProto instead of .proto text.
                 guard let decoded = try? FileDescriptorCoding.decode(base64: text), !decoded.messages.isEmpty || !decoded.enums.isEmpty
                 else { throw error }
-                try ProtobufValidation.check(decoded)
-                parsed = decoded
+                // Checked as the .proto text it stands for, which it is stored and compared as: a descriptor's
+                // syntax, names and numbers are free-form bytes, and only the text parser checks all of them.
+                parsed = try ProtobufSchema.parse(decoded.normalizedForm)
             }
             var files: [String: ProtobufSchema] = [:]
             for (name, schema) in zip(referenceNames ?? [], referenced) {

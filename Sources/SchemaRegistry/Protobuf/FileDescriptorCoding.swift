@@ -148,11 +148,12 @@ enum FileDescriptorCoding {
             for (number, value) in try fields(data) {
                 switch (number, value) {
                 case (1, _): field.name = string(value) ?? ""
-                case let (3, .varint(raw)): field.number = Int(raw)
-                case let (4, .varint(raw)): label = Int(raw)
-                case let (5, .varint(raw)): typeNumber = Int(raw)
+                // Varints are 64-bit: clamped, an out-of-range value stays invalid without trapping.
+                case let (3, .varint(raw)): field.number = Int(clamping: raw)
+                case let (4, .varint(raw)): label = Int(clamping: raw)
+                case let (5, .varint(raw)): typeNumber = Int(clamping: raw)
                 case (6, _): typeName = string(value) ?? ""
-                case let (9, .varint(raw)): field.oneof = Int(raw) < oneofs.count ? oneofs[Int(raw)] : nil
+                case let (9, .varint(raw)): field.oneof = raw < UInt64(oneofs.count) ? oneofs[Int(raw)] : nil
                 case let (17, .varint(raw)): proto3Optional = raw != 0
                 default: continue
                 }

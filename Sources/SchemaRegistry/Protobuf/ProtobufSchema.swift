@@ -64,7 +64,9 @@ struct ProtobufSchema: Sendable, Hashable {
     /// their order (it gives Confluent's message indexes). Two schemas with the same normalized form are the same
     /// schema; `normalize=true` stores this form.
     var normalizedForm: String {
-        var lines: [String] = ["syntax = \"\(syntax)\";"]
+        // `edition = "2023";` keeps its keyword: only proto2 and proto3 are syntaxes.
+        let keyword = ["proto2", "proto3"].contains(syntax) ? "syntax" : "edition"
+        var lines: [String] = ["\(keyword) = \"\(syntax)\";"]
         if let package { lines.append("package \(package);") }
         for file in Array(Set(imports)).sorted() { lines.append("import \"\(file)\";") }
         for option in options.sorted() { lines.append("option \(option);") }
