@@ -63,7 +63,11 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
 
     private static let producerIdBlock: Int64 = 1000
     private let path: String
+    /// Guards `contents` and the lookups, held only to read or publish them: readers (every produce and fetch)
+    /// never wait for a write's fsyncs.
     private let lock = NIOLock()
+    /// Serializes changes; held while the new metadata file is written and synced.
+    private let writeLock = NIOLock()
     private var contents: Contents {
         didSet { reindex() }
     }
@@ -113,7 +117,7 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
 
     public func createTopic(_ topic: TopicMetadata) throws(StorageError) {
         try mutate { contents throws(StorageError) in
-            if byName[topic.name] != nil {
+            if contents.topics.contains(where: { $0.name == topic.name }) {
                 throw .invalidMetadata("topic \(topic.name) exists")
             }
             contents.topics.append(topic)
@@ -131,32 +135,34 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
     }
 
     public func allocateProducerId() throws(StorageError) -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        if nextProducerId >= contents.producerIdLimit {
-            var updated = contents
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        var updated = lock.withLock { contents }
+        if nextProducerId >= updated.producerIdLimit {
             updated.producerIdLimit = nextProducerId + Self.producerIdBlock
             try write(updated)
-            contents = updated
+            lock.withLock { contents = updated }
         }
         let id = nextProducerId
         nextProducerId += 1
         return id
     }
 
+    /// Applies a change: under the write lock only, so lookups go on while the file is written and synced; the
+    /// new contents are published once durable.
     private func mutate(_ change: (inout Contents) throws(StorageError) -> Void) throws(StorageError) {
-        lock.lock()
-        defer { lock.unlock() }
-        var updated = contents
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        var updated = lock.withLock { contents }
         try change(&updated)
         try write(updated)
-        contents = updated
+        lock.withLock { contents = updated }
     }
 
     private func save() throws(StorageError) {
-        lock.lock()
-        defer { lock.unlock() }
-        try write(contents)
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        try write(lock.withLock { contents })
     }
 
     private func write(_ contents: Contents) throws(StorageError) {
