@@ -118,7 +118,7 @@ struct JSONSchemaDocument: Sendable {
         var problems: [String] = []
         comparison.compare(comparison.reader.rootNode, comparison.writer.rootNode, path: "#", problems: &problems)
         if comparison.exhausted {
-            problems.append("{errorType:'SCHEMA_TOO_COMPLEX', description:'the comparison needed more than \(JSONSchemaComparison.maximumSteps) steps'}")
+            problems.append("{errorType:'SCHEMA_TOO_COMPLEX', description:'the comparison needed more than \(JSONSchemaComparison.maximumSteps) steps or nested deeper than \(JSONSchemaComparison.maximumDepth)'}")
         }
         return problems
     }
@@ -305,6 +305,11 @@ extension String {
 /// tuples.
 struct JSONSchemaComparison {
     static let maximumSteps = 100_000
+    /// Comparisons nested deeper than this count as exhausted. A `$ref` back to an enclosing schema through a
+    /// combinator (`{"anyOf":[{"$ref":""}]}`) gives each level a new merged location, which `inProgress` cannot
+    /// recognize, and would otherwise recurse until the stack overflows.
+    static let maximumDepth = 128
+    private var depth = 0
     let reader: JSONSchemaResolver
     let writer: JSONSchemaResolver
     private(set) var exhausted = false
@@ -350,7 +355,7 @@ struct JSONSchemaComparison {
 
     mutating func compare(_ readerNode: JSONSchemaNode, _ writerNode: JSONSchemaNode, path: String, problems: inout [String]) {
         steps += 1
-        guard steps < Self.maximumSteps else {
+        guard steps < Self.maximumSteps, depth < Self.maximumDepth else {
             exhausted = true
             return
         }
@@ -365,7 +370,9 @@ struct JSONSchemaComparison {
         }
         inProgress.insert(key)
         let before = problems.count
+        depth += 1
         compareResolved(readerNode, writerNode, path: path, problems: &problems)
+        depth -= 1
         inProgress.remove(key)
         guard !exhausted else { return }
         if problems.count == before {
