@@ -185,9 +185,8 @@ struct ConnectionStateMachine {
     }
 
     /// Bytes of an answer were handed to the socket (`written`) or left it (`sent`, negative: done).
-    mutating func responseBytesQueued(_ bytes: Int) -> [Action] {
+    mutating func responseBytesQueued(_ bytes: Int) {
         queuedResponseBytes += bytes
-        return []
     }
 
     mutating func responseBytesSent(_ bytes: Int, nowMs: Int64) -> [Action] {

@@ -21,7 +21,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var machine: ConnectionStateMachine
     private var decoder: NIOSingleStepByteToMessageProcessor<KafkaFrameDecoder>
     private var frames: [Int: KafkaRequestFrame] = [:]
-    private var results: [Int: Result<BrokerResponse, Error>] = [:]
+    /// Answers ready and waiting for their turn to be written, with the header of their request.
+    private var results: [Int: (header: AnswerHeader, result: Result<BrokerResponse, Error>)] = [:]
     private var readHeldBack = false
     private var connection: ConnectionContext?
     private var timer: Scheduled<Void>?
@@ -54,15 +55,18 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        let (dropped, memoryHeld) = machine.closed()
-        memory.release(memoryHeld)
-        for sequence in dropped { release(results.removeValue(forKey: sequence)) }
-        for (_, result) in results { release(result) }
-        results.removeAll()
+        memory.release(machine.closed().memory)
+        releaseAll()
         frames.removeAll()
         onClose?()
         onClose = nil
         context.fireChannelInactive()
+    }
+
+    /// Drops every answer still waiting, closing what they hold.
+    private func releaseAll() {
+        for (_, waiting) in results { release(waiting.result) }
+        results.removeAll()
     }
 
     /// Closes the descriptors a fetch answer holds that will never be written.
@@ -171,12 +175,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         case let .failure(error):
             outcome = .failed("\(header.apiKey?.name ?? "unknown API") request failed: \(error)")
         }
-        results[sequence] = result
-        answerHeaders[sequence] = (header.correlationId, header.apiKey, header.version)
+        results[sequence] = (header, result)
         carryOut(machine.responseReady(sequence: sequence, outcome, nowMs: Self.nowMs()), context: context)
     }
-
-    private var answerHeaders: [Int: (correlationId: Int32, apiKey: ApiKey?, version: Int16)] = [:]
 
     private func carryOut(_ actions: [ConnectionStateMachine.Action], context: ChannelHandlerContext) {
         for action in actions {
@@ -184,9 +185,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             case let .dispatch(sequence):
                 dispatch(sequence, context: context)
             case let .write(sequence):
-                let result = results.removeValue(forKey: sequence)
-                let header = answerHeaders.removeValue(forKey: sequence)
-                guard case let .success(response) = result, let header else { continue }
+                guard let (header, result) = results.removeValue(forKey: sequence), case let .success(response) = result else {
+                    continue
+                }
                 write(response, correlationId: header.correlationId, apiKey: header.apiKey, version: header.version, context: context)
             case .flush:
                 context.flush()
@@ -194,8 +195,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 memory.release(bytes)
             case let .close(reason):
                 logger.info("closing connection", metadata: ["client": "\(connection?.clientHost ?? "?")", "reason": "\(reason)"])
-                for (sequence, result) in results where sequence >= 0 { release(result) }
-                results.removeAll()
+                releaseAll()
                 context.close(promise: nil)
                 return
             }
@@ -240,7 +240,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// Writes the parts of one answer, counting their bytes as queued until the socket took them.
     private func send(_ parts: [IOData], context: ChannelHandlerContext, whenSent: (() -> Void)?) {
         let size = parts.reduce(0) { $0 + $1.readableBytes }
-        _ = machine.responseBytesQueued(size)
+        machine.responseBytesQueued(size)
         let promise = context.eventLoop.makePromise(of: Void.self)
         for (index, part) in parts.enumerated() {
             context.write(wrapOutboundOut(part), promise: index == parts.count - 1 ? promise : nil)

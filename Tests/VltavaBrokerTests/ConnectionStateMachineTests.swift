@@ -63,7 +63,7 @@ struct ConnectionStateMachineTests {
         var state = machine { $0.maximumQueuedResponseBytes = 1000 }
         _ = state.requestReceived(nowMs: 0)
         _ = state.responseReady(sequence: 0, .answered, nowMs: 0)
-        _ = state.responseBytesQueued(5000)
+        state.responseBytesQueued(5000)
         #expect(!state.shouldRead, "answers pile up: stop reading")
         let next = state.requestReceived(nowMs: 0)
         #expect(next.actions.isEmpty, "and start no further request")
