@@ -5,6 +5,7 @@ import Foundation
 #endif
 import KafkaProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import VltavaCoordinator
@@ -98,14 +99,17 @@ public final class Broker: Sendable {
     var metadata: ClusterMetadataStore { logs.metadata }
     var nodeId: Int32 { configuration.nodeId }
 
-    /// Answers request frames of one connection on the request-handler pool, as one job handling them in order
-    /// (ApiVersions, which touches nothing, at once); one future per frame.
-    func submit(_ frames: [KafkaRequestFrame], connection: ConnectionContext) -> [EventLoopFuture<BrokerResponse>] {
+    /// Answers request frames of one connection on the request-handler pool, in the order they came: a
+    /// connection's requests start one after another (as in Kafka, where a connection has one request in progress
+    /// at a time), so that two produce requests are appended in their order. ApiVersions, which touches nothing, is
+    /// answered at once. One future per frame.
+    func submit(_ frames: [KafkaRequestFrame], connection: ConnectionContext, queue: ConnectionJobQueue)
+        -> [EventLoopFuture<BrokerResponse>] {
         guard let requestHandlers else { return frames.map { handle($0, connection: connection) } }
         var futures: [EventLoopFuture<BrokerResponse>] = []
         var jobs: [(KafkaRequestFrame, EventLoopPromise<BrokerResponse>)] = []
         for frame in frames {
-            if frame.apiKey == .apiVersions {
+            if frame.apiKey == .apiVersions && jobs.isEmpty {
                 futures.append(handle(frame, connection: connection))
             } else {
                 let promise = connection.eventLoop.makePromise(of: BrokerResponse.self)
@@ -115,12 +119,8 @@ public final class Broker: Sendable {
         }
         if !jobs.isEmpty {
             let pending = jobs
-            requestHandlers.submit { state in
+            queue.enqueue(on: requestHandlers) {
                 for (frame, promise) in pending {
-                    guard state == .active else {
-                        promise.fail(ChannelError.ioOnClosedChannel)
-                        continue
-                    }
                     self.handle(frame, connection: connection).cascade(to: promise)
                 }
             }
@@ -288,6 +288,39 @@ extension AppendError {
         case .invalidProducerEpoch: return .invalidProducerEpoch
         case .outOfOrderSequence: return .outOfOrderSequenceNumber
         case .storage: return .kafkaStorageError
+        }
+    }
+}
+
+/// The jobs of one connection, run on the request-handler pool one after another in the order they were queued
+/// (different connections' jobs run in parallel). Only the start of each request is ordered: a request that waits
+/// (a long-polling fetch, a JoinGroup) waits on its future, not on the queue.
+final class ConnectionJobQueue: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var jobs: [@Sendable () -> Void] = []
+    private var running = false
+
+    func enqueue(on pool: NIOThreadPool, _ job: @escaping @Sendable () -> Void) {
+        let start = lock.withLock { () -> Bool in
+            jobs.append(job)
+            if running { return false }
+            running = true
+            return true
+        }
+        if start { pool.submit { _ in self.drain() } }
+    }
+
+    private func drain() {
+        while true {
+            let next = lock.withLock { () -> (@Sendable () -> Void)? in
+                if jobs.isEmpty {
+                    running = false
+                    return nil
+                }
+                return jobs.removeFirst()
+            }
+            guard let next else { return }
+            next()
         }
     }
 }

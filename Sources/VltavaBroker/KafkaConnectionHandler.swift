@@ -124,6 +124,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// Requests to start, gathered while a read is processed, so that the frames of one read go to the
     /// request-handler pool as one job (one thread wake-up, not one per request).
     private var toDispatch: [(Int, KafkaRequestFrame)] = []
+    /// Keeps this connection's requests starting in order on the pool.
+    private let jobs = ConnectionJobQueue()
     private var inRead = false
 
     private func dispatch(_ sequence: Int, context: ChannelHandlerContext) {
@@ -136,7 +138,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         guard !toDispatch.isEmpty, let connection else { return }
         let batch = toDispatch
         toDispatch.removeAll(keepingCapacity: true)
-        let futures = broker.submit(batch.map(\.1), connection: connection)
+        let futures = broker.submit(batch.map(\.1), connection: connection, queue: jobs)
         for ((sequence, frame), future) in zip(batch, futures) {
             // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance): the
             // frame's bytes must not stay alive with it.
