@@ -412,3 +412,27 @@ def test_fetch_descriptors_are_released_when_the_client_goes_away(hostile_broker
         time.sleep(0.2)
     assert open_descriptors(hostile_broker) <= baseline + 5, "descriptors of unsent fetch answers must be closed"
     lists_topics(hostile_broker)
+
+
+def test_pipelined_produce_requests_are_appended_in_order(hostile_broker):
+    # Requests run on the request-handler pool; a connection's requests must still be appended in the order they
+    # came, or a producer with several requests in flight sees its records reordered.
+    topic = unique_topic("order")
+    create_topic(hostile_broker, topic, 1)
+    producer = Producer({"bootstrap.servers": hostile_broker.bootstrap, "linger.ms": 0, "batch.num.messages": 1,
+                         "max.in.flight.requests.per.connection": 50, "enable.idempotence": False, "acks": 1})
+    for index in range(3000):
+        producer.produce(topic, str(index).encode(), partition=0)
+        producer.poll(0)
+    producer.flush(60)
+    consumer = Consumer({"bootstrap.servers": hostile_broker.bootstrap, "group.id": unique_topic("g"),
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    values = []
+    deadline = time.monotonic() + 60
+    while len(values) < 3000 and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            values.append(int(message.value()))
+    consumer.close()
+    assert values == list(range(3000))
