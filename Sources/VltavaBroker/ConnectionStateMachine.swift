@@ -198,6 +198,9 @@ struct ConnectionStateMachine {
     /// The periodic check: a frame that takes too long to arrive, or a connection idle for too long, is closed.
     mutating func tick(nowMs: Int64) -> [Action] {
         guard !isClosed else { return [] }
+        // While the broker holds reading back (too many requests pending, answers unread, no request memory), a
+        // frame cannot complete through any fault of the client's: its clock starts again.
+        if frameStartedMs != nil, !shouldRead { frameStartedMs = nowMs }
         if let started = frameStartedMs, nowMs - started >= limits.frameTimeoutMs {
             return close("a request frame did not arrive whole within \(limits.frameTimeoutMs) ms")
         }

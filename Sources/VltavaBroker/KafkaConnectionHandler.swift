@@ -134,22 +134,33 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         if !inRead { dispatchGathered(context: context) }
     }
 
+    /// True while `dispatchGathered` runs: an answer that is ready at once (ApiVersions) frees a slot and lets
+    /// the next parked request start from inside the loop below; that request is gathered and started by the same
+    /// loop, never by a nested call (thousands of pipelined ApiVersions would otherwise recurse until the stack
+    /// overflows).
+    private var dispatching = false
+
     private func dispatchGathered(context: ChannelHandlerContext) {
-        guard !toDispatch.isEmpty, let connection else { return }
-        let batch = toDispatch
-        toDispatch.removeAll(keepingCapacity: true)
-        let futures = broker.submit(batch.map(\.1), connection: connection, queue: jobs)
-        for ((sequence, frame), future) in zip(batch, futures) {
-            // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance): the
-            // frame's bytes must not stay alive with it.
-            let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
-                                      version: frame.header.requestApiVersion)
-            future.hop(to: context.eventLoop)
-                .assumeIsolated()
-                .whenComplete { result in
-                    self.answered(sequence, header: header, result: result, context: context)
-                }
+        guard !dispatching, let connection else { return }
+        dispatching = true
+        defer { dispatching = false }
+        while !toDispatch.isEmpty, !machine.isClosed {
+            let batch = toDispatch
+            toDispatch.removeAll(keepingCapacity: true)
+            let futures = broker.submit(batch.map(\.1), connection: connection, queue: jobs)
+            for ((sequence, frame), future) in zip(batch, futures) {
+                // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance): the
+                // frame's bytes must not stay alive with it.
+                let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
+                                          version: frame.header.requestApiVersion)
+                future.hop(to: context.eventLoop)
+                    .assumeIsolated()
+                    .whenComplete { result in
+                        self.answered(sequence, header: header, result: result, context: context)
+                    }
+            }
         }
+        toDispatch.removeAll()
     }
 
     private struct AnswerHeader {

@@ -102,6 +102,22 @@ struct ConnectionStateMachineTests {
         #expect(state.tick(nowMs: 1000) == [.close(reason: "a request frame did not arrive whole within 1000 ms")])
     }
 
+    @Test func aFrameHeldBackByTheBrokerIsNotTimedOut() {
+        var state = machine {
+            $0.frameTimeoutMs = 1000
+            $0.maximumPendingRequests = 1
+        }
+        // One request in progress stops reading; the next frame's first bytes were already read with it.
+        _ = state.requestReceived(nowMs: 0)
+        #expect(!state.shouldRead)
+        _ = state.bytesReceived(frame(10).getSlice(at: 0, length: 6)!, nowMs: 0, reserve: always)
+        #expect(state.tick(nowMs: 5000).isEmpty, "the broker, not the client, keeps the frame from completing")
+        _ = state.responseReady(sequence: 0, .answered, nowMs: 5000)
+        #expect(state.shouldRead)
+        #expect(state.tick(nowMs: 5999).isEmpty)
+        #expect(state.tick(nowMs: 6000).count == 1, "once reading resumes the client has the whole timeout again")
+    }
+
     @Test func framesSplitAnywhereAreTrackedWhole() {
         var state = machine { $0.frameTimeoutMs = 1000 }
         var stream = frame(3)
