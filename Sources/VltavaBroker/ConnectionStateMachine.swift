@@ -195,6 +195,18 @@ struct ConnectionStateMachine {
         return isClosed ? [] : dispatchReady()
     }
 
+    /// The handler starts reading again after the broker held reading back: a frame that was cut off by the hold
+    /// gets the whole frame timeout from now (its client could not send the rest meanwhile).
+    mutating func readingResumed(nowMs: Int64) {
+        if frameStartedMs != nil { frameStartedMs = nowMs }
+    }
+
+    /// The broker spent `milliseconds` answering what it read (a read of thousands of pipelined requests takes a
+    /// while): a frame cut off at the end of that read is not the client's delay for that long.
+    mutating func brokerWasBusy(milliseconds: Int64) {
+        if let started = frameStartedMs, milliseconds > 0 { frameStartedMs = started + milliseconds }
+    }
+
     /// The periodic check: a frame that takes too long to arrive, or a connection idle for too long, is closed.
     mutating func tick(nowMs: Int64) -> [Action] {
         guard !isClosed else { return [] }

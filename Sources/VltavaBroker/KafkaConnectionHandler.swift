@@ -84,6 +84,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         defer {
             inRead = false
             dispatchGathered(context: context)
+            machine.brokerWasBusy(milliseconds: Self.nowMs() - now)
         }
         do {
             var largest = 0
@@ -140,26 +141,37 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// overflows).
     private var dispatching = false
 
+    /// A flush asked for while a read or `dispatchGathered` runs: done once at its end, so that the answers of
+    /// many pipelined requests leave in one write, not one each.
+    private var flushWanted = false
+
     private func dispatchGathered(context: ChannelHandlerContext) {
         guard !dispatching, let connection else { return }
         dispatching = true
         defer { dispatching = false }
-        while !toDispatch.isEmpty, !machine.isClosed {
-            let batch = toDispatch
-            toDispatch.removeAll(keepingCapacity: true)
-            let futures = broker.submit(batch.map(\.1), connection: connection, queue: jobs)
-            for ((sequence, frame), future) in zip(batch, futures) {
-                // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance): the
-                // frame's bytes must not stay alive with it.
-                let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
-                                          version: frame.header.requestApiVersion)
-                future.hop(to: context.eventLoop)
-                    .assumeIsolated()
-                    .whenComplete { result in
-                        self.answered(sequence, header: header, result: result, context: context)
-                    }
+        repeat {
+            while !toDispatch.isEmpty, !machine.isClosed {
+                let batch = toDispatch
+                toDispatch.removeAll(keepingCapacity: true)
+                let futures = broker.submit(batch.map(\.1), connection: connection, queue: jobs)
+                for ((sequence, frame), future) in zip(batch, futures) {
+                    // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance):
+                    // the frame's bytes must not stay alive with it.
+                    let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
+                                              version: frame.header.requestApiVersion)
+                    future.hop(to: context.eventLoop)
+                        .assumeIsolated()
+                        .whenComplete { result in
+                            self.answered(sequence, header: header, result: result, context: context)
+                        }
+                }
             }
-        }
+            // Writes that complete during the flush may let held requests start: they are gathered above.
+            if flushWanted, !machine.isClosed {
+                flushWanted = false
+                context.flush()
+            }
+        } while (!toDispatch.isEmpty || flushWanted) && !machine.isClosed
         toDispatch.removeAll()
     }
 
@@ -203,7 +215,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 }
                 write(response, correlationId: header.correlationId, apiKey: header.apiKey, version: header.version, context: context)
             case .flush:
-                context.flush()
+                if inRead || dispatching { flushWanted = true } else { context.flush() }
             case let .releaseMemory(bytes):
                 memory.release(bytes)
             case let .close(reason):
@@ -267,6 +279,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private func resumeReadingIfAllowed(context: ChannelHandlerContext) {
         if readHeldBack && machine.shouldRead {
             readHeldBack = false
+            machine.readingResumed(nowMs: Self.nowMs())
             context.read()
         }
     }

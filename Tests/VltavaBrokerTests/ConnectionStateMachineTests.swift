@@ -116,6 +116,20 @@ struct ConnectionStateMachineTests {
         #expect(state.shouldRead)
         #expect(state.tick(nowMs: 5999).isEmpty)
         #expect(state.tick(nowMs: 6000).count == 1, "once reading resumes the client has the whole timeout again")
+
+        // A hold shorter than a tick: the handler reports that reading resumed, which restarts the frame's clock.
+        var brief = machine { $0.frameTimeoutMs = 1000 }
+        _ = brief.bytesReceived(frame(10).getSlice(at: 0, length: 6)!, nowMs: 0, reserve: always)
+        brief.readingResumed(nowMs: 900)
+        #expect(brief.tick(nowMs: 1500).isEmpty)
+        #expect(brief.tick(nowMs: 1900).count == 1)
+
+        // The broker's own time answering a large read does not count against the frame cut off at its end.
+        var busy = machine { $0.frameTimeoutMs = 1000 }
+        _ = busy.bytesReceived(frame(10).getSlice(at: 0, length: 6)!, nowMs: 0, reserve: always)
+        busy.brokerWasBusy(milliseconds: 700)
+        #expect(busy.tick(nowMs: 1600).isEmpty)
+        #expect(busy.tick(nowMs: 1700).count == 1)
     }
 
     @Test func framesSplitAnywhereAreTrackedWhole() {
