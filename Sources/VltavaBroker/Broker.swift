@@ -39,6 +39,8 @@ public final class Broker: Sendable {
     let clock: @Sendable () -> Int64
     /// The classic consumer groups and committed offsets this node coordinates.
     public let groups: GroupCoordinator
+    /// The transactional ids this node coordinates (`__transaction_state`).
+    public let transactions: TransactionCoordinator
     /// The schema registry asked by topics with `confluent.*.schema.validation`; nil refuses their records.
     let schemaIdValidator: (any SchemaIdValidator)?
     /// The request-handler pool (Kafka's `num.io.threads`): requests run there, so that no disk call or lock wait
@@ -74,6 +76,11 @@ public final class Broker: Sendable {
         .describeGroups: 0...5,
         .deleteGroups: 0...2,
         .offsetDelete: 0...0,
+        .addPartitionsToTxn: 0...3,
+        .addOffsetsToTxn: 0...4,
+        .endTxn: 0...4,
+        .describeTransactions: 0...0,
+        .listTransactions: 0...1,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -89,6 +96,11 @@ public final class Broker: Sendable {
         groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
         groupConfiguration.offsetsRetentionMs = configuration.offsetsRetentionMinutes * 60_000
         self.groups = GroupCoordinator(logs: logs, configuration: groupConfiguration, logger: logger, clock: clock)
+        self.transactions = TransactionCoordinator(
+            logs: logs, configuration: configuration.transactions, logger: logger, clock: clock,
+            offload: { job in
+                if let requestHandlers { requestHandlers.submit { _ in job() } } else { job() }
+            })
     }
 
     /// Milliseconds since the Unix epoch.
@@ -179,7 +191,18 @@ public final class Broker: Sendable {
         case let .deleteTopics(request):
             return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(handleDeleteTopics(request, context: context))))
         case let .initProducerId(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.initProducerId(handleInitProducerId(request, context: context))))
+            return handleInitProducerId(request, context: context)
+        case let .addPartitionsToTxn(request):
+            return handleAddPartitionsToTxn(request, context: context)
+        case let .addOffsetsToTxn(request):
+            return handleAddOffsetsToTxn(request, context: context)
+        case let .endTxn(request):
+            return handleEndTxn(request, context: context)
+        case let .describeTransactions(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.describeTransactions(handleDescribeTransactions(request, context: context))))
+        case let .listTransactions(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.listTransactions(handleListTransactions(request, context: context))))
         case let .createPartitions(request):
             return connection.eventLoop.makeSucceededFuture(.message(.createPartitions(handleCreatePartitions(request, context: context))))
         case let .describeConfigs(request):

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import VltavaCoordinator
 import VltavaStorage
 
 /// A listener: a name (PLAINTEXT, PLAINTEXT_HOST, ...), a host and a port.
@@ -60,6 +61,8 @@ public struct BrokerConfiguration: Sendable {
     public var defaultReplicationFactor: Int16 = 1
     public var groupInitialRebalanceDelayMs: Int64 = 3000
     public var offsetsRetentionMinutes: Int64 = 10080
+    /// `transaction.max.timeout.ms`, `transactional.id.expiration.ms` and the coordinator's timer intervals.
+    public var transactions = TransactionConfiguration()
     public var maximumRequestSize = 104_857_600
     public var retentionCheckIntervalMs: Int64 = 300_000
     public var deleteTopicEnable = true
@@ -149,6 +152,18 @@ public struct BrokerConfiguration: Sendable {
                 groupInitialRebalanceDelayMs = try parse(name, value, as: Int64.self)
             case "offsets.retention.minutes":
                 offsetsRetentionMinutes = try parse(name, value, as: Int64.self)
+            case "transaction.max.timeout.ms":
+                transactions.maxTimeoutMs = try parse(name, value, as: Int32.self)
+                if transactions.maxTimeoutMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "transactional.id.expiration.ms":
+                transactions.idExpirationMs = try parse(name, value, as: Int64.self)
+                if transactions.idExpirationMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
+                transactions.abortTimedOutIntervalMs = try parse(name, value, as: Int64.self)
+                if transactions.abortTimedOutIntervalMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+            case "transaction.remove.expired.transaction.cleanup.interval.ms":
+                transactions.removeExpiredIntervalMs = try parse(name, value, as: Int64.self)
+                if transactions.removeExpiredIntervalMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
             case "socket.request.max.bytes":
                 maximumRequestSize = try parse(name, value, as: Int.self)
                 if maximumRequestSize < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }

@@ -70,7 +70,12 @@ public final class KafkaServer: Service, @unchecked Sendable {
         let pool = maintenancePool
         let loop = group.next()
         let groups = broker.groups
-        pool.submit { _ in groups.load() }
+        let transactions = broker.transactions
+        pool.submit { _ in
+            groups.load()
+            transactions.load(eventLoop: loop)
+        }
+        transactions.startTimers(on: loop)
         if let handlers = broker.requestHandlers {
             groups.startTimers(on: loop, offload: { job in handlers.submit { _ in job() } })
         } else {
@@ -89,6 +94,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
     public func stop() async {
         for task in maintenanceTasks { task.cancel() }
         broker.groups.stopTimers()
+        broker.transactions.stopTimers()
         for channel in channels { try? await channel.close() }
         channels.removeAll()
         try? await maintenancePool.shutdownGracefully()

@@ -1,6 +1,7 @@
 import KafkaProtocol
 import KafkaRecords
 import NIOCore
+import VltavaCoordinator
 import VltavaStorage
 
 extension Broker {
@@ -18,9 +19,6 @@ extension Broker {
             }
             return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
         }
-        if request.transactionalId != nil {
-            logger.info("transactional produce refused: transactions are not supported")
-        }
         let now = clock()
         var response = ProduceResponse()
         var durability: [EventLoopFuture<Void>] = []
@@ -33,11 +31,6 @@ extension Broker {
                 partition.logStartOffset = -1
                 guard let topic, let log = logs.log(topic: topic.name, partition: partitionData.index) else {
                     partition.errorCode = storageErrorOrUnknown(topicData.name, partitionData.index).rawValue
-                    topicResponse.partitionResponses.append(partition)
-                    continue
-                }
-                if request.transactionalId != nil {
-                    partition.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
                     topicResponse.partitionResponses.append(partition)
                     continue
                 }
@@ -56,6 +49,16 @@ extension Broker {
                     continue
                 }
                 if batches.batches.isEmpty {
+                    topicResponse.partitionResponses.append(partition)
+                    continue
+                }
+                if let header = batches.batches.first?.header, header.isTransactional,
+                   let refusal = transactions.verify(producerId: header.producerId, producerEpoch: header.producerEpoch,
+                                                     partition: TopicPartition(topic: topic.name, partition: partitionData.index)) {
+                    // KIP-890 verification: a transactional batch must belong to its producer's ongoing
+                    // transaction, which must hold this partition.
+                    partition.errorCode = refusal == .producerFenced
+                        ? ErrorCode.invalidProducerEpoch.rawValue : ErrorCode.invalidTxnState.rawValue
                     topicResponse.partitionResponses.append(partition)
                     continue
                 }
