@@ -34,10 +34,14 @@ public struct LogReadResult: Sendable {
     public var highWatermark: Int64
     public var logStartOffset: Int64
     public var logEndOffset: Int64
+    /// The last stable offset when the slice was taken (see `PartitionLog.lastStableOffset`).
+    public var lastStableOffset: Int64
 
-    public static func empty(highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) -> LogReadResult {
+    public static func empty(highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64,
+                             lastStableOffset: Int64? = nil) -> LogReadResult {
         LogReadResult(fileDescriptor: nil, position: 0, length: 0, highWatermark: highWatermark,
-                      logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+                      logStartOffset: logStartOffset, logEndOffset: logEndOffset,
+                      lastStableOffset: lastStableOffset ?? highWatermark)
     }
 }
 
@@ -47,12 +51,12 @@ public final class PartitionLog: @unchecked Sendable {
     public let topic: String
     public let partition: Int32
     public let directory: String
-    private let logger: Logger
-    private let lock = NIOLock()
-    private var segments: [LogSegment]
+    let logger: Logger
+    let lock = NIOLock()
+    var segments: [LogSegment]
     private var config: LogConfig
-    private var producers = ProducerStateManager()
-    private var logStartOffsetValue: Int64
+    var producers = ProducerStateManager()
+    var logStartOffsetValue: Int64
     private var flushedOffset: Int64
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
@@ -60,7 +64,7 @@ public final class PartitionLog: @unchecked Sendable {
     private var flushWaiters: [(offset: Int64, promise: EventLoopPromise<Void>)] = []
     private var appendListeners: [UInt64: @Sendable (Int) -> Void] = [:]
     private var nextListenerId: UInt64 = 0
-    private var isClosed = false
+    var isClosed = false
     private var firstDirtyOffset: Int64 = 0
     weak var flusher: LogFlusher?
     /// Run between a step taken under the lock and the work that follows it without the lock, so that tests can
@@ -75,7 +79,8 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Opens the partition folder, creating it if needed, and recovers it: the active segment is checked batch
-    /// by batch and a torn tail truncated; indexes are rebuilt where missing; producer state is restored.
+    /// by batch and a torn tail truncated; indexes are rebuilt where missing; producer state is restored (and the
+    /// transaction index of the segments it is replayed from rebuilt).
     public init(topic: String, partition: Int32, directory: String, config: LogConfig, logStartOffset: Int64 = 0,
                 nowMs: Int64, logger: Logger) throws(StorageError) {
         self.topic = topic
@@ -113,36 +118,18 @@ public final class PartitionLog: @unchecked Sendable {
         try removeStaleFiles()
     }
 
-    private func snapshotPath(_ offset: Int64) -> String {
+    func snapshotPath(_ offset: Int64) -> String {
         directory + "/" + LogSegment.fileName(offset, ".snapshot")
     }
 
-    private func restoreProducerState() throws(StorageError) {
-        let active = segments.last!
-        if FileSystem.exists(snapshotPath(active.baseOffset)),
-           let restored = ProducerStateManager(snapshot: ByteBuffer(bytes: try FileSystem.readAll(snapshotPath(active.baseOffset)))) {
-            producers = restored
-        }
-        try active.scanBatches(from: 0, verifyChecksums: false) { location in
-            recordProducerBatch(location)
-            return true
-        }
-    }
-
-    private func recordProducerBatch(_ location: BatchLocation) {
-        guard location.producerId >= 0 else { return }
-        let count = location.lastOffset - location.baseOffset + 1
-        producers.update(producerId: location.producerId, epoch: location.producerEpoch, batch: .init(
-            firstSequence: location.baseSequence,
-            lastSequence: ProducerStateManager.lastSequence(first: location.baseSequence, recordCount: count),
-            firstOffset: location.baseOffset, lastOffset: location.lastOffset))
-    }
-
-    /// Removes snapshots of segments that no longer exist and temporary files of interrupted writes.
+    /// Removes snapshots and transaction indexes of segments that no longer exist and temporary files of
+    /// interrupted writes.
     private func removeStaleFiles() throws(StorageError) {
         let bases = Set(segments.map(\.baseOffset))
         for name in try FileSystem.list(directory) {
             if name.hasSuffix(".snapshot"), let base = Int64(name.dropLast(9)), !bases.contains(base) {
+                try FileSystem.remove(directory + "/" + name)
+            } else if name.hasSuffix(".txnindex"), let base = Int64(name.dropLast(9)), !bases.contains(base) {
                 try FileSystem.remove(directory + "/" + name)
             } else if name.hasSuffix(".tmp") || name.hasSuffix(".cleaned") {
                 try FileSystem.remove(directory + "/" + name)
@@ -172,7 +159,9 @@ public final class PartitionLog: @unchecked Sendable {
     /// behind a new 16-byte head holding its assigned base offset (the CRC does not cover it) and leader epoch;
     /// the request's buffer is not copied. Under LogAppendTime a batch is copied to be stamped (its CRC changes).
     /// Idempotent producers' sequences are checked first: a retried batch is answered with its original
-    /// offsets and not written again.
+    /// offsets and not written again. A transactional batch begins its producer's transaction; a control batch (a
+    /// COMMIT or ABORT marker, which only the broker writes) ends it, and an aborted one goes to the active
+    /// segment's transaction index.
     public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
         var listeners: [@Sendable (Int) -> Void] = []
         var forceFlush = false
@@ -183,6 +172,7 @@ public final class PartitionLog: @unchecked Sendable {
             var offset = segments.last!.nextOffset
             var pendingProducers = producers
             var duplicate: (Int64, Int64)?
+            var aborted: [AbortedTransaction] = []
             // New heads (or whole stamped batches) go to `rewritten`; the rest is taken from `records` as it is.
             var rewritten = ByteBuffer()
             var pieces: [SystemFile.GatherPiece] = []
@@ -191,14 +181,28 @@ public final class PartitionLog: @unchecked Sendable {
                 let header = validatedBatch.header
                 let position = records.readerIndex + validatedBatch.position
                 let count = Int64(header.lastOffsetDelta) + 1
-                if header.producerId >= 0 {
+                let timestamp = config.usesLogAppendTime ? nowMs : header.maxTimestamp
+                if header.isControl {
+                    guard header.producerId >= 0, header.isTransactional,
+                          let marker = Self.transactionMarker(in: records.getSlice(at: position, length: header.totalSize)!)
+                    else { throw .storage(.corrupt("control batch at offset \(offset) is not a transaction marker")) }
+                    guard pendingProducers.acceptsMarker(producerId: header.producerId, epoch: header.producerEpoch) else {
+                        throw .invalidProducerEpoch
+                    }
+                    if let transaction = pendingProducers.completeTransaction(
+                        producerId: header.producerId, epoch: header.producerEpoch, coordinatorEpoch: marker.coordinatorEpoch,
+                        isAbort: marker.type == .abort, offset: offset, timestamp: timestamp) {
+                        aborted.append(transaction)
+                    }
+                } else if header.producerId >= 0 {
                     let lastSequence = ProducerStateManager.lastSequence(first: header.baseSequence, recordCount: count)
                     switch pendingProducers.check(producerId: header.producerId, epoch: header.producerEpoch,
                                                    firstSequence: header.baseSequence, lastSequence: lastSequence) {
                     case .append:
                         pendingProducers.update(producerId: header.producerId, epoch: header.producerEpoch, batch: .init(
                             firstSequence: header.baseSequence, lastSequence: lastSequence,
-                            firstOffset: offset, lastOffset: offset + count - 1))
+                            firstOffset: offset, lastOffset: offset + count - 1),
+                            isTransactional: header.isTransactional, timestamp: timestamp)
                     case let .duplicate(first, last):
                         duplicate = (first, last)
                         continue
@@ -226,8 +230,8 @@ public final class PartitionLog: @unchecked Sendable {
                 }
                 batches.append(BatchLocation(
                     position: appendedBytes, size: header.totalSize, baseOffset: offset,
-                    lastOffset: offset + count - 1,
-                    maxTimestamp: config.usesLogAppendTime ? nowMs : header.maxTimestamp))
+                    lastOffset: offset + count - 1, maxTimestamp: timestamp,
+                    isTransactional: header.isTransactional, isControl: header.isControl))
                 appendedBytes += header.totalSize
                 offset += count
             }
@@ -243,6 +247,12 @@ public final class PartitionLog: @unchecked Sendable {
                 throw .storage(error)
             }
             producers = pendingProducers
+            do throws(StorageError) {
+                // Written after the batches: a crash in between leaves the active segment, whose index is rebuilt.
+                for transaction in aborted { try segments.last!.transactionIndex.append(transaction) }
+            } catch {
+                throw .storage(error)
+            }
             unflushedMessages += batches.reduce(0) { $0 + ($1.lastOffset - $1.baseOffset + 1) }
             forceFlush = unflushedMessages >= config.flushMessages || nowMs - lastFlushMs >= config.flushMs
             listeners = Array(appendListeners.values)
@@ -361,7 +371,9 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// The data from `offset`: up to `maxBytes` from the segment holding it, and at least the whole first
     /// batch when `minOneBatch` is set (the last batch may be cut short, as Kafka does; clients skip it).
-    public func read(offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> LogReadResult {
+    /// With `maxOffset`, only whole batches that end before it (read_committed reads up to the last stable offset).
+    public func read(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil) throws(StorageError)
+        -> LogReadResult {
         try lock.withTypedLock { () throws(StorageError) -> LogReadResult in
             if isClosed { throw .closed }
             let end = segments.last!.nextOffset
@@ -369,19 +381,26 @@ public final class PartitionLog: @unchecked Sendable {
             guard offset >= start, offset <= end else {
                 throw .offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: end)
             }
-            let empty = LogReadResult.empty(highWatermark: end, logStartOffset: start, logEndOffset: end)
-            if offset == end { return empty }
+            let stable = lastStableOffsetLocked
+            let empty = LogReadResult.empty(highWatermark: end, logStartOffset: start, logEndOffset: end, lastStableOffset: stable)
+            let limit = min(maxOffset ?? end, end)
+            if offset >= limit { return empty }
             var index = segmentIndex(containing: offset)
             while index < segments.count {
                 let segment = segments[index]
                 if let location = try segment.locate(offset: offset) {
-                    let available = segment.size - location.position
+                    if location.lastOffset >= limit { return empty }
+                    var available = segment.size - location.position
+                    // The batch holding `limit` and those after it stay out.
+                    if limit < segment.nextOffset, let cut = try segment.locate(offset: limit) {
+                        available = cut.position - location.position
+                    }
                     var length = min(maxBytes, available)
                     if minOneBatch { length = max(length, location.size) }
                     if length <= 0 { return empty }
                     return LogReadResult(
                         fileDescriptor: try segment.file.duplicateDescriptor(), position: location.position, length: length,
-                        highWatermark: end, logStartOffset: start, logEndOffset: end)
+                        highWatermark: end, logStartOffset: start, logEndOffset: end, lastStableOffset: stable)
                 }
                 index += 1
             }
@@ -408,11 +427,11 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    /// The data from `offset` as `read` finds it, storage deciding how it is handed over: in memory below
-    /// `inMemorySliceLimit`, else as a file region.
-    public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError)
+    /// The data from `offset` as `read` finds it (with `maxOffset`, only whole batches that end before it), storage
+    /// deciding how it is handed over: in memory below `inMemorySliceLimit`, else as a file region.
+    public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil) throws(StorageError)
         -> (slice: FetchSlice, highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) {
-        let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)
+        let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, upTo: maxOffset)
         let slice: FetchSlice
         if let descriptor = result.fileDescriptor, result.length > 0 {
             slice = result.length <= Self.inMemorySliceLimit
@@ -440,7 +459,7 @@ public final class PartitionLog: @unchecked Sendable {
         return 0
     }
 
-    private func segmentIndex(containing offset: Int64) -> Int {
+    func segmentIndex(containing offset: Int64) -> Int {
         var low = 0
         var high = segments.count - 1
         while low < high {
@@ -576,15 +595,21 @@ public final class PartitionLog: @unchecked Sendable {
         /// Kafka's first dirty offset: the keys of the records below it were mapped by earlier passes, and every
         /// older record of those keys removed.
         var firstDirtyOffset: Int64
+        /// Compaction stops before it too: the records of ongoing transactions are not cleaned.
+        var lastStableOffset: Int64
+        /// Each segment's `transactionCleanupDueMs`.
+        var transactionCleanupDueMs: [Int64?]
     }
 
     /// The closed segments and where their dirty part starts; nil when there are none.
     func cleanableSection() -> CleanableSection? {
         lock.withLock {
             guard !isClosed, segments.count > 1 else { return nil }
+            let closed = Array(segments.dropLast())
             return CleanableSection(
-                segments: Array(segments.dropLast()), activeBaseOffset: segments.last!.baseOffset,
-                firstDirtyOffset: max(firstDirtyOffset, segments[0].baseOffset))
+                segments: closed, activeBaseOffset: segments.last!.baseOffset,
+                firstDirtyOffset: max(firstDirtyOffset, segments[0].baseOffset), lastStableOffset: lastStableOffsetLocked,
+                transactionCleanupDueMs: closed.map(\.transactionCleanupDueMs))
         }
     }
 
@@ -614,6 +639,7 @@ public final class PartitionLog: @unchecked Sendable {
         }
         try lock.withTypedLock { () throws(StorageError) in
             guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index < segments.count - 1 else { return }
+            try cleaned.renameTransactionIndex()
             try old.removeIndexFiles()
             try cleaned.renameLogFile()
             segments[index] = cleaned
