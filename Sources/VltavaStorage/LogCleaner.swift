@@ -114,9 +114,10 @@ enum LogCleaner {
                 everySegmentRead = false
                 continue
             }
-            transactions.add(try log.abortedTransactions(from: segment.baseOffset, upTo: segmentEnd))
-            guard let indexed = try log.abortedTransactions(indexedIn: segment), let source = try log.duplicateFile(of: segment)
+            guard let aborted = try abortedTransactions(of: log, from: segment.baseOffset, upTo: segmentEnd),
+                  let indexed = try log.abortedTransactions(indexedIn: segment), let source = try log.duplicateFile(of: segment)
             else { continue }
+            transactions.add(aborted)
             defer { source.close() }
             let paths = [".log", ".index", ".timeindex", ".txnindex"].map {
                 LogSegment.path(directory: log.directory, baseOffset: segment.baseOffset, $0, temporarySuffix: temporarySuffix)
@@ -174,8 +175,10 @@ enum LogCleaner {
             let segmentEnd = index + 1 < section.segments.count ? section.segments[index + 1].baseOffset : section.activeBaseOffset
             guard segmentEnd > section.firstDirtyOffset, let file = try log.duplicateFile(of: segment) else { continue }
             defer { file.close() }
-            transactions.add(try log.abortedTransactions(
-                from: max(segment.baseOffset, section.firstDirtyOffset), upTo: min(segmentEnd, limit)))
+            guard let aborted = try abortedTransactions(
+                of: log, from: max(segment.baseOffset, section.firstDirtyOffset), upTo: min(segmentEnd, limit))
+            else { continue }
+            transactions.add(aborted)
             var reader = SegmentBatchReader(file: file, size: segment.size, chunkSize: ioBytes)
             while let (_, header, bytes) = try reader.next() {
                 guard header.baseOffset < limit else { return (limit, false) }
@@ -195,6 +198,17 @@ enum LogCleaner {
             }
         }
         return (limit, false)
+    }
+
+    /// The log's aborted transactions in the range; nil once the log is closed (the pass then has nothing to do).
+    private static func abortedTransactions(of log: PartitionLog, from start: Int64, upTo end: Int64) throws(StorageError)
+        -> [AbortedTransaction]? {
+        do {
+            return try log.abortedTransactions(from: start, upTo: end)
+        } catch {
+            if error == .closed { return nil }
+            throw error
+        }
     }
 
     /// What writing a cleaned copy of a segment did.
