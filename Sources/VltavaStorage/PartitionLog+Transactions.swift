@@ -3,7 +3,9 @@ import NIOCore
 
 /// A producer as the partition knows it (DescribeProducers).
 public struct ProducerStateSummary: Hashable, Sendable {
+    /// The producer's id.
     public var producerId: Int64
+    /// The newest epoch the partition has seen from it (or from a marker for it).
     public var producerEpoch: Int16
     /// The sequence of the producer's last record; -1 when its batches are not known (a new epoch, a marker).
     public var lastSequence: Int32

@@ -491,6 +491,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// in place of `old`. False, and the copy removed, when `old` is no longer a closed segment of the log. Only
     /// the renames and the swap happen under the lock. The old indexes are removed before the log file is renamed
     /// and the new ones renamed after it, so a crash between the steps leaves indexes to rebuild, never stale ones.
+    /// The transaction index, which cannot be rebuilt from a closed segment, replaces the old one first: it drops
+    /// only entries whose aborted records were already gone, so it also serves the old log file.
     func replace(_ old: LogSegment, with cleaned: LogSegment) throws(StorageError) -> Bool {
         var swapped = false
         defer {

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaRecords
 import NIOCore
+import NIOConcurrencyHelpers
 import Testing
 @testable import VltavaStorage
 
@@ -138,5 +139,42 @@ import Testing
         #expect(log.lastStableOffset == start)
         try endTransaction(log, producerId: 1, .commit)
         #expect(log.lastStableOffset == log.ongoingTransactions().first?.firstOffset)
+    }
+}
+
+@Suite struct TransactionIndexConcurrencyTests {
+    @Test func abortedTransactionLookupsRunAlongsideRetention() throws {
+        let log = try openLog(makeTemporaryDirectory(), config: LogConfig(overrides: ["segment.bytes": "150"]))
+        defer { log.close() }
+        var all: [AbortedTransaction] = []
+        for producer in Int64(1)...40 {
+            try append(log, transactionalBatch(producerId: producer, sequence: 0))
+            try endTransaction(log, producerId: producer, .abort)
+        }
+        all = try log.abortedTransactions(from: 0, upTo: .max)
+        #expect(all.count == 40)
+        #expect(log.segmentCount > 20)
+        let known = Set(all)
+        let end = log.logEndOffset
+        let failures = NIOLockedValueBox<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            if worker == 0 {
+                for offset in stride(from: Int64(0), to: end, by: 2) { _ = try? log.deleteRecords(before: offset) }
+                return
+            }
+            for _ in 0..<300 {
+                do {
+                    let start = log.logStartOffset
+                    let found = try log.abortedTransactions(from: start, upTo: .max)
+                    if !found.allSatisfy(known.contains) || found.contains(where: { $0.lastOffset < start }) {
+                        failures.withLockedValue { $0.append("unexpected entries from \(start)") }
+                    }
+                } catch {
+                    failures.withLockedValue { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(failures.withLockedValue { $0 }.isEmpty)
+        #expect(try log.abortedTransactions(from: log.logStartOffset, upTo: .max) == all.filter { $0.lastOffset >= log.logStartOffset })
     }
 }
