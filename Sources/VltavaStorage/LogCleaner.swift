@@ -52,7 +52,13 @@ public struct LogCleanerSettings: Sendable, Equatable {
 /// Compaction of `cleanup.policy=compact` partitions, as Kafka's log cleaner does it: in the closed segments
 /// (never the active one) only the newest record of each key is kept, and tombstones (null values) are dropped
 /// once `delete.retention.ms` has passed since their segment's newest timestamp. Offsets never change: a
-/// rewritten batch keeps its base offset, offset deltas and producer fields. Control batches are kept as they are.
+/// rewritten batch keeps its base offset, offset deltas and producer fields.
+///
+/// Transactions are cleaned as Kafka cleans them: nothing at or after the last stable offset is touched; the
+/// batches of aborted transactions (known from the transaction indexes) are removed and never mapped; a COMMIT or
+/// ABORT marker stays while a pass still reads records of its transaction, then gets a delete horizon
+/// (`delete.retention.ms` from then, in its base timestamp) and goes in the first pass after it. A cleaned copy's
+/// transaction index keeps the entries whose aborted records the pass found, as Kafka's does.
 ///
 /// A pass maps the keys of the dirty records (those after the part an earlier pass cleaned) to their newest
 /// offsets, in an `OffsetMap` of bounded size, then rewrites every closed segment up to where the map filled,
@@ -71,6 +77,10 @@ enum LogCleaner {
         var cleanedUpTo: Int64 = 0
         /// The most bytes the writer of a cleaned copy held before writing them out.
         var largestWriteBufferBytes = 0
+        /// Batches of aborted transactions removed.
+        var abortedBatchesRemoved = 0
+        /// COMMIT and ABORT markers removed.
+        var markersRemoved = 0
     }
 
     /// The suffix of a cleaned copy's files until they are swapped in (removed when a log is opened).
@@ -83,36 +93,59 @@ enum LogCleaner {
         let config = log.currentConfig
         guard config.isCompacted, let section = log.cleanableSection() else { return Statistics() }
         let ioBytes = max(RecordBatchHeader.size, settings.ioBufferBytes / 2)
+        let cleanableEnd = min(section.activeBaseOffset, section.lastStableOffset)
         var map = OffsetMap(memoryBytes: settings.dedupeBufferBytes, loadFactor: settings.dedupeBufferLoadFactor,
-                            expectedKeys: section.activeBaseOffset - section.firstDirtyOffset)
-        let (end, filled) = try buildOffsetMap(&map, section: section, log: log, ioBytes: ioBytes)
+                            expectedKeys: cleanableEnd - section.firstDirtyOffset)
+        let (end, filled) = try buildOffsetMap(&map, section: section, upTo: cleanableEnd, log: log, ioBytes: ioBytes)
         var statistics = Statistics(keysMapped: map.count, offsetMapBytes: map.memoryBytes, mapFilled: filled, cleanedUpTo: end)
+        // Markers are decided only while every segment before them was read in this pass: a record of their
+        // transaction may be in any of them.
+        let transactionWorkDue = zip(section.segments, section.transactionCleanupDueMs).contains { segment, due in
+            segment.baseOffset < end && due.map { $0 <= nowMs } ?? false
+        }
+        var transactions = CleaningTransactionState()
+        var everySegmentRead = true
 
-        for segment in section.segments where segment.baseOffset < end {
+        for (index, segment) in section.segments.enumerated() where segment.baseOffset < end {
+            let segmentEnd = index + 1 < section.segments.count ? section.segments[index + 1].baseOffset : section.activeBaseOffset
             let dropTombstones = segment.maxTimestamp >= 0 && nowMs - segment.maxTimestamp > config.deleteRetentionMs
-            // With no key mapped and no tombstone due, nothing in the segment can go.
-            if map.isEmpty && !dropTombstones { continue }
-            guard let source = try log.duplicateFile(of: segment) else { continue }
+            // With no key mapped, no tombstone and no transaction work due, nothing in the segment can go.
+            if map.isEmpty && !dropTombstones && !transactionWorkDue {
+                everySegmentRead = false
+                continue
+            }
+            guard let aborted = try abortedTransactions(of: log, from: segment.baseOffset, upTo: segmentEnd),
+                  let indexed = try log.abortedTransactions(indexedIn: segment), let source = try log.duplicateFile(of: segment)
+            else { continue }
+            transactions.add(aborted)
             defer { source.close() }
-            let paths = [".log", ".index", ".timeindex"].map {
+            let paths = [".log", ".index", ".timeindex", ".txnindex"].map {
                 LogSegment.path(directory: log.directory, baseOffset: segment.baseOffset, $0, temporarySuffix: temporarySuffix)
             }
             let cleaned: LogSegment
             do {
                 // Index files an earlier attempt left would be taken for the copy's.
                 for path in paths.dropFirst() { try FileSystem.remove(path) }
-                guard let copy = try writeCleanedCopy(
+                let copy = try writeCleanedCopy(
                     of: segment, from: source, to: paths[0], map: map, cleanUpTo: end, dropTombstones: dropTombstones,
-                    ioBytes: ioBytes)
-                else { continue }
+                    transactions: &transactions, decidesMarkers: everySegmentRead,
+                    horizon: (now: nowMs, retentionMs: config.deleteRetentionMs), ioBytes: ioBytes)
+                guard copy.written else {
+                    log.setTransactionCleanupDue(segment, atMs: copy.transactionCleanupDueMs)
+                    continue
+                }
                 statistics.largestWriteBufferBytes = max(statistics.largestWriteBufferBytes, copy.largestBufferedBytes)
+                try TransactionIndex.write(indexed.filter { !copy.indexEntriesDropped.contains($0.lastOffset) }, to: paths[3])
                 cleaned = try LogSegment(
                     directory: log.directory, baseOffset: segment.baseOffset, indexIntervalBytes: config.indexIntervalBytes,
                     recover: false, nowMs: segment.createdAtMs, logger: logger, temporarySuffix: temporarySuffix)
+                cleaned.transactionCleanupDueMs = copy.transactionCleanupDueMs
                 try cleaned.syncIndexes()
                 if try log.replace(segment, with: cleaned) {
                     statistics.segmentsRewritten += 1
                     statistics.recordsRemoved += copy.removed
+                    statistics.abortedBatchesRemoved += copy.abortedBatchesRemoved
+                    statistics.markersRemoved += copy.markersRemoved
                 }
             } catch {
                 // Also removed when the log is next opened.
@@ -130,44 +163,132 @@ enum LogCleaner {
         return statistics
     }
 
-    /// Maps the key of every record from the first dirty offset on to its newest offset, until a new key finds
-    /// the map full. Returns the offset up to which the log can be cleaned: that record's, or the active segment's
-    /// base when every key fitted.
-    private static func buildOffsetMap(_ map: inout OffsetMap, section: PartitionLog.CleanableSection, log: PartitionLog,
-                                       ioBytes: Int) throws -> (end: Int64, filled: Bool) {
-        for (index, segment) in section.segments.enumerated() {
+    /// Maps the key of every record from the first dirty offset up to `limit` (the active segment's base or the
+    /// last stable offset) to its newest offset, until a new key finds the map full; records of aborted transactions
+    /// are left out. Returns the offset up to which the log can be cleaned: that record's, or `limit` when every
+    /// key fitted.
+    private static func buildOffsetMap(_ map: inout OffsetMap, section: PartitionLog.CleanableSection, upTo limit: Int64,
+                                       log: PartitionLog, ioBytes: Int) throws -> (end: Int64, filled: Bool) {
+        guard section.firstDirtyOffset < limit else { return (limit, false) }
+        var transactions = CleaningTransactionState()
+        for (index, segment) in section.segments.enumerated() where segment.baseOffset < limit {
             let segmentEnd = index + 1 < section.segments.count ? section.segments[index + 1].baseOffset : section.activeBaseOffset
             guard segmentEnd > section.firstDirtyOffset, let file = try log.duplicateFile(of: segment) else { continue }
             defer { file.close() }
+            guard let aborted = try abortedTransactions(
+                of: log, from: max(segment.baseOffset, section.firstDirtyOffset), upTo: min(segmentEnd, limit))
+            else { continue }
+            transactions.add(aborted)
             var reader = SegmentBatchReader(file: file, size: segment.size, chunkSize: ioBytes)
             while let (_, header, bytes) = try reader.next() {
-                guard !header.isControl, header.lastOffset >= section.firstDirtyOffset else { continue }
+                guard header.baseOffset < limit else { return (limit, false) }
+                if header.isControl {
+                    transactions.passMarker(header)
+                    continue
+                }
+                guard header.lastOffset >= section.firstDirtyOffset, transactions.abortedTransaction(of: header) == nil
+                else { continue }
                 var input = bytes
                 let batch = try RecordBatch(decoding: &input)
                 for record in batch.records {
                     let offset = batch.baseOffset + Int64(record.offsetDelta)
-                    guard offset >= section.firstDirtyOffset, let key = record.key else { continue }
+                    guard offset >= section.firstDirtyOffset, offset < limit, let key = record.key else { continue }
                     if !map.put(OffsetMap.KeyHash(key), offset: offset) { return (offset, true) }
                 }
             }
         }
-        return (section.activeBaseOffset, false)
+        return (limit, false)
     }
 
-    /// Writes the records of `segment` that stay to `path`, as they are produced. Nil, and nothing written,
-    /// when every record stays. Batches before the first change are copied as they are once one is found.
+    /// The log's aborted transactions in the range; nil once the log is closed (the pass then has nothing to do).
+    private static func abortedTransactions(of log: PartitionLog, from start: Int64, upTo end: Int64) throws(StorageError)
+        -> [AbortedTransaction]? {
+        do {
+            return try log.abortedTransactions(from: start, upTo: end)
+        } catch {
+            if error == .closed { return nil }
+            throw error
+        }
+    }
+
+    /// What writing a cleaned copy of a segment did.
+    struct CleanedCopy {
+        /// False when nothing in the segment changed: no copy was written.
+        var written = false
+        var removed = 0
+        var abortedBatchesRemoved = 0
+        var markersRemoved = 0
+        var largestBufferedBytes = 0
+        /// The markers (offsets) of aborted transactions whose index entries the copy no longer needs.
+        var indexEntriesDropped: Set<Int64> = []
+        /// When the segment next has transaction work (see `LogSegment.transactionCleanupDueMs`).
+        var transactionCleanupDueMs: Int64?
+
+        mutating func due(at time: Int64) {
+            transactionCleanupDueMs = min(transactionCleanupDueMs ?? time, time)
+        }
+    }
+
+    /// Writes the records of `segment` that stay to `path`, as they are produced; nothing when every record and
+    /// marker stays as it is. Batches before the first change are copied as they are once one is found.
     private static func writeCleanedCopy(
         of segment: LogSegment, from source: SystemFile, to path: String, map: OffsetMap, cleanUpTo end: Int64,
-        dropTombstones: Bool, ioBytes: Int
-    ) throws -> (removed: Int, largestBufferedBytes: Int)? {
+        dropTombstones: Bool, transactions: inout CleaningTransactionState, decidesMarkers: Bool,
+        horizon: (now: Int64, retentionMs: Int64), ioBytes: Int
+    ) throws -> CleanedCopy {
         var reader = SegmentBatchReader(file: source, size: segment.size, chunkSize: ioBytes)
         var writer: CleanedSegmentWriter?
-        var removed = 0
+        var copy = CleanedCopy()
+        func startWriter(at position: Int) throws {
+            guard writer == nil else { return }
+            writer = try CleanedSegmentWriter(path: path, bufferBytes: ioBytes)
+            try writer?.copy(from: source, length: position)
+        }
         while let (position, header, bytes) = try reader.next() {
             // Records from `end` on were not compared with the map's keys, so they stay (as in Kafka, where a record
             // past the map's latest offset is kept): a tombstone among them may still hide an older value there.
-            guard !header.isControl, header.baseOffset < end else {
+            guard header.baseOffset < end else {
+                if header.isTransactional { copy.due(at: 0) }
                 try writer?.append(bytes)
+                continue
+            }
+            if header.isControl {
+                let marker = PartitionLog.transactionMarker(in: bytes)
+                guard decidesMarkers else {
+                    copy.due(at: 0)
+                    try writer?.append(bytes)
+                    continue
+                }
+                let (decision, keepsIndexEntry) = transactions.readControlBatch(header, marker: marker, nowMs: horizon.now)
+                if !keepsIndexEntry, marker?.type == .abort { copy.indexEntriesDropped.insert(header.baseOffset) }
+                switch decision {
+                case .keep:
+                    if header.hasDeleteHorizon {
+                        copy.due(at: header.baseTimestamp)
+                    } else if marker?.type == .abort {
+                        // Its records go in this pass: the next one can start its delete horizon.
+                        copy.due(at: 0)
+                    }
+                    try writer?.append(bytes)
+                case .setDeleteHorizon:
+                    let deleteHorizon = horizon.now > Int64.max - horizon.retentionMs ? Int64.max : horizon.now + horizon.retentionMs
+                    var input = bytes
+                    var batch = try RecordBatch(decoding: &input, verifiesChecksum: false)
+                    batch.hasDeleteHorizon = true
+                    batch.baseTimestamp = deleteHorizon
+                    copy.due(at: deleteHorizon)
+                    try startWriter(at: position)
+                    try writer?.append(batch)
+                case .remove:
+                    copy.markersRemoved += 1
+                    try startWriter(at: position)
+                }
+                continue
+            }
+            if transactions.readDataBatch(header) {
+                copy.abortedBatchesRemoved += 1
+                copy.removed += Int(header.recordCount)
+                try startWriter(at: position)
                 continue
             }
             var input = bytes
@@ -182,20 +303,19 @@ enum LogCleaner {
                 try writer?.append(bytes)
                 continue
             }
-            removed += batch.records.count - kept.count
-            if writer == nil {
-                writer = try CleanedSegmentWriter(path: path, bufferBytes: ioBytes)
-                try writer?.copy(from: source, length: position)
-            }
+            copy.removed += batch.records.count - kept.count
+            try startWriter(at: position)
             if !kept.isEmpty {
                 var cleaned = batch
                 cleaned.records = kept
                 try writer?.append(cleaned)
             }
         }
-        guard var writer else { return nil }
+        guard var writer else { return copy }
         try writer.finish()
-        return (removed, writer.largestBufferedBytes)
+        copy.written = true
+        copy.largestBufferedBytes = writer.largestBufferedBytes
+        return copy
     }
 }
 

@@ -12,11 +12,14 @@ struct BatchLocation: Equatable {
     var producerId: Int64 = -1
     var producerEpoch: Int16 = -1
     var baseSequence: Int32 = -1
+    var isTransactional = false
+    var isControl = false
 }
 
 /// One segment of a partition log: `<baseOffset>.log` holding record batches as clients sent them (with
 /// offsets assigned), a sparse offset index (`.index`: relative offset and file position, 4 bytes each) and a
-/// time index (`.timeindex`: timestamp and relative offset, 8 + 4 bytes), both in Kafka's layouts. A compacted
+/// time index (`.timeindex`: timestamp and relative offset, 8 + 4 bytes), both in Kafka's layouts, and the
+/// transactions aborted by markers in the segment (`.txnindex`, see `TransactionIndex`). A compacted
 /// copy of a segment is opened under temporary names (`.log.cleaned` and so on) and renamed when it is swapped in.
 final class LogSegment: @unchecked Sendable {
     let baseOffset: Int64
@@ -24,6 +27,12 @@ final class LogSegment: @unchecked Sendable {
     let file: SystemFile
     private let offsetIndexFile: SystemFile
     private let timeIndexFile: SystemFile
+    /// The transactions aborted by markers in this segment. Not checked against the log on opening: the recovered
+    /// (last) segment's is rebuilt by `PartitionLog` while it replays the producers' batches.
+    private(set) var transactionIndex: TransactionIndex
+    /// When a compaction pass may next have transaction work in this segment (aborted records to remove, markers
+    /// to give a delete horizon or to remove); nil when it has none. Kept in memory only: unknown after opening.
+    var transactionCleanupDueMs: Int64? = 0
 
     private(set) var size: Int
     /// The offset after the last batch of this segment.
@@ -72,15 +81,19 @@ final class LogSegment: @unchecked Sendable {
         self.timeIndexFile = try SystemFile(path: path(".timeindex"), create: true)
         self.size = try file.size()
         self.nextOffset = baseOffset
+        // Opened with no bound on offsets first; reopened below once the segment's end is known.
+        self.transactionIndex = try TransactionIndex(path: path(".txnindex"), baseOffset: baseOffset, endOffset: .max)
         if size == 0 {
             try offsetIndexFile.truncate(to: 0)
             try timeIndexFile.truncate(to: 0)
+            try transactionIndex.truncate(from: baseOffset)
+            transactionCleanupDueMs = nil
             return
         }
-        if !recover, try loadIndexes() {
-            return
-        }
-        try rebuild(verifyChecksums: recover, logger: logger)
+        var loaded = false
+        if !recover { loaded = try loadIndexes() }
+        if !loaded { try rebuild(verifyChecksums: recover, logger: logger) }
+        try transactionIndex.truncate(from: nextOffset)
     }
 
     // MARK: Recovery and indexes
@@ -269,7 +282,8 @@ final class LogSegment: @unchecked Sendable {
             let location = BatchLocation(
                 position: position, size: batchSize, baseOffset: header.baseOffset,
                 lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp,
-                producerId: header.producerId, producerEpoch: header.producerEpoch, baseSequence: header.baseSequence)
+                producerId: header.producerId, producerEpoch: header.producerEpoch, baseSequence: header.baseSequence,
+                isTransactional: header.isTransactional, isControl: header.isControl)
             guard try visit(location) else { return }
             position += batchSize
         }
@@ -293,6 +307,7 @@ final class LogSegment: @unchecked Sendable {
         }
         size += pieces.reduce(0) { $0 + $1.length }
         if let last = batches.last { nextOffset = last.lastOffset + 1 }
+        if batches.contains(where: \.isTransactional) { transactionCleanupDueMs = 0 }
     }
 
     /// The location of the batch that holds `offset`, or nil if the segment ends before it.
@@ -346,11 +361,19 @@ final class LogSegment: @unchecked Sendable {
     func syncIndexes() throws(StorageError) {
         try offsetIndexFile.sync()
         try timeIndexFile.sync()
+        try transactionIndex.sync()
     }
 
     /// Gives a compacted copy's log file its final name, replacing the old segment's file.
     func renameLogFile() throws(StorageError) {
         try file.rename(to: Self.path(directory: directory, baseOffset: baseOffset, ".log"))
+    }
+
+    /// Gives a compacted copy's transaction index its final name, replacing the old segment's (before
+    /// `renameLogFile`: the copy keeps every entry whose aborted records may still be in the old log file, so the
+    /// new index also serves the old file should a crash come before the log file is renamed).
+    func renameTransactionIndex() throws(StorageError) {
+        try transactionIndex.rename(to: Self.path(directory: directory, baseOffset: baseOffset, ".txnindex"))
     }
 
     /// Gives a compacted copy's index files their final names (after `renameLogFile`).
@@ -375,11 +398,12 @@ final class LogSegment: @unchecked Sendable {
         file.close()
         offsetIndexFile.close()
         timeIndexFile.close()
+        transactionIndex.close()
     }
 
     func delete() throws(StorageError) {
         close()
-        for path in [file.path, offsetIndexFile.path, timeIndexFile.path] {
+        for path in [file.path, offsetIndexFile.path, timeIndexFile.path, transactionIndex.path] {
             try FileSystem.remove(path)
         }
     }

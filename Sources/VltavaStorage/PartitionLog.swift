@@ -34,10 +34,14 @@ public struct LogReadResult: Sendable {
     public var highWatermark: Int64
     public var logStartOffset: Int64
     public var logEndOffset: Int64
+    /// The last stable offset when the slice was taken (see `PartitionLog.lastStableOffset`).
+    public var lastStableOffset: Int64
 
-    public static func empty(highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) -> LogReadResult {
+    public static func empty(highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64,
+                             lastStableOffset: Int64? = nil) -> LogReadResult {
         LogReadResult(fileDescriptor: nil, position: 0, length: 0, highWatermark: highWatermark,
-                      logStartOffset: logStartOffset, logEndOffset: logEndOffset)
+                      logStartOffset: logStartOffset, logEndOffset: logEndOffset,
+                      lastStableOffset: lastStableOffset ?? highWatermark)
     }
 }
 
@@ -47,12 +51,12 @@ public final class PartitionLog: @unchecked Sendable {
     public let topic: String
     public let partition: Int32
     public let directory: String
-    private let logger: Logger
-    private let lock = NIOLock()
-    private var segments: [LogSegment]
+    let logger: Logger
+    let lock = NIOLock()
+    var segments: [LogSegment]
     private var config: LogConfig
-    private var producers = ProducerStateManager()
-    private var logStartOffsetValue: Int64
+    var producers = ProducerStateManager()
+    var logStartOffsetValue: Int64
     private var flushedOffset: Int64
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
@@ -60,7 +64,7 @@ public final class PartitionLog: @unchecked Sendable {
     private var flushWaiters: [(offset: Int64, promise: EventLoopPromise<Void>)] = []
     private var appendListeners: [UInt64: @Sendable (Int) -> Void] = [:]
     private var nextListenerId: UInt64 = 0
-    private var isClosed = false
+    var isClosed = false
     private var firstDirtyOffset: Int64 = 0
     weak var flusher: LogFlusher?
     /// Run between a step taken under the lock and the work that follows it without the lock, so that tests can
@@ -75,7 +79,8 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     /// Opens the partition folder, creating it if needed, and recovers it: the active segment is checked batch
-    /// by batch and a torn tail truncated; indexes are rebuilt where missing; producer state is restored.
+    /// by batch and a torn tail truncated; indexes are rebuilt where missing; producer state is restored (and the
+    /// transaction index of the segments it is replayed from rebuilt).
     public init(topic: String, partition: Int32, directory: String, config: LogConfig, logStartOffset: Int64 = 0,
                 nowMs: Int64, logger: Logger) throws(StorageError) {
         self.topic = topic
@@ -113,36 +118,18 @@ public final class PartitionLog: @unchecked Sendable {
         try removeStaleFiles()
     }
 
-    private func snapshotPath(_ offset: Int64) -> String {
+    func snapshotPath(_ offset: Int64) -> String {
         directory + "/" + LogSegment.fileName(offset, ".snapshot")
     }
 
-    private func restoreProducerState() throws(StorageError) {
-        let active = segments.last!
-        if FileSystem.exists(snapshotPath(active.baseOffset)),
-           let restored = ProducerStateManager(snapshot: ByteBuffer(bytes: try FileSystem.readAll(snapshotPath(active.baseOffset)))) {
-            producers = restored
-        }
-        try active.scanBatches(from: 0, verifyChecksums: false) { location in
-            recordProducerBatch(location)
-            return true
-        }
-    }
-
-    private func recordProducerBatch(_ location: BatchLocation) {
-        guard location.producerId >= 0 else { return }
-        let count = location.lastOffset - location.baseOffset + 1
-        producers.update(producerId: location.producerId, epoch: location.producerEpoch, batch: .init(
-            firstSequence: location.baseSequence,
-            lastSequence: ProducerStateManager.lastSequence(first: location.baseSequence, recordCount: count),
-            firstOffset: location.baseOffset, lastOffset: location.lastOffset))
-    }
-
-    /// Removes snapshots of segments that no longer exist and temporary files of interrupted writes.
+    /// Removes snapshots and transaction indexes of segments that no longer exist and temporary files of
+    /// interrupted writes.
     private func removeStaleFiles() throws(StorageError) {
         let bases = Set(segments.map(\.baseOffset))
         for name in try FileSystem.list(directory) {
             if name.hasSuffix(".snapshot"), let base = Int64(name.dropLast(9)), !bases.contains(base) {
+                try FileSystem.remove(directory + "/" + name)
+            } else if name.hasSuffix(".txnindex"), let base = Int64(name.dropLast(9)), !bases.contains(base) {
                 try FileSystem.remove(directory + "/" + name)
             } else if name.hasSuffix(".tmp") || name.hasSuffix(".cleaned") {
                 try FileSystem.remove(directory + "/" + name)
@@ -172,7 +159,9 @@ public final class PartitionLog: @unchecked Sendable {
     /// behind a new 16-byte head holding its assigned base offset (the CRC does not cover it) and leader epoch;
     /// the request's buffer is not copied. Under LogAppendTime a batch is copied to be stamped (its CRC changes).
     /// Idempotent producers' sequences are checked first: a retried batch is answered with its original
-    /// offsets and not written again.
+    /// offsets and not written again. A transactional batch begins its producer's transaction; a control batch (a
+    /// COMMIT or ABORT marker, which only the broker writes) ends it, and an aborted one goes to the active
+    /// segment's transaction index.
     public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
         var listeners: [@Sendable (Int) -> Void] = []
         var forceFlush = false
@@ -183,6 +172,7 @@ public final class PartitionLog: @unchecked Sendable {
             var offset = segments.last!.nextOffset
             var pendingProducers = producers
             var duplicate: (Int64, Int64)?
+            var aborted: [AbortedTransaction] = []
             // New heads (or whole stamped batches) go to `rewritten`; the rest is taken from `records` as it is.
             var rewritten = ByteBuffer()
             var pieces: [SystemFile.GatherPiece] = []
@@ -191,14 +181,28 @@ public final class PartitionLog: @unchecked Sendable {
                 let header = validatedBatch.header
                 let position = records.readerIndex + validatedBatch.position
                 let count = Int64(header.lastOffsetDelta) + 1
-                if header.producerId >= 0 {
+                let timestamp = config.usesLogAppendTime ? nowMs : header.maxTimestamp
+                if header.isControl {
+                    guard header.producerId >= 0, header.isTransactional,
+                          let marker = Self.transactionMarker(in: records.getSlice(at: position, length: header.totalSize)!)
+                    else { throw .storage(.corrupt("control batch at offset \(offset) is not a transaction marker")) }
+                    guard pendingProducers.acceptsMarker(producerId: header.producerId, epoch: header.producerEpoch) else {
+                        throw .invalidProducerEpoch
+                    }
+                    if let transaction = pendingProducers.completeTransaction(
+                        producerId: header.producerId, epoch: header.producerEpoch, coordinatorEpoch: marker.coordinatorEpoch,
+                        isAbort: marker.type == .abort, offset: offset, timestamp: timestamp) {
+                        aborted.append(transaction)
+                    }
+                } else if header.producerId >= 0 {
                     let lastSequence = ProducerStateManager.lastSequence(first: header.baseSequence, recordCount: count)
                     switch pendingProducers.check(producerId: header.producerId, epoch: header.producerEpoch,
                                                    firstSequence: header.baseSequence, lastSequence: lastSequence) {
                     case .append:
                         pendingProducers.update(producerId: header.producerId, epoch: header.producerEpoch, batch: .init(
                             firstSequence: header.baseSequence, lastSequence: lastSequence,
-                            firstOffset: offset, lastOffset: offset + count - 1))
+                            firstOffset: offset, lastOffset: offset + count - 1),
+                            isTransactional: header.isTransactional, timestamp: timestamp)
                     case let .duplicate(first, last):
                         duplicate = (first, last)
                         continue
@@ -226,8 +230,8 @@ public final class PartitionLog: @unchecked Sendable {
                 }
                 batches.append(BatchLocation(
                     position: appendedBytes, size: header.totalSize, baseOffset: offset,
-                    lastOffset: offset + count - 1,
-                    maxTimestamp: config.usesLogAppendTime ? nowMs : header.maxTimestamp))
+                    lastOffset: offset + count - 1, maxTimestamp: timestamp,
+                    isTransactional: header.isTransactional, isControl: header.isControl))
                 appendedBytes += header.totalSize
                 offset += count
             }
@@ -243,6 +247,12 @@ public final class PartitionLog: @unchecked Sendable {
                 throw .storage(error)
             }
             producers = pendingProducers
+            do throws(StorageError) {
+                // Written after the batches: a crash in between leaves the active segment, whose index is rebuilt.
+                for transaction in aborted { try segments.last!.transactionIndex.append(transaction) }
+            } catch {
+                throw .storage(error)
+            }
             unflushedMessages += batches.reduce(0) { $0 + ($1.lastOffset - $1.baseOffset + 1) }
             forceFlush = unflushedMessages >= config.flushMessages || nowMs - lastFlushMs >= config.flushMs
             listeners = Array(appendListeners.values)
@@ -357,137 +367,6 @@ public final class PartitionLog: @unchecked Sendable {
         lock.withLock { unflushedMessages > 0 && nowMs - lastFlushMs >= config.flushMs }
     }
 
-    // MARK: Read
-
-    /// The data from `offset`: up to `maxBytes` from the segment holding it, and at least the whole first
-    /// batch when `minOneBatch` is set (the last batch may be cut short, as Kafka does; clients skip it).
-    public func read(offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError) -> LogReadResult {
-        try lock.withTypedLock { () throws(StorageError) -> LogReadResult in
-            if isClosed { throw .closed }
-            let end = segments.last!.nextOffset
-            let start = logStartOffsetValue
-            guard offset >= start, offset <= end else {
-                throw .offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: end)
-            }
-            let empty = LogReadResult.empty(highWatermark: end, logStartOffset: start, logEndOffset: end)
-            if offset == end { return empty }
-            var index = segmentIndex(containing: offset)
-            while index < segments.count {
-                let segment = segments[index]
-                if let location = try segment.locate(offset: offset) {
-                    let available = segment.size - location.position
-                    var length = min(maxBytes, available)
-                    if minOneBatch { length = max(length, location.size) }
-                    if length <= 0 { return empty }
-                    return LogReadResult(
-                        fileDescriptor: try segment.file.duplicateDescriptor(), position: location.position, length: length,
-                        highWatermark: end, logStartOffset: start, logEndOffset: end)
-                }
-                index += 1
-            }
-            return empty
-        }
-    }
-
-    /// Slices up to this size are read into memory by `fetch`; larger ones are left to sendfile.
-    public static let inMemorySliceLimit = 64 * 1024
-
-    /// What `fetch` found: small slices as bytes (read off the caller's thread's time, outside the lock), larger
-    /// ones as a file region the caller sends with sendfile and then closes.
-    public enum FetchSlice: Sendable {
-        case none
-        case bytes(ByteBuffer)
-        case file(descriptor: Int32, position: Int, length: Int)
-
-        public var length: Int {
-            switch self {
-            case .none: return 0
-            case let .bytes(buffer): return buffer.readableBytes
-            case let .file(_, _, length): return length
-            }
-        }
-    }
-
-    /// The data from `offset` as `read` finds it, storage deciding how it is handed over: in memory below
-    /// `inMemorySliceLimit`, else as a file region.
-    public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool) throws(StorageError)
-        -> (slice: FetchSlice, highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) {
-        let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch)
-        let slice: FetchSlice
-        if let descriptor = result.fileDescriptor, result.length > 0 {
-            slice = result.length <= Self.inMemorySliceLimit
-                ? .bytes(try Self.load(result))
-                : .file(descriptor: descriptor, position: result.position, length: result.length)
-        } else {
-            if let descriptor = result.fileDescriptor { Self.closeDescriptor(descriptor) }
-            slice = .none
-        }
-        return (slice, result.highWatermark, result.logStartOffset, result.logEndOffset)
-    }
-
-    /// Reads a `read` result's bytes into memory (for callers that cannot use sendfile), closing its descriptor.
-    public static func load(_ result: LogReadResult) throws(StorageError) -> ByteBuffer {
-        guard let descriptor = result.fileDescriptor else { return ByteBuffer() }
-        let file = SystemFile(adopting: descriptor, path: "fd \(descriptor)")
-        defer { file.close() }
-        return try file.read(at: result.position, length: result.length)
-    }
-
-    /// Closes a descriptor handed out by `read` that the caller will not use.
-    @discardableResult
-    public static func closeDescriptor(_ descriptor: Int32) -> Int32 {
-        SystemFile(adopting: descriptor, path: "fd \(descriptor)").close()
-        return 0
-    }
-
-    private func segmentIndex(containing offset: Int64) -> Int {
-        var low = 0
-        var high = segments.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if segments[middle].baseOffset <= offset { low = middle } else { high = middle - 1 }
-        }
-        return low
-    }
-
-    /// The first batch whose newest timestamp is at least `timestamp`: its first offset whose record is at or after
-    /// the timestamp, and that record's timestamp. Nil when every record is older.
-    public func offset(forTimestamp timestamp: Int64) throws(StorageError) -> (offset: Int64, timestamp: Int64)? {
-        // The batch is read (and decoded) without the lock, through a duplicated descriptor: retention or
-        // compaction may close the segment meanwhile, and its descriptor number be reused by another file.
-        typealias Found = (file: SystemFile, location: BatchLocation, hook: (@Sendable () -> Void)?)
-        let found: Found? = try lock.withTypedLock { () throws(StorageError) -> Found? in
-            if isClosed { throw .closed }
-            for segment in segments where segment.maxTimestamp >= timestamp {
-                if let location = try segment.locate(timestamp: timestamp) {
-                    return (try segment.duplicateFile(), location, testHooks.afterTimestampLookup)
-                }
-            }
-            return nil
-        }
-        guard let (file, location, hook) = found else { return nil }
-        defer { file.close() }
-        hook?()
-        let bytes = try file.read(at: location.position, length: location.size)
-        if let records = try? RecordBatch.decodeRecords(bytes) {
-            for record in records where record.timestamp >= timestamp {
-                return (max(record.offset, logStartOffset), record.timestamp)
-            }
-        }
-        return (max(location.baseOffset, logStartOffset), location.maxTimestamp)
-    }
-
-    /// The newest timestamp in the log and the offset of the batch that carries it.
-    public func maxTimestampAndOffset() -> (timestamp: Int64, offset: Int64)? {
-        lock.withLock {
-            var best: (Int64, Int64)?
-            for segment in segments where segment.maxTimestamp >= 0 {
-                if best == nil || segment.maxTimestamp > best!.0 { best = (segment.maxTimestamp, segment.offsetOfMaxTimestamp) }
-            }
-            return best
-        }
-    }
-
     // MARK: Appends listeners (long-polling fetches)
 
     /// Registers a callback run after every append, with the bytes appended, until removed.
@@ -576,15 +455,21 @@ public final class PartitionLog: @unchecked Sendable {
         /// Kafka's first dirty offset: the keys of the records below it were mapped by earlier passes, and every
         /// older record of those keys removed.
         var firstDirtyOffset: Int64
+        /// Compaction stops before it too: the records of ongoing transactions are not cleaned.
+        var lastStableOffset: Int64
+        /// Each segment's `transactionCleanupDueMs`.
+        var transactionCleanupDueMs: [Int64?]
     }
 
     /// The closed segments and where their dirty part starts; nil when there are none.
     func cleanableSection() -> CleanableSection? {
         lock.withLock {
             guard !isClosed, segments.count > 1 else { return nil }
+            let closed = Array(segments.dropLast())
             return CleanableSection(
-                segments: Array(segments.dropLast()), activeBaseOffset: segments.last!.baseOffset,
-                firstDirtyOffset: max(firstDirtyOffset, segments[0].baseOffset))
+                segments: closed, activeBaseOffset: segments.last!.baseOffset,
+                firstDirtyOffset: max(firstDirtyOffset, segments[0].baseOffset), lastStableOffset: lastStableOffsetLocked,
+                transactionCleanupDueMs: closed.map(\.transactionCleanupDueMs))
         }
     }
 
@@ -606,6 +491,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// in place of `old`. False, and the copy removed, when `old` is no longer a closed segment of the log. Only
     /// the renames and the swap happen under the lock. The old indexes are removed before the log file is renamed
     /// and the new ones renamed after it, so a crash between the steps leaves indexes to rebuild, never stale ones.
+    /// The transaction index, which cannot be rebuilt from a closed segment, replaces the old one first: it drops
+    /// only entries whose aborted records were already gone, so it also serves the old log file.
     func replace(_ old: LogSegment, with cleaned: LogSegment) throws(StorageError) -> Bool {
         var swapped = false
         defer {
@@ -614,6 +501,7 @@ public final class PartitionLog: @unchecked Sendable {
         }
         try lock.withTypedLock { () throws(StorageError) in
             guard !isClosed, let index = segments.firstIndex(where: { $0 === old }), index < segments.count - 1 else { return }
+            try cleaned.renameTransactionIndex()
             try old.removeIndexFiles()
             try cleaned.renameLogFile()
             segments[index] = cleaned

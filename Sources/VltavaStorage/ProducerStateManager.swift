@@ -12,8 +12,9 @@ enum ProducerCheck: Equatable {
     case outOfOrder(expected: Int32, received: Int32)
 }
 
-/// Per-partition state of idempotent producers: for each producer id, its epoch and the sequence and offset
-/// ranges of its last five batches (a producer keeps at most five requests in flight), as Kafka keeps them.
+/// Per-partition state of idempotent and transactional producers: for each producer id, its epoch, the
+/// sequence and offset ranges of its last five batches (a producer keeps at most five requests in flight), and the
+/// first offset of its ongoing transaction, as Kafka's ProducerStateManager keeps them.
 struct ProducerStateManager {
     struct BatchMetadata: Equatable {
         var firstSequence: Int32
@@ -25,10 +26,21 @@ struct ProducerStateManager {
     struct Entry: Equatable {
         var epoch: Int16
         var batches: [BatchMetadata]
+        /// The epoch of the transaction coordinator that wrote the producer's last marker; -1 before any.
+        var coordinatorEpoch: Int32 = -1
+        /// The newest timestamp of the producer's last batch or marker.
+        var lastTimestamp: Int64 = -1
+        /// The first offset of the producer's ongoing transaction.
+        var currentTransactionFirstOffset: Int64?
     }
 
     static let retainedBatches = 5
     private(set) var producers: [Int64: Entry] = [:]
+    /// The first offset of every ongoing transaction, by producer id (the same as in `producers`, kept apart so the
+    /// last stable offset need not look at every producer).
+    private(set) var ongoingTransactions: [Int64: Int64] = [:]
+    /// The smallest first offset of the ongoing transactions.
+    private(set) var firstUnstableOffset: Int64?
 
     static func lastSequence(first: Int32, recordCount: Int64) -> Int32 {
         // Sequences wrap around at Int32.max, as Kafka's DefaultRecordBatch.incrementSequence does.
@@ -51,28 +63,61 @@ struct ProducerStateManager {
         return firstSequence == expected ? .append : .outOfOrder(expected: expected, received: firstSequence)
     }
 
-    mutating func update(producerId: Int64, epoch: Int16, batch: BatchMetadata) {
+    /// Records a data batch. A transactional batch from a producer with no ongoing transaction begins one.
+    mutating func update(producerId: Int64, epoch: Int16, batch: BatchMetadata, isTransactional: Bool = false,
+                         timestamp: Int64 = -1) {
         guard producerId >= 0 else { return }
         var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [])
         if epoch != entry.epoch {
-            entry = Entry(epoch: epoch, batches: [])
+            // A new epoch starts a new sequence; an ongoing transaction stays open until its marker, as in Kafka.
+            entry.epoch = epoch
+            entry.batches = []
         }
         entry.batches.append(batch)
         if entry.batches.count > Self.retainedBatches { entry.batches.removeFirst(entry.batches.count - Self.retainedBatches) }
+        entry.lastTimestamp = timestamp
+        if isTransactional, entry.currentTransactionFirstOffset == nil {
+            entry.currentTransactionFirstOffset = batch.firstOffset
+            ongoingTransactions[producerId] = batch.firstOffset
+            firstUnstableOffset = min(firstUnstableOffset ?? batch.firstOffset, batch.firstOffset)
+        }
         producers[producerId] = entry
     }
 
-    /// Forgets batches at or above `offset` (after the log was truncated there).
-    mutating func truncate(from offset: Int64) {
-        for (id, var entry) in producers {
-            entry.batches.removeAll { $0.lastOffset >= offset }
-            producers[id] = entry.batches.isEmpty ? nil : entry
+    /// Whether a marker of `epoch` may end the producer's transaction: not when the producer has a newer epoch.
+    func acceptsMarker(producerId: Int64, epoch: Int16) -> Bool {
+        guard let entry = producers[producerId] else { return true }
+        return epoch >= entry.epoch
+    }
+
+    /// Records a COMMIT or ABORT marker at `offset` (checked with `acceptsMarker` first). It ends the producer's
+    /// ongoing transaction, if there is one; its sequences are untouched, unless the marker's epoch is newer (a
+    /// coordinator that fenced the producer), which starts a new sequence as a new epoch does. Returns the aborted
+    /// transaction to index, with the last stable offset once it is complete.
+    mutating func completeTransaction(producerId: Int64, epoch: Int16, coordinatorEpoch: Int32, isAbort: Bool,
+                                      offset: Int64, timestamp: Int64) -> AbortedTransaction? {
+        var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [])
+        if epoch != entry.epoch {
+            entry.epoch = epoch
+            entry.batches = []
         }
+        entry.coordinatorEpoch = coordinatorEpoch
+        entry.lastTimestamp = timestamp
+        let firstOffset = entry.currentTransactionFirstOffset
+        entry.currentTransactionFirstOffset = nil
+        producers[producerId] = entry
+        guard let firstOffset else { return nil }
+        ongoingTransactions[producerId] = nil
+        if firstUnstableOffset == firstOffset { firstUnstableOffset = ongoingTransactions.values.min() }
+        guard isAbort else { return nil }
+        return AbortedTransaction(producerId: producerId, firstOffset: firstOffset, lastOffset: offset,
+                                  lastStableOffset: firstUnstableOffset ?? offset + 1)
     }
 
     // MARK: Snapshots
 
-    private static let snapshotVersion: Int16 = 1
+    /// Version 2 adds each producer's coordinator epoch, last timestamp and ongoing transaction to version 1.
+    private static let snapshotVersion: Int16 = 2
 
     func snapshot() -> ByteBuffer {
         var buffer = ByteBuffer()
@@ -81,6 +126,9 @@ struct ProducerStateManager {
         for (id, entry) in producers.sorted(by: { $0.key < $1.key }) {
             buffer.writeInteger(id, endianness: .big)
             buffer.writeInteger(entry.epoch, endianness: .big)
+            buffer.writeInteger(entry.coordinatorEpoch, endianness: .big)
+            buffer.writeInteger(entry.lastTimestamp, endianness: .big)
+            buffer.writeInteger(entry.currentTransactionFirstOffset ?? -1, endianness: .big)
             buffer.writeInteger(UInt8(entry.batches.count))
             for batch in entry.batches {
                 buffer.writeInteger(batch.firstSequence, endianness: .big)
@@ -94,24 +142,41 @@ struct ProducerStateManager {
 
     init() {}
 
-    /// Reads a snapshot written by `snapshot()`; nil if it is damaged.
+    /// Reads a snapshot written by `snapshot()`, of this version or version 1; nil if it is damaged.
     init?(snapshot: ByteBuffer) {
         var buffer = snapshot
-        guard buffer.readInteger(endianness: .big, as: Int16.self) == Self.snapshotVersion,
+        guard let version = buffer.readInteger(endianness: .big, as: Int16.self), version == 1 || version == 2,
               let count = buffer.readInteger(endianness: .big, as: Int32.self), count >= 0,
-              Int(count) * 11 <= buffer.readableBytes else { return nil }
+              Int(count) * (version == 1 ? 11 : 31) <= buffer.readableBytes else { return nil }
         for _ in 0..<count {
             guard let id = buffer.readInteger(endianness: .big, as: Int64.self),
-                  let epoch = buffer.readInteger(endianness: .big, as: Int16.self),
-                  let batchCount = buffer.readInteger(as: UInt8.self), Int(batchCount) * 24 <= buffer.readableBytes
-            else { return nil }
-            var batches: [BatchMetadata] = []
-            for _ in 0..<batchCount {
-                batches.append(BatchMetadata(
-                    firstSequence: buffer.readInteger(endianness: .big)!, lastSequence: buffer.readInteger(endianness: .big)!,
-                    firstOffset: buffer.readInteger(endianness: .big)!, lastOffset: buffer.readInteger(endianness: .big)!))
+                  let epoch = buffer.readInteger(endianness: .big, as: Int16.self) else { return nil }
+            var entry = Entry(epoch: epoch, batches: [])
+            if version == 2 {
+                guard let coordinatorEpoch = buffer.readInteger(endianness: .big, as: Int32.self),
+                      let lastTimestamp = buffer.readInteger(endianness: .big, as: Int64.self),
+                      let transactionFirstOffset = buffer.readInteger(endianness: .big, as: Int64.self)
+                else { return nil }
+                entry.coordinatorEpoch = coordinatorEpoch
+                entry.lastTimestamp = lastTimestamp
+                if transactionFirstOffset >= 0 { entry.currentTransactionFirstOffset = transactionFirstOffset }
             }
-            producers[id] = Entry(epoch: epoch, batches: batches)
+            guard let batchCount = buffer.readInteger(as: UInt8.self), Int(batchCount) * 24 <= buffer.readableBytes
+            else { return nil }
+            for _ in 0..<batchCount {
+                guard let firstSequence = buffer.readInteger(endianness: .big, as: Int32.self),
+                      let lastSequence = buffer.readInteger(endianness: .big, as: Int32.self),
+                      let firstOffset = buffer.readInteger(endianness: .big, as: Int64.self),
+                      let lastOffset = buffer.readInteger(endianness: .big, as: Int64.self)
+                else { return nil }
+                entry.batches.append(BatchMetadata(firstSequence: firstSequence, lastSequence: lastSequence,
+                                                   firstOffset: firstOffset, lastOffset: lastOffset))
+            }
+            producers[id] = entry
+            if let first = entry.currentTransactionFirstOffset {
+                ongoingTransactions[id] = first
+                firstUnstableOffset = min(firstUnstableOffset ?? first, first)
+            }
         }
         guard buffer.readableBytes == 0 else { return nil }
     }
