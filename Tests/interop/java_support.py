@@ -42,7 +42,8 @@ class JavaResult:
     def describe(self) -> str:
         stderr = "\n".join(line for line in self.stderr.splitlines()
                            if not line.startswith("SLF4J:") and not line.lstrip().startswith("at "))
-        return (f"{' '.join(self.command[-6:])}\nexit {self.returncode} after {self.seconds:.1f}s\n"
+        program_and_args = self.command[self.command.index("-cp") + 2:]
+        return (f"java {' '.join(program_and_args)}\nexit {self.returncode} after {self.seconds:.1f}s\n"
                 f"--- stdout\n{self.stdout[-3000:]}\n--- stderr (stack frames left out)\n{stderr[-4000:]}")
 
 
