@@ -130,13 +130,25 @@ public final class AdminChecks {
             Support.expectFailure(UnknownTopicOrPartitionException.class,
                 admin.deleteTopics(List.of(missing)).all(), "deleting a missing topic");
 
+            // deleteTopics by topic id.
+            String byId = prefix + "-by-id";
+            Support.createTopic(admin, byId, 1, Map.of());
+            org.apache.kafka.common.Uuid id = admin.describeTopics(List.of(byId)).allTopicNames()
+                .get(Support.TIMEOUT_S, SECONDS).get(byId).topicId();
+            admin.deleteTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id))).all()
+                .get(Support.TIMEOUT_S, SECONDS);
+            Support.check(!admin.listTopics().names().get().contains(byId), "topic deleted by id still listed");
+            Support.expectFailure(org.apache.kafka.common.errors.UnknownTopicIdException.class,
+                admin.deleteTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id))).all(),
+                "deleting a deleted topic id");
+
             Set<String> all = admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get();
             Support.fact("topics", String.join(",", Support.sorted(filter(all, prefix))));
             Support.fact("partitions", grown.partitions().size());
         }
     }
 
-    /** describeTopics by topic id (Metadata v12 with topic ids and empty names) and deleteTopics by id. */
+    /** describeTopics by topic id (Metadata v12 with topic ids and empty names). */
     static void topicById(String[] args) throws Exception {
         String bootstrap = args[0];
         String topic = args[1] + "-by-id";
@@ -148,9 +160,9 @@ public final class AdminChecks {
                 .allTopicIds().get(Support.TIMEOUT_S, SECONDS);
             Support.checkEqual(topic, byId.get(id).name(), "name of the topic described by its id");
             Support.checkEqual(2, byId.get(id).partitions().size(), "partitions of the topic described by its id");
-            admin.deleteTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id))).all()
-                .get(Support.TIMEOUT_S, SECONDS);
-            Support.check(!admin.listTopics().names().get().contains(topic), "topic deleted by id still listed");
+            Support.expectFailure(org.apache.kafka.common.errors.UnknownTopicIdException.class,
+                admin.describeTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(
+                    List.of(org.apache.kafka.common.Uuid.randomUuid()))).allTopicIds(), "describing an unknown topic id");
             Support.fact("topic.id", id);
         }
     }
