@@ -150,3 +150,12 @@ def shared_group_broker(vltava_bin, tmp_path_factory):
     process = BrokerProcess(vltava_bin, directory / "data", free_port(), extra_args=GROUP_BROKER_ARGS).start()
     yield process
     process.kill9()
+
+
+@pytest.fixture(scope="session")
+def java():
+    """Runs the Java test programs of Tests/interop/java (java_support.JavaRunner: run/ok with a timeout). Fails,
+    never skips, when Java 17 is missing; runs scripts/java-clients first (a no-op when up to date)."""
+    import java_support
+
+    return java_support.prepare()
