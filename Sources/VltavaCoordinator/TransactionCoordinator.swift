@@ -283,10 +283,8 @@ public final class TransactionCoordinator: Sendable {
 
     /// Appends one COMMIT or ABORT marker to a partition.
     static func appendMarker(_ markers: TransactionMarkers, to log: PartitionLog, nowMs: Int64) throws {
-        let marker = ControlRecord(type: markers.commit ? .commit : .abort, coordinatorEpoch: coordinatorEpoch)
-        let bytes = try marker.batch(producerId: markers.producerId, producerEpoch: markers.producerEpoch, timestamp: nowMs).encoded()
-        let validated = try RecordBatchValidator(origin: .log).validate(bytes)
-        _ = try log.append(bytes, batches: validated, nowMs: nowMs)
+        _ = try log.appendControlMarker(producerId: markers.producerId, producerEpoch: markers.producerEpoch,
+                                        type: markers.commit ? .commit : .abort, coordinatorEpoch: coordinatorEpoch, nowMs: nowMs)
     }
 
     /// Appends one record of `__transaction_state`, creating the topic on first use.
