@@ -74,6 +74,7 @@ public final class Broker: Sendable {
         .describeGroups: 0...5,
         .deleteGroups: 0...2,
         .offsetDelete: 0...0,
+        .txnOffsetCommit: 0...3,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -220,6 +221,8 @@ public final class Broker: Sendable {
             return connection.eventLoop.makeSucceededFuture(.message(.deleteGroups(handleDeleteGroups(request, context: context))))
         case let .offsetDelete(request):
             return connection.eventLoop.makeSucceededFuture(.message(.offsetDelete(handleOffsetDelete(request, context: context))))
+        case let .txnOffsetCommit(request):
+            return handleTxnOffsetCommit(request, context: context)
         default:
             return connection.eventLoop.makeSucceededFuture(unsupported(frame))
         }

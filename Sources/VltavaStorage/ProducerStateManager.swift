@@ -51,6 +51,13 @@ struct ProducerStateManager {
         return firstSequence == expected ? .append : .outOfOrder(expected: expected, received: firstSequence)
     }
 
+    /// The epoch check alone, for batches without sequences that a coordinator writes (Kafka checks no sequence
+    /// for them either).
+    func checkEpoch(producerId: Int64, epoch: Int16) -> ProducerCheck {
+        guard producerId >= 0, let entry = producers[producerId] else { return .append }
+        return epoch < entry.epoch ? .invalidEpoch : .append
+    }
+
     mutating func update(producerId: Int64, epoch: Int16, batch: BatchMetadata) {
         guard producerId >= 0 else { return }
         var entry = producers[producerId] ?? Entry(epoch: epoch, batches: [])
