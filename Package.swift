@@ -154,7 +154,10 @@ let package = Package(
                 "VltavaCoordinator",
                 "VltavaStorage",
                 "KafkaProtocol",
+                "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
