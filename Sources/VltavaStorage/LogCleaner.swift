@@ -52,7 +52,9 @@ public struct LogCleanerSettings: Sendable, Equatable {
 /// Compaction of `cleanup.policy=compact` partitions, as Kafka's log cleaner does it: in the closed segments
 /// (never the active one) only the newest record of each key is kept, and tombstones (null values) are dropped
 /// once `delete.retention.ms` has passed since their segment's newest timestamp. Offsets never change: a
-/// rewritten batch keeps its base offset, offset deltas and producer fields. Control batches are kept as they are.
+/// rewritten batch keeps its base offset, offset deltas and producer fields. Control batches are kept as they are;
+/// the data of aborted transactions goes, and a pass stops at the first transaction still open
+/// (`CleanerTransactions`).
 ///
 /// A pass maps the keys of the dirty records (those after the part an earlier pass cleaned) to their newest
 /// offsets, in an `OffsetMap` of bounded size, then rewrites every closed segment up to where the map filled,
@@ -85,13 +87,16 @@ enum LogCleaner {
         let ioBytes = max(RecordBatchHeader.size, settings.ioBufferBytes / 2)
         var map = OffsetMap(memoryBytes: settings.dedupeBufferBytes, loadFactor: settings.dedupeBufferLoadFactor,
                             expectedKeys: section.activeBaseOffset - section.firstDirtyOffset)
-        let (end, filled) = try buildOffsetMap(&map, section: section, log: log, ioBytes: ioBytes)
+        let transactions = try CleanerTransactions.scan(section, log: log, ioBytes: ioBytes)
+        let limit = min(section.activeBaseOffset, transactions.firstOpenOffset ?? Int64.max)
+        let (end, filled) = try buildOffsetMap(&map, section: section, log: log, ioBytes: ioBytes, limit: limit,
+                                               transactions: transactions)
         var statistics = Statistics(keysMapped: map.count, offsetMapBytes: map.memoryBytes, mapFilled: filled, cleanedUpTo: end)
 
         for segment in section.segments where segment.baseOffset < end {
             let dropTombstones = segment.maxTimestamp >= 0 && nowMs - segment.maxTimestamp > config.deleteRetentionMs
-            // With no key mapped and no tombstone due, nothing in the segment can go.
-            if map.isEmpty && !dropTombstones { continue }
+            // With no key mapped, no tombstone due and no aborted transaction, nothing in the segment can go.
+            if map.isEmpty && !dropTombstones && transactions.isEmpty { continue }
             guard let source = try log.duplicateFile(of: segment) else { continue }
             defer { source.close() }
             let paths = [".log", ".index", ".timeindex"].map {
@@ -103,7 +108,7 @@ enum LogCleaner {
                 for path in paths.dropFirst() { try FileSystem.remove(path) }
                 guard let copy = try writeCleanedCopy(
                     of: segment, from: source, to: paths[0], map: map, cleanUpTo: end, dropTombstones: dropTombstones,
-                    ioBytes: ioBytes)
+                    transactions: transactions, ioBytes: ioBytes)
                 else { continue }
                 statistics.largestWriteBufferBytes = max(statistics.largestWriteBufferBytes, copy.largestBufferedBytes)
                 cleaned = try LogSegment(
@@ -130,18 +135,19 @@ enum LogCleaner {
         return statistics
     }
 
-    /// Maps the key of every record from the first dirty offset on to its newest offset, until a new key finds
-    /// the map full. Returns the offset up to which the log can be cleaned: that record's, or the active segment's
-    /// base when every key fitted.
+    /// Maps the key of every record from the first dirty offset up to `limit` to its newest offset (records of
+    /// aborted transactions left out), until a new key finds the map full. Returns the offset up to which the log
+    /// can be cleaned: that record's, or `limit` when every key fitted.
     private static func buildOffsetMap(_ map: inout OffsetMap, section: PartitionLog.CleanableSection, log: PartitionLog,
-                                       ioBytes: Int) throws -> (end: Int64, filled: Bool) {
+                                       ioBytes: Int, limit: Int64, transactions: CleanerTransactions) throws -> (end: Int64, filled: Bool) {
         for (index, segment) in section.segments.enumerated() {
             let segmentEnd = index + 1 < section.segments.count ? section.segments[index + 1].baseOffset : section.activeBaseOffset
             guard segmentEnd > section.firstDirtyOffset, let file = try log.duplicateFile(of: segment) else { continue }
             defer { file.close() }
             var reader = SegmentBatchReader(file: file, size: segment.size, chunkSize: ioBytes)
             while let (_, header, bytes) = try reader.next() {
-                guard !header.isControl, header.lastOffset >= section.firstDirtyOffset else { continue }
+                if header.baseOffset >= limit { return (limit, false) }
+                guard !header.isControl, header.lastOffset >= section.firstDirtyOffset, !transactions.isAborted(header) else { continue }
                 var input = bytes
                 let batch = try RecordBatch(decoding: &input)
                 for record in batch.records {
@@ -151,14 +157,14 @@ enum LogCleaner {
                 }
             }
         }
-        return (section.activeBaseOffset, false)
+        return (limit, false)
     }
 
     /// Writes the records of `segment` that stay to `path`, as they are produced. Nil, and nothing written,
     /// when every record stays. Batches before the first change are copied as they are once one is found.
     private static func writeCleanedCopy(
         of segment: LogSegment, from source: SystemFile, to path: String, map: OffsetMap, cleanUpTo end: Int64,
-        dropTombstones: Bool, ioBytes: Int
+        dropTombstones: Bool, transactions: CleanerTransactions, ioBytes: Int
     ) throws -> (removed: Int, largestBufferedBytes: Int)? {
         var reader = SegmentBatchReader(file: source, size: segment.size, chunkSize: ioBytes)
         var writer: CleanedSegmentWriter?
@@ -172,7 +178,8 @@ enum LogCleaner {
             }
             var input = bytes
             let batch = try RecordBatch(decoding: &input)
-            let kept = batch.records.filter { record in
+            let aborted = transactions.isAborted(header)
+            let kept = aborted ? [] : batch.records.filter { record in
                 let offset = batch.baseOffset + Int64(record.offsetDelta)
                 guard offset < end, let key = record.key else { return true }
                 if let newest = map.offset(of: OffsetMap.KeyHash(key)), newest > offset { return false }

@@ -48,11 +48,25 @@ final class CoordinatorFixture {
     var offsetsPartition: Int32 { OffsetsTopic.partition(for: "g", partitionCount: coordinator.partitionCount) }
 
     @discardableResult
-    func commit(_ offset: Int64, group: String = "g") throws -> ErrorCode? {
-        try coordinator.commitOffsets(
+    func commit(_ offset: Int64, group: String = "g", partition: TopicPartition? = nil) throws -> ErrorCode? {
+        let partition = partition ?? self.partition
+        return try coordinator.commitOffsets(
             group: group, memberId: "", groupInstanceId: nil, generationId: -1,
             offsets: [(partition, CommittedOffset(offset: offset, commitTimestampMs: 1_000))], eventLoop: eventLoop
         ).wait()[partition]
+    }
+
+    /// Makes every later append to the group's `__consumer_offsets` partition start a segment of its own.
+    func useTinySegments() throws {
+        let log = try #require(logs.log(topic: OffsetsTopic.name, partition: offsetsPartition))
+        log.updateConfig(LogConfig(overrides: OffsetsTopic.topicConfigs.merging(["segment.bytes": "100"]) { $1 }))
+    }
+
+    /// Compacts `__consumer_offsets` after one more commit (of another partition), so that every record before it
+    /// is in a closed segment.
+    func compact() throws {
+        try commit(1, partition: TopicPartition(topic: "filler", partition: 0))
+        logs.runMaintenance()
     }
 
     @discardableResult
@@ -83,9 +97,17 @@ final class CoordinatorFixture {
     /// The batches of the group's `__consumer_offsets` partition.
     func batches() throws -> [RecordBatch] {
         let log = try #require(logs.log(topic: OffsetsTopic.name, partition: offsetsPartition))
-        var bytes = try PartitionLog.load(try log.read(offset: log.logStartOffset, maxBytes: 1 << 20, minOneBatch: true))
         var batches: [RecordBatch] = []
-        while bytes.readableBytes > 0 { batches.append(try RecordBatch(decoding: &bytes)) }
+        var offset = log.logStartOffset
+        while offset < log.logEndOffset {
+            var bytes = try PartitionLog.load(try log.read(offset: offset, maxBytes: 1 << 20, minOneBatch: true))
+            guard bytes.readableBytes > 0 else { break }
+            while bytes.readableBytes > 0 {
+                let batch = try RecordBatch(decoding: &bytes)
+                batches.append(batch)
+                offset = batch.baseOffset + Int64(batch.lastOffsetDelta ?? batch.records.last?.offsetDelta ?? 0) + 1
+            }
+        }
         return batches
     }
 }
@@ -204,6 +226,51 @@ struct TransactionalOffsetsTests {
         #expect(try fixture.commitInTransaction(1, group: "") == .invalidGroupId)
         #expect(try fixture.commitInTransaction(1, group: "other", memberId: "m", generationId: 3) == .illegalGeneration)
         #expect(fixture.coordinator.describe(group: "other").group == nil)
+    }
+
+    @Test func compactionKeepsCommittedOffsetsThatALaterAbortedTransactionWrote() throws {
+        let fixture = try CoordinatorFixture()
+        try fixture.commitInTransaction(10, producerId: 1)
+        try fixture.useTinySegments()
+        _ = fixture.end(producerId: 1, commit: true)
+        try fixture.commitInTransaction(99, producerId: 2)
+        _ = fixture.end(producerId: 2, commit: false)
+        let before = try fixture.batches().count
+        try fixture.compact()
+        let after = try fixture.batches()
+        #expect(after.count == before, "the aborted batch went, the filler came")
+        #expect(!after.contains { $0.producerId == 2 && !$0.isControl }, "aborted data is removed")
+        #expect(after.filter(\.isControl).count == 2, "markers are kept")
+        try fixture.reopen()
+        #expect(fixture.fetched() == 10)
+        #expect(!fixture.unstable())
+    }
+
+    @Test func compactionStopsAtAnOpenTransaction() throws {
+        let fixture = try CoordinatorFixture()
+        try fixture.commit(5)
+        try fixture.useTinySegments()
+        try fixture.commitInTransaction(50)
+        try fixture.commit(6, partition: TopicPartition(topic: "t", partition: 1))
+        try fixture.compact()
+        try fixture.reopen()
+        #expect(fixture.fetched() == 5)
+        #expect(fixture.end(commit: false) == ErrorCode.none)
+        #expect(fixture.fetched() == 5, "the offset the open transaction would have replaced is still there")
+        try fixture.reopen()
+        #expect(fixture.fetched() == 5)
+    }
+
+    @Test func compactionKeepsATransactionsOffsetOverAnOlderPlainOne() throws {
+        let fixture = try CoordinatorFixture()
+        try fixture.commit(5)
+        try fixture.useTinySegments()
+        try fixture.commitInTransaction(10)
+        _ = fixture.end(commit: true)
+        try fixture.compact()
+        #expect(try fixture.batches().first?.isTransactional == true, "the plain record the transaction replaced is gone")
+        try fixture.reopen()
+        #expect(fixture.fetched() == 10)
     }
 
     @Test func markersForPartitionsThatDoNotExistAreRefused() throws {
