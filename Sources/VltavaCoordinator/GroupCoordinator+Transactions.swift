@@ -68,9 +68,4 @@ extension GroupCoordinator {
         }
         return .none
     }
-
-    /// Whether an open transaction has offsets for the group's partition (Kafka's `hasPendingTransactionalOffsets`).
-    public func hasPendingTransactionalOffsets(group: String, _ partition: TopicPartition) -> Bool {
-        shard(group).locked { $0.state.hasPendingTransactionalOffsets(group: group, partition) }
-    }
 }

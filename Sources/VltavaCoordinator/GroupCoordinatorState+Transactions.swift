@@ -8,7 +8,7 @@ extension GroupCoordinatorState {
     ///
     /// A group that does not exist is created empty when the generation is -1 (a producer may commit for a group it
     /// does not take part in), else ILLEGAL_GENERATION; a member id, instance id or generation, when given
-    /// (TxnOffsetCommit v3, KIP-447), must match the group's.
+    /// (TxnOffsetCommit v3, KIP-447), must match the group's. A negative producer id or epoch is INVALID_REQUEST.
     public mutating func commitTransactionalOffsets(
         group groupId: String, producerId: Int64, producerEpoch: Int16, memberId: String, generationId: Int32,
         groupInstanceId: String?, offsets commits: [(TopicPartition, CommittedOffset)], nowMs: Int64
@@ -17,6 +17,8 @@ extension GroupCoordinatorState {
             Dictionary(commits.map { ($0.0, code) }, uniquingKeysWith: { first, _ in first })
         }
         if let error = commonError(groupId) { return (all(error), []) }
+        // Only a transactional producer's id and epoch can stand in a transactional batch and its markers.
+        if producerId < 0 || producerEpoch < 0 { return (all(.invalidRequest), []) }
         let group = groups[groupId] ?? ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
         if groups[groupId] == nil && generationId >= 0 { return (all(.illegalGeneration), []) }
         let verdict = group.validateTransactionalOffsetCommit(memberId: memberId, groupInstanceId: groupInstanceId,
@@ -62,11 +64,6 @@ extension GroupCoordinatorState {
                 offsets[groupId, default: [:]][partition] = offset
             }
         }
-    }
-
-    /// Whether an open transaction has offsets for the group's partition.
-    public func hasPendingTransactionalOffsets(group groupId: String, _ partition: TopicPartition) -> Bool {
-        pendingTransactionalOffsets.hasPending(group: groupId, partition)
     }
 }
 

@@ -296,7 +296,8 @@ public struct GroupCoordinatorState: Sendable {
 
     /// Removes a group with its committed and pending offsets (a tombstone for each partition, as Kafka writes).
     private mutating func removeGroup(_ groupId: String, nowMs: Int64) -> [OffsetsTopicEntry] {
-        var records: [OffsetsTopicEntry] = Set((offsets[groupId] ?? [:]).keys).union(pendingTransactionalOffsets.partitions(of: groupId))
+        let partitions = Set((offsets[groupId] ?? [:]).keys).union(pendingTransactionalOffsets.partitions(of: groupId))
+        var records: [OffsetsTopicEntry] = partitions
             .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
             .map { .offsetCommit(group: groupId, $0, nil) }
         records.append(.groupMetadata(group: groupId, nil))

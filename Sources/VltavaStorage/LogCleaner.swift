@@ -139,7 +139,8 @@ enum LogCleaner {
     /// aborted transactions left out), until a new key finds the map full. Returns the offset up to which the log
     /// can be cleaned: that record's, or `limit` when every key fitted.
     private static func buildOffsetMap(_ map: inout OffsetMap, section: PartitionLog.CleanableSection, log: PartitionLog,
-                                       ioBytes: Int, limit: Int64, transactions: CleanerTransactions) throws -> (end: Int64, filled: Bool) {
+                                       ioBytes: Int, limit: Int64, transactions: CleanerTransactions)
+        throws -> (end: Int64, filled: Bool) {
         for (index, segment) in section.segments.enumerated() {
             let segmentEnd = index + 1 < section.segments.count ? section.segments[index + 1].baseOffset : section.activeBaseOffset
             guard segmentEnd > section.firstDirtyOffset, let file = try log.duplicateFile(of: segment) else { continue }
@@ -147,7 +148,8 @@ enum LogCleaner {
             var reader = SegmentBatchReader(file: file, size: segment.size, chunkSize: ioBytes)
             while let (_, header, bytes) = try reader.next() {
                 if header.baseOffset >= limit { return (limit, false) }
-                guard !header.isControl, header.lastOffset >= section.firstDirtyOffset, !transactions.isAborted(header) else { continue }
+                guard !header.isControl, header.lastOffset >= section.firstDirtyOffset, !transactions.isAborted(header)
+                else { continue }
                 var input = bytes
                 let batch = try RecordBatch(decoding: &input)
                 for record in batch.records {

@@ -87,6 +87,10 @@ struct TransactionalOffsetsStateTests {
             offsets: [(partition, CommittedOffset(offset: 1, metadata: big, commitTimestampMs: 0))], nowMs: 0)
         #expect(errors == [partition: .offsetMetadataTooLarge] && actions.isEmpty)
         #expect(state.groups["g"] == nil)
+        let (withoutProducer, nothing) = state.commitTransactionalOffsets(
+            group: "g", producerId: -1, producerEpoch: 0, memberId: "", generationId: -1, groupInstanceId: nil,
+            offsets: [(partition, CommittedOffset(offset: 1, commitTimestampMs: 0))], nowMs: 0)
+        #expect(withoutProducer == [partition: .invalidRequest] && nothing.isEmpty)
         var loading = GroupCoordinatorState(configuration: GroupConfiguration())
         #expect(commitInTransaction(&loading, 1) == .coordinatorLoadInProgress)
     }

@@ -205,7 +205,8 @@ extension Broker {
         let wanted = (context.version >= 2 ? request.topics : request.topics ?? []).map { topics in
             topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
         }
-        let (error, topics) = fetchOffsets(group: request.groupId, wanted: wanted, requireStable: context.version >= 7 && request.requireStable)
+        let (error, topics) = fetchOffsets(group: request.groupId, wanted: wanted,
+                                           requireStable: context.version >= 7 && request.requireStable)
         if context.version >= 2 {
             response.errorCode = error.rawValue
             response.topics = topics
@@ -228,7 +229,8 @@ extension Broker {
         -> (ErrorCode, [OffsetFetchResponse.OffsetFetchResponseTopic]) {
         let (error, offsets, unstable) = groups.fetchOffsets(group: group, partitions: wanted, requireStable: requireStable)
         guard error == .none else { return (error, []) }
-        let partitions = wanted ?? Set(offsets.keys).union(unstable).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let partitions = wanted
+            ?? Set(offsets.keys).union(unstable).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         var topics: [OffsetFetchResponse.OffsetFetchResponseTopic] = []
         for partition in partitions {
             let committed = offsets[partition]
