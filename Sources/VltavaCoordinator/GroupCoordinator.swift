@@ -61,7 +61,9 @@ public final class GroupCoordinator: Sendable {
     // MARK: Lifecycle
 
     /// Reads `__consumer_offsets` back into memory (blocking; run it off the event loops), then serves requests:
-    /// each partition's groups as soon as that partition is read.
+    /// each partition's groups as soon as that partition is read. Offsets of a transactional batch stay pending
+    /// until their producer's marker further on (COMMIT applies them, ABORT drops them); those of a transaction
+    /// with no marker yet stay pending after the load, for the transaction coordinator to end.
     public func load() {
         let started = clock()
         var records = 0
