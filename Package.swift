@@ -145,6 +145,7 @@ let package = Package(
                 "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -154,7 +155,10 @@ let package = Package(
                 "VltavaCoordinator",
                 "VltavaStorage",
                 "KafkaProtocol",
+                "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

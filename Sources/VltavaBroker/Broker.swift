@@ -79,6 +79,7 @@ public final class Broker: Sendable {
         .addPartitionsToTxn: 0...3,
         .addOffsetsToTxn: 0...4,
         .endTxn: 0...4,
+        .txnOffsetCommit: 0...3,
         .describeTransactions: 0...0,
         .listTransactions: 0...1,
     ]
@@ -95,12 +96,26 @@ public final class Broker: Sendable {
         var groupConfiguration = GroupConfiguration()
         groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
         groupConfiguration.offsetsRetentionMs = configuration.offsetsRetentionMinutes * 60_000
-        self.groups = GroupCoordinator(logs: logs, configuration: groupConfiguration, logger: logger, clock: clock)
+        let groups = GroupCoordinator(logs: logs, configuration: groupConfiguration, logger: logger, clock: clock)
+        self.groups = groups
         self.transactions = TransactionCoordinator(
             logs: logs, configuration: configuration.transactions, logger: logger, clock: clock,
             offload: { job in
                 if let requestHandlers { requestHandlers.submit { _ in job() } } else { job() }
             })
+        transactions.setOffsetsMarkerWriter { partition, markers in
+            let code = groups.completeTransaction(
+                offsetsPartition: partition, producerId: markers.producerId, producerEpoch: markers.producerEpoch,
+                commit: markers.commit, coordinatorEpoch: TransactionCoordinator.coordinatorEpoch)
+            switch code {
+            case .none, .unknownTopicOrPartition:
+                return
+            case .invalidProducerEpoch:
+                throw TransactionMarkerError.fenced
+            default:
+                throw TransactionMarkerError.failed(code)
+            }
+        }
     }
 
     /// Milliseconds since the Unix epoch.
@@ -243,6 +258,8 @@ public final class Broker: Sendable {
             return connection.eventLoop.makeSucceededFuture(.message(.deleteGroups(handleDeleteGroups(request, context: context))))
         case let .offsetDelete(request):
             return connection.eventLoop.makeSucceededFuture(.message(.offsetDelete(handleOffsetDelete(request, context: context))))
+        case let .txnOffsetCommit(request):
+            return handleTxnOffsetCommit(request, context: context)
         default:
             return connection.eventLoop.makeSucceededFuture(unsupported(frame))
         }

@@ -18,14 +18,14 @@ import VltavaStorage
 /// each with its own lock: requests for groups of different partitions never wait for each other, and a group's
 /// records reach its partition in the order of its events.
 public final class GroupCoordinator: Sendable {
-    private struct Core: Sendable {
+    struct Core: Sendable {
         var state: GroupCoordinatorState
         var joinPromises: [ResponseWaiter: EventLoopPromise<JoinOutcome>] = [:]
         var syncPromises: [ResponseWaiter: EventLoopPromise<SyncOutcome>] = [:]
         var nextWaiter: ResponseWaiter = 1
     }
 
-    private final class Shard: Sendable {
+    final class Shard: Sendable {
         private let core: Mutex<Core>
         init(configuration: GroupConfiguration) { core = Mutex(Core(state: GroupCoordinatorState(configuration: configuration))) }
 
@@ -34,11 +34,11 @@ public final class GroupCoordinator: Sendable {
         }
     }
 
-    private let shards: [Shard]
+    let shards: [Shard]
     private let timers = Mutex<[RepeatedTask]>([])
-    private let logs: LogManager
-    private let logger: Logger
-    private let clock: @Sendable () -> Int64
+    let logs: LogManager
+    let logger: Logger
+    let clock: @Sendable () -> Int64
     /// The partition count of `__consumer_offsets` (read from the topic when it exists).
     public let partitionCount: Int32
 
@@ -51,7 +51,7 @@ public final class GroupCoordinator: Sendable {
         self.shards = (0..<Int(count)).map { _ in Shard(configuration: configuration) }
     }
 
-    private func shard(_ groupId: String) -> Shard {
+    func shard(_ groupId: String) -> Shard {
         shards[Int(OffsetsTopic.partition(for: groupId, partitionCount: partitionCount))]
     }
 
@@ -61,7 +61,9 @@ public final class GroupCoordinator: Sendable {
     // MARK: Lifecycle
 
     /// Reads `__consumer_offsets` back into memory (blocking; run it off the event loops), then serves requests:
-    /// each partition's groups as soon as that partition is read.
+    /// each partition's groups as soon as that partition is read. Offsets of a transactional batch stay pending
+    /// until their producer's marker further on (COMMIT applies them, ABORT drops them); those of a transaction
+    /// with no marker yet stay pending after the load, for the transaction coordinator to end.
     public func load() {
         let started = clock()
         var records = 0
@@ -72,7 +74,14 @@ public final class GroupCoordinator: Sendable {
             records += entries.count
             let now = clock()
             shards[Int(partition)].locked { core in
-                for entry in entries { core.state.replay(entry) }
+                for entry in entries {
+                    switch entry {
+                    case let .record(record, offset, producerId):
+                        core.state.replay(record, recordOffset: offset, producerId: producerId)
+                    case let .marker(producerId, commit):
+                        core.state.completeTransaction(producerId: producerId, commit: commit)
+                    }
+                }
                 core.state.finishLoading(nowMs: now)
             }
         }
@@ -80,8 +89,16 @@ public final class GroupCoordinator: Sendable {
         logger.info("groups loaded", metadata: ["records": "\(records)", "groups": "\(groupCount)", "ms": "\(clock() - started)"])
     }
 
-    private func readEntries(of log: PartitionLog) -> [OffsetsTopicEntry] {
-        var entries: [OffsetsTopicEntry] = []
+    /// What the reload replays, in log order.
+    private enum LoadedEntry {
+        /// A record at its offset; `producerId` is the producer's for a transactional batch, else -1.
+        case record(OffsetsTopicEntry, offset: Int64, producerId: Int64)
+        /// A transaction marker.
+        case marker(producerId: Int64, commit: Bool)
+    }
+
+    private func readEntries(of log: PartitionLog) -> [LoadedEntry] {
+        var entries: [LoadedEntry] = []
         var offset = log.logStartOffset
         let end = log.logEndOffset
         while offset < end {
@@ -93,10 +110,18 @@ public final class GroupCoordinator: Sendable {
                 while remaining.readableBytes > 0 {
                     guard let header = try? RecordBatchHeader(parsing: remaining), header.totalSize <= remaining.readableBytes else { break }
                     let batch = try RecordBatch(decoding: &remaining)
+                    let producerId = batch.isTransactional ? batch.producerId : -1
                     for record in batch.records {
                         let recordOffset = batch.baseOffset + Int64(record.offsetDelta)
-                        guard recordOffset >= offset, let key = record.key, !batch.isControl else { continue }
-                        if let entry = try OffsetsTopic.decode(key: key, value: record.value) { entries.append(entry) }
+                        guard recordOffset >= offset else { continue }
+                        if batch.isControl {
+                            // Markers of other types (none exist yet) end nothing.
+                            guard producerId >= 0, let marker = try? ControlRecord(record),
+                                  marker.type == .commit || marker.type == .abort else { continue }
+                            entries.append(.marker(producerId: producerId, commit: marker.type == .commit))
+                        } else if let key = record.key, let entry = try OffsetsTopic.decode(key: key, value: record.value) {
+                            entries.append(.record(entry, offset: recordOffset, producerId: producerId))
+                        }
                     }
                     offset = max(offset, header.baseOffset + Int64(header.lastOffsetDelta) + 1)
                     progressed = true
@@ -203,10 +228,17 @@ public final class GroupCoordinator: Sendable {
             errors = outcome.errors
             return outcome.actions
         }
-        let unavailable = { (errors: [TopicPartition: ErrorCode]) -> [TopicPartition: ErrorCode] in
-            errors.mapValues { $0 == ErrorCode.none ? ErrorCode.coordinatorNotAvailable : $0 }
+        return answerWhenDurable(errors, result, eventLoop: eventLoop)
+    }
+
+    /// The answer to an offset commit once its writes are on disk: the partitions that were accepted get the
+    /// write's error when it failed (COORDINATOR_NOT_AVAILABLE, or INVALID_PRODUCER_EPOCH for a fenced producer).
+    func answerWhenDurable(_ errors: [TopicPartition: ErrorCode], _ result: RunResult, eventLoop: EventLoop)
+        -> EventLoopFuture<[TopicPartition: ErrorCode]> {
+        @Sendable func failed(_ errors: [TopicPartition: ErrorCode], _ code: ErrorCode) -> [TopicPartition: ErrorCode] {
+            errors.mapValues { $0 == ErrorCode.none ? code : $0 }
         }
-        if result.failed { return eventLoop.makeSucceededFuture(unavailable(errors)) }
+        if let failure = result.failure { return eventLoop.makeSucceededFuture(failed(errors, failure)) }
         if result.writes.isEmpty { return eventLoop.makeSucceededFuture(errors) }
         let flushed = result.writes.map { log, end in
             let promise = eventLoop.makePromise(of: Void.self)
@@ -216,11 +248,14 @@ public final class GroupCoordinator: Sendable {
         let committed = errors
         return EventLoopFuture.andAllSucceed(flushed, on: eventLoop)
             .map { committed }
-            .recover { _ in unavailable(committed) }
+            .recover { _ in failed(committed, .coordinatorNotAvailable) }
     }
 
-    public func fetchOffsets(group: String, partitions: [TopicPartition]?) -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset]) {
-        shard(group).locked { $0.state.fetchOffsets(group: group, partitions: partitions) }
+    /// OffsetFetch: the committed offsets; with `requireStable`, partitions with offsets of an open transaction
+    /// are `unstable` instead (UNSTABLE_OFFSET_COMMIT).
+    public func fetchOffsets(group: String, partitions: [TopicPartition]?, requireStable: Bool = false)
+        -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset], unstable: Set<TopicPartition>) {
+        shard(group).locked { $0.state.fetchOffsets(group: group, partitions: partitions, requireStable: requireStable) }
     }
 
     public func deleteOffsets(group: String, partitions: [TopicPartition])
@@ -285,19 +320,19 @@ public final class GroupCoordinator: Sendable {
     // MARK: Running actions
 
     /// Runs an event under the shard's lock, writes the records it asks for (still under the lock, so a group's
-    /// records reach the log in the order of its events), then completes promises outside it. Returns whether a
-    /// write failed and what was written.
+    /// records reach the log in the order of its events), then completes promises outside it. Returns the error of
+    /// a write that failed and what was written.
     @discardableResult
-    private func run(_ shard: Shard, _ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> RunResult {
+    func run(_ shard: Shard, _ event: (inout GroupCoordinatorState, Int64) -> [CoordinatorAction]) -> RunResult {
         run(shard) { state, now, _ in event(&state, now) }
     }
 
     @discardableResult
-    private func run(_ shard: Shard, _ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> RunResult {
+    func run(_ shard: Shard, _ event: (inout GroupCoordinatorState, Int64, inout Core) -> [CoordinatorAction]) -> RunResult {
         let now = clock()
         var joins: [(EventLoopPromise<JoinOutcome>, JoinOutcome)] = []
         var syncs: [(EventLoopPromise<SyncOutcome>, SyncOutcome)] = []
-        var failed = false
+        var failure: ErrorCode?
         var durable: [(PartitionLog, Int64)] = []
         shard.locked { core in
             // Moved out and back so that the state is uniquely referenced while the event mutates it (no copy).
@@ -314,37 +349,45 @@ public final class GroupCoordinator: Sendable {
                 case let .write(group, entries):
                     switch write(group: group, entries, nowMs: now) {
                     case .nothing: break
-                    case let .written(log, end):
-                        core.state.written(entries)
+                    case let .written(log, first, end):
+                        core.state.written(entries, firstOffset: first)
                         durable.append((log, end))
-                    case .failed:
+                    case let .failed(code):
                         core.state.writeFailed(group: group)
-                        failed = true
+                        failure = code
+                    }
+                case let .writeTransactional(group, producerId, producerEpoch, entries):
+                    switch write(group: group, entries, producer: (producerId, producerEpoch), nowMs: now) {
+                    case .nothing: break
+                    case let .written(log, first, end):
+                        core.state.writtenTransactional(entries, producerId: producerId, firstOffset: first)
+                        durable.append((log, end))
+                    case let .failed(code):
+                        core.state.writeFailed(group: group)
+                        failure = code
                     }
                 }
             }
         }
         for (promise, outcome) in joins { promise.succeed(outcome) }
         for (promise, outcome) in syncs { promise.succeed(outcome) }
-        return RunResult(failed: failed, writes: durable)
+        return RunResult(failure: failure, writes: durable)
     }
 
-    /// What running an event did: whether a write failed, and the logs and end offsets it wrote.
-    private struct RunResult {
-        var failed: Bool
+    /// What running an event did: the error of a write that failed, and the logs and end offsets it wrote.
+    struct RunResult {
+        var failure: ErrorCode?
         var writes: [(PartitionLog, Int64)]
     }
 
     private enum WriteResult {
         case nothing
-        case written(PartitionLog, endOffset: Int64)
-        case failed
+        case written(PartitionLog, firstOffset: Int64, endOffset: Int64)
+        case failed(ErrorCode)
     }
 
-    /// Appends the records as one batch to the group's partition, creating `__consumer_offsets` on first use.
-    private func write(group: String, _ entries: [OffsetsTopicEntry], nowMs: Int64) -> WriteResult {
-        guard !entries.isEmpty else { return .nothing }
-        let partition = OffsetsTopic.partition(for: group, partitionCount: partitionCount)
+    /// The log of a `__consumer_offsets` partition, creating the topic on first use; nil (logged) when it cannot.
+    func offsetsLog(partition: Int32) -> PartitionLog? {
         do {
             if logs.metadata.topic(named: OffsetsTopic.name) == nil {
                 do {
@@ -354,10 +397,26 @@ public final class GroupCoordinator: Sendable {
                     if logs.metadata.topic(named: OffsetsTopic.name) == nil { throw error }
                 }
             }
-            guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else {
-                logger.error("no log for __consumer_offsets partition", metadata: ["partition": "\(partition)"])
-                return .failed
-            }
+        } catch {
+            logger.error("cannot create __consumer_offsets", metadata: ["error": "\(error)"])
+            return nil
+        }
+        guard let log = logs.log(topic: OffsetsTopic.name, partition: partition) else {
+            logger.error("no log for __consumer_offsets partition", metadata: ["partition": "\(partition)"])
+            return nil
+        }
+        return log
+    }
+
+    /// Appends the records as one batch to the group's partition, creating `__consumer_offsets` on first use; with
+    /// a producer, as a transactional batch of that producer id and epoch (an older epoch than the partition's is
+    /// INVALID_PRODUCER_EPOCH, as in Kafka).
+    private func write(group: String, _ entries: [OffsetsTopicEntry], producer: (id: Int64, epoch: Int16)? = nil,
+                       nowMs: Int64) -> WriteResult {
+        guard !entries.isEmpty else { return .nothing }
+        let partition = OffsetsTopic.partition(for: group, partitionCount: partitionCount)
+        guard let log = offsetsLog(partition: partition) else { return .failed(.coordinatorNotAvailable) }
+        do {
             var records: [Record] = []
             records.reserveCapacity(entries.count)
             for (index, entry) in entries.enumerated() {
@@ -370,13 +429,17 @@ public final class GroupCoordinator: Sendable {
                 }
                 records.append(Record(offsetDelta: Int32(truncatingIfNeeded: index), key: encoded.key, value: encoded.value))
             }
-            let bytes = try RecordBatch(baseTimestamp: nowMs, records: records).encoded()
+            let batch = RecordBatch(isTransactional: producer != nil, baseTimestamp: nowMs, producerId: producer?.id ?? -1,
+                                    producerEpoch: producer?.epoch ?? -1, records: records)
+            let bytes = try batch.encoded()
             let validated = try RecordBatchValidator(origin: .client).validate(bytes)
-            let result = try log.append(bytes, batches: validated, nowMs: nowMs)
-            return .written(log, endOffset: result.lastOffset + 1)
+            let result = try log.append(bytes, batches: validated, nowMs: nowMs, origin: .coordinator)
+            return .written(log, firstOffset: result.baseOffset, endOffset: result.lastOffset + 1)
+        } catch AppendError.invalidProducerEpoch {
+            return .failed(.invalidProducerEpoch)
         } catch {
             logger.error("cannot write to __consumer_offsets", metadata: ["group": "\(group)", "error": "\(error)"])
-            return .failed
+            return .failed(.coordinatorNotAvailable)
         }
     }
 }

@@ -8,6 +8,9 @@ public enum CoordinatorAction: Sendable, Equatable {
     case answerSync(ResponseWaiter, SyncOutcome)
     /// Append these records to the group's partition of `__consumer_offsets`, in order.
     case write(group: String, [OffsetsTopicEntry])
+    /// Append these offset records as one transactional batch of the producer (TxnOffsetCommit); once written,
+    /// hand them to `writtenTransactional`.
+    case writeTransactional(group: String, producerId: Int64, producerEpoch: Int16, [OffsetsTopicEntry])
 }
 
 /// A group as ListGroups shows it.
@@ -23,8 +26,10 @@ public struct GroupCoordinatorState: Sendable {
     public let configuration: GroupConfiguration
     /// True until the reload from `__consumer_offsets` is done; requests get COORDINATOR_LOAD_IN_PROGRESS.
     public private(set) var isLoading = true
-    public private(set) var groups: [String: ClassicGroup] = [:]
-    public private(set) var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+    public internal(set) var groups: [String: ClassicGroup] = [:]
+    public internal(set) var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+    /// Offsets of transactions that have not ended, invisible to OffsetFetch until their COMMIT marker.
+    public internal(set) var pendingTransactionalOffsets = PendingTransactionalOffsets()
     private var loadedMetadata: [String: GroupMetadataValue] = [:]
 
     public init(configuration: GroupConfiguration) {
@@ -33,12 +38,21 @@ public struct GroupCoordinatorState: Sendable {
 
     // MARK: Loading
 
-    /// Applies one record read back from `__consumer_offsets` (the last record of a key wins).
-    public mutating func replay(_ entry: OffsetsTopicEntry) {
+    /// Applies one record read back from `__consumer_offsets`, at `recordOffset` (the last record of a key wins).
+    /// An offset of a transactional batch (`producerId` of a transactional batch, else -1) stays pending until
+    /// its producer's marker is replayed; a tombstone also drops the partition's pending offsets, as in Kafka.
+    public mutating func replay(_ entry: OffsetsTopicEntry, recordOffset: Int64 = -1, producerId: Int64 = -1) {
         switch entry {
+        case let .offsetCommit(group, topicPartition, offset?) where producerId >= 0:
+            var pending = offset
+            pending.recordOffset = recordOffset
+            pendingTransactionalOffsets.add(producerId: producerId, group: group, topicPartition, pending)
         case let .offsetCommit(group, topicPartition, offset):
-            offsets[group, default: [:]][topicPartition] = offset
+            var stored = offset
+            stored?.recordOffset = recordOffset
+            offsets[group, default: [:]][topicPartition] = stored
             if offsets[group]?.isEmpty == true { offsets[group] = nil }
+            if offset == nil { pendingTransactionalOffsets.remove(group: group, topicPartition) }
         case let .groupMetadata(group, value):
             loadedMetadata[group] = value
         }
@@ -49,7 +63,8 @@ public struct GroupCoordinatorState: Sendable {
         for (groupId, value) in loadedMetadata {
             groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, restoring: value, nowMs: nowMs)
         }
-        for groupId in offsets.keys where groups[groupId] == nil {
+        let pendingGroups = pendingTransactionalOffsets.byProducer.values.flatMap(\.keys)
+        for groupId in Set(offsets.keys).union(pendingGroups) where groups[groupId] == nil {
             groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
         }
         loadedMetadata = [:]
@@ -68,7 +83,7 @@ public struct GroupCoordinatorState: Sendable {
 
     /// The error every group request gets before the group is looked at, if any: a group id must be non-empty
     /// and fit the int16-length strings of `__consumer_offsets` records.
-    private func commonError(_ groupId: String) -> ErrorCode? {
+    func commonError(_ groupId: String) -> ErrorCode? {
         if isLoading { return .coordinatorLoadInProgress }
         if groupId.isEmpty || groupId.utf8.count > OffsetsTopic.maximumStringBytes { return .invalidGroupId }
         return nil
@@ -174,10 +189,14 @@ public struct GroupCoordinatorState: Sendable {
         return (errors, [.write(group: groupId, records)])
     }
 
-    /// Applies the offset commits of a write that succeeded (other entries were applied when they were made).
-    public mutating func written(_ entries: [OffsetsTopicEntry]) {
-        for case let .offsetCommit(groupId, topicPartition, offset?) in entries {
-            offsets[groupId, default: [:]][topicPartition] = offset
+    /// Applies the offset commits of a write that succeeded (other entries were applied when they were made);
+    /// the records were written one after another from `firstOffset`.
+    public mutating func written(_ entries: [OffsetsTopicEntry], firstOffset: Int64 = -1) {
+        for (index, entry) in entries.enumerated() {
+            guard case let .offsetCommit(groupId, topicPartition, offset?) = entry else { continue }
+            var stored = offset
+            stored.recordOffset = firstOffset < 0 ? -1 : firstOffset + Int64(index)
+            offsets[groupId, default: [:]][topicPartition] = stored
         }
     }
 
@@ -185,20 +204,30 @@ public struct GroupCoordinatorState: Sendable {
     /// created with nothing committed goes away again.
     public mutating func writeFailed(group groupId: String) {
         if let group = groups[groupId], group.isEmpty, group.protocolType == nil, group.generationId == 0,
-           offsets[groupId]?.isEmpty ?? true {
+           offsets[groupId]?.isEmpty ?? true, !pendingTransactionalOffsets.hasPending(group: groupId) {
             groups[groupId] = nil
         }
     }
 
     /// OffsetFetch: the committed offsets of the partitions asked for (all the group has when nil); partitions
-    /// without a commit are absent.
-    public func fetchOffsets(group groupId: String, partitions: [TopicPartition]?) -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset]) {
-        if let error = commonError(groupId) { return (error, [:]) }
+    /// without a commit are absent. With `requireStable`, partitions that an open transaction has offsets for
+    /// are `unstable` instead (Kafka's UNSTABLE_OFFSET_COMMIT), and their offsets left out.
+    public func fetchOffsets(group groupId: String, partitions: [TopicPartition]?, requireStable: Bool = false)
+        -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset], unstable: Set<TopicPartition>) {
+        if let error = commonError(groupId) { return (error, [:], []) }
         let committed = offsets[groupId] ?? [:]
-        guard let partitions else { return (.none, committed) }
         var result: [TopicPartition: CommittedOffset] = [:]
-        for partition in partitions { result[partition] = committed[partition] }
-        return (.none, result)
+        var unstable: Set<TopicPartition> = []
+        let pending = requireStable ? pendingTransactionalOffsets.partitions(of: groupId) : []
+        // Without a list, only partitions with a committed offset are reported, as in Kafka.
+        for partition in partitions ?? Array(committed.keys) {
+            if pending.contains(partition) {
+                unstable.insert(partition)
+            } else {
+                result[partition] = committed[partition]
+            }
+        }
+        return (.none, result, unstable)
     }
 
     /// OffsetDelete: removes a group's offsets of topics its members are not subscribed to.
@@ -215,7 +244,9 @@ public struct GroupCoordinatorState: Sendable {
                 continue
             }
             errors[partition] = ErrorCode.none
-            if offsets[groupId]?.removeValue(forKey: partition) != nil {
+            let pending = pendingTransactionalOffsets.hasPending(group: groupId, partition)
+            pendingTransactionalOffsets.remove(group: groupId, partition)
+            if offsets[groupId]?.removeValue(forKey: partition) != nil || pending {
                 records.append(.offsetCommit(group: groupId, partition, nil))
             }
         }
@@ -263,12 +294,15 @@ public struct GroupCoordinatorState: Sendable {
         return (errors, actions)
     }
 
+    /// Removes a group with its committed and pending offsets (a tombstone for each partition, as Kafka writes).
     private mutating func removeGroup(_ groupId: String, nowMs: Int64) -> [OffsetsTopicEntry] {
-        var records: [OffsetsTopicEntry] = (offsets[groupId] ?? [:]).keys
+        let partitions = Set((offsets[groupId] ?? [:]).keys).union(pendingTransactionalOffsets.partitions(of: groupId))
+        var records: [OffsetsTopicEntry] = partitions
             .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
             .map { .offsetCommit(group: groupId, $0, nil) }
         records.append(.groupMetadata(group: groupId, nil))
         offsets[groupId] = nil
+        pendingTransactionalOffsets.remove(group: groupId)
         groups[groupId]?.markDead(nowMs: nowMs)
         groups[groupId] = nil
         return records
@@ -276,13 +310,15 @@ public struct GroupCoordinatorState: Sendable {
 
     /// Offsets expiry (Kafka's rule): for a group without members, offsets older than `offsets.retention.minutes`
     /// from the time the group became empty (or from the commit, for groups that never had members) go; an
-    /// explicit expire timestamp wins. An empty group left with no offsets is removed.
+    /// explicit expire timestamp wins. An offset that an open transaction is about to replace does not expire,
+    /// and an empty group left with no offsets is removed only when no open transaction has offsets for it.
     public mutating func expireOffsets(nowMs: Int64) -> [CoordinatorAction] {
         guard !isLoading else { return [] }
         var actions: [CoordinatorAction] = []
         for (groupId, group) in groups where group.state == .empty && group.isEmpty {
             var records: [OffsetsTopicEntry] = []
-            for (partition, offset) in offsets[groupId] ?? [:] {
+            for (partition, offset) in offsets[groupId] ?? [:]
+                where !pendingTransactionalOffsets.hasPending(group: groupId, partition) {
                 let base = group.protocolType == nil && group.generationId == 0 ? offset.commitTimestampMs : max(group.stateTimestampMs, offset.commitTimestampMs)
                 let expiry = offset.expireTimestampMs ?? (base + configuration.offsetsRetentionMs)
                 if expiry <= nowMs {
@@ -290,7 +326,7 @@ public struct GroupCoordinatorState: Sendable {
                     records.append(.offsetCommit(group: groupId, partition, nil))
                 }
             }
-            if offsets[groupId]?.isEmpty ?? true {
+            if offsets[groupId]?.isEmpty ?? true, !pendingTransactionalOffsets.hasPending(group: groupId) {
                 records += removeGroup(groupId, nowMs: nowMs)
             }
             if !records.isEmpty { actions.append(.write(group: groupId, records)) }

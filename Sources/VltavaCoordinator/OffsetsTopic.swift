@@ -10,14 +10,19 @@ public struct CommittedOffset: Sendable, Equatable {
     public var commitTimestampMs: Int64
     /// Set only by OffsetCommit v2-v4 with a retention time; otherwise expiry follows `offsets.retention.minutes`.
     public var expireTimestampMs: Int64?
+    /// The offset of its record in `__consumer_offsets` (-1 until written): when a transaction commits, its offset
+    /// replaces a committed one only if its record is the later one, as Kafka orders them, so that a compacted
+    /// log reloads to the same offsets.
+    public var recordOffset: Int64
 
     public init(offset: Int64, leaderEpoch: Int32 = -1, metadata: String = "", commitTimestampMs: Int64,
-                expireTimestampMs: Int64? = nil) {
+                expireTimestampMs: Int64? = nil, recordOffset: Int64 = -1) {
         self.offset = offset
         self.leaderEpoch = leaderEpoch
         self.metadata = metadata
         self.commitTimestampMs = commitTimestampMs
         self.expireTimestampMs = expireTimestampMs
+        self.recordOffset = recordOffset
     }
 }
 

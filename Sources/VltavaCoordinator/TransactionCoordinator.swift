@@ -5,6 +5,14 @@ import NIOCore
 import Synchronization
 import VltavaStorage
 
+/// Why a marker could not be written into a `__consumer_offsets` partition.
+public enum TransactionMarkerError: Error, Sendable {
+    /// The partition has seen a newer epoch of the producer.
+    case fenced
+    /// Another error (retried).
+    case failed(ErrorCode)
+}
+
 /// Runs `TransactionCoordinatorState` for the broker: writes the transitions it asks for to `__transaction_state`
 /// (waiting for the disk where Kafka would wait for the replicas), writes the COMMIT/ABORT markers into each
 /// partition of a finishing transaction, reloads the state at start-up (finishing transactions that were
@@ -269,6 +277,12 @@ public final class TransactionCoordinator: Sendable {
                 } else if let log = logs.log(for: partition) {
                     try Self.appendMarker(markers, to: log, nowMs: now)
                 }
+            } catch AppendError.invalidProducerEpoch, TransactionMarkerError.fenced {
+                // A newer epoch of the producer already wrote there: this transaction's records are fenced and
+                // the partition needs no marker from it (Kafka's marker handler gives up on it too).
+                logger.warning("transaction marker refused: the partition has seen a newer producer epoch", metadata: [
+                    "transactionalId": "\(markers.transactionalId)", "partition": "\(partition)",
+                ])
             } catch {
                 logger.error("cannot write a transaction marker; will retry", metadata: [
                     "transactionalId": "\(markers.transactionalId)", "partition": "\(partition)", "error": "\(error)",

@@ -13,6 +13,15 @@ public enum AppendError: Error, Equatable, Sendable {
     case storage(StorageError)
 }
 
+/// Who appends, which decides the producer checks (Kafka's `AppendOrigin`).
+public enum AppendOrigin: Sendable {
+    /// A producer: idempotent producers' epochs and sequences are checked.
+    case client
+    /// A coordinator of this broker writing its own records (transactional offset commits), which carry a producer
+    /// id and epoch but no sequence: only the epoch is checked (an older one is INVALID_PRODUCER_EPOCH).
+    case coordinator
+}
+
 /// The outcome of an append.
 public struct AppendResult: Equatable, Sendable {
     /// The offset of the first record appended (or, for a retried batch, first appended before).
@@ -161,8 +170,9 @@ public final class PartitionLog: @unchecked Sendable {
     /// Idempotent producers' sequences are checked first: a retried batch is answered with its original
     /// offsets and not written again. A transactional batch begins its producer's transaction; a control batch (a
     /// COMMIT or ABORT marker, which only the broker writes) ends it, and an aborted one goes to the active
-    /// segment's transaction index.
-    public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64) throws(AppendError) -> AppendResult {
+    /// segment's transaction index. A coordinator's batches only have their producer epoch checked.
+    public func append(_ records: ByteBuffer, batches validated: RecordBatchValidator.Result, nowMs: Int64,
+                       origin: AppendOrigin = .client) throws(AppendError) -> AppendResult {
         var listeners: [@Sendable (Int) -> Void] = []
         var forceFlush = false
         var written = 0
@@ -196,8 +206,11 @@ public final class PartitionLog: @unchecked Sendable {
                     }
                 } else if header.producerId >= 0 {
                     let lastSequence = ProducerStateManager.lastSequence(first: header.baseSequence, recordCount: count)
-                    switch pendingProducers.check(producerId: header.producerId, epoch: header.producerEpoch,
-                                                   firstSequence: header.baseSequence, lastSequence: lastSequence) {
+                    let check = origin == .coordinator
+                        ? pendingProducers.checkEpoch(producerId: header.producerId, epoch: header.producerEpoch)
+                        : pendingProducers.check(producerId: header.producerId, epoch: header.producerEpoch,
+                                                 firstSequence: header.baseSequence, lastSequence: lastSequence)
+                    switch check {
                     case .append:
                         pendingProducers.update(producerId: header.producerId, epoch: header.producerEpoch, batch: .init(
                             firstSequence: header.baseSequence, lastSequence: lastSequence,

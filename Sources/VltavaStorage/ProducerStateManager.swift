@@ -63,6 +63,13 @@ struct ProducerStateManager {
         return firstSequence == expected ? .append : .outOfOrder(expected: expected, received: firstSequence)
     }
 
+    /// The epoch check alone, for batches without sequences that a coordinator writes (Kafka checks no sequence
+    /// for them either).
+    func checkEpoch(producerId: Int64, epoch: Int16) -> ProducerCheck {
+        guard producerId >= 0, let entry = producers[producerId] else { return .append }
+        return epoch < entry.epoch ? .invalidEpoch : .append
+    }
+
     /// Records a data batch. A transactional batch from a producer with no ongoing transaction begins one.
     mutating func update(producerId: Int64, epoch: Int16, batch: BatchMetadata, isTransactional: Bool = false,
                          timestamp: Int64 = -1) {

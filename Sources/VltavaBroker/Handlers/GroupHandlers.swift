@@ -183,7 +183,8 @@ extension Broker {
     }
 
     /// OffsetFetch: one group (versions 0-7; a null topic list means every committed partition) or several (8+).
-    /// `require_stable` needs no wait: this broker has no pending transactional offsets.
+    /// With `require_stable` (7+), a partition that an open transaction has offsets for gets UNSTABLE_OFFSET_COMMIT
+    /// and no offset, as in Kafka (the consumer retries until the transaction ends).
     func handleOffsetFetch(_ request: OffsetFetchRequest, context: RequestContext) -> OffsetFetchResponse {
         var response = OffsetFetchResponse()
         if context.version >= 8 {
@@ -191,7 +192,7 @@ extension Broker {
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }
-                let (error, topics) = fetchOffsets(group: group.groupId, wanted: wanted)
+                let (error, topics) = fetchOffsets(group: group.groupId, wanted: wanted, requireStable: request.requireStable)
                 return .init(groupId: group.groupId, topics: topics.map { topic in
                     .init(name: topic.name, partitions: topic.partitions.map {
                         .init(partitionIndex: $0.partitionIndex, committedOffset: $0.committedOffset,
@@ -204,7 +205,8 @@ extension Broker {
         let wanted = (context.version >= 2 ? request.topics : request.topics ?? []).map { topics in
             topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
         }
-        let (error, topics) = fetchOffsets(group: request.groupId, wanted: wanted)
+        let (error, topics) = fetchOffsets(group: request.groupId, wanted: wanted,
+                                           requireStable: context.version >= 7 && request.requireStable)
         if context.version >= 2 {
             response.errorCode = error.rawValue
             response.topics = topics
@@ -223,16 +225,19 @@ extension Broker {
         return response
     }
 
-    private func fetchOffsets(group: String, wanted: [TopicPartition]?) -> (ErrorCode, [OffsetFetchResponse.OffsetFetchResponseTopic]) {
-        let (error, offsets) = groups.fetchOffsets(group: group, partitions: wanted)
+    private func fetchOffsets(group: String, wanted: [TopicPartition]?, requireStable: Bool)
+        -> (ErrorCode, [OffsetFetchResponse.OffsetFetchResponseTopic]) {
+        let (error, offsets, unstable) = groups.fetchOffsets(group: group, partitions: wanted, requireStable: requireStable)
         guard error == .none else { return (error, []) }
-        let partitions = wanted ?? offsets.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        let partitions = wanted
+            ?? Set(offsets.keys).union(unstable).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         var topics: [OffsetFetchResponse.OffsetFetchResponseTopic] = []
         for partition in partitions {
             let committed = offsets[partition]
             let entry = OffsetFetchResponse.OffsetFetchResponsePartition(
                 partitionIndex: partition.partition, committedOffset: committed?.offset ?? -1,
-                committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "", errorCode: 0)
+                committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
+                errorCode: unstable.contains(partition) ? ErrorCode.unstableOffsetCommit.rawValue : 0)
             if let index = topics.firstIndex(where: { $0.name == partition.topic }) {
                 topics[index].partitions.append(entry)
             } else {
