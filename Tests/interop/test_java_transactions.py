@@ -1,18 +1,12 @@
 """Transactions through Apache Kafka's Java client (kafka-clients 3.9.1): commit and abort, an open transaction
 hidden from read_committed, consume-transform-produce with sendOffsetsToTransaction, and fencing by a second
 producer with the same transactional.id (Tests/interop/java/Transactions.java). The commit and abort markers are
-checked on the broker's disk.
+checked on the broker's disk."""
 
-Off until the broker supports transactions (issue 9): run with VLTAVA_TRANSACTIONS=1."""
-
-import os
 import uuid
 
 import pytest
 from java_support import batch_headers
-
-pytestmark = pytest.mark.skipif(os.environ.get("VLTAVA_TRANSACTIONS") != "1",
-                                reason="transactions land with issue 9")
 
 
 def names(kind):

@@ -61,10 +61,18 @@ extension Broker {
                 logs.append(log)
                 let limit = min(Int(partitionRequest.partitionMaxBytes), remaining)
                 do {
-                    let read = try log.fetch(offset: partitionRequest.fetchOffset, maxBytes: max(0, limit), minOneBatch: bytes == 0)
+                    // read_committed never reads past the last stable offset, and learns which of the transactions
+                    // in what it reads were aborted (the client drops their records).
+                    let stable = log.lastStableOffset
+                    let read = try log.fetch(offset: partitionRequest.fetchOffset, maxBytes: max(0, limit), minOneBatch: bytes == 0,
+                                             upTo: readCommitted ? stable : nil)
                     partition.highWatermark = read.highWatermark
-                    partition.lastStableOffset = read.highWatermark
+                    partition.lastStableOffset = stable
                     partition.logStartOffset = read.logStartOffset
+                    if readCommitted, read.slice.length > 0 {
+                        partition.abortedTransactions = try log.abortedTransactions(from: partitionRequest.fetchOffset, upTo: stable)
+                            .map { .init(producerId: $0.producerId, firstOffset: $0.firstOffset) }
+                    }
                     partition.records = records.attach(read.slice)
                     bytes += read.slice.length
                     remaining -= read.slice.length

@@ -22,7 +22,8 @@ extension Broker {
                 case -2, -4:
                     partition.offset = log.logStartOffset
                 case -1:
-                    partition.offset = log.highWatermark
+                    // read_committed consumers start at the last stable offset, never inside an open transaction.
+                    partition.offset = request.isolationLevel == 1 ? log.lastStableOffset : log.highWatermark
                 case -3:
                     if let (timestamp, offset) = log.maxTimestampAndOffset() {
                         partition.timestamp = timestamp

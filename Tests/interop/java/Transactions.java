@@ -253,7 +253,9 @@ public final class Transactions {
                 rounds++;
                 if (rounds == 2) {
                     // Abort this round: its output disappears, its offsets are not committed, and the consumer
-                    // goes back to the committed offsets to transform the same records again.
+                    // goes back to the committed offsets to transform the same records again. Flushed first, so
+                    // that the aborted records are in the log (an abort drops records not sent yet).
+                    producer.flush();
                     producer.abortTransaction();
                     abortedRounds++;
                     for (TopicPartition partition : consumer.assignment()) {
