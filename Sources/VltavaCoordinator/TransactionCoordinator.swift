@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import KafkaProtocol
 import KafkaRecords
 import Logging
@@ -34,6 +39,10 @@ public final class TransactionCoordinator: Sendable {
     private let timers = Mutex<[RepeatedTask]>([])
     /// The partition count of `__transaction_state` (read from the topic when it exists).
     public let partitionCount: Int32
+    /// Set (to 1) in the environment of a test broker: transactions stop after their PrepareCommit/PrepareAbort
+    /// record, as if the broker died before writing markers (a restart without it finishes them).
+    static let pausesBeforeMarkers = getenv("VLTAVA_FAULT_PAUSE_BEFORE_MARKERS").map { String(cString: $0) == "1" } ?? false
+
     /// The epoch written in markers: the single node always coordinates every partition.
     public static let coordinatorEpoch: Int32 = 0
 
@@ -268,6 +277,13 @@ public final class TransactionCoordinator: Sendable {
     /// partition whose topic was deleted needs no marker. A failed append leaves the transaction in its Prepare
     /// state; the timer tries again.
     private func writeMarkers(_ markers: TransactionMarkers, eventLoop: EventLoop) -> EventLoopFuture<Void> {
+        if Self.pausesBeforeMarkers {
+            // Fault injection for the crash tests: the decision is on disk, the markers never come.
+            logger.warning("VLTAVA_FAULT_PAUSE_BEFORE_MARKERS is set: not writing the markers", metadata: [
+                "transactionalId": "\(markers.transactionalId)",
+            ])
+            return eventLoop.makePromise(of: Void.self).futureResult
+        }
         let now = clock()
         let offsetsWriter = offsetsMarkers.withLock { $0 }
         for partition in markers.partitions.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
