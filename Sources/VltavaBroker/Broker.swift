@@ -82,6 +82,8 @@ public final class Broker: Sendable {
         .txnOffsetCommit: 0...3,
         .describeTransactions: 0...0,
         .listTransactions: 0...1,
+        .describeProducers: 0...0,
+        .writeTxnMarkers: 0...1,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -216,6 +218,10 @@ public final class Broker: Sendable {
         case let .describeTransactions(request):
             return connection.eventLoop.makeSucceededFuture(
                 .message(.describeTransactions(handleDescribeTransactions(request, context: context))))
+        case let .describeProducers(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.describeProducers(handleDescribeProducers(request, context: context))))
+        case let .writeTxnMarkers(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.writeTxnMarkers(handleWriteTxnMarkers(request, context: context))))
         case let .listTransactions(request):
             return connection.eventLoop.makeSucceededFuture(.message(.listTransactions(handleListTransactions(request, context: context))))
         case let .createPartitions(request):

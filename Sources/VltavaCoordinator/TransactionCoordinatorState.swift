@@ -22,6 +22,14 @@ public struct TransactionMarkers: Sendable, Equatable {
     public var producerEpoch: Int16
     public var commit: Bool
     public var partitions: Set<TopicPartition>
+
+    public init(transactionalId: String, producerId: Int64, producerEpoch: Int16, commit: Bool, partitions: Set<TopicPartition>) {
+        self.transactionalId = transactionalId
+        self.producerId = producerId
+        self.producerEpoch = producerEpoch
+        self.commit = commit
+        self.partitions = partitions
+    }
 }
 
 /// What the coordinator's owner must do.

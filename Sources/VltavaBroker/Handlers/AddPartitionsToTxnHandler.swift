@@ -22,7 +22,7 @@ extension Broker {
                 }
             }
         }
-        func respond(_ error: (TopicPartition) -> Int16) -> BrokerResponse {
+        @Sendable func respond(_ error: (TopicPartition) -> Int16) -> BrokerResponse {
             var response = AddPartitionsToTxnResponse()
             response.resultsByTopicV3AndBelow = request.v3AndBelowTopics.map { topic in
                 AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult(
