@@ -21,14 +21,6 @@ def test_java_admin_topics(java, broker):
     assert folders == [f"{name}-wide-{i}" for i in range(5)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "broker bug: describeTopics by topic id (Admin.describeTopics(TopicCollection.ofTopicIds(...)); deleteTopics by "
-    "id works and is checked in test_java_admin_topics). The Java client sends Metadata v12 whose topics carry the "
-    "topic id and an EMPTY name (\"\", MetadataRequestTopic's default; not null). Vltava's handleMetadata only "
-    "looks the id up when the name is nil, so it answers for the topic named \"\": INVALID_TOPIC_EXCEPTION with "
-    "topic id zero, and the client throws IllegalStateException('Use errors() when managing topic using topic "
-    "name') from MetadataResponse.errorsByTopicId. Kafka resolves the names from the ids whenever ids are given. "
-    "No broker log line."))
 def test_java_admin_topic_by_id(java, broker):
     result = java.ok("AdminChecks", "topic-by-id", broker.bootstrap, prefix(), broker=broker)
     assert result.facts["topic.id"]

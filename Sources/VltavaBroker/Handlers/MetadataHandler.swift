@@ -29,7 +29,8 @@ extension Broker {
         var creationBudget = Self.maximumPartitionsPerRequest
         for requested in request.topics ?? [] {
             var name = requested.name
-            if name == nil, requested.topicId != .zero {
+            // The Java client asks for topics by id with an empty name, not a null one: the id decides, as in Kafka.
+            if requested.topicId != .zero, name == nil || name == "" {
                 name = topic(withId: requested.topicId)?.name
                 if name == nil {
                     response.topics.append(.init(errorCode: ErrorCode.unknownTopicId.rawValue, name: nil, topicId: requested.topicId))
