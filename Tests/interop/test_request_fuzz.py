@@ -25,11 +25,9 @@ def start_broker(vltava_bin, tmp_path) -> BrokerProcess:
     return BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=fuzz.BROKER_ARGS).start()
 
 
-# Open finding (2026-11-27, after every fix of issue 8): seed 13 once made the broker die with SIGSEGV and no Swift
-# backtrace after ~450 requests, and the 200 requests of that batch killed a fresh broker again during triage; a
-# single-connection replay of them did not. Until that crash (a race, by the look of it) is found and fixed, this
-# run reports it as an expected failure instead of failing the suite; the focused reproducers below stay strict.
-@pytest.mark.xfail(reason="open: SIGSEGV under seed 13 that a sequential replay does not reproduce", strict=False)
+# Seed 13 once killed the broker with SIGSEGV after ~450 requests: thousands of pipelined ApiVersions answered at
+# once recursed (answer, start the next parked request, answer, ...) until the event loop's stack overflowed. A core
+# dump showed it; fixed in the connection handler, with its own test in test_hostile_clients.py.
 def test_broker_survives_a_minute_of_request_fuzzing(vltava_bin, tmp_path):
     broker = start_broker(vltava_bin, tmp_path)
     triage_dir = tmp_path / "triage"
