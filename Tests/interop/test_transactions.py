@@ -283,6 +283,12 @@ def test_thousand_aborted_records_interleaved_with_committed_ones(txn_broker):
     answer = txn.fetch(txn_broker, topic, 1)
     pids = {entry["ProducerId"] for entry in answer["AbortedTransactions"]}
     assert len(pids) == 3 and len(answer["AbortedTransactions"]) >= round - 1
+    # A fetch from the middle of an aborted transaction still names it, with its first offset.
+    offsets = sorted(o for q, o, v, _ in delivered if q == 1 and v.startswith(b"a-5-"))
+    pid = txn.describe_transactions(txn_broker, f"{tid}-{5 % 3}")[f"{tid}-{5 % 3}"]["ProducerId"]
+    answer = txn.fetch(txn_broker, topic, 1, offset=offsets[3])
+    assert {"ProducerId": pid, "FirstOffset": offsets[0]} in answer["AbortedTransactions"], answer["AbortedTransactions"]
+    assert answer["HighWatermark"] == answer["LastStableOffset"] == hws[1]
 
     expected = {p: [v for q, _, v, visible in sorted(delivered) if q == p and visible] for p in partitions}
     read = txn.read_partitions(txn_broker, topic, partitions, "read_committed")
@@ -478,3 +484,49 @@ def test_transactional_produce_to_a_partition_not_in_the_transaction(txn_broker)
     # After the commit the partition is out of the transaction again.
     assert txn.produce(txn_broker, topic, 0, [(b"k", b"w")], pid, epoch, 1, tid)[0] == txn.INVALID_TXN_STATE
     assert txn.values(txn.read_partitions(txn_broker, topic, [0, 1])) == [b"v"]
+
+
+def test_stale_epoch_is_fenced_on_every_transaction_api(txn_broker):
+    topic, tid = ids("fenced")
+    txn.create_topic(txn_broker, topic, 1)
+    error, pid, old = txn.init_producer_id(txn_broker, tid)
+    assert error == 0
+    error, _, epoch = txn.init_producer_id(txn_broker, tid)
+    assert error == 0 and epoch == old + 1
+    # PRODUCER_FENCED from the versions that know it, INVALID_PRODUCER_EPOCH before.
+    for version, expected in ((0, 47), (1, 47), (2, 90), (3, 90)):
+        assert txn.add_partitions(txn_broker, tid, pid, old, {topic: [0]}, version) == {(topic, 0): expected}
+    for version, expected in ((0, 47), (1, 47), (2, 90), (3, 90), (4, 90)):
+        body = txn.ask(txn_broker, "AddOffsetsToTxn", version, {
+            "TransactionalId": tid, "ProducerId": pid, "ProducerEpoch": old, "GroupId": f"{tid}-group"})
+        assert body["ErrorCode"] == expected, (version, body)
+    for version, expected in ((3, 47), (4, 90), (5, 90)):
+        assert txn.init_producer_id(txn_broker, tid, version=version, producer_id=pid, epoch=old) == (expected, -1, -1)
+    assert txn.add_partitions(txn_broker, tid, pid + 1000, epoch, {topic: [0]}) == \
+        {(topic, 0): txn.INVALID_PRODUCER_ID_MAPPING}
+    assert txn.add_partitions(txn_broker, tid, pid, epoch, {topic: [0]}) == {(topic, 0): 0}
+    # A batch of the old epoch is refused by the partition.
+    assert txn.produce(txn_broker, topic, 0, [(b"k", b"old")], pid, old, 0, tid)[0] == txn.INVALID_PRODUCER_EPOCH
+    assert txn.produce(txn_broker, topic, 0, [(b"k", b"new")], pid, epoch, 0, tid) == (0, 0)
+    assert txn.end_txn(txn_broker, tid, pid, epoch, committed=True) == 0
+    txn.wait_until(lambda: txn.transaction_state(txn_broker, tid) == "CompleteCommit", message="the commit")
+    assert txn.values(txn.read_partitions(txn_broker, topic, [0])) == [b"new"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BROKER BUG: a non-transactional (idempotent) batch of a producer id whose transaction is open on the partition "
+    "is appended (Produce v9 answers ErrorCode 0) where Kafka's ProducerAppendInfo.appendDataBatch refuses it with "
+    "INVALID_TXN_STATE (48, 'Expected transactional write from producer ...'); read_committed then shows that record "
+    "although it sits inside the aborted transaction"))
+def test_non_transactional_batch_inside_an_open_transaction_is_refused(txn_broker):
+    topic, tid = ids("mixed")
+    txn.create_topic(txn_broker, topic, 1)
+    error, pid, epoch = txn.init_producer_id(txn_broker, tid)
+    assert error == 0
+    assert txn.add_partitions(txn_broker, tid, pid, epoch, {topic: [0]}) == {(topic, 0): 0}
+    assert txn.produce(txn_broker, topic, 0, [(b"k", b"in-txn")], pid, epoch, 0, tid) == (0, 0)
+    answer = txn.produce(txn_broker, topic, 0, [(b"k", b"outside")], pid, epoch, 1)
+    assert txn.end_txn(txn_broker, tid, pid, epoch, committed=False) == 0
+    txn.wait_until(lambda: txn.transaction_state(txn_broker, tid) == "CompleteAbort", message="the abort")
+    visible = txn.values(txn.read_partitions(txn_broker, topic, [0]))
+    assert (answer[0], visible) == (txn.INVALID_TXN_STATE, [])
