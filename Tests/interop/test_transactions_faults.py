@@ -80,6 +80,20 @@ def test_kill9_while_prepared_completes_the_transaction(crash_broker, commit):
     assert txn.high_watermarks(crash_broker, topic, [0, 1]) == {0: 6, 1: 6}
     assert txn.stable_offsets(crash_broker, topic, [0, 1]) == {0: 3, 1: 3}
     assert committed_values(crash_broker, topic, [0, 1]) == first
+    # While prepared the coordinator answers a retry of the same ending with CONCURRENT_TRANSACTIONS, the other
+    # ending with INVALID_TXN_STATE, and a new InitProducerId or AddPartitionsToTxn with CONCURRENT_TRANSACTIONS.
+    pid, epoch = entry["ProducerId"], entry["ProducerEpoch"]
+    assert txn.ask(crash_broker, "EndTxn", 3, {"TransactionalId": tid, "ProducerId": pid, "ProducerEpoch": epoch,
+                                              "Committed": commit}, retry=())["ErrorCode"] == txn.CONCURRENT_TRANSACTIONS
+    assert txn.end_txn(crash_broker, tid, pid, epoch, committed=not commit) == txn.INVALID_TXN_STATE
+    assert txn.ask(crash_broker, "AddPartitionsToTxn", 3, {
+        "V3AndBelowTransactionalId": tid, "V3AndBelowProducerId": pid, "V3AndBelowProducerEpoch": epoch,
+        "V3AndBelowTopics": [{"Name": topic, "Partitions": [0]}]})["ResultsByTopicV3AndBelow"][0][
+            "ResultsByPartition"][0]["PartitionErrorCode"] == txn.CONCURRENT_TRANSACTIONS
+    assert txn.ask(crash_broker, "InitProducerId", 4, {"TransactionalId": tid, "TransactionTimeoutMs": 60_000,
+                                                      "ProducerId": -1, "ProducerEpoch": -1},
+                   retry=())["ErrorCode"] == txn.CONCURRENT_TRANSACTIONS
+    assert txn.transaction_state(crash_broker, tid) == prepared
 
     restart(crash_broker, None)
     completed = "CompleteCommit" if commit else "CompleteAbort"
