@@ -291,9 +291,13 @@ def produce_loop(broker, topic, k, seconds, transactional, max_records=None, abo
         for _ in range(k):
             produce(topic, value, partition=0)
         t1 = clock()
-        left = flush(30)
-        if left:
-            raise BenchError(f"{what}: {left} records still undelivered 30 s after flush()")
+        left = flush(1.0)
+        give_up = t1 + 30
+        while left:  # a broker that died while the records were in flight shows up within a second
+            broker.check()
+            if clock() > give_up:
+                raise BenchError(f"{what}: {left} records still undelivered 30 s after flush()")
+            left = flush(1.0)
         t2 = clock()
         if transactional:
             if abort:
