@@ -333,6 +333,7 @@ extension AppendError {
         switch self {
         case .invalidProducerEpoch: return .invalidProducerEpoch
         case .outOfOrderSequence: return .outOfOrderSequenceNumber
+        case .invalidTxnState: return .invalidTxnState
         case .storage: return .kafkaStorageError
         }
     }

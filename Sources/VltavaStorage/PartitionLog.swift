@@ -9,6 +9,8 @@ public enum AppendError: Error, Equatable, Sendable {
     case invalidProducerEpoch
     /// A gap or reordering in an idempotent producer's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER).
     case outOfOrderSequence(expected: Int32, received: Int32)
+    /// A non-transactional batch from a producer whose transaction is open in this partition (INVALID_TXN_STATE).
+    case invalidTxnState(producerId: Int64)
     /// The log cannot be written (KAFKA_STORAGE_ERROR).
     case storage(StorageError)
 }
@@ -205,6 +207,11 @@ public final class PartitionLog: @unchecked Sendable {
                         aborted.append(transaction)
                     }
                 } else if header.producerId >= 0 {
+                    // Kafka's "Expected transactional write from producer": once a producer's transaction is open
+                    // here, its plain batches would land inside it (and vanish with its abort).
+                    if !header.isTransactional, pendingProducers.ongoingTransactions[header.producerId] != nil {
+                        throw .invalidTxnState(producerId: header.producerId)
+                    }
                     let lastSequence = ProducerStateManager.lastSequence(first: header.baseSequence, recordCount: count)
                     let check = origin == .coordinator
                         ? pendingProducers.checkEpoch(producerId: header.producerId, epoch: header.producerEpoch)

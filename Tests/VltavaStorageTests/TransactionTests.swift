@@ -63,6 +63,21 @@ import Testing
         #expect(try readCommitted(log).map(\.offset) == [2, 3])
     }
 
+    @Test func aPlainBatchFromAProducerWithAnOpenTransactionIsRefused() throws {
+        let log = try openLog(makeTemporaryDirectory())
+        defer { log.close() }
+        try append(log, transactionalBatch(producerId: 9, sequence: 0))
+        let plain = try RecordBatch(baseTimestamp: 1_000, producerId: 9, producerEpoch: 0, baseSequence: 1,
+                                    records: [Record(offsetDelta: 0, key: nil, value: ByteBuffer(string: "outside"))]).encoded()
+        #expect(throws: AppendError.invalidTxnState(producerId: 9)) { try append(log, plain) }
+        #expect(log.logEndOffset == 1, "nothing appended")
+        try endTransaction(log, producerId: 9, .abort)
+        // Once the transaction is over, the producer's plain batches are welcome again.
+        let after = try RecordBatch(baseTimestamp: 1_000, producerId: 9, producerEpoch: 0, baseSequence: 1,
+                                    records: [Record(offsetDelta: 0, key: nil, value: ByteBuffer(string: "after"))]).encoded()
+        #expect(try append(log, after).baseOffset == 2)
+    }
+
     @Test func aMarkerWithoutATransactionIsAppendedAndCompletesNothing() throws {
         let log = try openLog(makeTemporaryDirectory())
         defer { log.close() }

@@ -513,11 +513,6 @@ def test_stale_epoch_is_fenced_on_every_transaction_api(txn_broker):
     assert txn.values(txn.read_partitions(txn_broker, topic, [0])) == [b"new"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BROKER BUG: a non-transactional (idempotent) batch of a producer id whose transaction is open on the partition "
-    "is appended (Produce v9 answers ErrorCode 0) where Kafka's ProducerAppendInfo.appendDataBatch refuses it with "
-    "INVALID_TXN_STATE (48, 'Expected transactional write from producer ...'); read_committed then shows that record "
-    "although it sits inside the aborted transaction"))
 def test_non_transactional_batch_inside_an_open_transaction_is_refused(txn_broker):
     topic, tid = ids("mixed")
     txn.create_topic(txn_broker, topic, 1)

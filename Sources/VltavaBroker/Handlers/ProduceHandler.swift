@@ -77,6 +77,9 @@ extension Broker {
                     if case let .outOfOrderSequence(expected, received) = error {
                         partition.errorMessage = "Out of order sequence number: expected \(expected), received \(received)"
                     }
+                    if case let .invalidTxnState(producerId) = error {
+                        partition.errorMessage = "Expected transactional write from producer \(producerId): its transaction is open"
+                    }
                     if case let .storage(storageError) = error {
                         logger.error("append failed", metadata: ["partition": "\(topic.name)-\(partitionData.index)", "error": "\(storageError)"])
                     }
