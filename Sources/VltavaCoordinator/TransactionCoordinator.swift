@@ -240,7 +240,8 @@ public final class TransactionCoordinator: Sendable {
     }
 
     /// Appends `target`; once it is on disk (synced, except for CompleteCommit/CompleteAbort, which a restart can
-    /// redo from the synced Prepare record), applies it and carries out what follows.
+    /// redo from the synced Prepare record, and Ongoing, whose sync comes before the producer's own), applies it and
+    /// carries out what follows.
     private func write(_ target: TransactionMetadata, eventLoop: EventLoop) -> EventLoopFuture<Void> {
         let appended: (log: PartitionLog, end: Int64)
         do {
@@ -253,11 +254,24 @@ public final class TransactionCoordinator: Sendable {
             return eventLoop.makeFailedFuture(TransactionError.storage)
         }
         let onDisk: EventLoopFuture<Void>
-        if target.state == .completeCommit || target.state == .completeAbort {
+        let promise = eventLoop.makePromise(of: Void.self)
+        appended.log.whenDurable(upTo: appended.end, promise: promise)
+        switch target.state {
+        case .completeCommit, .completeAbort:
+            // A restart redoes them from the synced Prepare record.
+            promise.futureResult.whenFailure { _ in }
             onDisk = eventLoop.makeSucceededFuture(())
-        } else {
-            let promise = eventLoop.makePromise(of: Void.self)
-            appended.log.whenDurable(upTo: appended.end, promise: promise)
+        case .ongoing:
+            // AddPartitionsToTxn: the sync is asked for but not awaited. The flusher syncs logs in the order they ask,
+            // so the record is on disk no later than the producer's acks=all records for those partitions, which
+            // are what could otherwise be left in a transaction the coordinator forgot; a kill -9 loses neither.
+            promise.futureResult.whenFailure { error in
+                self.logger.error("cannot sync __transaction_state", metadata: [
+                    "transactionalId": "\(target.transactionalId)", "error": "\(error)",
+                ])
+            }
+            onDisk = eventLoop.makeSucceededFuture(())
+        default:
             onDisk = promise.futureResult
         }
         return onDisk.flatMapError { error in

@@ -3,10 +3,13 @@ import NIOCore
 import NIOPosix
 
 /// The one thread that fsyncs partition logs. Logs ask for a flush; every log that asked while the previous
-/// round ran is synced in the next round, so concurrent acks=all producers share fsyncs (group commit).
+/// round ran is synced in the next round, so concurrent acks=all producers share fsyncs (group commit). A round
+/// syncs its logs in the order they first asked, so a record whose sync was asked for before another's is never
+/// on disk later than it (the transaction coordinator relies on it).
 public final class LogFlusher: @unchecked Sendable {
     private let condition = ConditionLock(value: 0)
-    private var pending: [ObjectIdentifier: PartitionLog] = [:]
+    private var pending: [PartitionLog] = []
+    private var pendingIds: Set<ObjectIdentifier> = []
     private var running = true
     private let thread: NIOThreadPool
     private let clock: @Sendable () -> Int64
@@ -24,7 +27,7 @@ public final class LogFlusher: @unchecked Sendable {
     /// Queues `log` for the next flush round.
     public func schedule(_ log: PartitionLog) {
         condition.lock()
-        pending[ObjectIdentifier(log)] = log
+        if pendingIds.insert(ObjectIdentifier(log)).inserted { pending.append(log) }
         condition.unlock(withValue: 1)
     }
 
@@ -33,9 +36,10 @@ public final class LogFlusher: @unchecked Sendable {
             condition.lock(whenValue: 1)
             let batch = pending
             pending.removeAll()
+            pendingIds.removeAll()
             let keepRunning = running
             condition.unlock(withValue: keepRunning ? 0 : 1)
-            for log in batch.values {
+            for log in batch {
                 try? log.flush(nowMs: clock())
             }
             if !keepRunning && batch.isEmpty { return }
