@@ -188,6 +188,7 @@ public struct TransactionCoordinatorState: Sendable {
     /// Whether a produce from this producer to this partition belongs to its ongoing transaction (KIP-890's
     /// verification): nil when it does, else the error for the produce.
     public func verify(producerId: Int64, producerEpoch: Int16, partition: TopicPartition) -> TransactionError? {
+        if isLoading { return .coordinatorLoadInProgress }
         guard let id = idsByProducer[producerId], let entry = entries[id] else { return .invalidProducerIdMapping }
         if producerEpoch < entry.metadata.producerEpoch { return .producerFenced }
         guard producerEpoch == entry.metadata.producerEpoch, entry.pending == nil, entry.metadata.state == .ongoing,

@@ -98,6 +98,8 @@ struct TransactionCoordinatorStateTests {
         var state = TransactionCoordinatorState(configuration: TransactionConfiguration())
         let decision = state.initProducerId(transactionalId: "tx", timeoutMs: 1000, expected: nil, nowMs: 0, newProducerId: { 1 })
         #expect(decision == .answer(.failure(.coordinatorLoadInProgress)))
+        #expect(state.verify(producerId: 1, producerEpoch: 0, partition: TransactionHarness.tp0) == .coordinatorLoadInProgress,
+                "a transactional produce during the load is told to retry, not that its transaction is invalid")
     }
 
     @Test func commitWritesCommitMarkersToEveryPartitionAndCompletes() throws {

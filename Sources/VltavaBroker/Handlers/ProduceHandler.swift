@@ -57,8 +57,15 @@ extension Broker {
                                                      partition: TopicPartition(topic: topic.name, partition: partitionData.index)) {
                     // KIP-890 verification: a transactional batch must belong to its producer's ongoing
                     // transaction, which must hold this partition.
-                    partition.errorCode = refusal == .producerFenced
-                        ? ErrorCode.invalidProducerEpoch.rawValue : ErrorCode.invalidTxnState.rawValue
+                    switch refusal {
+                    case .producerFenced:
+                        partition.errorCode = ErrorCode.invalidProducerEpoch.rawValue
+                    case .coordinatorLoadInProgress, .coordinatorNotAvailable, .storage:
+                        // Retriable, as Kafka answers a produce whose verification could not reach the coordinator.
+                        partition.errorCode = ErrorCode.notEnoughReplicas.rawValue
+                    default:
+                        partition.errorCode = ErrorCode.invalidTxnState.rawValue
+                    }
                     topicResponse.partitionResponses.append(partition)
                     continue
                 }
