@@ -91,6 +91,18 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "VltavaConnect",
+            dependencies: [
+                "VltavaClient",
+                "SchemaRegistry",
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "vltava-protocol-gen",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -168,6 +180,10 @@ let package = Package(
         .testTarget(
             name: "SchemaRegistryTests",
             dependencies: ["SchemaRegistry"]
+        ),
+        .testTarget(
+            name: "VltavaConnectTests",
+            dependencies: ["VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "KafkaRecordsTests",

@@ -1,6 +1,6 @@
 /// A JSON document as the registry reads it: object members keep their order (Avro field order, byte-exact keys
 /// of `_schemas`), numbers keep their text (so defaults and large integers are written back as they came).
-enum JSONValue: Hashable, Sendable {
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     /// The number's text as written, already checked against JSON's number grammar.
@@ -10,7 +10,7 @@ enum JSONValue: Hashable, Sendable {
     /// Members in document order; a repeated name keeps its last value (as most parsers do).
     case object([(String, JSONValue)])
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case let (.bool(a), .bool(b)): return a == b
@@ -24,7 +24,7 @@ enum JSONValue: Hashable, Sendable {
         }
     }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
         case let .bool(value): hasher.combine(value)
@@ -41,52 +41,52 @@ enum JSONValue: Hashable, Sendable {
     }
 
     /// The member named `name` of an object (the last one, if repeated).
-    subscript(name: String) -> JSONValue? {
+    public subscript(name: String) -> JSONValue? {
         guard case let .object(members) = self else { return nil }
         return members.last { $0.0 == name }?.1
     }
 
-    var stringValue: String? {
+    public var stringValue: String? {
         if case let .string(text) = self { return text }
         return nil
     }
 
-    var boolValue: Bool? {
+    public var boolValue: Bool? {
         if case let .bool(value) = self { return value }
         return nil
     }
 
-    var arrayValue: [JSONValue]? {
+    public var arrayValue: [JSONValue]? {
         if case let .array(items) = self { return items }
         return nil
     }
 
-    var objectValue: [(String, JSONValue)]? {
+    public var objectValue: [(String, JSONValue)]? {
         if case let .object(members) = self { return members }
         return nil
     }
 
     /// The number as an exact integer, when it is one (no fraction or exponent, within Int64).
-    var integerValue: Int64? {
+    public var integerValue: Int64? {
         if case let .number(text) = self { return Int64(text) }
         return nil
     }
 
-    var doubleValue: Double? {
+    public var doubleValue: Double? {
         if case let .number(text) = self { return Double(text) }
         return nil
     }
 
-    var isObject: Bool { objectValue != nil }
+    public var isObject: Bool { objectValue != nil }
 
     /// Compact JSON text (no spaces), strings escaped as JSON requires.
-    var serialized: String {
+    public var serialized: String {
         var output = ""
         write(to: &output)
         return output
     }
 
-    func write(to output: inout String) {
+    public func write(to output: inout String) {
         switch self {
         case .null: output += "null"
         case let .bool(value): output += value ? "true" : "false"
@@ -111,7 +111,7 @@ enum JSONValue: Hashable, Sendable {
         }
     }
 
-    static func writeString(_ text: String, to output: inout String) {
+    public static func writeString(_ text: String, to output: inout String) {
         output += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -131,33 +131,33 @@ enum JSONValue: Hashable, Sendable {
         output += "\""
     }
 
-    static func string(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-    static func integer<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
+    public static func string(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+    public static func integer<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
 }
 
 /// Why a JSON text was refused.
-struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
-    var message: String
-    var offset: Int
-    var description: String { "\(message) at byte \(offset)" }
+public struct JSONParseError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var offset: Int
+    public var description: String { "\(message) at byte \(offset)" }
 }
 
 /// A JSON parser with bounds: nesting depth and document size are limited, so hostile input costs bounded work
 /// and memory (each byte is looked at a constant number of times).
-struct JSONParser {
+public struct JSONParser {
     /// The deepest nesting of arrays and objects accepted.
-    static let defaultMaximumDepth = 64
+    public static let defaultMaximumDepth = 64
     /// The largest document accepted, in bytes.
-    static let defaultMaximumBytes = 16 << 20
+    public static let defaultMaximumBytes = 16 << 20
 
-    static func parse(
+    public static func parse(
         _ text: String, maximumDepth: Int = defaultMaximumDepth, maximumBytes: Int = defaultMaximumBytes
     ) throws(JSONParseError) -> JSONValue {
         let bytes = Array(text.utf8)
         return try parse(bytes: bytes, maximumDepth: maximumDepth, maximumBytes: maximumBytes)
     }
 
-    static func parse(
+    public static func parse(
         bytes: [UInt8], maximumDepth: Int = defaultMaximumDepth, maximumBytes: Int = defaultMaximumBytes
     ) throws(JSONParseError) -> JSONValue {
         guard bytes.count <= maximumBytes else {
