@@ -3,7 +3,9 @@
 /// `BigDecimal.toString` (Jackson's decimal numbers).
 enum JavaNumberText {
     /// Java's `Double.toString`: the shortest digits that read back as the value, plain between 10^-3 and 10^7
-    /// (`100.0`, `0.001`), else computerized scientific notation (`1.0E10`, `1.0E-5`).
+    /// (`100.0`, `0.001`), else computerized scientific notation (`1.0E10`, `1.0E-5`). One known difference: where
+    /// the shortest digits are a single one, Java (since JDK 19) prints the closest two-digit decimal instead, which
+    /// differs only for subnormals (`4.9E-324` for the smallest double; here `5.0E-324`).
     static func double(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
