@@ -133,4 +133,14 @@ struct SimpleConvertersTests {
         try json.configure(["schemas.enable": "false"], isKey: false)
         #expect(try json.fromConnectData(topic: "t", schema: nil, value: .int32(1)) == Array("1".utf8))
     }
+
+    @Test func headerConvertersAndUseFromTasks() async throws {
+        var json = JsonConverter()
+        try json.configureHeaders(["schemas.enable": "false"])
+        #expect(try json.fromConnectHeader(topic: "t", headerKey: "h", schema: .string, value: .string("v")) == Array(#""v""#.utf8))
+        #expect(try json.toConnectHeader(topic: "t", headerKey: "h", bytes: Array("12".utf8)).value == .int64(12))
+        let converter: any Converter = json
+        let bytes = try await Task { try converter.fromConnectData(topic: "t", schema: nil, value: .boolean(true)) }.value
+        #expect(bytes == Array("true".utf8))
+    }
 }

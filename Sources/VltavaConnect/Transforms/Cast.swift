@@ -97,13 +97,13 @@ public struct Cast: Transformation {
         if value.isNull { return .null }
         if type == .structure, case .structure = value { return value }
         guard let inferred = schema?.type ?? value.inferredType else {
-            throw .data("Cast transformation was passed a value of type \(value.javaClassName) which is not supported by Connect's data API")
+            throw .data("Cast transformation was passed a value of type \(value.javaTypeName) which is not supported by Connect's data API")
         }
         guard inputTypes.contains(inferred) else {
             throw .data("Cast transformation does not support casting from \(inferred.javaName); supported types are \(javaList(inputTypes))")
         }
         let outOfRange = ConnectError.data("Value (\(value.javaString)) was out of range for requested data type")
-        let unexpected = ConnectError.data("Unexpected type in Cast transformation: class \(value.javaClassName)")
+        let unexpected = ConnectError.data("Unexpected type in Cast transformation: class \(value.javaTypeName)")
         switch type {
         case .int8, .int16, .int32, .int64:
             let long: Int64
@@ -161,11 +161,6 @@ public struct Cast: Transformation {
             throw .data("\(type.javaName) is not supported in the Cast transformation.")
         }
     }
-}
-
-extension ConnectSchema.Kind {
-    /// The name Java prints for Kafka's `Schema.Type`.
-    var javaName: String { rawValue.uppercased() }
 }
 
 extension Int64 {
@@ -265,23 +260,3 @@ enum JavaNumberFormat {
     }
 }
 
-/// Base64 with padding (Java's `Base64.getEncoder()`).
-enum Base64 {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        var out = ""
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<Swift.min(index + 3, bytes.count)]
-            let b0 = chunk[chunk.startIndex]
-            let b1 = chunk.count > 1 ? chunk[chunk.startIndex + 1] : 0
-            let b2 = chunk.count > 2 ? chunk[chunk.startIndex + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(chunk.count > 1 ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : "=")
-            out.append(chunk.count > 2 ? alphabet[Int(b2 & 0x3F)] : "=")
-            index += 3
-        }
-        return out
-    }
-}

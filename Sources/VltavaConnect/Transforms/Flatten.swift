@@ -39,7 +39,7 @@ public struct Flatten: Transformation {
     private func flatten(_ map: [ConnectMapEntry], prefix: String, into result: inout [ConnectMapEntry]) throws(ConnectError) {
         for entry in map {
             guard case let .string(key) = entry.key else {
-                throw .data("Flatten transformation does not support map keys of type \(entry.key.javaClassName)")
+                throw .data("Flatten transformation does not support map keys of type \(entry.key.javaTypeName)")
             }
             let fieldName = name(prefix, key)
             switch entry.value {

@@ -49,7 +49,7 @@ public struct MaskField: Transformation {
             case .bytes where isDecimal: return .bytes([0])
             case .array: return .array([])
             case .map: return .map([])
-            default: throw .data("Cannot mask value of type: class \(value.javaClassName)")
+            default: throw .data("Cannot mask value of type: class \(value.javaTypeName)")
             }
         }
         let unconvertible = ConnectError.data("Unable to convert \(replacement) (class java.lang.String) to number")
@@ -61,7 +61,7 @@ public struct MaskField: Transformation {
         case .float32: guard let v = Float(replacement) else { throw unconvertible }; return .float32(v)
         case .float64: guard let v = Double(replacement) else { throw unconvertible }; return .float64(v)
         case .string: return .string(replacement)
-        default: throw .data("Cannot mask value of type class \(value.javaClassName) with custom replacement.")
+        default: throw .data("Cannot mask value of type class \(value.javaTypeName) with custom replacement.")
         }
     }
 

@@ -97,7 +97,7 @@ public struct TimestampConverter: Transformation {
             switch value {
             case .int64: source = "unix"
             case .string: source = "string"
-            default: throw .data("TimestampConverter does not support class \(value.javaClassName) objects as timestamps")
+            default: throw .data("TimestampConverter does not support class \(value.javaTypeName) objects as timestamps")
             }
         }
         return toType(try toRaw(value, source: source))
@@ -111,7 +111,7 @@ public struct TimestampConverter: Transformation {
                 throw .data("Could not parse timestamp: value (\(text)) does not match pattern (\(format?.pattern ?? ""))")
             }
             return millis
-        case ("string", _): throw .data("Expected string timestamp to be a String, but found class \(value.javaClassName)")
+        case ("string", _): throw .data("Expected string timestamp to be a String, but found class \(value.javaTypeName)")
         case ("unix", .int64(let unix)):
             switch unixPrecision {
             case "seconds": return unix.multipliedReportingOverflow(by: 1000).overflow ? (unix < 0 ? .min : .max) : unix * 1000
@@ -119,11 +119,11 @@ public struct TimestampConverter: Transformation {
             case "nanoseconds": return unix / 1_000_000
             default: return unix
             }
-        case ("unix", _): throw .data("Expected Unix timestamp to be a Long, but found class \(value.javaClassName)")
+        case ("unix", _): throw .data("Expected Unix timestamp to be a Long, but found class \(value.javaTypeName)")
         case ("Date", .int32(let days)): return Int64(days) * Self.millisPerDay
         case ("Time", .int32(let millis)): return Int64(millis)
         case ("Timestamp", .int64(let millis)): return millis
-        default: throw .data("Expected \(source) to be a java.util.Date, but found class \(value.javaClassName)")
+        default: throw .data("Expected \(source) to be a java.util.Date, but found class \(value.javaTypeName)")
         }
     }
 

@@ -10,14 +10,14 @@ enum Requirements {
     /// A schemaless map value, as an ordered list of entries with string keys.
     static func requireMap(_ value: ConnectValue, purpose: String) throws(ConnectError) -> [ConnectMapEntry] {
         guard case let .map(entries) = value else {
-            throw .data("Only Map objects supported in absence of schema for [\(purpose)], found: \(value.javaClassName)")
+            throw .data("Only Map objects supported in absence of schema for [\(purpose)], found: \(value.javaTypeName)")
         }
         return entries
     }
 
     static func requireStruct(_ value: ConnectValue, purpose: String) throws(ConnectError) -> ConnectStruct {
         guard case let .structure(value) = value else {
-            throw .data("Only Struct objects supported for [\(purpose)], found: \(value.javaClassName)")
+            throw .data("Only Struct objects supported for [\(purpose)], found: \(value.javaTypeName)")
         }
         return value
     }
@@ -104,7 +104,7 @@ extension Array where Element == ConnectMapEntry {
 
 extension ConnectValue {
     /// The Java class Kafka would name for this value in its messages.
-    var javaClassName: String {
+    var javaTypeName: String {
         switch self {
         case .null: return "null"
         case .boolean: return "java.lang.Boolean"
