@@ -5,8 +5,8 @@ import Musl
 #endif
 
 /// Kafka's `org.apache.kafka.connect.file.FileStreamSinkConnector`: each record's value is appended to a file as
-/// a line (its string form, as Java's `String.valueOf` prints it for strings, numbers, booleans, structs, maps and
-/// lists).
+/// a line (its string form, as Java's `String.valueOf` prints it for strings, numbers, booleans, structs, maps,
+/// lists and logical types).
 public struct FileStreamSinkConnector: Connector {
     public static let className = "org.apache.kafka.connect.file.FileStreamSinkConnector"
     public static let aliases = ConnectorPlugins.aliases(of: className)
@@ -56,7 +56,7 @@ public struct FileStreamSinkTask: SinkTask {
 
     public mutating func put(_ records: [ConnectRecord]) throws(ConnectError) {
         for record in records {
-            buffered.append(contentsOf: Array(Self.javaString(record.value).utf8))
+            buffered.append(contentsOf: Array(Self.javaString(record.value, schema: record.valueSchema).utf8))
             buffered.append(0x0A)
         }
         if buffered.count >= 64 * 1024 { try flush() }
@@ -81,35 +81,10 @@ public struct FileStreamSinkTask: SinkTask {
         descriptor = -1
     }
 
-    /// A value as Java's `String.valueOf` prints Connect's values (Struct{a=1,b=x}, {k=v, ...}, [a, b]).
-    public static func javaString(_ value: ConnectValue) -> String {
-        switch value {
-        case .null: return "null"
-        case let .boolean(flag): return flag ? "true" : "false"
-        case let .int8(number): return String(number)
-        case let .int16(number): return String(number)
-        case let .int32(number): return String(number)
-        case let .int64(number): return String(number)
-        case let .float32(number): return javaDouble(Double(number))
-        case let .float64(number): return javaDouble(number)
-        case let .string(text): return text
-        case let .bytes(bytes): return String(decoding: bytes, as: UTF8.self)
-        case let .array(items): return "[" + items.map(javaString).joined(separator: ", ") + "]"
-        case let .map(entries): return "{" + entries.map { "\(javaString($0.key))=\(javaString($0.value))" }.joined(separator: ", ") + "}"
-        case let .structure(value):
-            let fields = value.schema.fields.compactMap { field -> String? in
-                let fieldValue = value.values[field.index]
-                return fieldValue.isNull ? nil : "\(field.name)=\(javaString(fieldValue))"
-            }
-            return "Struct{" + fields.joined(separator: ",") + "}"
-        }
-    }
-
-    /// Java prints whole doubles with ".0" (1.0, not 1).
-    static func javaDouble(_ number: Double) -> String {
-        if number.isNaN { return "NaN" }
-        if number.isInfinite { return number < 0 ? "-Infinity" : "Infinity" }
-        let text = "\(number)"
-        return text.contains(".") || text.contains("e") ? text : text + ".0"
+    /// A value as Java's `String.valueOf` prints it (`JavaObjectText`); bytes at the top level are written as
+    /// they are (Java would print an object identity).
+    public static func javaString(_ value: ConnectValue, schema: ConnectSchema? = nil) -> String {
+        if case let .bytes(bytes) = value { return String(decoding: bytes, as: UTF8.self) }
+        return JavaObjectText.text(value, schema: schema)
     }
 }
