@@ -283,7 +283,13 @@ public final class TransactionCoordinator: Sendable {
         }.flatMap {
             let actions = self.state.withLock { $0.written(target) }
             if actions.isEmpty { return eventLoop.makeSucceededFuture(()) }
-            return self.onPool(eventLoop) { self.perform(actions, eventLoop: eventLoop) }
+            let followUps = self.onPool(eventLoop) { self.perform(actions, eventLoop: eventLoop) }
+            if target.state == .prepareCommit || target.state == .prepareAbort {
+                // The decision is on disk: markers that cannot be written now are written by the timer later, and
+                // the EndTxn that asked succeeded (its producer meets CONCURRENT_TRANSACTIONS until then).
+                return followUps.recover { _ in () }
+            }
+            return followUps
         }
     }
 
