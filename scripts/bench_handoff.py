@@ -8,46 +8,83 @@ Each run starts `vltava serve` on a free loopback port with a fresh data folder,
 (utime+stime from /proc) per record and the delivery latency p50/p99. It isolates the per-request cost of moving a
 request to the request-handler pool and back (docs/reliability.md). Needs confluent-kafka (.venv).
 """
-import os, sys, time, subprocess, tempfile, socket, shutil
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
-def free_port():
-    s=socket.socket(); s.bind(("127.0.0.1",0)); p=s.getsockname()[1]; s.close(); return p
-def cpu(pid):
-    f=open(f"/proc/{pid}/stat").read().rsplit(")",1)[1].split()
-    return (int(f[11])+int(f[12]))/os.sysconf("SC_CLK_TCK")
-def run(binary, acks, seconds=5, rate=50e6, size=1024):
-    d=tempfile.mkdtemp(); port=free_port()
-    p=subprocess.Popen([binary,"serve","--listeners",f"PLAINTEXT://127.0.0.1:{port}","--data-dir",d,"--schema-registry-listeners","none"],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
-    b=f"127.0.0.1:{port}"
-    for _ in range(100):
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_broker import create_topic, free_port, proc_cpu_seconds  # noqa: E402
+
+
+def start_broker(binary, data):
+    port = free_port()
+    process = subprocess.Popen([binary, "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{port}", "--data-dir", data,
+                                "--schema-registry-listeners", "none"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bootstrap = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
         try:
-            a=AdminClient({"bootstrap.servers":b}); a.create_topics([NewTopic("t",1)])["t"].result(5); break
-        except Exception: time.sleep(0.1)
-    pr=Producer({"bootstrap.servers":b,"acks":acks,"linger.ms":0,"enable.idempotence":False})
-    payload=b"x"*size
-    lat=[]
-    def cb(err,msg):
-        if err is None: lat.append(msg.latency())
-    # warmup
-    for i in range(1000): pr.produce("t",payload,callback=cb); pr.poll(0)
-    pr.flush(); lat.clear()
-    c0=cpu(p.pid); t0=time.time(); n=0
-    interval=size/rate
-    while time.time()-t0<seconds:
-        target=t0+n*interval
-        now=time.time()
-        if now<target: time.sleep(target-now)
-        pr.produce("t",payload,callback=cb); n+=1; pr.poll(0)
-    pr.flush()
-    c1=cpu(p.pid)
-    p.terminate(); p.wait(); shutil.rmtree(d)
-    lat.sort()
-    return n, (c1-c0)/n*1e6, lat[len(lat)//2]*1000, lat[int(len(lat)*0.99)]*1000
-if len(sys.argv) < 3:
-    sys.exit(__doc__)
-for rnd in range(int(sys.argv[3]) if len(sys.argv)>3 else 2):
-    for name,binary in (("before",sys.argv[1]),("after",sys.argv[2])):
-        for acks in ("all","1"):
-            n,us,p50,p99=run(binary,acks)
-            print(f"{name:6s} acks={acks:3s} n={n} broker µs/record={us:6.2f} p50={p50:.2f}ms p99={p99:.2f}ms", flush=True)
+            create_topic(bootstrap, "t")
+            return process, bootstrap
+        except Exception:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise
+            time.sleep(0.1)
+
+
+def run(binary, acks, seconds=5.0, rate=50e6, size=1024):
+    data = tempfile.mkdtemp()
+    process, bootstrap = start_broker(binary, data)
+    try:
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 0, "enable.idempotence": False})
+        payload = b"x" * size
+        latencies = []
+
+        def delivered(err, msg):
+            if err is None:
+                latencies.append(msg.latency())
+
+        for _ in range(1000):  # warm-up
+            producer.produce("t", payload, callback=delivered)
+            producer.poll(0)
+        producer.flush()
+        latencies.clear()
+        cpu_before, start, sent = proc_cpu_seconds(process.pid), time.time(), 0
+        while time.time() - start < seconds:
+            wait = start + sent * size / rate - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            producer.produce("t", payload, callback=delivered)
+            sent += 1
+            producer.poll(0)
+        producer.flush()
+        cpu = proc_cpu_seconds(process.pid) - cpu_before
+    finally:
+        process.terminate()
+        process.wait()
+        shutil.rmtree(data)
+    latencies.sort()
+    return sent, cpu / sent * 1e6, latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    for _ in range(rounds):
+        for name, binary in (("before", sys.argv[1]), ("after", sys.argv[2])):
+            for acks in ("all", "1"):
+                sent, micros, p50, p99 = run(binary, acks)
+                print(f"{name:6s} acks={acks:3s} records={sent} broker µs CPU/record={micros:6.2f} "
+                      f"p50={p50:.2f} ms p99={p99:.2f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,7 +42,9 @@ import subprocess
 import sys
 import time
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_broker  # noqa: E402  (shared helpers: /proc CPU, topic creation)
+
 HOST = "127.0.0.1"
 RECORD = 100
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -156,9 +158,7 @@ class Broker:
 
     def cpu(self):
         self.check()
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        return bench_broker.proc_cpu_seconds(self.proc.pid)
 
     def rss_mb(self):
         with open(f"/proc/{self.proc.pid}/statm") as f:
@@ -239,23 +239,11 @@ class ClientWatch:
 
 
 def create_topic(broker, topic):
-    from confluent_kafka.admin import AdminClient, NewTopic
-    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     try:
-        futures = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)],
-                                      operation_timeout=10, request_timeout=15)
-        futures[topic].result(timeout=20)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            md = admin.list_topics(topic, timeout=5)
-            t = md.topics.get(topic)
-            if t is not None and t.error is None and 0 in t.partitions and t.partitions[0].leader >= 0:
-                return
-            time.sleep(0.05)
+        bench_broker.create_topic(broker.bootstrap, topic)
     except Exception as e:
         broker.check()
         raise BenchError(f"creating topic {topic}: {type(e).__name__}: {e}") from e
-    raise BenchError(f"topic {topic} has no leader after 20 s")
 
 
 def producer_config(broker, watch, transactional_id=None):

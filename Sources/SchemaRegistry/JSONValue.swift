@@ -86,32 +86,33 @@ public enum JSONValue: Hashable, Sendable {
         return output
     }
 
-    public func write(to output: inout String) {
+    /// Compact JSON text; `uppercaseHex` writes control characters as Jackson does (`\u001F`, not `\u001f`).
+    public func write(to output: inout String, uppercaseHex: Bool = false) {
         switch self {
         case .null: output += "null"
         case let .bool(value): output += value ? "true" : "false"
         case let .number(text): output += text
-        case let .string(text): JSONValue.writeString(text, to: &output)
+        case let .string(text): JSONValue.writeString(text, to: &output, uppercaseHex: uppercaseHex)
         case let .array(items):
             output += "["
             for (index, item) in items.enumerated() {
                 if index > 0 { output += "," }
-                item.write(to: &output)
+                item.write(to: &output, uppercaseHex: uppercaseHex)
             }
             output += "]"
         case let .object(members):
             output += "{"
             for (index, (name, value)) in members.enumerated() {
                 if index > 0 { output += "," }
-                JSONValue.writeString(name, to: &output)
+                JSONValue.writeString(name, to: &output, uppercaseHex: uppercaseHex)
                 output += ":"
-                value.write(to: &output)
+                value.write(to: &output, uppercaseHex: uppercaseHex)
             }
             output += "}"
         }
     }
 
-    public static func writeString(_ text: String, to output: inout String) {
+    public static func writeString(_ text: String, to output: inout String, uppercaseHex: Bool = false) {
         output += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -123,7 +124,7 @@ public enum JSONValue: Hashable, Sendable {
             case "\u{08}": output += "\\b"
             case "\u{0C}": output += "\\f"
             case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
+                let hex = String(scalar.value, radix: 16, uppercase: uppercaseHex)
                 output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: output.unicodeScalars.append(scalar)
             }

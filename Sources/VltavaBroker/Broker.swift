@@ -101,23 +101,10 @@ public final class Broker: Sendable {
         let groups = GroupCoordinator(logs: logs, configuration: groupConfiguration, logger: logger, clock: clock)
         self.groups = groups
         self.transactions = TransactionCoordinator(
-            logs: logs, configuration: configuration.transactions, logger: logger, clock: clock,
+            logs: logs, groups: groups, configuration: configuration.transactions, logger: logger, clock: clock,
             offload: { job in
                 if let requestHandlers { requestHandlers.submit { _ in job() } } else { job() }
             })
-        transactions.setOffsetsMarkerWriter { partition, markers in
-            let code = groups.completeTransaction(
-                offsetsPartition: partition, producerId: markers.producerId, producerEpoch: markers.producerEpoch,
-                commit: markers.commit, coordinatorEpoch: TransactionCoordinator.coordinatorEpoch)
-            switch code {
-            case .none, .unknownTopicOrPartition:
-                return
-            case .invalidProducerEpoch:
-                throw TransactionMarkerError.fenced
-            default:
-                throw TransactionMarkerError.failed(code)
-            }
-        }
     }
 
     /// Milliseconds since the Unix epoch.
@@ -326,17 +313,6 @@ struct RequestContext: Sendable {
     var connection: ConnectionContext
     var version: Int16 { header.requestApiVersion }
     var eventLoop: EventLoop { connection.eventLoop }
-}
-
-extension AppendError {
-    var errorCode: ErrorCode {
-        switch self {
-        case .invalidProducerEpoch: return .invalidProducerEpoch
-        case .outOfOrderSequence: return .outOfOrderSequenceNumber
-        case .invalidTxnState: return .invalidTxnState
-        case .storage: return .kafkaStorageError
-        }
-    }
 }
 
 /// The jobs of one connection, run on the request-handler pool one after another in the order they were queued

@@ -144,8 +144,7 @@ public struct BrokerConfiguration: Sendable {
             case "delete.topic.enable":
                 deleteTopicEnable = try parseBool(name, value)
             case "num.partitions":
-                defaultPartitions = try parse(name, value, as: Int32.self)
-                if defaultPartitions < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                defaultPartitions = try parse(name, value, as: Int32.self, atLeast: 1)
             case "default.replication.factor":
                 defaultReplicationFactor = try parse(name, value, as: Int16.self)
             case "group.initial.rebalance.delay.ms":
@@ -153,38 +152,28 @@ public struct BrokerConfiguration: Sendable {
             case "offsets.retention.minutes":
                 offsetsRetentionMinutes = try parse(name, value, as: Int64.self)
             case "transaction.max.timeout.ms":
-                transactions.maxTimeoutMs = try parse(name, value, as: Int32.self)
-                if transactions.maxTimeoutMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                transactions.maxTimeoutMs = try parse(name, value, as: Int32.self, atLeast: 1)
             case "transactional.id.expiration.ms":
-                transactions.idExpirationMs = try parse(name, value, as: Int64.self)
-                if transactions.idExpirationMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                transactions.idExpirationMs = try parse(name, value, as: Int64.self, atLeast: 1)
             case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
-                transactions.abortTimedOutIntervalMs = try parse(name, value, as: Int64.self)
-                if transactions.abortTimedOutIntervalMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                transactions.abortTimedOutIntervalMs = try parse(name, value, as: Int64.self, atLeast: 1)
             case "transaction.remove.expired.transaction.cleanup.interval.ms":
-                transactions.removeExpiredIntervalMs = try parse(name, value, as: Int64.self)
-                if transactions.removeExpiredIntervalMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                transactions.removeExpiredIntervalMs = try parse(name, value, as: Int64.self, atLeast: 1)
             case "socket.request.max.bytes":
-                maximumRequestSize = try parse(name, value, as: Int.self)
-                if maximumRequestSize < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                maximumRequestSize = try parse(name, value, as: Int.self, atLeast: 1)
                 connectionLimits.maximumRequestBytes = maximumRequestSize
             case "num.io.threads":
-                ioThreads = try parse(name, value, as: Int.self)
-                if ioThreads < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                ioThreads = try parse(name, value, as: Int.self, atLeast: 1)
             case "connections.max.idle.ms":
-                connectionLimits.idleTimeoutMs = try parse(name, value, as: Int64.self)
-                if connectionLimits.idleTimeoutMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                connectionLimits.idleTimeoutMs = try parse(name, value, as: Int64.self, atLeast: 1)
             case "request.read.timeout.ms":
-                connectionLimits.frameTimeoutMs = try parse(name, value, as: Int64.self)
-                if connectionLimits.frameTimeoutMs < 1 { throw .invalidValue(name: name, value: value, reason: "must be at least 1") }
+                connectionLimits.frameTimeoutMs = try parse(name, value, as: Int64.self, atLeast: 1)
             case "queued.max.request.bytes":
                 queuedMaxRequestBytes = try parse(name, value, as: Int.self)
             case "max.connections":
-                maxConnections = try parse(name, value, as: Int.self)
-                if maxConnections < 0 { throw .invalidValue(name: name, value: value, reason: "must be at least 0") }
+                maxConnections = try parse(name, value, as: Int.self, atLeast: 0)
             case "max.connections.per.ip":
-                maxConnectionsPerIp = try parse(name, value, as: Int.self)
-                if maxConnectionsPerIp < 0 { throw .invalidValue(name: name, value: value, reason: "must be at least 0") }
+                maxConnectionsPerIp = try parse(name, value, as: Int.self, atLeast: 0)
             case "max.connections.per.ip.overrides":
                 maxConnectionsPerIpOverrides = [:]
                 for entry in value.split(separator: ",") where !entry.trimmedWhitespace.isEmpty {
@@ -230,6 +219,14 @@ public struct BrokerConfiguration: Sendable {
         if topicDefaults["segment.ms"] == nil, let hours = rollHours, let value = Int64(hours) {
             topicDefaults["segment.ms"] = String(value * 3_600_000)
         }
+    }
+
+    /// An integer property that may not be below `minimum`.
+    private func parse<T: FixedWidthInteger>(_ name: String, _ value: String, as type: T.Type, atLeast minimum: T)
+        throws(ConfigurationError) -> T {
+        let parsed = try parse(name, value, as: type)
+        if parsed < minimum { throw .invalidValue(name: name, value: value, reason: "must be at least \(minimum)") }
+        return parsed
     }
 
     private func parse<T: FixedWidthInteger>(_ name: String, _ value: String, as type: T.Type) throws(ConfigurationError) -> T {

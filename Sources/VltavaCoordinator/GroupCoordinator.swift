@@ -99,39 +99,15 @@ public final class GroupCoordinator: Sendable {
 
     private func readEntries(of log: PartitionLog) -> [LoadedEntry] {
         var entries: [LoadedEntry] = []
-        var offset = log.logStartOffset
-        let end = log.logEndOffset
-        while offset < end {
-            do {
-                let bytes = try PartitionLog.load(try log.read(offset: offset, maxBytes: 1 << 20, minOneBatch: true))
-                if bytes.readableBytes == 0 { break }
-                var remaining = bytes
-                var progressed = false
-                while remaining.readableBytes > 0 {
-                    guard let header = try? RecordBatchHeader(parsing: remaining), header.totalSize <= remaining.readableBytes else { break }
-                    let batch = try RecordBatch(decoding: &remaining)
-                    let producerId = batch.isTransactional ? batch.producerId : -1
-                    for record in batch.records {
-                        let recordOffset = batch.baseOffset + Int64(record.offsetDelta)
-                        guard recordOffset >= offset else { continue }
-                        if batch.isControl {
-                            // Markers of other types (none exist yet) end nothing.
-                            guard producerId >= 0, let marker = try? ControlRecord(record),
-                                  marker.type == .commit || marker.type == .abort else { continue }
-                            entries.append(.marker(producerId: producerId, commit: marker.type == .commit))
-                        } else if let key = record.key, let entry = try OffsetsTopic.decode(key: key, value: record.value) {
-                            entries.append(.record(entry, offset: recordOffset, producerId: producerId))
-                        }
-                    }
-                    offset = max(offset, header.baseOffset + Int64(header.lastOffsetDelta) + 1)
-                    progressed = true
-                }
-                if !progressed { break }
-            } catch {
-                logger.error("cannot read __consumer_offsets; skipping the rest of the partition", metadata: [
-                    "partition": "\(log.partition)", "offset": "\(offset)", "error": "\(error)",
-                ])
-                break
+        InternalTopicReader.forEachRecord(of: log, logger: logger) { batch, record, offset in
+            let producerId = batch.isTransactional ? batch.producerId : -1
+            if batch.isControl {
+                // Markers of other types (none exist yet) end nothing.
+                guard producerId >= 0, let marker = try? ControlRecord(record),
+                      marker.type == .commit || marker.type == .abort else { return }
+                entries.append(.marker(producerId: producerId, commit: marker.type == .commit))
+            } else if let key = record.key, let entry = try OffsetsTopic.decode(key: key, value: record.value) {
+                entries.append(.record(entry, offset: offset, producerId: producerId))
             }
         }
         return entries

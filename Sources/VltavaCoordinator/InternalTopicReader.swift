@@ -5,9 +5,10 @@ import VltavaStorage
 
 /// Reads an internal topic's partition back at start-up, record by record.
 enum InternalTopicReader {
-    /// Calls `body` with the key and value of every keyed data record from the log start to its end, in order;
-    /// control batches are skipped. An unreadable stretch ends the read (logged).
-    static func forEachRecord(of log: PartitionLog, logger: Logger, _ body: (ByteBuffer, ByteBuffer?) -> Void) {
+    /// Calls `body` with every record from the log start to its end, in order, with its batch (control batches
+    /// included: `__consumer_offsets` needs their markers) and its offset. An unreadable stretch, or an error
+    /// thrown by `body`, ends the read (logged).
+    static func forEachRecord(of log: PartitionLog, logger: Logger, _ body: (RecordBatch, Record, Int64) throws -> Void) {
         var offset = log.logStartOffset
         let end = log.logEndOffset
         while offset < end {
@@ -19,11 +20,9 @@ enum InternalTopicReader {
                 while remaining.readableBytes > 0 {
                     guard let header = try? RecordBatchHeader(parsing: remaining), header.totalSize <= remaining.readableBytes else { break }
                     let batch = try RecordBatch(decoding: &remaining)
-                    if !batch.isControl {
-                        for record in batch.records {
-                            guard batch.baseOffset + Int64(record.offsetDelta) >= offset, let key = record.key else { continue }
-                            body(key, record.value)
-                        }
+                    for record in batch.records {
+                        let recordOffset = batch.baseOffset + Int64(record.offsetDelta)
+                        if recordOffset >= offset { try body(batch, record, recordOffset) }
                     }
                     offset = max(offset, header.baseOffset + Int64(header.lastOffsetDelta) + 1)
                     progressed = true

@@ -10,14 +10,6 @@ import NIOCore
 import Synchronization
 import VltavaStorage
 
-/// Why a marker could not be written into a `__consumer_offsets` partition.
-public enum TransactionMarkerError: Error, Sendable {
-    /// The partition has seen a newer epoch of the producer.
-    case fenced
-    /// Another error (retried).
-    case failed(ErrorCode)
-}
-
 /// Runs `TransactionCoordinatorState` for the broker: writes the transitions it asks for to `__transaction_state`
 /// (waiting for the disk where Kafka would wait for the replicas), writes the COMMIT/ABORT markers into each
 /// partition of a finishing transaction, reloads the state at start-up (finishing transactions that were
@@ -27,15 +19,13 @@ public enum TransactionMarkerError: Error, Sendable {
 /// appended to every partition, CompleteCommit/CompleteAbort appended; EndTxn is answered after the last step, so
 /// the producer's next transaction never waits behind markers still being written.
 public final class TransactionCoordinator: Sendable {
-    /// Writes the marker of a transaction into a `__consumer_offsets` partition (the group coordinator's part).
-    public typealias OffsetsMarkerWriter = @Sendable (_ partition: Int32, _ markers: TransactionMarkers) throws -> Void
-
     private let state: Mutex<TransactionCoordinatorState>
     private let logs: LogManager
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private let offload: @Sendable (@escaping @Sendable () -> Void) -> Void
-    private let offsetsMarkers: Mutex<OffsetsMarkerWriter?> = Mutex(nil)
+    /// Writes markers into partitions (also WriteTxnMarkers' way in).
+    public let markerWriter: TransactionMarkerWriter
     private let timers = Mutex<[RepeatedTask]>([])
     /// The partition count of `__transaction_state` (read from the topic when it exists).
     public let partitionCount: Int32
@@ -47,21 +37,17 @@ public final class TransactionCoordinator: Sendable {
     public static let coordinatorEpoch: Int32 = 0
 
     /// `offload` runs disk work off the event loops (the request-handler pool's submit).
-    public init(logs: LogManager, configuration: TransactionConfiguration, logger: Logger,
+    public init(logs: LogManager, groups: GroupCoordinator, configuration: TransactionConfiguration, logger: Logger,
                 clock: @escaping @Sendable () -> Int64,
                 offload: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         self.logs = logs
+        self.markerWriter = TransactionMarkerWriter(logs: logs, groups: groups, logger: logger)
         self.logger = logger
         self.clock = clock
         self.offload = offload
         self.state = Mutex(TransactionCoordinatorState(configuration: configuration))
         self.partitionCount = max(1, logs.metadata.topic(named: TransactionStateTopic.name)?.partitionCount
             ?? TransactionStateTopic.defaultPartitionCount)
-    }
-
-    /// Sets who writes markers into `__consumer_offsets` partitions (transactions that committed offsets).
-    public func setOffsetsMarkerWriter(_ writer: @escaping OffsetsMarkerWriter) {
-        offsetsMarkers.withLock { $0 = writer }
     }
 
     public var configuration: TransactionConfiguration { state.withLock { $0.configuration } }
@@ -77,7 +63,9 @@ public final class TransactionCoordinator: Sendable {
         if logs.metadata.topic(named: TransactionStateTopic.name) != nil {
             for partition in 0..<partitionCount {
                 guard let log = logs.log(topic: TransactionStateTopic.name, partition: partition) else { continue }
-                InternalTopicReader.forEachRecord(of: log, logger: logger) { key, value in
+                InternalTopicReader.forEachRecord(of: log, logger: logger) { batch, record, _ in
+                    guard !batch.isControl, let key = record.key else { return }
+                    let value = record.value
                     records += 1
                     do {
                         if let decoded = try TransactionStateTopic.decode(key: key, value: value) {
@@ -294,8 +282,7 @@ public final class TransactionCoordinator: Sendable {
     }
 
     /// Appends the markers to every partition of the transaction, then records the transaction as complete. A
-    /// partition whose topic was deleted needs no marker. A failed append leaves the transaction in its Prepare
-    /// state; the timer tries again.
+    /// failed append leaves the transaction in its Prepare state; the timer tries again.
     private func writeMarkers(_ markers: TransactionMarkers, eventLoop: EventLoop) -> EventLoopFuture<Void> {
         if Self.pausesBeforeMarkers {
             // Fault injection for the crash tests: the decision is on disk, the markers never come.
@@ -305,23 +292,20 @@ public final class TransactionCoordinator: Sendable {
             return eventLoop.makePromise(of: Void.self).futureResult
         }
         let now = clock()
-        let offsetsWriter = offsetsMarkers.withLock { $0 }
         for partition in markers.partitions.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
-            do {
-                if partition.topic == OffsetsTopic.name {
-                    try offsetsWriter?(partition.partition, markers)
-                } else if let log = logs.log(for: partition) {
-                    try Self.appendMarker(markers, to: log, nowMs: now)
-                }
-            } catch AppendError.invalidProducerEpoch, TransactionMarkerError.fenced {
+            switch markerWriter.write(markers, to: partition, coordinatorEpoch: Self.coordinatorEpoch, nowMs: now) {
+            case .none, .unknownTopicOrPartition:
+                // A partition whose topic was deleted needs no marker.
+                continue
+            case .invalidProducerEpoch:
                 // A newer epoch of the producer already wrote there: this transaction's records are fenced and
                 // the partition needs no marker from it (Kafka's marker handler gives up on it too).
                 logger.warning("transaction marker refused: the partition has seen a newer producer epoch", metadata: [
                     "transactionalId": "\(markers.transactionalId)", "partition": "\(partition)",
                 ])
-            } catch {
+            case let code:
                 logger.error("cannot write a transaction marker; will retry", metadata: [
-                    "transactionalId": "\(markers.transactionalId)", "partition": "\(partition)", "error": "\(error)",
+                    "transactionalId": "\(markers.transactionalId)", "partition": "\(partition)", "error": "\(code.name)",
                 ])
                 state.withLock { $0.markersFailed(transactionalId: markers.transactionalId) }
                 return eventLoop.makeFailedFuture(TransactionError.storage)
@@ -329,12 +313,6 @@ public final class TransactionCoordinator: Sendable {
         }
         let actions = state.withLock { $0.markersWritten(transactionalId: markers.transactionalId, nowMs: now) }
         return perform(actions, eventLoop: eventLoop)
-    }
-
-    /// Appends one COMMIT or ABORT marker to a partition.
-    static func appendMarker(_ markers: TransactionMarkers, to log: PartitionLog, nowMs: Int64) throws {
-        _ = try log.appendControlMarker(producerId: markers.producerId, producerEpoch: markers.producerEpoch,
-                                        type: markers.commit ? .commit : .abort, coordinatorEpoch: coordinatorEpoch, nowMs: nowMs)
     }
 
     /// Appends one record of `__transaction_state`, creating the topic on first use.

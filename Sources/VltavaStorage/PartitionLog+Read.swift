@@ -6,9 +6,10 @@ extension PartitionLog {
 
     /// The data from `offset`: up to `maxBytes` from the segment holding it, and at least the whole first
     /// batch when `minOneBatch` is set (the last batch may be cut short, as Kafka does; clients skip it).
-    /// With `maxOffset`, only whole batches that end before it (read_committed reads up to the last stable offset).
-    public func read(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil) throws(StorageError)
-        -> LogReadResult {
+    /// With `maxOffset`, only whole batches that end before it; with `stableOnly` (read_committed), only whole
+    /// batches below the last stable offset, taken under the same lock as the read.
+    public func read(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil,
+                     stableOnly: Bool = false) throws(StorageError) -> LogReadResult {
         try lock.withTypedLock { () throws(StorageError) -> LogReadResult in
             if isClosed { throw .closed }
             let end = segments.last!.nextOffset
@@ -18,7 +19,7 @@ extension PartitionLog {
             }
             let stable = lastStableOffsetLocked
             let empty = LogReadResult.empty(highWatermark: end, logStartOffset: start, logEndOffset: end, lastStableOffset: stable)
-            let limit = min(maxOffset ?? end, end)
+            let limit = min(maxOffset ?? end, stableOnly ? stable : end)
             if offset >= limit { return empty }
             var index = segmentIndex(containing: offset)
             while index < segments.count {
@@ -62,11 +63,20 @@ extension PartitionLog {
         }
     }
 
-    /// The data from `offset` as `read` finds it (with `maxOffset`, only whole batches that end before it), storage
-    /// deciding how it is handed over: in memory below `inMemorySliceLimit`, else as a file region.
-    public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil) throws(StorageError)
-        -> (slice: FetchSlice, highWatermark: Int64, logStartOffset: Int64, logEndOffset: Int64) {
-        let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, upTo: maxOffset)
+    /// What `fetch` returns: the slice and the partition's offsets as they were when it was read.
+    public struct FetchResult: Sendable {
+        public var slice: FetchSlice
+        public var highWatermark: Int64
+        public var logStartOffset: Int64
+        public var logEndOffset: Int64
+        public var lastStableOffset: Int64
+    }
+
+    /// The data from `offset` as `read` finds it (bounded as `read` is), storage deciding how it is handed over: in
+    /// memory below `inMemorySliceLimit`, else as a file region.
+    public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil,
+                      stableOnly: Bool = false) throws(StorageError) -> FetchResult {
+        let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, upTo: maxOffset, stableOnly: stableOnly)
         let slice: FetchSlice
         if let descriptor = result.fileDescriptor, result.length > 0 {
             slice = result.length <= Self.inMemorySliceLimit
@@ -76,7 +86,8 @@ extension PartitionLog {
             if let descriptor = result.fileDescriptor { Self.closeDescriptor(descriptor) }
             slice = .none
         }
-        return (slice, result.highWatermark, result.logStartOffset, result.logEndOffset)
+        return FetchResult(slice: slice, highWatermark: result.highWatermark, logStartOffset: result.logStartOffset,
+                           logEndOffset: result.logEndOffset, lastStableOffset: result.lastStableOffset)
     }
 
     /// Reads a `read` result's bytes into memory (for callers that cannot use sendfile), closing its descriptor.

@@ -155,7 +155,7 @@ import Testing
         #expect(log.lastStableOffset == 4)
 
         func offsets(from offset: Int64, upTo bound: Int64?, maxBytes: Int = 1 << 20) throws -> [Int64] {
-            let (slice, _, _, _) = try log.fetch(offset: offset, maxBytes: maxBytes, minOneBatch: true, upTo: bound)
+            let slice = try log.fetch(offset: offset, maxBytes: maxBytes, minOneBatch: true, upTo: bound).slice
             switch slice {
             case .none: return []
             case let .bytes(buffer): return try RecordBatch.decodeRecords(buffer).map(\.offset)

@@ -66,3 +66,11 @@ def test_java_transactions_second_producer_fences_the_first(java, broker):
     assert result.facts["read_uncommitted"] == "12"
     # Each partition: the fenced transaction's abort marker and the second producer's commit marker.
     assert [control for _, control in markers(broker, topic, 2)] == [2, 2]
+
+
+def test_java_admin_transaction_apis_and_abort_of_a_hanging_transaction(java, broker):
+    topic, transactional_id = names("admin")
+    result = java.ok("Transactions", "admin", broker.bootstrap, topic, transactional_id, broker=broker)
+    assert result.facts["aborted"] == "3"
+    # The partition-level abort's ABORT marker, then the coordinator's when the producer aborted.
+    assert [control for _, control in markers(broker, topic, 1)] == [2]

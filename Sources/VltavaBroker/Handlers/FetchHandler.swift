@@ -63,14 +63,14 @@ extension Broker {
                 do {
                     // read_committed never reads past the last stable offset, and learns which of the transactions
                     // in what it reads were aborted (the client drops their records).
-                    let stable = log.lastStableOffset
                     let read = try log.fetch(offset: partitionRequest.fetchOffset, maxBytes: max(0, limit), minOneBatch: bytes == 0,
-                                             upTo: readCommitted ? stable : nil)
+                                             stableOnly: readCommitted)
                     partition.highWatermark = read.highWatermark
-                    partition.lastStableOffset = stable
+                    partition.lastStableOffset = read.lastStableOffset
                     partition.logStartOffset = read.logStartOffset
                     if readCommitted, read.slice.length > 0 {
-                        partition.abortedTransactions = try log.abortedTransactions(from: partitionRequest.fetchOffset, upTo: stable)
+                        partition.abortedTransactions = try log.abortedTransactions(
+                            from: partitionRequest.fetchOffset, upTo: read.lastStableOffset)
                             .map { .init(producerId: $0.producerId, firstOffset: $0.firstOffset) }
                     }
                     partition.records = records.attach(read.slice)

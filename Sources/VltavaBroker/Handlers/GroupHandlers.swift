@@ -152,7 +152,7 @@ extension Broker {
         for topic in request.topics {
             let partitionCount = metadata.topic(named: topic.name)?.partitionCount ?? 0
             for partition in topic.partitions {
-                guard partition.partitionIndex >= 0, partition.partitionIndex < partitionCount else {
+                guard (0..<partitionCount).contains(partition.partitionIndex) else {
                     unknown.insert(TopicPartition(topic: topic.name, partition: partition.partitionIndex))
                     continue
                 }
@@ -173,13 +173,19 @@ extension Broker {
             var response = OffsetCommitResponse()
             response.topics = request.topics.map { topic in
                 .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                    let code = refused.contains(key) ? .unknownTopicOrPartition : errors[key] ?? .unknownServerError
-                    return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
+                    .init(partitionIndex: partition.partitionIndex, errorCode: Self.commitErrorCode(
+                        TopicPartition(topic: topic.name, partition: partition.partitionIndex), refused: refused, errors: errors).rawValue)
                 })
             }
             return .message(.offsetCommit(response))
         }
+    }
+
+    /// A partition's answer to an offset commit (OffsetCommit, TxnOffsetCommit): UNKNOWN_TOPIC_OR_PARTITION when it
+    /// was refused before reaching the coordinator, else the coordinator's code.
+    static func commitErrorCode(_ partition: TopicPartition, refused: Set<TopicPartition>,
+                                errors: [TopicPartition: ErrorCode]) -> ErrorCode {
+        refused.contains(partition) ? .unknownTopicOrPartition : errors[partition] ?? .unknownServerError
     }
 
     /// OffsetFetch: one group (versions 0-7; a null topic list means every committed partition) or several (8+).

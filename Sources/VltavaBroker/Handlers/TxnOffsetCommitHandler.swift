@@ -16,7 +16,7 @@ extension Broker {
             let partitionCount = metadata.topic(named: topic.name)?.partitionCount ?? 0
             for partition in topic.partitions {
                 let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                guard partition.partitionIndex >= 0, partition.partitionIndex < partitionCount else {
+                guard (0..<partitionCount).contains(partition.partitionIndex) else {
                     unknown.insert(key)
                     continue
                 }
@@ -34,9 +34,8 @@ extension Broker {
             var response = TxnOffsetCommitResponse()
             response.topics = request.topics.map { topic in
                 .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                    let code = refused.contains(key) ? .unknownTopicOrPartition : errors[key] ?? .unknownServerError
-                    return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
+                    .init(partitionIndex: partition.partitionIndex, errorCode: Self.commitErrorCode(
+                        TopicPartition(topic: topic.name, partition: partition.partitionIndex), refused: refused, errors: errors).rawValue)
                 })
             }
             return .message(.txnOffsetCommit(response))

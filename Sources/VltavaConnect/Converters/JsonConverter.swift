@@ -65,7 +65,8 @@ public struct JsonConverter: Converter, HeaderConverter {
             json = try convertToJson(schema, value)
         }
         var output = ""
-        JacksonText.write(json, to: &output)
+        // As Jackson writes it: compact, members in order, control characters with upper-case hex escapes.
+        json.write(to: &output, uppercaseHex: true)
         return Array(output.utf8)
     }
 
@@ -136,56 +137,5 @@ public struct JsonConverter: Converter, HeaderConverter {
             index += 1
         }
         return output
-    }
-}
-
-/// JSON text as Jackson writes it: compact, members in order, control characters escaped with upper-case hex
-/// (`\u001F`), `\b \t \n \f \r` in their short forms, everything else (including `/` and non-ASCII) as is.
-enum JacksonText {
-    static func write(_ value: JSONValue, to output: inout String) {
-        switch value {
-        case .null: output += "null"
-        case let .bool(flag): output += flag ? "true" : "false"
-        case let .number(text): output += text
-        case let .string(text): writeString(text, to: &output)
-        case let .array(items):
-            output += "["
-            for (index, item) in items.enumerated() {
-                if index > 0 { output += "," }
-                write(item, to: &output)
-            }
-            output += "]"
-        case let .object(members):
-            output += "{"
-            for (index, (name, member)) in members.enumerated() {
-                if index > 0 { output += "," }
-                writeString(name, to: &output)
-                output += ":"
-                write(member, to: &output)
-            }
-            output += "}"
-        }
-    }
-
-    static func writeString(_ text: String, to output: inout String) {
-        let hex = Array("0123456789ABCDEF")
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case _ where scalar.value < 0x20:
-                output += "\\u00"
-                output.append(hex[Int(scalar.value >> 4)])
-                output.append(hex[Int(scalar.value & 0xF)])
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 }

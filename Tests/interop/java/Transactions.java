@@ -7,6 +7,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.apache.kafka.clients.admin.AbortTransactionSpec;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -31,6 +37,9 @@ import org.apache.kafka.common.errors.ProducerFencedException;
  *                                          sendOffsetsToTransaction, one round aborted and redone
  *   fence BOOTSTRAP TOPIC TXID             a second producer with the same transactional.id fences the first:
  *                                          ProducerFencedException, and the first's open transaction is aborted
+ *   admin BOOTSTRAP TOPIC TXID             the Admin client's transaction APIs on an open transaction:
+ *                                          listTransactions, describeTransactions, describeProducers, and
+ *                                          abortTransaction (WriteTxnMarkers) of the hanging partition
  */
 public final class Transactions {
     private Transactions() {}
@@ -41,7 +50,8 @@ public final class Transactions {
             "abort", Transactions::abort,
             "open", Transactions::open,
             "ctp", Transactions::consumeTransformProduce,
-            "fence", Transactions::fence), args);
+            "fence", Transactions::fence,
+            "admin", Transactions::admin), args);
     }
 
     static KafkaProducer<String, String> transactional(String bootstrap, String transactionalId) {
@@ -366,5 +376,63 @@ public final class Transactions {
         Support.fact("fenced", outcome);
         Support.fact("read_committed", committed.size());
         Support.fact("read_uncommitted", uncommitted.size());
+    }
+
+    static void admin(String[] args) throws Exception {
+        String bootstrap = args[0];
+        String topic = args[1];
+        String transactionalId = args[2];
+        Support.createTopic(bootstrap, topic, 1);
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (Admin admin = Support.admin(bootstrap);
+             KafkaProducer<String, String> hanging = transactional(bootstrap, transactionalId)) {
+            hanging.initTransactions();
+            hanging.beginTransaction();
+            sendAll(hanging, topic, 1, "hanging", 3);
+            hanging.flush();
+
+            TransactionListing listed = null;
+            for (TransactionListing listing : admin.listTransactions().all().get()) {
+                if (listing.transactionalId().equals(transactionalId)) listed = listing;
+            }
+            Support.check(listed != null, "listTransactions lists " + transactionalId);
+            Support.checkEqual(TransactionState.ONGOING, listed.state(), "listed state");
+
+            TransactionDescription described = admin.describeTransactions(List.of(transactionalId))
+                .description(transactionalId).get();
+            Support.checkEqual(TransactionState.ONGOING, described.state(), "described state");
+            Support.checkEqual(Set.of(partition), described.topicPartitions(), "described partitions");
+            Support.checkEqual(listed.producerId(), described.producerId(), "producer id in both answers");
+            Support.check(described.transactionStartTimeMs().isPresent(), "an ongoing transaction has a start time");
+
+            List<ProducerState> producers = admin.describeProducers(List.of(partition)).partitionResult(partition).get()
+                .activeProducers();
+            ProducerState open = null;
+            for (ProducerState producer : producers) {
+                if (producer.currentTransactionStartOffset().isPresent()) open = producer;
+            }
+            Support.check(open != null, "describeProducers shows the open transaction: " + producers);
+            Support.checkEqual(0L, open.currentTransactionStartOffset().getAsLong(), "open transaction start offset");
+            Support.checkEqual(described.producerId(), open.producerId(), "the open transaction's producer");
+
+            // The partition's hanging transaction is aborted from outside, as kafka-transactions.sh abort does.
+            admin.abortTransaction(new AbortTransactionSpec(partition, open.producerId(), (short) open.producerEpoch(),
+                open.coordinatorEpoch().orElse(0))).all().get();
+            for (ProducerState producer : admin.describeProducers(List.of(partition)).partitionResult(partition).get()
+                     .activeProducers()) {
+                Support.check(producer.currentTransactionStartOffset().isEmpty(),
+                    "no open transaction after the abort: " + producer);
+            }
+            try (KafkaConsumer<String, String> consumer = reader(bootstrap, "read_committed")) {
+                Support.checkEqual(4L, consumer.endOffsets(List.of(partition)).get(partition),
+                    "read_committed end offset after the abort (3 records and the marker)");
+            }
+            // The coordinator still holds the transaction as ongoing (as in Kafka, the tool is for transactions the
+            // coordinator lost); the producer's own abort ends it there and writes a second, harmless marker.
+            hanging.abortTransaction();
+            Support.checkEqual(TransactionState.COMPLETE_ABORT, admin.describeTransactions(List.of(transactionalId))
+                .description(transactionalId).get().state(), "state after the producer's abort");
+        }
+        Support.fact("aborted", 3);
     }
 }
