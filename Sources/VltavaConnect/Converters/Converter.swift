@@ -93,21 +93,7 @@ extension String {
 extension ConnectValue {
     /// The Java class Kafka would name in an error message for a value of this kind (`class java.lang.Integer`).
     var javaClassName: String {
-        switch self {
-        case .null: return "null"
-        case .boolean: return "class java.lang.Boolean"
-        case .int8: return "class java.lang.Byte"
-        case .int16: return "class java.lang.Short"
-        case .int32: return "class java.lang.Integer"
-        case .int64: return "class java.lang.Long"
-        case .float32: return "class java.lang.Float"
-        case .float64: return "class java.lang.Double"
-        case .string: return "class java.lang.String"
-        case .bytes: return "class [B"
-        case .array: return "class java.util.ArrayList"
-        case .map: return "class java.util.HashMap"
-        case .structure: return "class org.apache.kafka.connect.data.Struct"
-        }
+        isNull ? "null" : "class " + javaTypeName
     }
 }
 

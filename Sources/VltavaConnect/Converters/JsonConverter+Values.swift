@@ -13,7 +13,7 @@ extension JsonConverter {
         if let schema, let name = schema.name, let logical = try logicalToJson(name: name, schema: schema, value: value) {
             return logical
         }
-        let kind = schema?.type ?? value.inferredKind
+        let kind = schema?.type ?? value.inferredType ?? .string
         func mismatch() -> ConnectError {
             .data("Invalid type for \(schema?.type.javaName ?? "unknown schema"): \(value.javaClassName)")
         }
@@ -278,26 +278,6 @@ extension JsonConverter {
         case let .number(text): return text
         case let .string(text) where ["NaN", "Infinity", "-Infinity"].contains(text): return text == "Infinity" ? "inf" : text == "-Infinity" ? "-inf" : "nan"
         default: return nil
-        }
-    }
-}
-
-extension ConnectValue {
-    /// The schema type Kafka infers for a value without a schema (`ConnectSchema.schemaType` of its class).
-    var inferredKind: ConnectSchema.Kind {
-        switch self {
-        case .null, .string: return .string
-        case .boolean: return .boolean
-        case .int8: return .int8
-        case .int16: return .int16
-        case .int32: return .int32
-        case .int64: return .int64
-        case .float32: return .float32
-        case .float64: return .float64
-        case .bytes: return .bytes
-        case .array: return .array
-        case .map: return .map
-        case .structure: return .structure
         }
     }
 }
