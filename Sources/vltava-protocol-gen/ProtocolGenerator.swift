@@ -14,6 +14,9 @@ struct ProtocolGenerator: ParsableCommand {
     @Option(help: "Folder of the internal-topic record specs (*.json).")
     var records = "../shared/kafka-protocol/records"
 
+    @Option(help: "Folder of the specs Kafka defines in Java only, written in the same JSON language (Kafka Connect's worker protocol).")
+    var specs = "Sources/vltava-protocol-gen/Specs"
+
     @Option(help: "The error code table (code<TAB>name).")
     var errorCodes = "../shared/kafka-protocol/error-codes.tsv"
 
@@ -42,6 +45,9 @@ struct ProtocolGenerator: ParsableCommand {
             files.append((spec.name, [spec]))
         }
         for spec in recordSpecs {
+            files.append((spec.name, [spec]))
+        }
+        for spec in try loadSpecs(in: specs) {
             files.append((spec.name, [spec]))
         }
 

@@ -5746,6 +5746,45 @@ extension TransactionLogValue.PartitionsSchema {
     }
 }
 
+extension ConnectProtocolAssignment {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.error = 2
+        sample.leader = "s2"
+        sample.leaderUrl = "s3"
+        sample.configOffset = 5
+        sample.assignment = [ConnectProtocolAssignment.ConnectorAssignment.sample(version: version), ConnectProtocolAssignment.ConnectorAssignment()]
+        if version >= 1 {
+            sample.revoked = [ConnectProtocolAssignment.ConnectorAssignment.sample(version: version), ConnectProtocolAssignment.ConnectorAssignment()]
+        }
+        if version >= 1 {
+            sample.scheduledDelay = 8
+        }
+        return sample
+    }
+}
+
+extension ConnectProtocolAssignment.ConnectorAssignment {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.connector = "s8"
+        sample.tasks = [10, 11]
+        return sample
+    }
+}
+
+extension ConnectProtocolWorkerState {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.url = "s1"
+        sample.configOffset = 3
+        if version >= 1 {
+            sample.allocation = ByteBuffer(bytes: [3, 1, 2])
+        }
+        return sample
+    }
+}
+
 /// Every generated message type, for round-trip tests at each valid version.
 let generatedMessageTypes: [any KafkaMessage.Type] = [
     AddOffsetsToTxnRequest.self,
@@ -5928,6 +5967,8 @@ let generatedMessageTypes: [any KafkaMessage.Type] = [
     ShareGroupTargetAssignmentMetadataValue.self,
     TransactionLogKey.self,
     TransactionLogValue.self,
+    ConnectProtocolAssignment.self,
+    ConnectProtocolWorkerState.self,
 ]
 
 /// A sample of `type` at `version` with every present field set to a non-default value.
@@ -6113,6 +6154,8 @@ func generatedSample(of type: any KafkaMessage.Type, version: Int16) -> any Kafk
     case is ShareGroupTargetAssignmentMetadataValue.Type: return ShareGroupTargetAssignmentMetadataValue.sample(version: version)
     case is TransactionLogKey.Type: return TransactionLogKey.sample(version: version)
     case is TransactionLogValue.Type: return TransactionLogValue.sample(version: version)
+    case is ConnectProtocolAssignment.Type: return ConnectProtocolAssignment.sample(version: version)
+    case is ConnectProtocolWorkerState.Type: return ConnectProtocolWorkerState.sample(version: version)
     default: fatalError("no sample for \(type)")
     }
 }
