@@ -81,3 +81,102 @@ def test_dockerfile_runs_vltava_serve_on_9092():
     assert 'ENTRYPOINT ["vltava"]' in lines
     assert 'CMD ["serve"]' in lines
     assert "ENV KAFKA_LOG_DIRS=/var/lib/kafka/data" in lines
+
+
+# --- deploy/schema-registry: the seed's schema-registry section ----------------------------------------------
+
+REGISTRY_COMPOSE_FILE = REPO_ROOT / "deploy" / "schema-registry" / "compose.yaml"
+
+# The environment of the seed's cp-schema-registry service (schema-registry/compose.yaml), unchanged.
+SEED_REGISTRY_ENVIRONMENT = {
+    "SCHEMA_REGISTRY_HOST_NAME": "schema-registry",
+    "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": "kafka-server:29092",
+    "SCHEMA_REGISTRY_LISTENERS": "http://0.0.0.0:8081",
+}
+
+
+def registry_services() -> dict:
+    """deploy/schema-registry/compose.yaml as written (it uses no interpolation, so YAML is enough)."""
+    return yaml.safe_load(REGISTRY_COMPOSE_FILE.read_text())["services"]
+
+
+def published_ports(service: dict) -> list:
+    return [tuple(str(port).split(":")) for port in service.get("ports", [])]
+
+
+def test_registry_compose_runs_the_seed_broker_without_an_embedded_registry():
+    services = registry_services()
+    server = services["kafka-server"]
+    assert server["image"].startswith("vltava")
+    assert {key: str(value) for key, value in server["environment"].items()} == SEED_ENVIRONMENT
+    assert published_ports(server) == [("9092", "9092")]
+    # cp-kafka has no registry: the broker's own is off, so that one registry writes _schemas.
+    assert server["command"] == ["serve", "--schema-registry-listeners", "none"]
+    assert server["build"]["context"] == "../.." and server["build"]["dockerfile"] == "Dockerfile"
+
+
+def test_registry_compose_runs_vltava_schema_registry_with_the_cp_schema_registry_environment():
+    registry = registry_services()["schema-registry"]
+    assert registry["image"].startswith("vltava")
+    assert registry["command"] == ["schema-registry"]
+    assert registry["hostname"] == "schema-registry"
+    assert "kafka-server" in registry["depends_on"]
+    assert {key: str(value) for key, value in registry["environment"].items()} == SEED_REGISTRY_ENVIRONMENT
+    assert published_ports(registry) == [("8081", "8081")]
+
+
+def test_registry_compose_resolves_with_docker_compose():
+    if shutil.which("docker"):
+        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+        if plugin.returncode == 0:
+            result = subprocess.run(["docker", "compose", "-f", str(REGISTRY_COMPOSE_FILE), "config", "--format", "json"],
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            return
+    if shutil.which("docker-compose"):
+        result = subprocess.run(["docker-compose", "-f", str(REGISTRY_COMPOSE_FILE), "config"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return
+    pytest.skip("neither `docker compose` (the Compose v2 plugin) nor `docker-compose` is installed")
+
+
+def test_registry_pair_of_the_compose_file_serves_schemas(vltava_bin, tmp_path):
+    """kafka-server and schema-registry as the compose file runs them (commands and environment; loopback ports
+    in place of the container names): the broker has no registry of its own, the standalone one stores schemas."""
+    import os
+    import time
+
+    import requests
+
+    from conftest import BrokerProcess, free_port
+
+    services = registry_services()
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=services["kafka-server"]["command"][1:])
+    broker.start()
+    registry_port = free_port()
+    environment = dict(SEED_REGISTRY_ENVIRONMENT)
+    environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] = broker.bootstrap
+    environment["SCHEMA_REGISTRY_LISTENERS"] = f"http://127.0.0.1:{registry_port}"
+    log = open(tmp_path / "registry.log", "wb")
+    registry = subprocess.Popen([str(vltava_bin), *services["schema-registry"]["command"]],
+                                env={**os.environ, **environment}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{registry_port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/subjects", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert registry.poll() is None and time.monotonic() < deadline, (tmp_path / "registry.log").read_text()
+            time.sleep(0.1)
+        schema = {"schemaType": "PROTOBUF", "schema": 'syntax = "proto3"; message Sensor { string id = 1; }'}
+        answer = requests.post(f"{url}/subjects/sensors-value/versions", json=schema, timeout=30)
+        assert answer.status_code == 200 and answer.json() == {"id": 1}
+        assert requests.get(f"{url}/subjects", timeout=5).json() == ["sensors-value"]
+    finally:
+        registry.terminate()
+        registry.wait(timeout=20)
+        broker.stop()
