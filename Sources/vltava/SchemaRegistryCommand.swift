@@ -34,6 +34,7 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        Allocator.limitArenas()
         let environment = ProcessInfo.processInfo.environment
         let bootstrap = Self.bootstrapServers(
             bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "localhost:9092")

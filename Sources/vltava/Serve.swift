@@ -55,6 +55,7 @@ struct Serve: AsyncParsableCommand {
     var schemaRegistryListeners: String?
 
     func run() async throws {
+        Allocator.limitArenas()
         var properties: [(String, String)] = []
         if let config {
             properties += BrokerConfiguration.properties(fromFile: try String(contentsOfFile: config, encoding: .utf8))
