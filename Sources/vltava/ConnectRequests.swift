@@ -162,7 +162,7 @@ enum ConnectorConfigInput {
                 if character == "\\" {
                     index = line.index(after: index)
                     guard index < line.endIndex else { break }
-                    key += try unescape(line, at: &index, source: source)
+                    key += try unescape(Substring(line), at: &index, source: source)
                     continue
                 }
                 if character == "=" || character == ":" || character == " " || character == "\t" || character == "\u{0C}" { break }
@@ -179,7 +179,7 @@ enum ConnectorConfigInput {
                 if rest[valueIndex] == "\\" {
                     valueIndex = rest.index(after: valueIndex)
                     guard valueIndex < rest.endIndex else { break }
-                    value += try unescape(String(rest), at: &valueIndex, source: source, in: rest)
+                    value += try unescape(rest, at: &valueIndex, source: source)
                     continue
                 }
                 value.append(rest[valueIndex])
@@ -191,9 +191,7 @@ enum ConnectorConfigInput {
     }
 
     /// The character escaped at `index` (just after a backslash), advancing past it.
-    private static func unescape(_ line: String, at index: inout String.Index, source: String,
-                                 in text: Substring? = nil) throws(Failure) -> String {
-        let characters = text ?? Substring(line)
+    private static func unescape(_ characters: Substring, at index: inout String.Index, source: String) throws(Failure) -> String {
         let character = characters[index]
         index = characters.index(after: index)
         switch character {

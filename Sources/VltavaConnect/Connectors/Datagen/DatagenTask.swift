@@ -10,6 +10,7 @@ import Musl
 /// restarted task continues the count (towards `iterations`) and the random sequence. Each record carries the
 /// headers `task.generation`, `task.id` and `current.iteration`.
 public struct DatagenTask: SourceTask {
+    /// The keys of the source offset (and of the headers), as Confluent's task names them.
     public static let taskGenerationKey = "task.generation"
     public static let currentIterationKey = "current.iteration"
     public static let randomSeedKey = "random.seed"
