@@ -187,6 +187,10 @@ let package = Package(
             dependencies: ["VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
+            name: "VltavaCLITests",
+            dependencies: ["vltava", "SchemaRegistry"]
+        ),
+        .testTarget(
             name: "KafkaRecordsTests",
             dependencies: [
                 "KafkaRecords",

@@ -23,10 +23,10 @@ struct SchemasCommand: AsyncParsableCommand {
 
         /// Sends a request and prints the answer; an error answer goes to stderr with a non-zero exit.
         func call(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws {
-            let response: RegistryHTTPClient.Response
+            let response: RESTClient.Response
             do {
-                response = try await RegistryHTTPClient.send(method: method, url: baseURL, path: path, body: body)
-            } catch let failure as RegistryHTTPClient.Failure {
+                response = try await RESTClient.send(method: method, url: baseURL, path: path, body: body)
+            } catch let failure as RESTClient.Failure {
                 throw ValidationError("\(failure)")
             } catch {
                 printError("Error: cannot reach \(baseURL): \(error)")
@@ -41,7 +41,7 @@ struct SchemasCommand: AsyncParsableCommand {
     }
 
     static func path(_ subject: String) -> String {
-        RegistryHTTPClient.encodePathSegment(subject)
+        RESTClient.encodePathSegment(subject)
     }
 
     struct List: AsyncParsableCommand {
@@ -65,7 +65,7 @@ struct SchemasCommand: AsyncParsableCommand {
 
         func body() throws -> String {
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            return "{\"schemaType\":\(RegistryHTTPClient.jsonString(type.uppercased())),\"schema\":\(RegistryHTTPClient.jsonString(text))}"
+            return "{\"schemaType\":\(RESTClient.jsonString(type.uppercased())),\"schema\":\(RESTClient.jsonString(text))}"
         }
     }
 

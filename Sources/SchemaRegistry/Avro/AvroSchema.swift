@@ -302,3 +302,12 @@ struct AvroSchemaParser {
         }
     }
 }
+
+/// Avro schema checking for other modules that read Avro schemas themselves (the Datagen connector walks the JSON
+/// for its generation hints, which the registry's model drops).
+public enum AvroSchemaValidator {
+    /// Throws the Java parser's complaint when `text` is not a valid Avro schema.
+    public static func validate(_ text: String) throws(RegistryError) {
+        _ = try AvroSchema.parse(text)
+    }
+}

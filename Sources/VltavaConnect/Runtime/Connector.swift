@@ -107,6 +107,7 @@ public enum ConnectorPlugins {
     public static let all: [ConnectorPlugin] = [
         .source(FileStreamSourceConnector.self, task: FileStreamSourceTask.self),
         .sink(FileStreamSinkConnector.self, task: FileStreamSinkTask.self),
+        .source(DatagenConnector.self, task: DatagenTask.self),
     ]
 
     /// The plugin named by `connector.class`, as Kafka resolves it (full class name, simple name, or simple name

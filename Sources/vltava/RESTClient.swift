@@ -2,9 +2,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A minimal HTTP/1.1 client for `vltava schemas`: one request per connection, the whole answer collected.
-/// It keeps the binary free of Foundation's networking (and so of libFoundation and libcurl at start-up).
-enum RegistryHTTPClient {
+/// A minimal HTTP/1.1 client for the commands that speak REST APIs (`vltava schemas`, `vltava connectors`): one
+/// request per connection, the whole answer collected. It keeps the binary free of Foundation's networking (and so
+/// of libFoundation and libcurl at start-up).
+enum RESTClient {
     struct Response {
         var status: Int
         var body: String
@@ -38,7 +39,14 @@ enum RegistryHTTPClient {
         return (String(rest), 80, base)
     }
 
-    static func send(method: HTTPMethod, url: String, path: String, body: String?) async throws -> Response {
+    /// The media types of Confluent's schema registry.
+    static let registryMediaTypes = (accept: "application/vnd.schemaregistry.v1+json, application/json",
+                                     contentType: "application/vnd.schemaregistry.v1+json")
+    /// Plain JSON, as Kafka Connect's REST API speaks it.
+    static let jsonMediaTypes = (accept: "application/json", contentType: "application/json")
+
+    static func send(method: HTTPMethod, url: String, path: String, body: String?,
+                     mediaTypes: (accept: String, contentType: String) = registryMediaTypes) async throws -> Response {
         let (host, port, base) = try parse(url)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
@@ -51,12 +59,12 @@ enum RegistryHTTPClient {
         return try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: base + path)
             head.headers.add(name: "Host", value: "\(host):\(port)")
-            head.headers.add(name: "Accept", value: "application/vnd.schemaregistry.v1+json, application/json")
+            head.headers.add(name: "Accept", value: mediaTypes.accept)
             head.headers.add(name: "Connection", value: "close")
             var payload = ByteBuffer()
             if let body {
                 payload.writeString(body)
-                head.headers.add(name: "Content-Type", value: "application/vnd.schemaregistry.v1+json")
+                head.headers.add(name: "Content-Type", value: mediaTypes.contentType)
             }
             head.headers.add(name: "Content-Length", value: String(payload.readableBytes))
             try await outbound.write(.head(head))
