@@ -363,6 +363,14 @@ struct JSONSchemaComparison {
         let readerNode = reader.dereferenced(readerNode)
         let writerNode = writer.dereferenced(writerNode)
         let key = readerNode.location + "|" + writerNode.location
+        // Each lookup below hashes the whole key, and locations grow with nesting (a `$ref` to the root under
+        // long property names reaches tens of kilobytes within the depth bound): long keys are charged as
+        // steps, so that the step bound bounds the work, not only the number of comparisons.
+        steps += key.utf8.count / 128
+        guard steps < Self.maximumSteps else {
+            exhausted = true
+            return
+        }
         if inProgress.contains(key) || compatiblePairs.contains(key) { return }
         if let known = incompatiblePairs[key] {
             problems += known.prefix(Self.maximumProblems - problems.count)
