@@ -122,12 +122,14 @@ struct SimpleConvertersTests {
         #expect(throws: ConnectError.config(name: "value.converter", message: "com.example.Nope: Class com.example.Nope could not be found.")) {
             _ = try ConverterRegistry.make(className: "com.example.Nope", configName: "value.converter")
         }
+        #expect(try ConverterRegistry.make(className: "io.confluent.connect.avro.AvroConverter") is AvroConverter)
+        #expect(try ConverterRegistry.make(className: "Avro") is AvroConverter)
         do {
-            _ = try ConverterRegistry.make(className: "io.confluent.connect.avro.AvroConverter")
-            Issue.record("the Avro converter is not provided")
+            _ = try ConverterRegistry.make(className: "io.confluent.connect.protobuf.ProtobufConverter")
+            Issue.record("the Protobuf converter is not provided")
         } catch {
             guard case let .config(_, message) = error else { throw error }
-            #expect(message.contains("io.confluent.connect.avro.AvroConverter is not supported"))
+            #expect(message.contains("io.confluent.connect.protobuf.ProtobufConverter is not supported"))
         }
         var json = try ConverterRegistry.make(className: "JsonConverter")
         try json.configure(["schemas.enable": "false"], isKey: false)

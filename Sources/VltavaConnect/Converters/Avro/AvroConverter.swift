@@ -1,0 +1,204 @@
+import NIOConcurrencyHelpers
+
+/// Confluent's `io.confluent.connect.avro.AvroConverter`: a Connect value becomes Confluent's wire format (magic
+/// byte 0, the schema's registry id as 4 big-endian bytes, the value in Avro's binary encoding), its Connect schema
+/// translated to Avro as Confluent's `AvroData` does and registered under the subject the subject-name strategy
+/// gives. Reading looks the writer's schema up by id and uses it as the reader's schema.
+///
+/// The registry client blocks on a cache miss (see `HTTPSchemaRegistryClient`): call converters from task
+/// threads, never from an event loop. Schemas, ids and translations are cached, so a steady stream makes no
+/// registry calls. Properties: see docs/connect-converters.md.
+public struct AvroConverter: Converter, HeaderConverter {
+    public private(set) var isKey = false
+    var config = RegistryConverterConfig()
+    var avroData = AvroData()
+    private var explicitClient: (any SchemaRegistryClient)?
+    private var cache = AvroConverterCache(capacity: 1000)
+
+    /// A converter that makes its registry client from `schema.registry.url` when configured.
+    public init() {}
+
+    /// A converter that uses `client` whatever `schema.registry.url` says (Confluent's constructor for tests).
+    public init(client: any SchemaRegistryClient) {
+        explicitClient = client
+    }
+
+    public mutating func configure(_ configs: [String: String], isKey: Bool) throws(ConnectError) {
+        config = try RegistryConverterConfig(configs, isKey: isKey, client: explicitClient)
+        avroData = try AvroData(configs: configs)
+        cache = AvroConverterCache(capacity: Int(max(1, config.cacheSize)))
+        self.isKey = isKey
+    }
+
+    /// The registry client in use (cached).
+    public var registryClient: any SchemaRegistryClient { config.client }
+
+    public func fromConnectData(topic: String, schema: ConnectSchema?, value: ConnectValue,
+                                headers: [ConnectHeader]) throws(ConnectError) -> [UInt8]? {
+        guard let schema else {
+            if value.isNull { return nil }
+            throw .data("Failed to serialize Avro data from topic \(topic): AvroConverter in Vltava needs a schema "
+                        + "(schemaless values, Confluent's io.confluent.connect.avro.Anything, are not supported)")
+        }
+        if value.isNull {
+            guard schema.isOptional else {
+                throw .data("Failed to serialize Avro data from topic \(topic): Found null value for non-optional schema")
+            }
+            return nil
+        }
+        let avroType = try cache.avroType(of: schema) { () throws(ConnectError) in
+            let type = try avroData.fromConnectSchema(schema)
+            return AvroConverterCache.Translated(type: type, text: type.jsonText)
+        }
+        let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: avroType.type.fullName ?? avroType.type.typeName)
+        let schemaId: Int32
+        var writerType = avroType.type
+        if config.autoRegister {
+            schemaId = try withContext("Error registering Avro schema under subject \(subject)") { () throws(ConnectError) in
+                try config.client.register(subject: subject, schemaType: "AVRO", schema: avroType.text, normalize: config.normalize)
+            }
+        } else if config.useLatestVersion {
+            let latest = try withContext("Error retrieving latest version of Avro schema under subject \(subject)") { () throws(ConnectError) in
+                try config.client.latestVersion(subject: subject)
+            }
+            guard let id = latest.id else { throw .data("The registry gave no id for the latest version of \(subject)") }
+            schemaId = id
+            writerType = try cache.registeredType(id: id, text: latest.schema, schemaType: latest.schemaType)
+        } else {
+            let found = try withContext("Error retrieving Avro schema under subject \(subject)") { () throws(ConnectError) in
+                try config.client.lookup(subject: subject, schemaType: "AVRO", schema: avroType.text, normalize: config.normalize)
+            }
+            guard let found, let id = found.id else {
+                throw .data("Failed to serialize Avro data from topic \(topic): the schema is not registered under subject "
+                            + "\(subject), and auto.register.schemas is false (register it, or set auto.register.schemas=true "
+                            + "or use.latest.version=true)")
+            }
+            schemaId = id
+        }
+        let datum = try withContext("Failed to serialize Avro data from topic \(topic)") { () throws(ConnectError) in
+            try avroData.fromConnectData(schema, writerType, value)
+        }
+        var output = ConfluentWireFormat.header(schemaId: schemaId)
+        // Confluent's serializer writes a top-level bytes value as it is, without Avro's length prefix.
+        if case .bytes = writerType.kind, case let .bytes(bytes) = datum {
+            return output + bytes
+        }
+        do throws(AvroError) {
+            try AvroBinary.encode(datum, as: writerType, into: &output)
+        } catch {
+            throw .data("Failed to serialize Avro data from topic \(topic): \(error.message)")
+        }
+        return output
+    }
+
+    public func toConnectData(topic: String, bytes: [UInt8]?,
+                              headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
+        guard let bytes else { return (nil, .null) }
+        return try withContext("Failed to deserialize data for topic \(topic) to Avro") { () throws(ConnectError) in
+            let schemaId = try ConfluentWireFormat.schemaId(of: bytes)
+            let registered = try withContext("Error retrieving Avro schema for id \(schemaId)") { () throws(ConnectError) in
+                try config.client.schema(id: schemaId)
+            }
+            let writerType = try cache.registeredType(id: schemaId, text: registered.schema, schemaType: registered.schemaType)
+            let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: writerType.fullName ?? writerType.typeName)
+            // The registry's version of the schema under the subject becomes the Connect schema's version when the
+            // schema has no connect.version; a schema registered under another subject has none.
+            let version = try withContext("Error retrieving Avro schema version for id \(schemaId)") { () throws(ConnectError) in
+                try config.client.lookup(subject: subject, schemaType: "AVRO", schema: registered.schema, normalize: false)?.version
+            }
+            let connectSchema = try cache.connectSchema(id: schemaId, version: version) { () throws(ConnectError) in
+                try avroData.toConnectSchema(writerType, version: version)
+            }
+            let datum: AvroDatum
+            if case .bytes = writerType.kind {
+                datum = .bytes(Array(bytes[ConfluentWireFormat.headerSize...]))
+            } else {
+                var reader = AvroBinaryReader(bytes, position: ConfluentWireFormat.headerSize)
+                do throws(AvroError) {
+                    datum = try AvroBinary.decode(writerType, from: &reader)
+                } catch {
+                    throw .data("the Avro data does not match schema \(schemaId): \(error.message)")
+                }
+            }
+            return (connectSchema, try avroData.toConnectData(connectSchema, writerType, datum))
+        }
+    }
+
+    /// Runs `body`, prefixing the message of a data or failure error with `context` (Confluent's wrapping).
+    private func withContext<T>(_ context: String, _ body: () throws(ConnectError) -> T) throws(ConnectError) -> T {
+        do {
+            return try body()
+        } catch {
+            switch error {
+            case let .data(message) where !message.hasPrefix("Failed to "): throw .data("\(context): \(message)")
+            case let .failed(message): throw .failed("\(context): \(message)")
+            default: throw error
+            }
+        }
+    }
+}
+
+/// The converter's translations, shared by its copies: the Avro schema (and its text) of each Connect schema, the
+/// parsed Avro schema of each registry id, the Connect schema of each id and version.
+final class AvroConverterCache: Sendable {
+    struct Translated: Sendable {
+        var type: AvroType
+        var text: String
+    }
+
+    private struct IdVersion: Hashable {
+        var id: Int32
+        var version: Int32?
+    }
+
+    private struct Tables {
+        var avroTypes: [ConnectSchema: Translated] = [:]
+        var registeredTypes: [Int32: AvroType] = [:]
+        var connectSchemas: [IdVersion: ConnectSchema] = [:]
+    }
+
+    private let capacity: Int
+    private let tables = NIOLockedValueBox(Tables())
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func avroType(of schema: ConnectSchema, _ make: () throws(ConnectError) -> Translated) throws(ConnectError) -> Translated {
+        if let found = tables.withLockedValue({ $0.avroTypes[schema] }) { return found }
+        let made = try make()
+        store(\.avroTypes, schema, made)
+        return made
+    }
+
+    func registeredType(id: Int32, text: String, schemaType: String) throws(ConnectError) -> AvroType {
+        if let found = tables.withLockedValue({ $0.registeredTypes[id] }) { return found }
+        guard schemaType.uppercased() == "AVRO" else {
+            throw .data("Schema \(id) is a \(schemaType) schema, not an Avro one")
+        }
+        let type: AvroType
+        do throws(AvroError) {
+            type = try AvroType.parse(text)
+        } catch {
+            throw .data("Schema \(id) from the registry is not a valid Avro schema: \(error.message)")
+        }
+        store(\.registeredTypes, id, type)
+        return type
+    }
+
+    func connectSchema(id: Int32, version: Int32?, _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
+        let key = IdVersion(id: id, version: version)
+        if let found = tables.withLockedValue({ $0.connectSchemas[key] }) { return found }
+        let made = try make()
+        store(\.connectSchemas, key, made)
+        return made
+    }
+
+    private func store<Key: Hashable, Value>(_ table: WritableKeyPath<Tables, [Key: Value]>, _ key: Key, _ value: Value) {
+        let capacity = self.capacity
+        tables.withLockedValue { tables in
+            if tables[keyPath: table].count >= capacity { tables[keyPath: table].removeAll() }
+            tables[keyPath: table][key] = value
+        }
+    }
+}

@@ -1,0 +1,296 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SchemaRegistry
+
+/// Confluent's REST API over HTTP/1.1, one request per connection, on NIO's shared event loop group. Each call
+/// blocks the calling thread until the answer or the timeout: converters are synchronous, and the Connect worker
+/// calls them from its task threads. Calling it on an event loop would deadlock that loop, so it refuses to.
+///
+/// With several URLs (`schema.registry.url` is a comma-separated list), a request goes to the first that answers;
+/// one that cannot be reached is skipped. An error answer (`{"error_code":…,"message":…}`) becomes a
+/// `ConnectError` carrying the registry's message.
+public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
+    /// A registry address: `http://host[:port][/base]`.
+    struct Endpoint: Sendable, Hashable {
+        var host: String
+        var port: Int
+        var basePath: String
+        var userInfo: String?
+    }
+
+    let endpoints: [Endpoint]
+    /// The `Authorization` header value, when basic authentication is configured.
+    let authorization: String?
+    let connectTimeout: TimeAmount
+    let requestTimeout: TimeAmount
+    private let group: any EventLoopGroup
+
+    static let contentType = "application/vnd.schemaregistry.v1+json"
+
+    /// `urls`: registry URLs (`http://` only); `userInfo`: `user:password` for basic authentication;
+    /// `userInfoFromURL`: take the credentials from the URL (`http://user:password@host`), Confluent's `URL` source.
+    public init(urls: [String], userInfo: String? = nil, userInfoFromURL: Bool = false,
+                connectTimeout: Duration = .seconds(60), requestTimeout: Duration = .seconds(60)) throws(ConnectError) {
+        var endpoints: [Endpoint] = []
+        for url in urls { endpoints.append(try Self.parse(url)) }
+        guard !endpoints.isEmpty else {
+            throw .config(name: "schema.registry.url", message: "no schema registry URL given")
+        }
+        self.endpoints = endpoints
+        let credentials = userInfo ?? (userInfoFromURL ? endpoints.lazy.compactMap(\.userInfo).first : nil)
+        self.authorization = credentials.map { "Basic " + Base64.encode(Array($0.utf8)) }
+        self.connectTimeout = .nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
+                                           + connectTimeout.components.attoseconds / 1_000_000_000)
+        self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000
+                                           + requestTimeout.components.attoseconds / 1_000_000_000)
+        self.group = MultiThreadedEventLoopGroup.singleton
+    }
+
+    static func parse(_ url: String) throws(ConnectError) -> Endpoint {
+        let text = String(url.trimmingSpaces)
+        guard text.lowercased().hasPrefix("http://") else {
+            throw .config(name: "schema.registry.url",
+                          message: "\(url): only http:// schema registry URLs are supported (https is not)")
+        }
+        var rest = Substring(text.dropFirst("http://".count))
+        var basePath = ""
+        if let slash = rest.firstIndex(of: "/") {
+            basePath = String(rest[slash...])
+            rest = rest[..<slash]
+        }
+        while basePath.hasSuffix("/") { basePath.removeLast() }
+        var userInfo: String?
+        if let at = rest.lastIndex(of: "@") {
+            userInfo = percentDecoded(rest[..<at])
+            rest = rest[rest.index(after: at)...]
+        }
+        var host = String(rest)
+        var port = 80
+        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
+            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else {
+                throw .config(name: "schema.registry.url", message: "\(url): invalid port")
+            }
+            port = number
+            host = String(rest[..<colon])
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw .config(name: "schema.registry.url", message: "\(url): no host") }
+        return Endpoint(host: host, port: port, basePath: basePath, userInfo: userInfo)
+    }
+
+    // MARK: The API
+
+    public func register(subject: String, schemaType: String, schema: String, normalize: Bool) throws(ConnectError) -> Int32 {
+        let path = "/subjects/\(Self.encodePathSegment(subject))/versions" + (normalize ? "?normalize=true" : "")
+        let answer = try send(.POST, path, body: Self.schemaBody(schemaType: schemaType, schema: schema))
+        guard let id = answer["id"]?.integerValue, let id32 = Int32(exactly: id) else {
+            throw .data("The schema registry's answer to registering a schema under \(subject) has no id")
+        }
+        return id32
+    }
+
+    public func lookup(subject: String, schemaType: String, schema: String, normalize: Bool) throws(ConnectError) -> RegistrySchema? {
+        let path = "/subjects/\(Self.encodePathSegment(subject))" + (normalize ? "?normalize=true" : "")
+        let answer: JSONValue
+        do {
+            answer = try send(.POST, path, body: Self.schemaBody(schemaType: schemaType, schema: schema))
+        } catch {
+            // 40401 subject not found, 40403 schema not found: not registered there.
+            if case let .data(message) = error, message.contains("(error 40401)") || message.contains("(error 40403)") { return nil }
+            throw error
+        }
+        return RegistrySchema(id: answer["id"]?.integerValue.flatMap { Int32(exactly: $0) },
+                              version: answer["version"]?.integerValue.flatMap { Int32(exactly: $0) },
+                              schemaType: schemaType, schema: schema)
+    }
+
+    public func schema(id: Int32) throws(ConnectError) -> RegistrySchema {
+        let answer = try send(.GET, "/schemas/ids/\(id)", body: nil)
+        guard let text = answer["schema"]?.stringValue else {
+            throw .data("The schema registry's answer for schema \(id) has no schema")
+        }
+        return RegistrySchema(id: id, schemaType: answer["schemaType"]?.stringValue ?? "AVRO", schema: text)
+    }
+
+    public func latestVersion(subject: String) throws(ConnectError) -> RegistrySchema {
+        let answer = try send(.GET, "/subjects/\(Self.encodePathSegment(subject))/versions/latest", body: nil)
+        guard let text = answer["schema"]?.stringValue, let id = answer["id"]?.integerValue.flatMap({ Int32(exactly: $0) }) else {
+            throw .data("The schema registry's answer for the latest version of \(subject) has no schema")
+        }
+        return RegistrySchema(id: id, version: answer["version"]?.integerValue.flatMap { Int32(exactly: $0) },
+                              schemaType: answer["schemaType"]?.stringValue ?? "AVRO", schema: text)
+    }
+
+    static func schemaBody(schemaType: String, schema: String) -> String {
+        var members: [(String, JSONValue)] = [("schema", .string(schema))]
+        // Confluent's client leaves the type out for Avro, the registry's default.
+        if schemaType != "AVRO" { members.insert(("schemaType", .string(schemaType)), at: 0) }
+        return JSONValue.object(members).serialized
+    }
+
+    // MARK: Requests
+
+    /// Sends a request to the first reachable registry and gives its JSON answer; an error answer throws.
+    func send(_ method: HTTPMethod, _ path: String, body: String?) throws(ConnectError) -> JSONValue {
+        if MultiThreadedEventLoopGroup.currentEventLoop != nil {
+            throw .failed("the schema registry client blocks its thread and may not be called on an event loop")
+        }
+        var unreachable: [String] = []
+        for endpoint in endpoints {
+            let response: (status: Int, body: [UInt8])
+            do {
+                response = try exchange(endpoint, method, path, body: body)
+            } catch {
+                unreachable.append("\(endpoint.host):\(endpoint.port) (\(error))")
+                continue
+            }
+            let json = try? JSONParser.parse(bytes: response.body)
+            guard (200..<300).contains(response.status) else {
+                let message = json?["message"]?.stringValue ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+                let code = json?["error_code"]?.integerValue ?? Int64(response.status)
+                throw .data("The schema registry refused \(method.rawValue) \(path): \(message) (error \(code))")
+            }
+            guard let json else { throw .data("The schema registry's answer to \(method.rawValue) \(path) is not JSON") }
+            return json
+        }
+        throw .failed("No schema registry could be reached: \(unreachable.joined(separator: "; "))")
+    }
+
+    private func exchange(_ endpoint: Endpoint, _ method: HTTPMethod, _ path: String,
+                          body: String?) throws -> (status: Int, body: [UInt8]) {
+        let eventLoop = group.next()
+        let promise = eventLoop.makePromise(of: HTTPAnswer.self)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + path)
+        head.headers.add(name: "Host", value: endpoint.port == 80 ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+        head.headers.add(name: "Accept", value: "\(Self.contentType), application/json")
+        head.headers.add(name: "Connection", value: "close")
+        if let authorization { head.headers.add(name: "Authorization", value: authorization) }
+        let payload = Array((body ?? "").utf8)
+        if body != nil { head.headers.add(name: "Content-Type", value: Self.contentType) }
+        head.headers.add(name: "Content-Length", value: String(payload.count))
+        let request = HTTPExchangeHandler.Request(head: head, body: payload)
+        let connected = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler(request: request, promise: promise))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+        connected.whenFailure { promise.fail($0) }
+        let timeout = requestTimeout
+        let deadline = eventLoop.scheduleTask(in: timeout) {
+            promise.fail(HTTPExchangeHandler.Failure.timedOut(timeout))
+            connected.whenSuccess { $0.close(promise: nil) }
+        }
+        defer { deadline.cancel() }
+        let answer = try promise.futureResult.wait()
+        return (answer.status, answer.body)
+    }
+
+    /// Text with its `%XX` escapes decoded (credentials in a URL).
+    static func percentDecoded(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var index = text.utf8.startIndex
+        while index < text.utf8.endIndex {
+            let byte = text.utf8[index]
+            if byte == UInt8(ascii: "%"), text.utf8.distance(from: index, to: text.utf8.endIndex) >= 3,
+               let value = UInt8(String(decoding: text.utf8[text.utf8.index(after: index)...].prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                index = text.utf8.index(index, offsetBy: 3)
+            } else {
+                bytes.append(byte)
+                index = text.utf8.index(after: index)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).
+    static func encodePathSegment(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var encoded: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.append(byte)
+            default:
+                encoded += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: encoded, as: UTF8.self)
+    }
+}
+
+struct HTTPAnswer: Sendable {
+    var status: Int
+    var body: [UInt8]
+}
+
+/// Writes one request when the connection is up and completes the promise with the answer.
+private final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    struct Request: Sendable {
+        var head: HTTPRequestHead
+        var body: [UInt8]
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case closedEarly
+        case timedOut(TimeAmount)
+
+        var description: String {
+            switch self {
+            case .closedEarly: return "the connection closed before a whole answer"
+            case let .timedOut(timeout): return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
+            }
+        }
+    }
+
+    let request: Request
+    let promise: EventLoopPromise<HTTPAnswer>
+    var status: Int?
+    var body: [UInt8] = []
+
+    init(request: Request, promise: EventLoopPromise<HTTPAnswer>) {
+        self.request = request
+        self.promise = promise
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+        if !request.body.isEmpty {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: request.body)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case let .head(head):
+            status = Int(head.status.code)
+        case var .body(chunk):
+            body += chunk.readBytes(length: chunk.readableBytes) ?? []
+        case .end:
+            if let status { promise.succeed(HTTPAnswer(status: status, body: body)) } else { promise.fail(Failure.closedEarly) }
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(Failure.closedEarly)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.close(promise: nil)
+    }
+}
