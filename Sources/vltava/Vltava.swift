@@ -5,7 +5,7 @@ struct Vltava: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vltava",
         abstract: "A Kafka-compatible event-streaming platform in one binary.",
-        subcommands: [Version.self, Serve.self, Topics.self, Produce.self, Consume.self, Ready.self, Groups.self, Transactions.self, SchemaRegistryCommand.self, SchemasCommand.self])
+        subcommands: [Version.self, Serve.self, Topics.self, Produce.self, Consume.self, Ready.self, Groups.self, Transactions.self, SchemaRegistryCommand.self, SchemasCommand.self, ConnectCommand.self])
 
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print Vltava's version.")
