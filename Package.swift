@@ -188,7 +188,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VltavaConnectTests",
-            dependencies: ["VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KafkaRecordsTests",
