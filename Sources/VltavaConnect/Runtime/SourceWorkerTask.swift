@@ -20,6 +20,8 @@ struct SourceWorkerTask: Sendable {
 
     static let maximumBatchRecords = 20_000
     static let maximumBatchBytes = 8 << 20
+    /// The most record bytes put in one produce batch: below the broker's default `max.message.bytes` (1 MiB).
+    static let maximumProduceBytes = 900 << 10
     /// How long to wait before polling again when the connector had nothing.
     static let idleWait = Duration.milliseconds(100)
     /// How long a produce may keep failing (the topic's leader away) before the task fails, as Kafka's producer
@@ -32,6 +34,7 @@ struct SourceWorkerTask: Sendable {
             var topic: String
             var partition: Int32?
             var records: [ProducerRecord]
+            var bytes: Int
         }
 
         var destinations: [Destination] = []
@@ -198,7 +201,7 @@ struct SourceWorkerTask: Sendable {
                     return
                 } catch {
                     attempt += 1
-                    if ContinuousClock.now >= deadline || worker.control.isStopping && attempt > 3 {
+                    if !Self.isRetriable(error) || ContinuousClock.now >= deadline || worker.control.isStopping && attempt > 3 {
                         throw .failed("cannot produce to \(destination.topic): \(error)")
                     }
                     if error.errorCode == .unknownTopicOrPartition {
@@ -209,6 +212,15 @@ struct SourceWorkerTask: Sendable {
                     try? await Task.sleep(for: .milliseconds(min(100 * attempt, 1000)))
                 }
             }
+        }
+
+        /// Whether a produce may succeed if tried again (Kafka's `RetriableException`s and lost connections).
+        static func isRetriable(_ error: KafkaClientError) -> Bool {
+            if case .invalidArgument = error { return false }
+            guard let code = error.errorCode else { return true }
+            return [ErrorCode.unknownTopicOrPartition, .notLeaderOrFollower, .leaderNotAvailable, .notEnoughReplicas,
+                    .notEnoughReplicasAfterAppend, .requestTimedOut, .networkException, .kafkaStorageError,
+                    .notController, .fencedLeaderEpoch, .coordinatorLoadInProgress].contains(code)
         }
 
         /// Creates a topic a source writes to with the broker's defaults, as a broker with
@@ -272,14 +284,24 @@ struct SourceWorkerTask: Sendable {
                 throw error
             }
             let key = output.kafkaPartition.map { "\(output.topic)\u{0}\($0)" } ?? output.topic
-            if let index = destinationIndex[key] {
+            let size = produced.approximateSize
+            if let index = destinationIndex[key], batch.destinations[index].bytes + size <= maximumProduceBytes {
                 batch.destinations[index].records.append(produced)
+                batch.destinations[index].bytes += size
             } else {
+                // A full destination is left as it is and a new one started, so a produce batch stays small.
                 destinationIndex[key] = batch.destinations.count
-                batch.destinations.append(.init(topic: output.topic, partition: output.kafkaPartition, records: [produced]))
+                batch.destinations.append(.init(topic: output.topic, partition: output.kafkaPartition, records: [produced], bytes: size))
             }
         }
         return batch
+    }
+}
+
+extension ProducerRecord {
+    /// The bytes a record takes in a batch, near enough.
+    var approximateSize: Int {
+        (key?.readableBytes ?? 0) + (value?.readableBytes ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.readableBytes ?? 0) } + 16
     }
 }
 
