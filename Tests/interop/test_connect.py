@@ -351,3 +351,85 @@ def test_standalone_worker_runs_a_connector_file(vltava_bin, tmp_path):
         if process.poll() is None:
             process.kill()
         broker.kill9()
+
+
+def test_distributed_worker_with_cp_kafka_connect_environment(vltava_bin, tmp_path):
+    """`vltava connect distributed` against a broker, configured as Confluent's image is (CONNECT_* variables over
+    a worker file): a connector created over REST is back after the worker restarts, its offsets in Kafka."""
+    from confluent_kafka import Consumer
+
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=["--connect-listeners", "none"]).start()
+    rest_port = free_port()
+    worker_properties = tmp_path / "connect-distributed.properties"
+    worker_properties.write_text("bootstrap.servers=localhost:1\ngroup.id=from-file\nrest.port=1\n")
+    env = dict(os.environ, CONNECT_BOOTSTRAP_SERVERS=broker.bootstrap, CONNECT_REST_PORT=str(rest_port),
+               CONNECT_REST_ADVERTISED_HOST_NAME="connect", CONNECT_GROUP_ID="compose-connect-group",
+               CONNECT_CONFIG_STORAGE_TOPIC="docker-connect-configs", CONNECT_OFFSET_STORAGE_TOPIC="docker-connect-offsets",
+               CONNECT_STATUS_STORAGE_TOPIC="docker-connect-status", CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR="1",
+               CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR="1", CONNECT_STATUS_STORAGE_REPLICATION_FACTOR="1",
+               CONNECT_KEY_CONVERTER=STRING, CONNECT_VALUE_CONVERTER=STRING, CONNECT_OFFSET_FLUSH_INTERVAL_MS="500")
+    url = f"http://127.0.0.1:{rest_port}"
+    log_path = tmp_path / "distributed.log"
+
+    def start():
+        process = subprocess.Popen([str(vltava_bin), "connect", "distributed", str(worker_properties)],
+                                   stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, env=env)
+
+        def healthy():
+            try:
+                return requests.get(url + "/health", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(healthy, 30, lambda: log_path.read_text())
+        return process
+
+    process = start()
+    try:
+        source_file = tmp_path / "distributed-in.txt"
+        source_file.write_text("one\ntwo\n")
+        created = requests.post(url + "/connectors", json={"name": "dist-source", "config": {
+            "connector.class": FILE_SOURCE, "file": str(source_file), "topic": "dist-topic"}}, timeout=30)
+        assert created.status_code == 201, created.text
+        status = requests.get(url + "/connectors/dist-source/status", timeout=5).json()
+        assert status["connector"]["worker_id"] == f"connect:{rest_port}"
+        key = json.dumps(["dist-source", {"filename": str(source_file)}], separators=(",", ":"))
+        wait_until(lambda: requests.get(url + "/connectors/dist-source/offsets", timeout=5).json()["offsets"] != [], 20,
+                   lambda: log_path.read_text())
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        process = start()
+        assert requests.get(url + "/connectors", timeout=5).json() == ["dist-source"]
+        with open(source_file, "a") as f:
+            f.write("three\n")
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dist-check",
+                             "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        consumer.subscribe(["dist-topic"])
+        received = []
+        deadline = time.monotonic() + 30
+        while len(received) < 3 and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                received.append(message.value().decode())
+        assert received == ["one", "two", "three"]
+        # The worker's internal topics are Kafka's, under the names the environment gave.
+        from confluent_kafka.admin import AdminClient
+        topics = AdminClient({"bootstrap.servers": broker.bootstrap}).list_topics(timeout=10).topics
+        assert {"docker-connect-configs", "docker-connect-offsets", "docker-connect-status"} <= set(topics)
+        assert len(topics["docker-connect-offsets"].partitions) == 25
+        offsets_consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "dist-offsets",
+                                     "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        offsets_consumer.subscribe(["docker-connect-offsets"])
+        stored = {}
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and key not in stored:
+            message = offsets_consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                stored[message.key().decode()] = json.loads(message.value())
+        assert stored[key]["position"] > 0
+        consumer.close()
+        offsets_consumer.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        broker.kill9()
