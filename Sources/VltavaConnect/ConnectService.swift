@@ -96,6 +96,7 @@ public struct ConnectService: Service {
     }
 
     private func serve() async throws {
+        await herder.useLoggerLevels(loggers)
         let router = Router()
         router.add(middleware: ConnectHTTPErrors())
         ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)

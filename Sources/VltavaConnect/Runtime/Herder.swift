@@ -46,6 +46,8 @@ public actor Herder {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     /// Set once the stores are read and the connectors started (`GET /health`).
     public private(set) var isReady = false
+    /// The levels `/admin/loggers` sets; tasks started afterwards log at their logger's level.
+    private var loggerLevels: LoggerLevels?
 
     /// A herder whose stores are given. `loadOffsets` reads the offset store before any task starts (the Kafka
     /// offset store reads `connect-offsets`; a file store has read its file already).
@@ -235,10 +237,17 @@ public actor Herder {
         }
     }
 
+    /// Uses the levels of `/admin/loggers` for the loggers of tasks started from now on.
+    public func useLoggerLevels(_ levels: LoggerLevels) {
+        loggerLevels = levels
+    }
+
     private func workerContext() -> WorkerContext {
-        WorkerContext(
+        var taskLogger = logger
+        if let loggerLevels { taskLogger.logLevel = loggerLevels.level(of: logger.label) }
+        return WorkerContext(
             client: client, makeClient: makeClient, config: worker, offsetStore: offsetStore,
-            logger: logger,
+            logger: taskLogger,
             report: { [weak self] id, state, trace in await self?.taskReported(id, state, trace: trace) },
             topicUsed: { [weak self] topic, id in await self?.topicUsed(topic, by: id) })
     }
