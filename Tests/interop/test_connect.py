@@ -433,3 +433,37 @@ def test_distributed_worker_with_cp_kafka_connect_environment(vltava_bin, tmp_pa
         if process.poll() is None:
             process.kill()
         broker.kill9()
+
+
+def test_sink_skips_bad_records_into_a_dead_letter_queue(connect, tmp_path):
+    from confluent_kafka import Consumer, Producer
+
+    producer = Producer({"bootstrap.servers": connect.broker.bootstrap})
+    for value in [b'{"n":1}', b"not json", b'{"n":2}']:
+        producer.produce("json-in", value=value)
+    assert producer.flush(10) == 0
+    sink_file = tmp_path / "json-out.txt"
+    response = connect.post("/connectors", {"name": "json-sink", "config": {
+        "connector.class": "FileStreamSink", "file": str(sink_file), "topics": "json-in",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
+        "errors.tolerance": "all", "errors.log.enable": "true", "errors.deadletterqueue.topic.name": "json-dlq",
+        "errors.deadletterqueue.context.headers.enable": "true"}})
+    assert response.status_code == 201, response.text
+    wait_until(lambda: len(lines_of(sink_file)) >= 2, 30, lambda: str(connect.status("json-sink")))
+    assert lines_of(sink_file) == ["{n=1}", "{n=2}"]
+    consumer = Consumer({"bootstrap.servers": connect.broker.bootstrap, "group.id": "dlq-check",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe(["json-dlq"])
+    message = None
+    deadline = time.monotonic() + 20
+    while message is None and time.monotonic() < deadline:
+        polled = consumer.poll(0.5)
+        if polled is not None and polled.error() is None:
+            message = polled
+    consumer.close()
+    assert message is not None and message.value() == b"not json"
+    headers = {key: value.decode() for key, value in message.headers()}
+    assert headers["__connect.errors.topic"] == "json-in" and headers["__connect.errors.offset"] == "1"
+    assert headers["__connect.errors.stage"] == "VALUE_CONVERTER"
+    assert headers["__connect.errors.connector.name"] == "json-sink"
+    assert task_state(connect, "json-sink") == "RUNNING"

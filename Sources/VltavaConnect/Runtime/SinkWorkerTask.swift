@@ -1,4 +1,5 @@
 import KafkaProtocol
+import KafkaRecords
 import Logging
 import NIOCore
 import VltavaClient
@@ -216,31 +217,61 @@ struct SinkWorkerTask: Sendable {
             let tolerance = self.tolerance
             let id = self.id
             let logger = context.logger
-            try await BlockingCall.run { () throws(ConnectError) in
+            let deadLetters = try await BlockingCall.run { () throws(ConnectError) -> [DeadLetter] in
                 var converted: [ConnectRecord] = []
+                var skipped: [DeadLetter] = []
                 converted.reserveCapacity(records.count)
                 for record in records {
                     let connectRecord: ConnectRecord
+                    var stage = ""
                     do throws(ConnectError) {
-                        connectRecord = try converters.connectRecord(record)
+                        connectRecord = try converters.connectRecord(record, stage: &stage)
                     } catch {
-                        if tolerance.skip(error, stage: "conversion", record: "\(record.topic)-\(record.partition)@\(record.offset)", id: id, logger: logger) { continue }
+                        if tolerance.skip(error, stage: stage, record: "\(record.topic)-\(record.partition)@\(record.offset)", id: id, logger: logger) {
+                            skipped.append(DeadLetter(record: record, stage: stage, error: error))
+                            continue
+                        }
                         throw error
                     }
                     do throws(ConnectError) {
                         if let transformed = try chain.apply(connectRecord) { converted.append(transformed) }
                     } catch {
-                        if tolerance.skip(error, stage: "transformation", record: "\(connectRecord)", id: id, logger: logger) { continue }
+                        if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(connectRecord)", id: id, logger: logger) {
+                            skipped.append(DeadLetter(record: record, stage: "TRANSFORMATION", error: error))
+                            continue
+                        }
                         throw error
                     }
                 }
                 try box.value.put(converted)
+                return skipped
+            }
+            if let topic = tolerance.deadLetterTopic, !deadLetters.isEmpty {
+                try await sendToDeadLetterQueue(deadLetters, topic: topic)
             }
             for record in records {
                 uncommitted[record.topic, default: [:]][record.partition] = record.offset + 1
             }
             for topic in Set(records.map(\.topic)) where usedTopics.insert(topic).inserted {
                 await context.topicUsed(topic, id)
+            }
+        }
+
+        /// Produces skipped records as they were read (key, value, headers) to the dead-letter topic, with Kafka's
+        /// `__connect.errors.*` headers when asked; a dead-letter queue that cannot be written fails the task.
+        private func sendToDeadLetterQueue(_ letters: [DeadLetter], topic: String) async throws(ConnectError) {
+            let records = letters.map { $0.producerRecord(connector: id.connector, task: id.task, withContext: tolerance.deadLetterHeaders) }
+            for attempt in 0..<2 {
+                do {
+                    try await context.client.produce(topic: topic, records: records, acks: .all)
+                    return
+                } catch {
+                    guard attempt == 0, error.errorCode == .unknownTopicOrPartition else {
+                        throw .failed("cannot write to the dead letter queue \(topic): \(error)")
+                    }
+                    _ = try? await context.client.createTopics([NewTopic(
+                        name: topic, partitions: 1, replicationFactor: tolerance.deadLetterReplicationFactor)])
+                }
             }
         }
 
@@ -313,6 +344,42 @@ struct SinkWorkerTask: Sendable {
                 ?? context.config.properties["consumer.auto.offset.reset"] ?? "earliest"
             return try await fetchClient.listOffsets(topic: topic, partitions: partitions, spec: policy == "latest" ? .latest : .earliest)
         }
+    }
+}
+
+/// A record skipped under `errors.tolerance=all`, for the dead-letter queue.
+struct DeadLetter: Sendable {
+    var record: ConsumedRecord
+    var stage: String
+    var error: ConnectError
+
+    /// The record as read, plus Kafka's error context headers when asked.
+    func producerRecord(connector: String, task: Int, withContext: Bool) -> ProducerRecord {
+        var headers = record.headers
+        if withContext {
+            let exceptionClass: String
+            switch error {
+            case .config: exceptionClass = "org.apache.kafka.common.config.ConfigException"
+            case .data: exceptionClass = "org.apache.kafka.connect.errors.DataException"
+            case .failed: exceptionClass = "org.apache.kafka.connect.errors.ConnectException"
+            }
+            let context: [(String, String)] = [
+                ("__connect.errors.topic", record.topic), ("__connect.errors.partition", String(record.partition)),
+                ("__connect.errors.offset", String(record.offset)), ("__connect.errors.connector.name", connector),
+                ("__connect.errors.task.id", String(task)), ("__connect.errors.stage", stage),
+                ("__connect.errors.exception.class.name", exceptionClass),
+                ("__connect.errors.exception.message", SinkWorkerTask.message(of: error)),
+            ]
+            headers += context.map { RecordHeader(key: $0.0, value: ByteBuffer(string: $0.1)) }
+        }
+        return ProducerRecord(key: record.key, value: record.value, headers: headers, timestamp: record.timestamp)
+    }
+}
+
+extension SinkWorkerTask {
+    static func message(of error: ConnectError) -> String {
+        if case let .config(_, message) = error { return message }
+        return error.description
     }
 }
 

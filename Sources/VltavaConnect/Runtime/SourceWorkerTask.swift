@@ -271,7 +271,7 @@ struct SourceWorkerTask: Sendable {
                 do {
                     transformed = try chain.apply(record)
                 } catch {
-                    if tolerance.skip(error, stage: "transformation", record: "\(record)", id: id, logger: logger) { continue }
+                    if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(record)", id: id, logger: logger) { continue }
                     throw error
                 }
             }
@@ -280,7 +280,7 @@ struct SourceWorkerTask: Sendable {
             do {
                 produced = try converters.producerRecord(output)
             } catch {
-                if tolerance.skip(error, stage: "conversion", record: "\(output)", id: id, logger: logger) { continue }
+                if tolerance.skip(error, stage: "CONVERTER", record: "\(output)", id: id, logger: logger) { continue }
                 throw error
             }
             let key = output.kafkaPartition.map { "\(output.topic)\u{0}\($0)" } ?? output.topic

@@ -98,6 +98,12 @@ struct ErrorTolerance: Sendable {
     var toleratesAll = false
     var logErrors = false
     var logMessages = false
+    /// Sink connectors: where skipped records go (`errors.deadletterqueue.topic.name`), with the error in
+    /// `__connect.errors.*` headers when `errors.deadletterqueue.context.headers.enable`.
+    var deadLetterTopic: String?
+    var deadLetterHeaders = false
+    /// `errors.deadletterqueue.topic.replication.factor`; unset, the broker's default (Kafka's is 3).
+    var deadLetterReplicationFactor: Int16 = -1
 
     init(config: [String: String]) throws(ConnectError) {
         switch (config["errors.tolerance"] ?? "none").lowercased() {
@@ -108,6 +114,12 @@ struct ErrorTolerance: Sendable {
         }
         logErrors = (config["errors.log.enable"] ?? "false").lowercased() == "true"
         logMessages = (config["errors.log.include.messages"] ?? "false").lowercased() == "true"
+        deadLetterTopic = config["errors.deadletterqueue.topic.name"].map { $0.trimmingWhitespace() }.flatMap { $0.isEmpty ? nil : $0 }
+        deadLetterHeaders = (config["errors.deadletterqueue.context.headers.enable"] ?? "false").lowercased() == "true"
+        if config["errors.deadletterqueue.topic.replication.factor"] != nil {
+            let factor = try ConnectConfig.int(config, "errors.deadletterqueue.topic.replication.factor", default: -1, minimum: -1)
+            deadLetterReplicationFactor = Int16(clamping: factor)
+        }
     }
 
     /// Whether a record that failed in `stage` is skipped (true) or fails the task (false); logs it when asked.
@@ -190,8 +202,10 @@ struct RecordConverters: Sendable {
                               headers: headers, timestamp: record.timestamp)
     }
 
-    /// A consumed record in Connect's model (before the connector's transformations).
-    func connectRecord(_ record: ConsumedRecord) throws(ConnectError) -> ConnectRecord {
+    /// A consumed record in Connect's model (before the connector's transformations). `stage` tells, when this
+    /// throws, which converter failed (Kafka's stage names, for dead-letter headers).
+    func connectRecord(_ record: ConsumedRecord, stage: inout String) throws(ConnectError) -> ConnectRecord {
+        stage = "HEADER_CONVERTER"
         var headers: [ConnectHeader] = []
         headers.reserveCapacity(record.headers.count)
         for header in record.headers {
@@ -199,7 +213,9 @@ struct RecordConverters: Sendable {
                 topic: record.topic, headerKey: header.key, bytes: header.value.map { Array($0.readableBytesView) })
             headers.append(ConnectHeader(key: header.key, schema: converted.schema, value: converted.value))
         }
+        stage = "KEY_CONVERTER"
         let convertedKey = try key.toConnectData(topic: record.topic, bytes: record.key.map { Array($0.readableBytesView) }, headers: headers)
+        stage = "VALUE_CONVERTER"
         let convertedValue = try value.toConnectData(
             topic: record.topic, bytes: record.value.map { Array($0.readableBytesView) }, headers: headers)
         return ConnectRecord(
