@@ -152,6 +152,19 @@ struct ConnectorValidationTests {
         ]).errorCount == 2)
     }
 
+    @Test func passwordsAreHiddenInTheAnswer() throws {
+        var plugin = try ConnectorPlugins.named("FileStreamSource")
+        plugin.configDefinition.append(ConfigKeyDefinition(
+            name: "connection.password", type: .password, defaultValue: nil, importance: .high, documentation: "secret"))
+        let json = ConnectorValidation(plugin: plugin, config: [
+            "name": "x", "connector.class": "FileStreamSource", "topic": "t", "connection.password": "hunter2",
+        ]).json
+        let values = json["configs"]?.arrayValue?.compactMap { $0["value"] } ?? []
+        let password = values.first { $0["name"]?.stringValue == "connection.password" }
+        #expect(password?["value"]?.stringValue == "[hidden]")
+        #expect(!json.serialized.contains("hunter2"))
+    }
+
     @Test func badConverterAndTransformClassesAreErrors() throws {
         let plugin = try ConnectorPlugins.named("FileStreamSink")
         let validation = ConnectorValidation(plugin: plugin, config: [

@@ -56,7 +56,7 @@ public struct FileStreamSinkTask: SinkTask {
 
     public mutating func put(_ records: [ConnectRecord]) throws(ConnectError) {
         for record in records {
-            buffered.append(contentsOf: Array(Self.javaString(record.value, schema: record.valueSchema).utf8))
+            buffered.append(contentsOf: Self.javaString(record.value, schema: record.valueSchema).utf8)
             buffered.append(0x0A)
         }
         // One write per batch: lines reach the file as Kafka's task prints them, at each put.

@@ -120,7 +120,8 @@ public struct ConnectorValidation: Sendable {
                 group: nil, order: -1, displayName: name))
             let value: JSONValue = .object([
                 ("name", .string(name)),
-                ("value", .string(config[name] ?? key?.definition.defaultValue)),
+                ("value", .string(key?.definition.type == .password && config[name] != nil
+                    ? "[hidden]" : config[name] ?? key?.definition.defaultValue)),
                 ("recommended_values", .array(Self.recommendedValues(name).map { .string($0) })),
                 ("errors", .array(messages.map { .string($0) })),
                 ("visible", .bool(true)),
