@@ -103,6 +103,9 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ]
         ),
         .executableTarget(
@@ -119,6 +122,7 @@ let package = Package(
                 "VltavaBroker",
                 "VltavaClient",
                 "SchemaRegistry",
+                "VltavaConnect",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,7 +189,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VltavaConnectTests",
-            dependencies: ["VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "VltavaCLITests",

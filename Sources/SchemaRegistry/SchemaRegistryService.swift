@@ -142,15 +142,17 @@ public struct HTTPLimits: Sendable, Equatable {
     }
 }
 
-/// Closes connections beyond the registry's connection limit as soon as they are set up.
-final class HTTPConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
+/// Closes connections beyond an HTTP server's connection limit as soon as they are set up (the registry's, and
+/// Connect's REST API's).
+public final class HTTPConnectionLimiter: ChannelInboundHandler, RemovableChannelHandler {
     // Passes every part on untouched; only watches the connection come and go.
-    typealias InboundIn = NIOAny
+    public typealias InboundIn = NIOAny
 
-    final class Counter: Sendable {
+    /// The open connections of one server.
+    public final class Counter: Sendable {
         let maximum: Int
         private let open = NIOLockedValueBox(0)
-        init(maximum: Int) { self.maximum = maximum }
+        public init(maximum: Int) { self.maximum = maximum }
 
         func admit() -> Bool {
             open.withLockedValue { open in
@@ -167,28 +169,28 @@ final class HTTPConnectionLimiter: ChannelInboundHandler, RemovableChannelHandle
     private let logger: Logger
     private var admitted = false
 
-    init(counter: Counter, logger: Logger) {
+    public init(counter: Counter, logger: Logger) {
         self.counter = counter
         self.logger = logger
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    public func handlerAdded(context: ChannelHandlerContext) {
         if counter.admit() {
             admitted = true
         } else {
-            logger.info("schema registry: refusing connection beyond the limit", metadata: ["limit": "\(counter.maximum)"])
+            logger.info("refusing an HTTP connection beyond the limit", metadata: ["limit": "\(counter.maximum)"])
             context.close(promise: nil)
         }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         if admitted {
             admitted = false
             counter.release()
         }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         if admitted {
             admitted = false
             counter.release()

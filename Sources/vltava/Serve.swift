@@ -15,6 +15,7 @@ import SchemaRegistry
 import ServiceLifecycle
 import VltavaBroker
 import VltavaClient
+import VltavaConnect
 import VltavaStorage
 
 /// `vltava serve`: the broker on local disk, configured like a Kafka broker.
@@ -53,6 +54,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Schema registry listener, http://host:port, or 'none' to run without it (SCHEMA_REGISTRY_LISTENERS).")
     var schemaRegistryListeners: String?
+
+    @Option(help: "Kafka Connect REST listener, http://host:port, or 'none' to run without it (CONNECT_LISTENERS).")
+    var connectListeners: String?
 
     func run() async throws {
         Allocator.limitArenas()
@@ -104,6 +108,10 @@ struct Serve: AsyncParsableCommand {
             // A registry that cannot start (its port taken) is logged and leaves the broker running.
             services.append(.init(service: registry, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
+        if let connect = try connectService(configuration: configuration, logger: logger) {
+            // Listed after the broker, so that at shutdown it stops first and flushes its offsets to a live broker.
+            services.append(.init(service: connect, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -137,6 +145,49 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         return registry
+    }
+}
+
+extension Serve {
+    // MARK: Kafka Connect (issue 10)
+
+    /// A Connect worker beside the broker, keeping its connectors, offsets and statuses in `connect-configs`,
+    /// `connect-offsets` and `connect-status` through the broker's first listener. Those topics are created with
+    /// the first connector; until then the worker only reads them (if they exist) and serves its REST API.
+    func connectService(configuration: BrokerConfiguration, logger: Logger) throws -> ConnectService? {
+        let environment = ProcessInfo.processInfo.environment
+        let text = connectListeners ?? environment["CONNECT_LISTENERS"] ?? "http://0.0.0.0:8083"
+        guard !["", "none", "off", "false"].contains(text.lowercased()), let broker = configuration.brokerListeners.first else { return nil }
+        let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
+        var properties: [String: String] = [
+            // One broker: the broker's default replication factor, not Kafka Connect's 3.
+            "config.storage.replication.factor": "-1", "offset.storage.replication.factor": "-1",
+            "status.storage.replication.factor": "-1",
+        ]
+        for (key, value) in WorkerConfig.properties(fromEnvironment: environment) { properties[key] = value }
+        properties["bootstrap.servers"] = "\(brokerHost):\(broker.port)"
+        properties["listeners"] = text
+        properties["group.id"] = properties["group.id"] ?? "connect-cluster"
+        let worker: WorkerConfig
+        let herder: Herder
+        let client: KafkaClient
+        let connectLogger = Logger(label: "vltava-connect")
+        do {
+            worker = try WorkerConfig(properties: properties)
+            (herder, client) = try ConnectService.distributed(worker: worker, logger: connectLogger)
+        } catch {
+            throw ValidationError("--connect-listeners / CONNECT_*: \(error)")
+        }
+        var service = ConnectService(
+            herder: herder, client: client, host: worker.restHost, port: worker.restPort, version: vltavaVersion,
+            logger: connectLogger, loggers: LoggerLevels(root: Logger.Level(rawValue: logLevel.lowercased()) ?? .info))
+        service.failureIsFatal = false
+        do {
+            service.limits = try HTTPLimits.from(environment: environment)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        return service
     }
 }
 

@@ -6,7 +6,7 @@ struct Vltava: AsyncParsableCommand {
         commandName: "vltava",
         abstract: "A Kafka-compatible event-streaming platform in one binary.",
         subcommands: [Version.self, Serve.self, Topics.self, Produce.self, Consume.self, Ready.self, Groups.self, Transactions.self, SchemaRegistryCommand.self, SchemasCommand.self,
-                      ConnectorsCommand.self])
+                      ConnectCommand.self, ConnectorsCommand.self])
 
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print Vltava's version.")

@@ -79,7 +79,7 @@ struct FileStreamTests {
         #expect(connector.taskConfigs(maxTasks: 3) == [["file": "/x", "topic": "a", "batch.size": "10"]])
     }
 
-    @Test func sinkAppendsEachValueAsALineOnFlush() throws {
+    @Test func sinkAppendsEachValueAsALineAtEachPut() throws {
         let path = temporaryPath("out.txt")
         var task = FileStreamSinkTask()
         try task.start(["file": path])
@@ -91,9 +91,9 @@ struct FileStreamTests {
             ConnectRecord(topic: "t", value: .map([ConnectMapEntry(key: .string("k"), value: .float64(1))])),
             ConnectRecord(topic: "t", value: .null),
         ])
-        #expect(readText(path) == "", "nothing written before the flush")
-        try task.flush()
         #expect(readText(path) == "hello\n42\nStruct{a=1}\n{k=1.0}\nnull\n")
+        try task.flush()
+        #expect(readText(path) == "hello\n42\nStruct{a=1}\n{k=1.0}\nnull\n", "a flush writes nothing twice")
         task.stop()
     }
 

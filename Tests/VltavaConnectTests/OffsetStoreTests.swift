@@ -8,19 +8,19 @@ struct OffsetStoreTests {
         .map([ConnectMapEntry(key: .string("position"), value: .int64(value))])
     }
 
-    @Test func theFileStoreSurvivesAReopenAndForgetsRemovedOffsets() throws {
+    @Test func theFileStoreSurvivesAReopenAndForgetsRemovedOffsets() async throws {
         let path = temporaryPath("offsets.json")
         let store = try FileOffsetStore(path: path)
         #expect(store.offset(connector: "c", partition: Self.partition) == nil)
-        try store.commit(connector: "c", [(Self.partition, Self.position(10))])
-        try store.commit(connector: "c", [(Self.partition, Self.position(25))])
-        try store.commit(connector: "other", [(Self.partition, Self.position(3))])
+        try await store.commit(connector: "c", [(Self.partition, Self.position(10))])
+        try await store.commit(connector: "c", [(Self.partition, Self.position(25))])
+        try await store.commit(connector: "other", [(Self.partition, Self.position(3))])
         let reopened = try FileOffsetStore(path: path)
         #expect(reopened.offset(connector: "c", partition: Self.partition) == Self.position(25))
         #expect(reopened.offset(connector: "other", partition: Self.partition) == Self.position(3))
         #expect(readText(path) == #"{"[\"c\",{\"filename\":\"/data/in.txt\"}]":{"position":25},"#
             + #""[\"other\",{\"filename\":\"/data/in.txt\"}]":{"position":3}}"#)
-        try reopened.commit(connector: "c", [(Self.partition, nil)])
+        try await reopened.commit(connector: "c", [(Self.partition, nil)])
         #expect(try FileOffsetStore(path: path).offset(connector: "c", partition: Self.partition) == nil)
     }
 
@@ -30,9 +30,9 @@ struct OffsetStoreTests {
         #expect(throws: ConnectError.self) { try FileOffsetStore(path: path) }
     }
 
-    @Test func connectorOffsetsReadTheirConnectorsOnly() throws {
+    @Test func connectorOffsetsReadTheirConnectorsOnly() async throws {
         let store = MemoryOffsetStore()
-        try store.commit(connector: "a", [(Self.partition, Self.position(1))])
+        try await store.commit(connector: "a", [(Self.partition, Self.position(1))])
         #expect(ConnectorOffsets(store: store, connector: "a").offset(for: Self.partition) == Self.position(1))
         #expect(ConnectorOffsets(store: store, connector: "b").offset(for: Self.partition) == nil)
     }

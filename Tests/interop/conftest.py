@@ -65,6 +65,8 @@ class BrokerProcess:
         # Tests that are not about the registry leave port 8081 alone (the registry tests pass
         # --schema-registry-listeners, which wins over the environment).
         env.setdefault("SCHEMA_REGISTRY_LISTENERS", "none")
+        # Likewise Connect and its port 8083 (the Connect tests pass --connect-listeners).
+        env.setdefault("CONNECT_LISTENERS", "none")
         env.update(self.env or {})
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(

@@ -56,10 +56,11 @@ public struct FileStreamSinkTask: SinkTask {
 
     public mutating func put(_ records: [ConnectRecord]) throws(ConnectError) {
         for record in records {
-            buffered.append(contentsOf: Array(Self.javaString(record.value, schema: record.valueSchema).utf8))
+            buffered.append(contentsOf: Self.javaString(record.value, schema: record.valueSchema).utf8)
             buffered.append(0x0A)
         }
-        if buffered.count >= 64 * 1024 { try flush() }
+        // One write per batch: lines reach the file as Kafka's task prints them, at each put.
+        try flush()
     }
 
     public mutating func flush() throws(ConnectError) {

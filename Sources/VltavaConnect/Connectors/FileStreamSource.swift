@@ -94,13 +94,18 @@ public struct FileStreamSourceTask: SourceTask {
         var records: [ConnectRecord] = []
         var readAt = position + Int64(pending.count)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        let partition = Self.partition(path)
+        // Lines are cut from `pending` by index and the consumed prefix removed once at the end: removing each
+        // line from the front would move the rest of the buffer once per line.
+        var cursor = 0
+        defer { pending.removeFirst(cursor) }
         while records.count < batchSize {
-            // Lines already in `pending` first.
-            while records.count < batchSize, let line = Self.takeLine(from: &pending) {
-                position += Int64(line.consumed)
+            while records.count < batchSize, let line = Self.nextLine(in: pending, from: cursor) {
+                position += Int64(line.next - cursor)
+                cursor = line.next
                 records.append(ConnectRecord(
-                    topic: topic, valueSchema: .string, value: .string(String(decoding: line.text, as: UTF8.self)),
-                    sourcePartition: Self.partition(path),
+                    topic: topic, valueSchema: .string, value: .string(String(decoding: pending[line.text], as: UTF8.self)),
+                    sourcePartition: partition,
                     sourceOffset: .map([ConnectMapEntry(key: .string(Self.positionField), value: .int64(position))])))
             }
             if records.count >= batchSize { break }
@@ -116,20 +121,17 @@ public struct FileStreamSourceTask: SourceTask {
         return records
     }
 
-    /// The first complete line of `bytes` (ended by \n, \r or \r\n, as Kafka's task splits them), removed from it,
-    /// with how many bytes it took including the terminator.
-    static func takeLine(from bytes: inout [UInt8]) -> (text: ArraySlice<UInt8>, consumed: Int)? {
-        guard let end = bytes.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) else { return nil }
-        var consumed = end + 1
+    /// The first complete line of `bytes` at or after `start` (ended by \n, \r or \r\n, as Kafka's task splits
+    /// them): the range of its text and where the next line starts.
+    static func nextLine(in bytes: [UInt8], from start: Int) -> (text: Range<Int>, next: Int)? {
+        guard start < bytes.count, let end = bytes[start...].firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) else { return nil }
+        var next = end + 1
         if bytes[end] == 0x0D {
             // A lone \r at the end of what was read may be the first half of \r\n: wait for the next byte.
             if end + 1 == bytes.count { return nil }
-            if bytes[end + 1] == 0x0A { consumed += 1 }
+            if bytes[end + 1] == 0x0A { next += 1 }
         }
-        let text = bytes[0..<end]
-        let line = (Array(text)[...], consumed)
-        bytes.removeFirst(consumed)
-        return line
+        return (start..<end, next)
     }
 
     public mutating func stop() {}

@@ -96,6 +96,23 @@ public enum ConnectStorageRecords {
         return (key, value.serialized)
     }
 
+    /// `topic-<topic>-<connector>` → `{"topic":{"name":…,"connector":…,"task":N,"discoverTimestamp":ms}}`: a topic
+    /// a connector has used (KIP-558).
+    public static func topicStatus(topic: String, connector: String, task: Int, discoverTimestampMs: Int64) -> (key: String, value: String?) {
+        let value = JSONValue.object([("topic", .object([
+            ("name", .string(topic)), ("connector", .string(connector)), ("task", .integer(task)),
+            ("discoverTimestamp", .integer(discoverTimestampMs)),
+        ]))])
+        return ("topic-\(topic)-\(connector)", value.serialized)
+    }
+
+    /// The topic and connector of a `topic-…` status value.
+    public static func parseTopicStatus(_ value: String) -> (topic: String, connector: String)? {
+        guard let parsed = try? JSONParser.parse(value), let topic = parsed["topic"]?["name"]?.stringValue,
+              let connector = parsed["topic"]?["connector"]?.stringValue else { return nil }
+        return (topic, connector)
+    }
+
     // MARK: JSON ↔ Connect values (schemaless, as JsonConverter with schemas.enable=false)
 
     private static func propertiesValue(_ properties: [String: String]) -> String {

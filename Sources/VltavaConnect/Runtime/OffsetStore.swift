@@ -12,7 +12,18 @@ public protocol OffsetStore: Sendable {
     /// The committed offset of a connector's source partition.
     func offset(connector: String, partition: ConnectValue) -> ConnectValue?
     /// Commits offsets (nil removes one); durable when this returns.
-    func commit(connector: String, _ offsets: [(partition: ConnectValue, offset: ConnectValue?)]) throws(ConnectError)
+    func commit(connector: String, _ offsets: [(partition: ConnectValue, offset: ConnectValue?)]) async throws(ConnectError)
+    /// Every committed offset of a connector (`GET /connectors/{name}/offsets`).
+    func offsets(connector: String) -> [(partition: ConnectValue, offset: ConnectValue)]
+}
+
+extension OffsetStore {
+    /// Removes every committed offset of a connector.
+    public func removeAll(connector: String) async throws(ConnectError) {
+        let partitions = offsets(connector: connector).map { (partition: $0.partition, offset: ConnectValue?.none) }
+        guard !partitions.isEmpty else { return }
+        try await commit(connector: connector, partitions)
+    }
 }
 
 /// The offsets of one connector, as its tasks read them at start.
@@ -50,7 +61,15 @@ public final class FileOffsetStore: OffsetStore, @unchecked Sendable {
         return lock.withLock { entries.last { $0.0 == key }?.1 }.flatMap(ConnectStorageRecords.parseOffsetValue)
     }
 
-    public func commit(connector: String, _ offsets: [(partition: ConnectValue, offset: ConnectValue?)]) throws(ConnectError) {
+    public func offsets(connector: String) -> [(partition: ConnectValue, offset: ConnectValue)] {
+        lock.withLock { entries }.compactMap { key, value in
+            guard let parsed = ConnectStorageRecords.parseOffsetKey(key), parsed.connector == connector,
+                  let offset = ConnectStorageRecords.parseOffsetValue(value) else { return nil }
+            return (parsed.partition, offset)
+        }
+    }
+
+    public func commit(connector: String, _ offsets: [(partition: ConnectValue, offset: ConnectValue?)]) async throws(ConnectError) {
         let snapshot = lock.withLock { () -> [(String, String)] in
             for (partition, offset) in offsets {
                 let key = ConnectStorageRecords.offsetKey(connector: connector, partition: partition)
@@ -114,11 +133,18 @@ public final class MemoryOffsetStore: OffsetStore, @unchecked Sendable {
 
     public init() {}
 
+    public func offsets(connector: String) -> [(partition: ConnectValue, offset: ConnectValue)] {
+        lock.withLock { entries }.sorted { $0.key < $1.key }.compactMap { key, value in
+            guard let parsed = ConnectStorageRecords.parseOffsetKey(key), parsed.connector == connector else { return nil }
+            return (parsed.partition, value)
+        }
+    }
+
     public func offset(connector: String, partition: ConnectValue) -> ConnectValue? {
         lock.withLock { entries[ConnectStorageRecords.offsetKey(connector: connector, partition: partition)] }
     }
 
-    public func commit(connector: String, _ offsets: [(partition: ConnectValue, offset: ConnectValue?)]) throws(ConnectError) {
+    public func commit(connector: String, _ offsets: [(partition: ConnectValue, offset: ConnectValue?)]) async throws(ConnectError) {
         lock.withLock {
             for (partition, offset) in offsets {
                 entries[ConnectStorageRecords.offsetKey(connector: connector, partition: partition)] = offset

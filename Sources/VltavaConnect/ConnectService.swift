@@ -1,0 +1,161 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import SchemaRegistry
+import ServiceLifecycle
+import VltavaClient
+
+/// A Kafka Connect worker as a ServiceLifecycle service: serves the REST API at once (`GET /health` answers 503
+/// until the worker is ready), reads its stores and starts their connectors, and at shutdown stops every task —
+/// source offsets flushed, sink offsets committed — before it returns.
+public struct ConnectService: Service {
+    public let herder: Herder
+    public let client: KafkaClient
+    public var host: String
+    public var port: Int
+    /// Whether a failure to serve (a port in use) ends the service with the error; when false it is only logged,
+    /// so that a broker beside the worker keeps running.
+    public var failureIsFatal = true
+    public var limits = HTTPLimits()
+    public var cluster: ConnectClusterInfo
+    public let loggers: LoggerLevels
+    let logger: Logger
+
+    public init(herder: Herder, client: KafkaClient, host: String, port: Int, version: String, logger: Logger,
+                loggers: LoggerLevels) {
+        self.herder = herder
+        self.client = client
+        self.host = host
+        self.port = port
+        self.logger = logger
+        self.loggers = loggers
+        let clusterIdCache = ClusterIdCache(client: client)
+        cluster = ConnectClusterInfo(version: version, commit: "vltava", clusterId: { await clusterIdCache.clusterId() })
+    }
+
+    // MARK: Workers
+
+    /// A worker that keeps everything in Kafka (`connect-configs`, `connect-offsets`, `connect-status`): Kafka's
+    /// distributed mode, as the single worker of its cluster.
+    public static func distributed(worker: WorkerConfig, logger: Logger, clientId: String = "vltava-connect") throws(ConnectError) -> (Herder, KafkaClient) {
+        let makeClient = try clientFactory(worker, clientId: clientId)
+        let client = makeClient()
+        let offsets = KafkaOffsetStore(client: client, topic: worker.offsetStorageTopic, partitions: worker.offsetStoragePartitions,
+                                       replicationFactor: worker.offsetStorageReplicationFactor)
+        let herder = Herder(
+            worker: worker, client: client, makeClient: makeClient,
+            configStore: KafkaConfigStore(client: client, topic: worker.configStorageTopic, replicationFactor: worker.configStorageReplicationFactor),
+            statusStore: KafkaStatusStore(client: client, topic: worker.statusStorageTopic, partitions: worker.statusStoragePartitions,
+                                          replicationFactor: worker.statusStorageReplicationFactor),
+            offsetStore: offsets, loadOffsets: { () async throws(ConnectError) in try await offsets.load() }, logger: logger)
+        return (herder, client)
+    }
+
+    /// Kafka's standalone mode: connector configs and statuses in memory, source offsets in
+    /// `offset.storage.file.filename`.
+    public static func standalone(worker: WorkerConfig, logger: Logger) throws(ConnectError) -> (Herder, KafkaClient) {
+        guard let path = worker.offsetStorageFileName else {
+            throw .config(name: "offset.storage.file.filename",
+                          message: "Missing required configuration \"offset.storage.file.filename\" which has no default value.")
+        }
+        let makeClient = try clientFactory(worker, clientId: "vltava-connect-standalone")
+        let client = makeClient()
+        let herder = Herder(worker: worker, client: client, makeClient: makeClient, configStore: MemoryConfigStore(),
+                            statusStore: MemoryStatusStore(), offsetStore: try FileOffsetStore(path: path), logger: logger)
+        return (herder, client)
+    }
+
+    private static func clientFactory(_ worker: WorkerConfig, clientId: String) throws(ConnectError) -> @Sendable () -> KafkaClient {
+        let servers = worker.bootstrapServers.split(separator: ",").map { server -> String in
+            let trimmed = String(server).trimmingWhitespace()
+            guard let scheme = trimmed.range(of: "://") else { return trimmed }
+            return String(trimmed[scheme.upperBound...])
+        }.joined(separator: ",")
+        let addresses: [BrokerAddress]
+        do {
+            addresses = try BrokerAddress.parseList(servers)
+        } catch {
+            throw .config(name: "bootstrap.servers", message: "\(error)")
+        }
+        var configuration = KafkaClient.Configuration()
+        configuration.clientId = clientId
+        let settings = configuration
+        return { KafkaClient(bootstrapServers: addresses, configuration: settings) }
+    }
+
+    // MARK: Running
+
+    public func run() async throws {
+        do {
+            try await serve()
+        } catch {
+            logger.error("connect worker stopped", metadata: ["error": "\(error)"])
+            if failureIsFatal { throw error }
+        }
+    }
+
+    private func serve() async throws {
+        await herder.useLoggerLevels(loggers)
+        let router = Router()
+        router.add(middleware: ConnectHTTPErrors())
+        ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)
+        let limiter = HTTPConnectionLimiter.Counter(maximum: limits.maximumConnections)
+        let server = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [HTTPConnectionLimiter(counter: limiter, logger: logger)],
+            idleTimeout: .milliseconds(limits.idleTimeoutMs),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: limits.maximumHeaderBytes, maxHeaderListSize: limits.maximumHeaderBytes,
+                maxHeaderFieldCount: limits.maximumHeaderCount)))
+        let application = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "vltava-connect"),
+            logger: logger)
+        logger.info("connect worker listening", metadata: ["address": "http://\(host):\(port)", "workerId": "\(herder.workerId)"])
+        let herder = self.herder
+        let logger = self.logger
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await Self.startHerder(herder, logger: logger) }
+                try await application.run()
+                group.cancelAll()
+            }
+        } catch {
+            await herder.stop()
+            await client.close()
+            throw error
+        }
+        await herder.stop()
+        await client.close()
+    }
+
+    /// Starts the herder, retrying while the cluster cannot be reached (the broker of `vltava serve` starts
+    /// beside the worker).
+    static func startHerder(_ herder: Herder, logger: Logger) async {
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                try await herder.start()
+                return
+            } catch {
+                attempt += 1
+                if attempt % 10 == 1 { logger.warning("connect worker not ready, retrying", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: .milliseconds(min(100 * attempt, 1000)))
+            }
+        }
+    }
+}
+
+/// The Kafka cluster's id, asked for once.
+actor ClusterIdCache {
+    let client: KafkaClient
+    private var known: String?
+
+    init(client: KafkaClient) { self.client = client }
+
+    func clusterId() async -> String? {
+        if let known { return known }
+        known = try? await client.describeCluster().clusterId
+        return known
+    }
+}

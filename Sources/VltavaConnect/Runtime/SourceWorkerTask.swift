@@ -1,0 +1,320 @@
+import KafkaProtocol
+import Logging
+import VltavaClient
+
+/// Runs a source task (Kafka's `WorkerSourceTask`): polls the connector's task, applies the connector's
+/// transformations and converters, produces the records grouped by topic, and once a produce is acknowledged makes
+/// the records' source offsets committable; committable offsets go to the offset store every
+/// `offset.flush.interval.ms` and when the task stops.
+///
+/// The loop keeps one produce in flight while it polls and converts the next batch on the blocking pool, so the
+/// connector, the conversion and the broker work at the same time; a batch gathers several polls (up to
+/// `maximumBatchRecords`) so that a produce request carries many records.
+struct SourceWorkerTask: Sendable {
+    let id: ConnectorTaskId
+    let taskConfig: [String: String]
+    let connectorConfig: [String: String]
+    let plugin: ConnectorPlugin
+    let context: WorkerContext
+    let control: WorkerTaskControl
+
+    static let maximumBatchRecords = 20_000
+    static let maximumBatchBytes = 8 << 20
+    /// The most record bytes put in one produce batch: below the broker's default `max.message.bytes` (1 MiB).
+    static let maximumProduceBytes = 900 << 10
+    /// How long to wait before polling again when the connector had nothing.
+    static let idleWait = Duration.milliseconds(100)
+    /// How long a produce may keep failing (the topic's leader away) before the task fails, as Kafka's producer
+    /// gives up after `delivery.timeout.ms` (two minutes).
+    static let deliveryTimeout = Duration.seconds(120)
+
+    /// The records of one or more polls, converted and grouped by destination.
+    struct PreparedBatch: Sendable {
+        struct Destination: Sendable {
+            var topic: String
+            var partition: Int32?
+            var records: [ProducerRecord]
+            var bytes: Int
+        }
+
+        var destinations: [Destination] = []
+        /// The last source offset of each source partition in the batch, in order of appearance.
+        var offsets: [(partition: ConnectValue, offset: ConnectValue)] = []
+        var polledRecords = 0
+
+        var isEmpty: Bool { polledRecords == 0 }
+    }
+
+    /// Starts the task's loop.
+    static func start(
+        id: ConnectorTaskId, taskConfig: [String: String], connectorConfig: [String: String], plugin: ConnectorPlugin,
+        context: WorkerContext, paused: Bool
+    ) -> WorkerTaskHandle {
+        let control = WorkerTaskControl(paused: paused)
+        let worker = SourceWorkerTask(
+            id: id, taskConfig: taskConfig, connectorConfig: connectorConfig, plugin: plugin, context: context, control: control)
+        return WorkerTaskHandle(id: id, control: control, task: Task { await worker.run() })
+    }
+
+    func run() async {
+        guard let makeTask = plugin.makeSourceTask else {
+            await context.report(id, .failed, "\(plugin.className) is not a source connector")
+            return
+        }
+        let box = ConnectorObjectBox(makeTask())
+        let offsets = ConnectorOffsets(store: context.offsetStore, connector: id.connector)
+        let chain: TransformationChain
+        let converters: RecordConverters
+        let tolerance: ErrorTolerance
+        do {
+            chain = try TransformationChain(config: connectorConfig)
+            converters = try RecordConverters(connectorConfig: connectorConfig, worker: context.config)
+            tolerance = try ErrorTolerance(config: connectorConfig)
+            let config = taskConfig
+            try await BlockingCall.run { () throws(ConnectError) in try box.value.start(config, offsets: offsets) }
+        } catch {
+            await fail(error)
+            return
+        }
+        var loop = Loop(worker: self, box: box, chain: chain, converters: converters, tolerance: tolerance)
+        await loop.run()
+    }
+
+    func fail(_ error: ConnectError) async {
+        context.logger.error("task failed", metadata: ["task": "\(id)", "error": "\(error)"])
+        await context.report(id, .failed, error.description)
+    }
+
+    /// The state of a running loop.
+    struct Loop {
+        let worker: SourceWorkerTask
+        let box: ConnectorObjectBox<any SourceTask>
+        let chain: TransformationChain
+        let converters: RecordConverters
+        let tolerance: ErrorTolerance
+        /// Offsets of acknowledged records not yet in the offset store, by offset key.
+        var committable: [String: (partition: ConnectValue, offset: ConnectValue)] = [:]
+        var usedTopics: Set<String> = []
+        var reportedPaused: Bool? = nil
+
+        init(worker: SourceWorkerTask, box: ConnectorObjectBox<any SourceTask>, chain: TransformationChain,
+             converters: RecordConverters, tolerance: ErrorTolerance) {
+            self.worker = worker
+            self.box = box
+            self.chain = chain
+            self.converters = converters
+            self.tolerance = tolerance
+        }
+
+        var context: WorkerContext { worker.context }
+        var id: ConnectorTaskId { worker.id }
+
+        mutating func run() async {
+            let flushInterval = Duration.milliseconds(context.config.offsetFlushIntervalMs)
+            var nextFlush = ContinuousClock.now + flushInterval
+            var pending: PreparedBatch?
+            var failure: ConnectError?
+            while !worker.control.isStopping, !Task.isCancelled {
+                if await pauseIfAsked() { continue }
+                do {
+                    let prepare = preparer()
+                    async let polled = BlockingCall.run(prepare)
+                    if let batch = pending { try await send(batch) }
+                    let next = try await polled
+                    pending = next.isEmpty ? nil : next
+                    if next.isEmpty { try? await Task.sleep(for: SourceWorkerTask.idleWait) }
+                } catch {
+                    failure = error as? ConnectError ?? .failed("\(error)")
+                    break
+                }
+                if ContinuousClock.now >= nextFlush {
+                    await flushOffsets()
+                    nextFlush = ContinuousClock.now + flushInterval
+                }
+            }
+            if failure == nil, let batch = pending {
+                do {
+                    try await send(batch)
+                } catch {
+                    failure = error
+                }
+            }
+            await flushOffsets()
+            let box = self.box
+            _ = try? await BlockingCall.run { () throws(ConnectError) in box.value.stop() }
+            if let failure { await worker.fail(failure) }
+        }
+
+        /// Reports RUNNING or PAUSED when that changed; true (after a short wait) while paused.
+        private mutating func pauseIfAsked() async -> Bool {
+            let paused = worker.control.isPaused
+            if reportedPaused != paused {
+                reportedPaused = paused
+                await context.report(id, paused ? .paused : .running, nil)
+            }
+            if paused { try? await Task.sleep(for: .milliseconds(100)) }
+            return paused
+        }
+
+        /// The work done on the blocking pool: polls until the batch is full or the connector has nothing more,
+        /// then transforms and converts.
+        private func preparer() -> @Sendable () throws(ConnectError) -> PreparedBatch {
+            let box = self.box
+            let chain = self.chain
+            let converters = self.converters
+            let tolerance = self.tolerance
+            let id = self.id
+            let logger = context.logger
+            return { () throws(ConnectError) -> PreparedBatch in
+                var polled: [ConnectRecord] = []
+                var bytes = 0
+                while polled.count < SourceWorkerTask.maximumBatchRecords, bytes < SourceWorkerTask.maximumBatchBytes {
+                    let records = try box.value.poll()
+                    if records.isEmpty { break }
+                    for record in records { bytes += record.value.approximateSize }
+                    polled += records
+                }
+                return try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
+                                                    id: id, logger: logger)
+            }
+        }
+
+        /// Produces a batch, creating missing topics and retrying transient failures, then makes its offsets
+        /// committable.
+        private mutating func send(_ batch: PreparedBatch) async throws(ConnectError) {
+            for destination in batch.destinations where !destination.records.isEmpty {
+                try await produce(destination)
+                if usedTopics.insert(destination.topic).inserted { await context.topicUsed(destination.topic, id) }
+            }
+            for (partition, offset) in batch.offsets {
+                committable[ConnectStorageRecords.offsetKey(connector: id.connector, partition: partition)] = (partition, offset)
+            }
+        }
+
+        private func produce(_ destination: PreparedBatch.Destination) async throws(ConnectError) {
+            let deadline = ContinuousClock.now + SourceWorkerTask.deliveryTimeout
+            var attempt = 0
+            while true {
+                do {
+                    try await context.client.produce(
+                        topic: destination.topic, records: destination.records, partition: destination.partition, acks: .all)
+                    return
+                } catch {
+                    attempt += 1
+                    if !Self.isRetriable(error) || ContinuousClock.now >= deadline || worker.control.isStopping && attempt > 3 {
+                        throw .failed("cannot produce to \(destination.topic): \(error)")
+                    }
+                    if error.errorCode == .unknownTopicOrPartition {
+                        await createTopic(destination.topic)
+                    } else if attempt % 10 == 1 {
+                        context.logger.warning("produce failed, retrying", metadata: ["task": "\(id)", "error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .milliseconds(min(100 * attempt, 1000)))
+                }
+            }
+        }
+
+        /// Whether a produce may succeed if tried again (Kafka's `RetriableException`s and lost connections).
+        static func isRetriable(_ error: KafkaClientError) -> Bool {
+            if case .invalidArgument = error { return false }
+            guard let code = error.errorCode else { return true }
+            return [ErrorCode.unknownTopicOrPartition, .notLeaderOrFollower, .leaderNotAvailable, .notEnoughReplicas,
+                    .notEnoughReplicasAfterAppend, .requestTimedOut, .networkException, .kafkaStorageError,
+                    .notController, .fencedLeaderEpoch, .coordinatorLoadInProgress].contains(code)
+        }
+
+        /// Creates a topic a source writes to with the broker's defaults, as a broker with
+        /// `auto.create.topics.enable` would on the producer's first metadata request.
+        private func createTopic(_ topic: String) async {
+            do {
+                try await context.client.createTopics([NewTopic(name: topic)])
+                context.logger.info("created topic", metadata: ["topic": "\(topic)", "task": "\(id)"])
+            } catch {
+                if error.errorCode != .topicAlreadyExists {
+                    context.logger.warning("cannot create topic", metadata: ["topic": "\(topic)", "error": "\(error)"])
+                }
+            }
+        }
+
+        /// Writes the committable offsets to the offset store; on failure they stay committable for next time.
+        mutating func flushOffsets() async {
+            guard !committable.isEmpty else { return }
+            let offsets = committable.values.map { (partition: $0.partition, offset: Optional($0.offset)) }
+            do {
+                try await context.offsetStore.commit(connector: id.connector, offsets)
+                committable = [:]
+            } catch {
+                context.logger.error("cannot flush source offsets", metadata: ["task": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Transforms and converts polled records, grouped by topic and partition in order of first appearance.
+    static func prepare(_ records: [ConnectRecord], chain: TransformationChain, converters: RecordConverters,
+                        tolerance: ErrorTolerance, id: ConnectorTaskId, logger: Logger) throws(ConnectError) -> PreparedBatch {
+        var batch = PreparedBatch()
+        batch.polledRecords = records.count
+        var destinationIndex: [String: Int] = [:]
+        var offsetIndex: [ConnectValue: Int] = [:]
+        let hasTransforms = !chain.stages.isEmpty
+        for record in records {
+            if let partition = record.sourcePartition, let offset = record.sourceOffset {
+                if let index = offsetIndex[partition] {
+                    batch.offsets[index].offset = offset
+                } else {
+                    offsetIndex[partition] = batch.offsets.count
+                    batch.offsets.append((partition, offset))
+                }
+            }
+            var transformed: ConnectRecord? = record
+            if hasTransforms {
+                do {
+                    transformed = try chain.apply(record)
+                } catch {
+                    if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(record)", id: id, logger: logger) { continue }
+                    throw error
+                }
+            }
+            guard let output = transformed else { continue }
+            let produced: ProducerRecord
+            do {
+                produced = try converters.producerRecord(output)
+            } catch {
+                if tolerance.skip(error, stage: "CONVERTER", record: "\(output)", id: id, logger: logger) { continue }
+                throw error
+            }
+            let key = output.kafkaPartition.map { "\(output.topic)\u{0}\($0)" } ?? output.topic
+            let size = produced.approximateSize
+            if let index = destinationIndex[key], batch.destinations[index].bytes + size <= maximumProduceBytes {
+                batch.destinations[index].records.append(produced)
+                batch.destinations[index].bytes += size
+            } else {
+                // A full destination is left as it is and a new one started, so a produce batch stays small.
+                destinationIndex[key] = batch.destinations.count
+                batch.destinations.append(.init(topic: output.topic, partition: output.kafkaPartition, records: [produced], bytes: size))
+            }
+        }
+        return batch
+    }
+}
+
+extension ProducerRecord {
+    /// The bytes a record takes in a batch, near enough.
+    var approximateSize: Int {
+        (key?.readableBytes ?? 0) + (value?.readableBytes ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.readableBytes ?? 0) } + 16
+    }
+}
+
+extension ConnectValue {
+    /// A rough size in bytes, to bound batches.
+    var approximateSize: Int {
+        switch self {
+        case let .string(text): return text.utf8.count
+        case let .bytes(bytes): return bytes.count
+        case let .array(items): return items.count * 16
+        case let .map(entries): return entries.count * 32
+        case let .structure(value): return value.values.count * 16
+        default: return 8
+        }
+    }
+}
