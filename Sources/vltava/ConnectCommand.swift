@@ -102,6 +102,7 @@ struct ConnectCommand: AsyncParsableCommand {
     /// Serves the worker until SIGTERM/SIGINT; `afterStart` runs once the REST API is up.
     static func run(herder: Herder, client: KafkaClient, worker: WorkerConfig, logger: Logger, logLevel: String,
                     afterStart: @escaping @Sendable () async -> Void) async throws {
+        Allocator.limitArenas()
         var service = ConnectService(
             herder: herder, client: client, host: worker.restHost, port: worker.restPort, version: vltavaVersion, logger: logger,
             loggers: LoggerLevels(root: Logger.Level(rawValue: logLevel.lowercased()) ?? .info))

@@ -30,7 +30,9 @@ def connect_url(vltava_bin, tmp_path_factory):
     connect_port = free_port()
     url = f"http://127.0.0.1:{connect_port}"
     process = BrokerProcess(vltava_bin, directory / "data", free_port(),
-                            extra_args=["--connect-listeners", url])
+                            extra_args=["--connect-listeners", url],
+                            # Offsets are committed every second, so that `connectors offsets` has some soon.
+                            env={"CONNECT_OFFSET_FLUSH_INTERVAL_MS": "1000"})
     try:
         process.start()
     except RuntimeError as error:

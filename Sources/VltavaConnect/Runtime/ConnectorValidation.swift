@@ -89,6 +89,17 @@ public struct ConnectorValidation: Sendable {
                 }
             }
         }
+        // The connector's own checks (Kafka's `Connector.validate` runs its ConfigDef's validators): it is started on
+        // the configuration and stopped at once, when its keys passed the checks above.
+        if plugin.configDefinition.allSatisfy({ found[$0.name]?.isEmpty ?? true }) {
+            var connector = plugin.makeConnector()
+            do {
+                try connector.start(config)
+                connector.stop()
+            } catch {
+                add(error)
+            }
+        }
         var ordered: [(name: String, messages: [String])] = keys.map { ($0.definition.name, found[$0.definition.name] ?? []) }
         for (name, messages) in found.sorted(by: { $0.key < $1.key }) where !keys.contains(where: { $0.definition.name == name }) {
             ordered.append((name, messages))
