@@ -7,7 +7,18 @@ extension KafkaClient {
     public func listOffsets(
         topic: String, partitions: [Int32], spec: OffsetSpec
     ) async throws(KafkaClientError) -> [Int32: Int64] {
-        let metadata = try await topicMetadata(topic)
+        do {
+            return try await listOffsetsOnce(topic: topic, partitions: partitions, spec: spec)
+        } catch {
+            if Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
+            throw error
+        }
+    }
+
+    private func listOffsetsOnce(
+        topic: String, partitions: [Int32], spec: OffsetSpec
+    ) async throws(KafkaClientError) -> [Int32: Int64] {
+        let metadata = try await dataPathTopicMetadata(topic)
         var offsets: [Int32: Int64] = [:]
         for (leader, group) in Self.groupByLeader(partitions, metadata: metadata) {
             guard leader >= 0 else { throw .broker(code: .leaderNotAvailable, message: nil, resource: "\(topic)-\(group[0])") }
@@ -35,7 +46,20 @@ extension KafkaClient {
         topic: String, offsets: [Int32: Int64], maxWait: TimeAmount = .milliseconds(500), minBytes: Int32 = 1,
         maxBytes: Int32 = 50 << 20, partitionMaxBytes: Int32 = 1 << 20
     ) async throws(KafkaClientError) -> [FetchedPartition] {
-        let metadata = try await topicMetadata(topic)
+        do {
+            return try await fetchOnce(topic: topic, offsets: offsets, maxWait: maxWait, minBytes: minBytes,
+                                       maxBytes: maxBytes, partitionMaxBytes: partitionMaxBytes)
+        } catch {
+            if Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
+            throw error
+        }
+    }
+
+    private func fetchOnce(
+        topic: String, offsets: [Int32: Int64], maxWait: TimeAmount, minBytes: Int32, maxBytes: Int32,
+        partitionMaxBytes: Int32
+    ) async throws(KafkaClientError) -> [FetchedPartition] {
+        let metadata = try await dataPathTopicMetadata(topic)
         var fetched: [FetchedPartition] = []
         for (leader, group) in Self.groupByLeader(offsets.keys, metadata: metadata) {
             guard leader >= 0 else { throw .broker(code: .leaderNotAvailable, message: nil, resource: "\(topic)-\(group[0])") }

@@ -18,7 +18,11 @@ extension KafkaClient {
         compression: CompressionCodec = .none, timeout: TimeAmount = .seconds(30)
     ) async throws(KafkaClientError) -> [ProduceResult] {
         guard !records.isEmpty else { return [] }
-        var metadata = try await topicMetadata(topic)
+        var metadata = try await dataPathTopicMetadata(topic)
+        if let partition, !(0..<Int32(metadata.partitions.count)).contains(partition) {
+            forgetTopicMetadata(topic)  // partitions may have been added since it was cached
+            metadata = try await dataPathTopicMetadata(topic)
+        }
         let count = Int32(metadata.partitions.count)
         if let partition, !(0..<count).contains(partition) {
             throw .broker(code: .unknownTopicOrPartition, message: "topic has \(count) partitions", resource: "\(topic)-\(partition)")
@@ -35,8 +39,14 @@ extension KafkaClient {
             var retry: [Int32: [ProducerRecord]] = [:]
             for (leader, partitions) in Self.groupByLeader(pending.keys, metadata: metadata) {
                 let batches = partitions.map { ($0, pending[$0]!) }
-                let outcome = try await produceToLeader(
-                    leader, topic: topic, batches: batches, acks: acks, compression: compression, timeout: timeout)
+                let outcome: [(Int32, Result<ProduceResult, KafkaClientError>)]
+                do {
+                    outcome = try await produceToLeader(
+                        leader, topic: topic, batches: batches, acks: acks, compression: compression, timeout: timeout)
+                } catch {
+                    if Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
+                    throw error
+                }
                 for (partition, result) in outcome {
                     switch result {
                     case let .success(produced):
@@ -44,13 +54,15 @@ extension KafkaClient {
                     case let .failure(error) where attempt == 0 && Self.leaderMoved(error):
                         retry[partition] = pending[partition]
                     case let .failure(error):
+                        if Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
                         throw error
                     }
                 }
             }
             if retry.isEmpty { break }
             dropConnections(toLeadersOf: retry.keys, metadata: metadata)
-            metadata = try await topicMetadata(topic)
+            forgetTopicMetadata(topic)
+            metadata = try await dataPathTopicMetadata(topic)
             pending = retry
         }
         return results.sorted { $0.partition < $1.partition }

@@ -28,6 +28,12 @@ public actor KafkaClient {
     private var brokerConnections: [Int32: Task<BrokerConnection, any Error>] = [:]
     /// The metadata of the last refresh, if any.
     public private(set) var metadata: ClusterMetadata?
+    /// Topic metadata for produce, fetch and list offsets, reused until `dataPathMetadataMaxAge` has passed or an
+    /// answer says it is stale (see `dataPathTopicMetadata`).
+    private var dataPathTopics: [String: (topic: ClusterMetadata.Topic, expires: NIODeadline)] = [:]
+    /// How long produce, fetch and list offsets reuse a topic's metadata (Kafka's clients: `metadata.max.age.ms`,
+    /// 5 minutes; shorter here, so that added partitions are seen soon).
+    public static let dataPathMetadataMaxAge: TimeAmount = .seconds(30)
 
     /// A client of the cluster reachable through `bootstrapServers`. Nothing is connected until the first request.
     public init(bootstrapServers: [BrokerAddress], configuration: Configuration = Configuration()) {
@@ -133,6 +139,32 @@ public actor KafkaClient {
         let fresh = ClusterMetadata(try await connection.send(request, version: version))
         metadata = fresh
         return fresh
+    }
+
+    /// The metadata of a topic for the data path: asked once, then reused for `dataPathMetadataMaxAge` unless
+    /// `forgetTopicMetadata` is called (a leader moved, a partition is unknown). A client that produces or fetches in
+    /// a loop would otherwise send a Metadata request before every batch.
+    func dataPathTopicMetadata(_ topic: String) async throws(KafkaClientError) -> ClusterMetadata.Topic {
+        if let cached = dataPathTopics[topic], NIODeadline.now() < cached.expires { return cached.topic }
+        let fresh = try await topicMetadata(topic)
+        dataPathTopics[topic] = (fresh, NIODeadline.now() + Self.dataPathMetadataMaxAge)
+        return fresh
+    }
+
+    /// Drops the data path's metadata of `topic`, so that the next produce or fetch asks again.
+    func forgetTopicMetadata(_ topic: String) {
+        dataPathTopics[topic] = nil
+    }
+
+    /// Whether an error means the cached metadata of the topic may be stale.
+    static func metadataMayBeStale(_ error: KafkaClientError) -> Bool {
+        switch error {
+        case .connectionClosed, .connectionFailed, .timedOut: return true
+        case let .broker(code, _, _):
+            return [.notLeaderOrFollower, .leaderNotAvailable, .unknownTopicOrPartition, .fencedLeaderEpoch,
+                    .unknownLeaderEpoch, .unknownTopicId, .offsetNotAvailable, .notEnoughReplicas].contains(code)
+        default: return false
+        }
     }
 
     /// The metadata of one topic; throws the topic's error (such as UNKNOWN_TOPIC_OR_PARTITION).
