@@ -51,31 +51,13 @@ public struct AvroConverter: Converter, HeaderConverter {
             return AvroConverterCache.Translated(type: type, text: type.jsonText)
         }
         let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: avroType.type.fullName ?? avroType.type.typeName)
-        let schemaId: Int32
+        let choice = try config.writerSchema(topic: topic, subject: subject, schemaType: "AVRO", text: avroType.text, formatName: "Avro")
+        let schemaId = choice.id
         var writerType = avroType.type
-        if config.autoRegister {
-            schemaId = try withContext("Error registering Avro schema under subject \(subject)") { () throws(ConnectError) in
-                try config.client.register(subject: subject, schemaType: "AVRO", schema: avroType.text, normalize: config.normalize)
-            }
-        } else if config.useLatestVersion {
-            let latest = try withContext("Error retrieving latest version of Avro schema under subject \(subject)") { () throws(ConnectError) in
-                try config.client.latestVersion(subject: subject)
-            }
-            guard let id = latest.id else { throw .data("The registry gave no id for the latest version of \(subject)") }
-            schemaId = id
-            writerType = try cache.registeredType(id: id, text: latest.schema, schemaType: latest.schemaType)
-        } else {
-            let found = try withContext("Error retrieving Avro schema under subject \(subject)") { () throws(ConnectError) in
-                try config.client.lookup(subject: subject, schemaType: "AVRO", schema: avroType.text, normalize: config.normalize)
-            }
-            guard let found, let id = found.id else {
-                throw .data("Failed to serialize Avro data from topic \(topic): the schema is not registered under subject "
-                            + "\(subject), and auto.register.schemas is false (register it, or set auto.register.schemas=true "
-                            + "or use.latest.version=true)")
-            }
-            schemaId = id
+        if let latest = choice.latest {
+            writerType = try cache.registeredType(id: schemaId, text: latest.schema, schemaType: latest.schemaType)
         }
-        let datum = try withContext("Failed to serialize Avro data from topic \(topic)") { () throws(ConnectError) in
+        let datum = try withErrorContext("Failed to serialize Avro data from topic \(topic)") { () throws(ConnectError) in
             try avroData.fromConnectData(schema, writerType, value)
         }
         var output = ConfluentWireFormat.header(schemaId: schemaId)
@@ -94,16 +76,16 @@ public struct AvroConverter: Converter, HeaderConverter {
     public func toConnectData(topic: String, bytes: [UInt8]?,
                               headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
         guard let bytes else { return (nil, .null) }
-        return try withContext("Failed to deserialize data for topic \(topic) to Avro") { () throws(ConnectError) in
+        return try withErrorContext("Failed to deserialize data for topic \(topic) to Avro") { () throws(ConnectError) in
             let schemaId = try ConfluentWireFormat.schemaId(of: bytes)
-            let registered = try withContext("Error retrieving Avro schema for id \(schemaId)") { () throws(ConnectError) in
+            let registered = try withErrorContext("Error retrieving Avro schema for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.schema(id: schemaId)
             }
             let writerType = try cache.registeredType(id: schemaId, text: registered.schema, schemaType: registered.schemaType)
             let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: writerType.fullName ?? writerType.typeName)
             // The registry's version of the schema under the subject becomes the Connect schema's version when the
             // schema has no connect.version; a schema registered under another subject has none.
-            let version = try withContext("Error retrieving Avro schema version for id \(schemaId)") { () throws(ConnectError) in
+            let version = try withErrorContext("Error retrieving Avro schema version for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.lookup(subject: subject, schemaType: "AVRO", schema: registered.schema, normalize: false)?.version
             }
             let connectSchema = try cache.connectSchema(id: schemaId, version: version) { () throws(ConnectError) in
@@ -121,19 +103,6 @@ public struct AvroConverter: Converter, HeaderConverter {
                 }
             }
             return (connectSchema, try avroData.toConnectData(connectSchema, writerType, datum))
-        }
-    }
-
-    /// Runs `body`, prefixing the message of a data or failure error with `context` (Confluent's wrapping).
-    private func withContext<T>(_ context: String, _ body: () throws(ConnectError) -> T) throws(ConnectError) -> T {
-        do {
-            return try body()
-        } catch {
-            switch error {
-            case let .data(message) where !message.hasPrefix("Failed to "): throw .data("\(context): \(message)")
-            case let .failed(message): throw .failed("\(context): \(message)")
-            default: throw error
-            }
         }
     }
 }
