@@ -1,5 +1,3 @@
-import NIOConcurrencyHelpers
-
 /// Confluent's `io.confluent.connect.avro.AvroConverter`: a Connect value becomes Confluent's wire format (magic
 /// byte 0, the schema's registry id as 4 big-endian bytes, the value in Avro's binary encoding), its Connect schema
 /// translated to Avro as Confluent's `AvroData` does and registered under the subject the subject-name strategy
@@ -115,59 +113,39 @@ final class AvroConverterCache: Sendable {
         var text: String
     }
 
-    private struct IdVersion: Hashable {
+    private struct IdVersion: Hashable, Sendable {
         var id: Int32
         var version: Int32?
     }
 
-    private struct Tables {
-        var avroTypes: [ConnectSchema: Translated] = [:]
-        var registeredTypes: [Int32: AvroType] = [:]
-        var connectSchemas: [IdVersion: ConnectSchema] = [:]
-    }
-
-    private let capacity: Int
-    private let tables = NIOLockedValueBox(Tables())
+    private let avroTypes: BoundedCache<ConnectSchema, Translated>
+    private let registeredTypes: BoundedCache<Int32, AvroType>
+    private let connectSchemas: BoundedCache<IdVersion, ConnectSchema>
 
     init(capacity: Int) {
-        self.capacity = capacity
+        avroTypes = BoundedCache(capacity: capacity)
+        registeredTypes = BoundedCache(capacity: capacity)
+        connectSchemas = BoundedCache(capacity: capacity)
     }
 
     func avroType(of schema: ConnectSchema, _ make: () throws(ConnectError) -> Translated) throws(ConnectError) -> Translated {
-        if let found = tables.withLockedValue({ $0.avroTypes[schema] }) { return found }
-        let made = try make()
-        store(\.avroTypes, schema, made)
-        return made
+        try avroTypes.value(for: schema, make)
     }
 
     func registeredType(id: Int32, text: String, schemaType: String) throws(ConnectError) -> AvroType {
-        if let found = tables.withLockedValue({ $0.registeredTypes[id] }) { return found }
-        guard schemaType.uppercased() == "AVRO" else {
-            throw .data("Schema \(id) is a \(schemaType) schema, not an Avro one")
+        try registeredTypes.value(for: id) { () throws(ConnectError) in
+            guard schemaType.uppercased() == "AVRO" else {
+                throw .data("Schema \(id) is a \(schemaType) schema, not an Avro one")
+            }
+            do throws(AvroError) {
+                return try AvroType.parse(text)
+            } catch {
+                throw .data("Schema \(id) from the registry is not a valid Avro schema: \(error.message)")
+            }
         }
-        let type: AvroType
-        do throws(AvroError) {
-            type = try AvroType.parse(text)
-        } catch {
-            throw .data("Schema \(id) from the registry is not a valid Avro schema: \(error.message)")
-        }
-        store(\.registeredTypes, id, type)
-        return type
     }
 
     func connectSchema(id: Int32, version: Int32?, _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
-        let key = IdVersion(id: id, version: version)
-        if let found = tables.withLockedValue({ $0.connectSchemas[key] }) { return found }
-        let made = try make()
-        store(\.connectSchemas, key, made)
-        return made
-    }
-
-    private func store<Key: Hashable, Value>(_ table: WritableKeyPath<Tables, [Key: Value]>, _ key: Key, _ value: Value) {
-        let capacity = self.capacity
-        tables.withLockedValue { tables in
-            if tables[keyPath: table].count >= capacity { tables[keyPath: table].removeAll() }
-            tables[keyPath: table][key] = value
-        }
+        try connectSchemas.value(for: IdVersion(id: id, version: version), make)
     }
 }
