@@ -1,5 +1,3 @@
-import NIOConcurrencyHelpers
-
 /// Confluent's `io.confluent.connect.avro.AvroConverter`: a Connect value becomes Confluent's wire format (magic
 /// byte 0, the schema's registry id as 4 big-endian bytes, the value in Avro's binary encoding), its Connect schema
 /// translated to Avro as Confluent's `AvroData` does and registered under the subject the subject-name strategy
@@ -51,31 +49,13 @@ public struct AvroConverter: Converter, HeaderConverter {
             return AvroConverterCache.Translated(type: type, text: type.jsonText)
         }
         let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: avroType.type.fullName ?? avroType.type.typeName)
-        let schemaId: Int32
+        let choice = try config.writerSchema(topic: topic, subject: subject, schemaType: "AVRO", text: avroType.text, formatName: "Avro")
+        let schemaId = choice.id
         var writerType = avroType.type
-        if config.autoRegister {
-            schemaId = try withContext("Error registering Avro schema under subject \(subject)") { () throws(ConnectError) in
-                try config.client.register(subject: subject, schemaType: "AVRO", schema: avroType.text, normalize: config.normalize)
-            }
-        } else if config.useLatestVersion {
-            let latest = try withContext("Error retrieving latest version of Avro schema under subject \(subject)") { () throws(ConnectError) in
-                try config.client.latestVersion(subject: subject)
-            }
-            guard let id = latest.id else { throw .data("The registry gave no id for the latest version of \(subject)") }
-            schemaId = id
-            writerType = try cache.registeredType(id: id, text: latest.schema, schemaType: latest.schemaType)
-        } else {
-            let found = try withContext("Error retrieving Avro schema under subject \(subject)") { () throws(ConnectError) in
-                try config.client.lookup(subject: subject, schemaType: "AVRO", schema: avroType.text, normalize: config.normalize)
-            }
-            guard let found, let id = found.id else {
-                throw .data("Failed to serialize Avro data from topic \(topic): the schema is not registered under subject "
-                            + "\(subject), and auto.register.schemas is false (register it, or set auto.register.schemas=true "
-                            + "or use.latest.version=true)")
-            }
-            schemaId = id
+        if let latest = choice.latest {
+            writerType = try cache.registeredType(id: schemaId, text: latest.schema, schemaType: latest.schemaType)
         }
-        let datum = try withContext("Failed to serialize Avro data from topic \(topic)") { () throws(ConnectError) in
+        let datum = try withErrorContext("Failed to serialize Avro data from topic \(topic)") { () throws(ConnectError) in
             try avroData.fromConnectData(schema, writerType, value)
         }
         var output = ConfluentWireFormat.header(schemaId: schemaId)
@@ -94,16 +74,16 @@ public struct AvroConverter: Converter, HeaderConverter {
     public func toConnectData(topic: String, bytes: [UInt8]?,
                               headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
         guard let bytes else { return (nil, .null) }
-        return try withContext("Failed to deserialize data for topic \(topic) to Avro") { () throws(ConnectError) in
+        return try withErrorContext("Failed to deserialize data for topic \(topic) to Avro") { () throws(ConnectError) in
             let schemaId = try ConfluentWireFormat.schemaId(of: bytes)
-            let registered = try withContext("Error retrieving Avro schema for id \(schemaId)") { () throws(ConnectError) in
+            let registered = try withErrorContext("Error retrieving Avro schema for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.schema(id: schemaId)
             }
             let writerType = try cache.registeredType(id: schemaId, text: registered.schema, schemaType: registered.schemaType)
             let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: writerType.fullName ?? writerType.typeName)
             // The registry's version of the schema under the subject becomes the Connect schema's version when the
             // schema has no connect.version; a schema registered under another subject has none.
-            let version = try withContext("Error retrieving Avro schema version for id \(schemaId)") { () throws(ConnectError) in
+            let version = try withErrorContext("Error retrieving Avro schema version for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.lookup(subject: subject, schemaType: "AVRO", schema: registered.schema, normalize: false)?.version
             }
             let connectSchema = try cache.connectSchema(id: schemaId, version: version) { () throws(ConnectError) in
@@ -123,19 +103,6 @@ public struct AvroConverter: Converter, HeaderConverter {
             return (connectSchema, try avroData.toConnectData(connectSchema, writerType, datum))
         }
     }
-
-    /// Runs `body`, prefixing the message of a data or failure error with `context` (Confluent's wrapping).
-    private func withContext<T>(_ context: String, _ body: () throws(ConnectError) -> T) throws(ConnectError) -> T {
-        do {
-            return try body()
-        } catch {
-            switch error {
-            case let .data(message) where !message.hasPrefix("Failed to "): throw .data("\(context): \(message)")
-            case let .failed(message): throw .failed("\(context): \(message)")
-            default: throw error
-            }
-        }
-    }
 }
 
 /// The converter's translations, shared by its copies: the Avro schema (and its text) of each Connect schema, the
@@ -146,59 +113,39 @@ final class AvroConverterCache: Sendable {
         var text: String
     }
 
-    private struct IdVersion: Hashable {
+    private struct IdVersion: Hashable, Sendable {
         var id: Int32
         var version: Int32?
     }
 
-    private struct Tables {
-        var avroTypes: [ConnectSchema: Translated] = [:]
-        var registeredTypes: [Int32: AvroType] = [:]
-        var connectSchemas: [IdVersion: ConnectSchema] = [:]
-    }
-
-    private let capacity: Int
-    private let tables = NIOLockedValueBox(Tables())
+    private let avroTypes: BoundedCache<ConnectSchema, Translated>
+    private let registeredTypes: BoundedCache<Int32, AvroType>
+    private let connectSchemas: BoundedCache<IdVersion, ConnectSchema>
 
     init(capacity: Int) {
-        self.capacity = capacity
+        avroTypes = BoundedCache(capacity: capacity)
+        registeredTypes = BoundedCache(capacity: capacity)
+        connectSchemas = BoundedCache(capacity: capacity)
     }
 
     func avroType(of schema: ConnectSchema, _ make: () throws(ConnectError) -> Translated) throws(ConnectError) -> Translated {
-        if let found = tables.withLockedValue({ $0.avroTypes[schema] }) { return found }
-        let made = try make()
-        store(\.avroTypes, schema, made)
-        return made
+        try avroTypes.value(for: schema, make)
     }
 
     func registeredType(id: Int32, text: String, schemaType: String) throws(ConnectError) -> AvroType {
-        if let found = tables.withLockedValue({ $0.registeredTypes[id] }) { return found }
-        guard schemaType.uppercased() == "AVRO" else {
-            throw .data("Schema \(id) is a \(schemaType) schema, not an Avro one")
+        try registeredTypes.value(for: id) { () throws(ConnectError) in
+            guard schemaType.uppercased() == "AVRO" else {
+                throw .data("Schema \(id) is a \(schemaType) schema, not an Avro one")
+            }
+            do throws(AvroError) {
+                return try AvroType.parse(text)
+            } catch {
+                throw .data("Schema \(id) from the registry is not a valid Avro schema: \(error.message)")
+            }
         }
-        let type: AvroType
-        do throws(AvroError) {
-            type = try AvroType.parse(text)
-        } catch {
-            throw .data("Schema \(id) from the registry is not a valid Avro schema: \(error.message)")
-        }
-        store(\.registeredTypes, id, type)
-        return type
     }
 
     func connectSchema(id: Int32, version: Int32?, _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
-        let key = IdVersion(id: id, version: version)
-        if let found = tables.withLockedValue({ $0.connectSchemas[key] }) { return found }
-        let made = try make()
-        store(\.connectSchemas, key, made)
-        return made
-    }
-
-    private func store<Key: Hashable, Value>(_ table: WritableKeyPath<Tables, [Key: Value]>, _ key: Key, _ value: Value) {
-        let capacity = self.capacity
-        tables.withLockedValue { tables in
-            if tables[keyPath: table].count >= capacity { tables[keyPath: table].removeAll() }
-            tables[keyPath: table][key] = value
-        }
+        try connectSchemas.value(for: IdVersion(id: id, version: version), make)
     }
 }

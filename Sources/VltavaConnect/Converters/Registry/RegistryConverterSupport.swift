@@ -1,0 +1,77 @@
+import NIOConcurrencyHelpers
+
+/// Runs `body`, prefixing the message of a data or failure error with `context`, as Confluent's converters wrap the
+/// serializers' exceptions. A message that already starts with "Failed to " is the outermost context and is kept.
+func withErrorContext<T>(_ context: String, _ body: () throws(ConnectError) -> T) throws(ConnectError) -> T {
+    do {
+        return try body()
+    } catch {
+        switch error {
+        case let .data(message) where !message.hasPrefix("Failed to "): throw .data("\(context): \(message)")
+        case let .failed(message): throw .failed("\(context): \(message)")
+        default: throw error
+        }
+    }
+}
+
+/// The schema a registry converter writes with, as Confluent's serializers choose it.
+struct WriterSchemaChoice: Sendable {
+    /// The registry id framed into the record.
+    var id: Int32
+    /// With `use.latest.version`, the subject's latest schema (the value is written with it); nil otherwise.
+    var latest: RegistrySchema?
+}
+
+extension RegistryConverterConfig {
+    /// Chooses the writer schema's id: registers `text` under `subject` (`auto.register.schemas`), or takes the
+    /// subject's latest version (`use.latest.version`), or looks `text` up under the subject. `formatName` (`Avro`,
+    /// `JSON`) names the format in messages; `schemaType` is the registry's (`AVRO`, `JSON`, `PROTOBUF`).
+    func writerSchema(topic: String, subject: String, schemaType: String, text: String,
+                      formatName: String) throws(ConnectError) -> WriterSchemaChoice {
+        if autoRegister {
+            let id = try withErrorContext("Error registering \(formatName) schema under subject \(subject)") { () throws(ConnectError) in
+                try client.register(subject: subject, schemaType: schemaType, schema: text, normalize: normalize)
+            }
+            return WriterSchemaChoice(id: id)
+        }
+        if useLatestVersion {
+            let latest = try withErrorContext("Error retrieving latest version of \(formatName) schema under subject \(subject)") { () throws(ConnectError) in
+                try client.latestVersion(subject: subject)
+            }
+            guard let id = latest.id else { throw .data("The registry gave no id for the latest version of \(subject)") }
+            return WriterSchemaChoice(id: id, latest: latest)
+        }
+        let found = try withErrorContext("Error retrieving \(formatName) schema under subject \(subject)") { () throws(ConnectError) in
+            try client.lookup(subject: subject, schemaType: schemaType, schema: text, normalize: normalize)
+        }
+        guard let found, let id = found.id else {
+            throw .data("Failed to serialize \(formatName) data from topic \(topic): the schema is not registered under subject "
+                        + "\(subject), and auto.register.schemas is false (register it, or set auto.register.schemas=true "
+                        + "or use.latest.version=true)")
+        }
+        return WriterSchemaChoice(id: id)
+    }
+}
+
+/// A table of translations shared by a converter's copies, emptied when it holds `capacity` entries (a converter's
+/// schemas are few; the bound only stops a runaway).
+final class BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let capacity: Int
+    private let table = NIOLockedValueBox([Key: Value]())
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// The value for `key`, made by `make` (outside the lock) and remembered on a miss.
+    func value(for key: Key, _ make: () throws(ConnectError) -> Value) throws(ConnectError) -> Value {
+        if let found = table.withLockedValue({ $0[key] }) { return found }
+        let made = try make()
+        let capacity = self.capacity
+        table.withLockedValue { table in
+            if table.count >= capacity { table.removeAll() }
+            table[key] = made
+        }
+        return made
+    }
+}
