@@ -111,7 +111,7 @@ def test_registry_compose_runs_the_seed_broker_without_an_embedded_registry():
     assert {key: str(value) for key, value in server["environment"].items()} == SEED_ENVIRONMENT
     assert published_ports(server) == [("9092", "9092")]
     # cp-kafka has no registry: the broker's own is off, so that one registry writes _schemas.
-    assert server["command"] == ["serve", "--schema-registry-listeners", "none"]
+    assert server["command"] == ["serve", "--schema-registry-listeners", "none", "--connect-listeners", "none"]
     assert server["build"]["context"] == "../.." and server["build"]["dockerfile"] == "Dockerfile"
 
 

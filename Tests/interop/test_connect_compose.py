@@ -1,0 +1,126 @@
+"""deploy/connect/compose.yaml run from its commands and environment (loopback ports in place of the container
+names): the broker without embedded services, `vltava schema-registry` with cp-schema-registry's environment and
+`vltava connect distributed` with cp-kafka-connect's. A Datagen source through the AvroConverter (the worker's
+default value converter there) writes records that confluent-kafka's AvroDeserializer reads back."""
+
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+import yaml
+from confluent_kafka import Consumer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from conftest import REPO_ROOT, BrokerProcess, free_port
+
+COMPOSE_FILE = REPO_ROOT / "deploy" / "connect" / "compose.yaml"
+
+
+def services() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+
+
+def wait_for(check, timeout=60.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(interval)
+    return False
+
+
+def test_compose_file_declares_connect_as_cp_kafka_connect_is_configured():
+    connect = services()["connect"]
+    assert connect["image"].startswith("vltava") and connect["command"] == ["connect", "distributed"]
+    environment = {key: str(value) for key, value in connect["environment"].items()}
+    assert environment["CONNECT_BOOTSTRAP_SERVERS"] == "kafka-server:29092"
+    assert environment["CONNECT_VALUE_CONVERTER"] == "io.confluent.connect.avro.AvroConverter"
+    assert environment["CONNECT_VALUE_CONVERTER_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    assert [str(port) for port in connect["ports"]] == ["8083:8083"]
+    assert services()["kafka-server"]["command"][-2:] == ["--connect-listeners", "none"]
+
+
+@pytest.fixture
+def stack(vltava_bin, tmp_path):
+    """The compose file's three services as processes."""
+    described = services()
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=described["kafka-server"]["command"][1:])
+    broker.start()
+    processes = []
+    registry_port, connect_port = free_port(), free_port()
+
+    def run(name, replacements):
+        environment = {key: str(value) for key, value in described[name]["environment"].items()}
+        environment.update(replacements)
+        log = open(tmp_path / f"{name}.log", "wb")
+        process = subprocess.Popen([str(vltava_bin), *described[name]["command"]], env={**os.environ, **environment},
+                                   stdout=log, stderr=subprocess.STDOUT)
+        processes.append(process)
+        return process
+
+    run("schema-registry", {"SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": broker.bootstrap,
+                            "SCHEMA_REGISTRY_LISTENERS": f"http://127.0.0.1:{registry_port}"})
+    registry_url = f"http://127.0.0.1:{registry_port}"
+    assert wait_for(lambda: requests.get(f"{registry_url}/subjects", timeout=2).status_code == 200), \
+        (tmp_path / "schema-registry.log").read_text()
+    run("connect", {"CONNECT_BOOTSTRAP_SERVERS": broker.bootstrap, "CONNECT_REST_PORT": str(connect_port),
+                    "CONNECT_REST_ADVERTISED_HOST_NAME": "127.0.0.1",
+                    "CONNECT_VALUE_CONVERTER_SCHEMA_REGISTRY_URL": registry_url,
+                    "CONNECT_OFFSET_FLUSH_INTERVAL_MS": "1000"})
+    connect_url = f"http://127.0.0.1:{connect_port}"
+    assert wait_for(lambda: requests.get(f"{connect_url}/connectors", timeout=2).status_code == 200), \
+        (tmp_path / "connect.log").read_text()
+    try:
+        yield broker, registry_url, connect_url
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        broker.stop()
+
+
+def test_datagen_through_the_avro_converter_reads_back_with_confluent_kafka(stack, tmp_path):
+    broker, registry_url, connect_url = stack
+    answer = requests.post(f"{connect_url}/connectors", json={"name": "users", "config": {
+        "connector.class": "io.confluent.kafka.connect.datagen.DatagenConnector", "kafka.topic": "users",
+        "quickstart": "users", "max.interval": "10", "iterations": "50", "tasks.max": "1"}}, timeout=30)
+    assert answer.status_code == 201, answer.text
+
+    assert wait_for(lambda: "users-value" in requests.get(f"{registry_url}/subjects", timeout=5).json(), timeout=60), \
+        (tmp_path / "connect.log").read_text()
+    registry = SchemaRegistryClient({"url": registry_url})
+    deserializer = AvroDeserializer(registry)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "avro-reader",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe(["users"])
+    users = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(users) < 20 and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            value = deserializer(message.value(), SerializationContext("users", MessageField.VALUE))
+            users.append((message.key(), value))
+    finally:
+        consumer.close()
+    assert len(users) >= 20
+    for key, value in users:
+        # kafka-connect-datagen's users quickstart: keyed by userid, with these fields.
+        assert {"registertime", "userid", "regionid", "gender"} <= set(value)
+        assert value["userid"].startswith("User_") and value["regionid"].startswith("Region_")
+        assert value["gender"] in {"MALE", "FEMALE", "OTHER"}
+        assert key == value["userid"].encode()
+    # The registered schema is Avro, registered by the converter under the topic's value subject.
+    latest = registry.get_latest_version("users-value")
+    assert latest.schema.schema_type == "AVRO"
