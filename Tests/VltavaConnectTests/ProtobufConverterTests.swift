@@ -275,3 +275,81 @@ struct ProtobufConverterTests {
         #expect(InMemorySchemaRegistryClient.scope("protobuf-registry-test").subjects == ["k-key"])
     }
 }
+
+@Suite("ProtobufConverter with logical types, enums, oneofs and wrappers (Python protobuf golden bytes)")
+struct ProtobufLogicalGoldenTests {
+    static let text = """
+        syntax = "proto3";
+        package shop;
+
+        import "confluent/meta.proto";
+        import "confluent/type/decimal.proto";
+        import "google/protobuf/timestamp.proto";
+        import "google/protobuf/wrappers.proto";
+        import "google/type/date.proto";
+        import "google/type/timeofday.proto";
+
+        message Event {
+          confluent.type.Decimal amount = 1 [(confluent.field_meta) = { params: [{ key: "scale", value: "2" }] }];
+          google.type.Date day = 2;
+          google.type.TimeOfDay at = 3;
+          google.protobuf.Timestamp when = 4;
+          optional string note = 5;
+          Kind kind = 6;
+          oneof choice {
+            string text = 7;
+            int64 number = 8;
+          }
+          google.protobuf.Int32Value maybe = 9;
+          enum Kind { UNKNOWN = 0; BIG = 1; }
+        }
+        """
+    /// Python's protobuf: amount -12.34, 2024-02-29, 12:34:56.789, 1700000000.123 s, note "", kind BIG, number 0,
+    /// maybe an empty Int32Value.
+    static let bytes: [UInt8] = [
+        0, 0, 0, 0, 9, 0, 10, 8, 10, 2, 251, 46, 16, 4, 24, 2, 18, 7, 8, 232, 15, 16, 2, 24, 29, 26, 12, 8, 12, 16, 34, 24, 56,
+        32, 192, 222, 156, 248, 2, 34, 11, 8, 128, 226, 207, 170, 6, 16, 192, 169, 211, 58, 42, 0, 48, 1, 64, 0, 74, 0,
+    ]
+
+    static func converter(_ configs: [String: String]) throws -> ProtobufConverter {
+        let registry = FixedProtobufRegistry(schemas: [9: RegistrySchema(id: 9, schemaType: "PROTOBUF", schema: text)])
+        return try ProtobufConverterTests.converter(registry, configs)
+    }
+
+    @Test func readsAndWritesTheSameBytes() throws {
+        let converter = try Self.converter(["optional.for.nullables": "true"])
+        let (schema, value) = try converter.toConnectData(topic: "events", bytes: Self.bytes)
+        let read = try #require(schema)
+        #expect(read.fields.map(\.name) == ["choice_0", "amount", "day", "at", "when", "note", "kind", "maybe"])
+        #expect(read.field("choice_0")?.schema.name == "io.confluent.connect.protobuf.Union.choice")
+        #expect(read.field("kind")?.schema.parameter("io.confluent.connect.protobuf.Enum.BIG") == "1")
+        guard case let .structure(event) = value else { Issue.record("not a struct"); return }
+        #expect(event["amount"] == .bytes([0xFB, 0x2E]))
+        #expect(event["day"] == .int32(19782))
+        #expect(event["at"] == .int32(45_296_789))
+        #expect(event["when"] == .int64(1_700_000_000_123))
+        #expect(event["note"] == .string(""))
+        #expect(event["kind"] == .string("BIG"))
+        guard case let .structure(choice)? = event["choice_0"] else { Issue.record("no oneof"); return }
+        #expect(choice["number"] == .int64(0))
+        #expect(choice["text"] == .null)
+
+        let writer = try ProtobufConverterTests.converter(InMemorySchemaRegistryClient(), ["optional.for.nullables": "true"])
+        let written = try #require(try writer.fromConnectData(topic: "events", schema: read, value: value))
+        // The same bytes, but for the wrapper read as a struct: its field, optional in Connect, becomes a proto3
+        // `optional int32 value` that carries its 0 (74, 2, 8, 0 where Python wrote the empty message 74, 0).
+        #expect(Array(written.dropFirst(6)) == Array(Self.bytes.dropFirst(6).dropLast(2)) + [74, 2, 8, 0])
+    }
+
+    @Test func wrappersReadAsOptionalPrimitives() throws {
+        let converter = try Self.converter(["wrapper.for.nullables": "true"])
+        let (schema, value) = try converter.toConnectData(topic: "events", bytes: Self.bytes)
+        #expect(schema?.field("maybe")?.schema.type == .int32)
+        #expect(schema?.field("maybe")?.schema.isOptional == true)
+        guard case let .structure(event) = value else { Issue.record("not a struct"); return }
+        #expect(event["maybe"] == .int32(0))
+        // Without the setting a wrapper is a struct with its value field, as in Confluent.
+        let plain = try Self.converter([:]).toConnectData(topic: "events", bytes: Self.bytes)
+        #expect(plain.schema?.field("maybe")?.schema.type == .structure)
+    }
+}

@@ -1,5 +1,5 @@
 /// Connect values as protobuf binary, as Confluent's `fromConnectData` builds the message and protobuf serializes it:
-/// fields in the order of the Connect schema, proto3 scalars at their default value left out (unless `optional`
+/// fields in field-number order, proto3 scalars at their default value left out (unless `optional`
 /// or in a oneof), repeated numbers packed, null values absent.
 struct ProtobufValueWriter {
     let pool: ProtobufDescriptorPool
@@ -7,23 +7,30 @@ struct ProtobufValueWriter {
     func message(_ schema: ConnectSchema, _ value: ConnectValue, _ message: ProtobufMessageDescriptor, depth: Int = 0) throws(ConnectError) -> [UInt8] {
         guard depth < 64 else { throw .data("The value is nested more than 64 structs deep") }
         guard case let .structure(structure) = value else { throw .data("Invalid type for STRUCT: \(value.javaClassName)") }
-        var writer = ProtobufWriter()
+        // Protobuf's serializers write fields by number, whatever order the Connect schema has them in.
+        var chunks: [(number: Int, bytes: [UInt8])] = []
         for field in schema.fields {
             var fieldValue = field.index < structure.values.count ? structure.values[field.index] : .null
             if fieldValue.isNull, let defaultValue = field.schema.defaultValue { fieldValue = defaultValue }
             if fieldValue.isNull { continue }
+            var target = (field: field, value: fieldValue)
             if field.schema.type == .structure, field.schema.name?.hasPrefix(ProtobufData.unionPrefix) == true {
                 guard case let .structure(union) = fieldValue else { throw .data("Invalid type for STRUCT: \(fieldValue.javaClassName)") }
-                for member in field.schema.fields where member.index < union.values.count && !union.values[member.index].isNull {
-                    let descriptor = try Self.descriptor(member, in: message)
-                    try write(descriptor, member.schema, union.values[member.index], into: &writer, depth: depth)
-                    break
+                guard let member = field.schema.fields.first(where: { $0.index < union.values.count && !union.values[$0.index].isNull }) else {
+                    continue
                 }
-                continue
+                target = (member, union.values[member.index])
             }
-            try write(try Self.descriptor(field, in: message), field.schema, fieldValue, into: &writer, depth: depth)
+            let descriptor = try Self.descriptor(target.field, in: message)
+            var writer = ProtobufWriter()
+            try write(descriptor, target.field.schema, target.value, into: &writer, depth: depth)
+            if !writer.bytes.isEmpty { chunks.append((descriptor.number, writer.bytes)) }
         }
-        return writer.bytes
+        var bytes: [UInt8] = []
+        for chunk in chunks.enumerated().sorted(by: { ($0.element.number, $0.offset) < ($1.element.number, $1.offset) }) {
+            bytes.append(contentsOf: chunk.element.bytes)
+        }
+        return bytes
     }
 
     private static func descriptor(_ field: ConnectField, in message: ProtobufMessageDescriptor) throws(ConnectError) -> ProtobufFieldDescriptor {

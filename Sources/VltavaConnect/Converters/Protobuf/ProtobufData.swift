@@ -107,7 +107,7 @@ private struct ProtoTextWriter {
                 oneofLines.append("\(inner)oneof \(oneofName) {")
                 for member in fieldSchema.fields {
                     let tag = try Self.tag(member.schema, next: &nextTag)
-                    oneofLines.append(inner + "  " + (try fieldLine(member.name, member.schema, tag: tag, nested: &nested, indent: inner)))
+                    oneofLines.append(inner + "  " + (try fieldLine(member.name, member.schema, tag: tag, nested: &nested, indent: inner, inOneof: true)))
                 }
                 oneofLines.append("\(inner)}")
                 continue
@@ -131,7 +131,7 @@ private struct ProtoTextWriter {
 
     /// One field (without indentation); nested messages and enums it needs are added to `nested`.
     private mutating func fieldLine(_ name: String, _ schema: ConnectSchema, tag: Int, nested: inout [String],
-                                    indent: String) throws(ConnectError) -> String {
+                                    indent: String, inOneof: Bool = false) throws(ConnectError) -> String {
         var parameters: [(String, String)] = []
         switch schema.type {
         case .array:
@@ -164,7 +164,9 @@ private struct ProtoTextWriter {
             return "repeated \(entry) \(name) = \(tag);"
         default:
             let type = try typeName(schema, fieldName: name, parameters: &parameters, nested: &nested, indent: indent)
-            let isOptionalLabel = data.useOptionalForNullables && schema.isOptional && ProtobufScalar(rawValue: type) != nil
+            // A oneof member has presence already and takes no label.
+            let isOptionalLabel = data.useOptionalForNullables && schema.isOptional && !inOneof
+                && (ProtobufScalar(rawValue: type) != nil || schema.parameter(ProtobufData.enumParameter) != nil)
             return (isOptionalLabel ? "optional " : "") + "\(type) \(name) = \(tag)\(options(parameters));"
         }
     }
