@@ -22,5 +22,4 @@ struct ConnectProtobufTextTests {
             """
         _ = try ParsedSchema.parse(.protobuf, text, referenced: [], referenceNames: [])
     }
-
 }

@@ -265,6 +265,37 @@ struct ProtobufConverterTests {
         #expect(throws: ConnectError.self) { try converter.fromConnectData(topic: "t", schema: nil, value: .int32(1)) }
     }
 
+    @Test func useLatestVersionWritesWithTheRegisteredMessage() throws {
+        let registry = InMemorySchemaRegistryClient()
+        let text = "syntax = \"proto3\";\nmessage Other { int32 x = 1; }\nmessage Reading { string sensor = 3; double value = 7; }\n"
+        _ = try registry.register(subject: "r-value", schemaType: "PROTOBUF", schema: text, normalize: false)
+        let converter = try Self.converter(registry, ["auto.register.schemas": "false", "use.latest.version": "true"])
+        let schema = ConnectSchema.structure(name: "Reading", fields: [("sensor", .string), ("value", .float64)])
+        let bytes = try #require(try converter.fromConnectData(topic: "r", schema: schema,
+                                                               value: .structure(ConnectStruct(schema: schema, values: [.string("a"), .float64(2)]))))
+        // Id 1, message indexes [1], then field 3 and field 7 as the registered schema numbers them.
+        #expect(bytes == [0, 0, 0, 0, 1, 2, 2, 26, 1, 97, 57, 0, 0, 0, 0, 0, 0, 0, 64])
+        let read = try converter.toConnectData(topic: "r", bytes: bytes)
+        #expect(read.schema?.name == "Reading")
+        #expect(read.value.structValue?["sensor"] == .string("a"))
+    }
+
+    @Test func anEnumUsedTwiceIsDefinedOnce() throws {
+        let color = ConnectSchema(type: .string, name: "Color", parameters: [
+            (ProtobufData.enumParameter, "Color"), (ProtobufData.enumParameter + ".RED", "0"), (ProtobufData.enumParameter + ".BLUE", "1"),
+        ])
+        let schema = ConnectSchema.structure(name: "Paint", fields: [("inside", color), ("outside", color)])
+        let text = try ProtobufData().fromConnectSchema(schema)
+        #expect(text.components(separatedBy: "enum Color").count == 2)
+        let converter = try Self.converter(InMemorySchemaRegistryClient())
+        let bytes = try #require(try converter.fromConnectData(topic: "p", schema: schema,
+                                                               value: .structure(ConnectStruct(schema: schema, values: [.string("RED"), .string("BLUE")]))))
+        #expect(Array(bytes.dropFirst(6)) == [16, 1])
+        let read = try converter.toConnectData(topic: "p", bytes: bytes).value.structValue
+        #expect(read?["inside"] == .string("RED"))
+        #expect(read?["outside"] == .string("BLUE"))
+    }
+
     @Test func registeredInTheConverterRegistry() throws {
         var converter = try ConverterRegistry.make(className: "Protobuf")
         try converter.configure(["schema.registry.url": "mock://protobuf-registry-test"], isKey: true)

@@ -84,6 +84,8 @@ private struct ProtoTextWriter {
     var imports: Set<String> = []
     /// Messages already written, by Connect schema name (a named struct used twice is defined once, as in Confluent).
     private var definedMessages: Set<String> = []
+    /// Enums already written, by name.
+    private var definedEnums: Set<String> = []
     private var nextDefaultIndex = 2
     private var depth = 0
 
@@ -236,8 +238,9 @@ private struct ProtoTextWriter {
         }
     }
 
-    private func enumType(_ name: String, _ schema: ConnectSchema, nested: inout [String], indent: String) throws(ConnectError) -> String {
+    private mutating func enumType(_ name: String, _ schema: ConnectSchema, nested: inout [String], indent: String) throws(ConnectError) -> String {
         let enumName = ProtobufData.splitName(name).name
+        guard definedEnums.insert(enumName).inserted else { return enumName }
         var values: [(String, Int)] = []
         for (key, value) in schema.parameters ?? [] where key.hasPrefix(ProtobufData.enumParameter + ".") {
             guard let number = Int(value) else { throw .data("Invalid enum number \(value) for \(key)") }
