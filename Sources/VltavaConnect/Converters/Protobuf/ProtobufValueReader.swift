@@ -186,8 +186,9 @@ struct ProtobufValueReader {
             return .int32(Int32(truncatingIfNeeded: int("hours") * 3_600_000 + int("minutes") * 60_000 + int("seconds") * 1000 + int("nanos") / 1_000_000))
         case ProtobufData.timestampType:
             let (millis, overflow) = int("seconds").multipliedReportingOverflow(by: 1000)
-            guard !overflow else { throw .data("The timestamp \(int("seconds")) s does not fit in milliseconds") }
-            return .int64(millis + int("nanos") / 1_000_000)
+            let (total, overflowAgain) = millis.addingReportingOverflow(int("nanos") / 1_000_000)
+            guard !overflow, !overflowAgain else { throw .data("The timestamp \(int("seconds")) s does not fit in milliseconds") }
+            return .int64(total)
         default:
             return parts["value"] ?? .null
         }
