@@ -124,13 +124,9 @@ struct SimpleConvertersTests {
         }
         #expect(try ConverterRegistry.make(className: "io.confluent.connect.avro.AvroConverter") is AvroConverter)
         #expect(try ConverterRegistry.make(className: "Avro") is AvroConverter)
-        do {
-            _ = try ConverterRegistry.make(className: "io.confluent.connect.protobuf.ProtobufConverter")
-            Issue.record("the Protobuf converter is not provided")
-        } catch {
-            guard case let .config(_, message) = error else { throw error }
-            #expect(message.contains("io.confluent.connect.protobuf.ProtobufConverter is not supported"))
-        }
+        #expect(try ConverterRegistry.make(className: "io.confluent.connect.protobuf.ProtobufConverter") is ProtobufConverter)
+        #expect(try ConverterRegistry.make(className: "ProtobufConverter") is ProtobufConverter)
+        #expect(try ConverterRegistry.make(className: "Protobuf") is ProtobufConverter)
         var json = try ConverterRegistry.make(className: "JsonConverter")
         try json.configure(["schemas.enable": "false"], isKey: false)
         #expect(try json.fromConnectData(topic: "t", schema: nil, value: .int32(1)) == Array("1".utf8))

@@ -2,9 +2,9 @@
 /// `header.converter`): Kafka's full class names, and the aliases Kafka's plugin scanning gives them (the simple
 /// class name, `JsonConverter`, and the name without its `Converter` suffix, `Json`).
 ///
-/// Confluent's Avro and JSON Schema converters are provided (`AvroConverter`, `JsonSchemaConverter`); its Protobuf
-/// converter is known by name but not provided yet: asking for it gives a `ConnectError.config` that names the class
-/// and says so, rather than "not found".
+/// Confluent's Avro, JSON Schema and Protobuf converters are provided (`AvroConverter`, `JsonSchemaConverter`,
+/// `ProtobufConverter`). A Confluent schema-registry converter that is known by name but not provided would give a
+/// `ConnectError.config` that names the class and says so, rather than "not found"; there is none left.
 public enum ConverterRegistry {
     /// Makes an unconfigured converter for `className`. `configName` is the property being resolved, used in the
     /// error (Kafka: `Invalid value X for configuration value.converter: Class X could not be found.`).
@@ -22,9 +22,7 @@ public enum ConverterRegistry {
     public static var classNames: [String] { factories.keys.sorted() }
 
     /// Confluent's schema-registry converters, recognised but not provided.
-    public static let schemaRegistryClassNames: Set<String> = [
-        "io.confluent.connect.protobuf.ProtobufConverter",
-    ]
+    public static let schemaRegistryClassNames: Set<String> = []
 
     private static let factories: [String: @Sendable () -> any Converter] = {
         var factories: [String: @Sendable () -> any Converter] = [
@@ -34,6 +32,7 @@ public enum ConverterRegistry {
             "org.apache.kafka.connect.converters.BooleanConverter": { BooleanConverter() },
             "io.confluent.connect.avro.AvroConverter": { AvroConverter() },
             "io.confluent.connect.json.JsonSchemaConverter": { JsonSchemaConverter() },
+            "io.confluent.connect.protobuf.ProtobufConverter": { ProtobufConverter() },
         ]
         for numberType in NumberConverter.NumberType.allCases {
             factories[numberType.className] = { NumberConverter(numberType) }
