@@ -22,4 +22,26 @@ struct ConnectProtobufTextTests {
             """
         _ = try ParsedSchema.parse(.protobuf, text, referenced: [], referenceNames: [])
     }
+
+    /// Connect's Date and Time become google.type.Date and google.type.TimeOfDay, which Confluent's registry knows
+    /// without a reference.
+    @Test func googleTypeDateAndTimeOfDayNeedNoReference() throws {
+        let text = """
+            syntax = "proto3";
+            package com.example;
+
+            import "google/type/date.proto";
+            import "google/type/timeofday.proto";
+
+            message Shift {
+              google.type.Date day = 1;
+              google.type.TimeOfDay starts = 2;
+            }
+            """
+        _ = try ParsedSchema.parse(.protobuf, text, referenced: [], referenceNames: [])
+        #expect(throws: (any Error).self) {
+            try ParsedSchema.parse(.protobuf, "syntax = \"proto3\";\nimport \"google/type/nope.proto\";\nmessage A { int32 a = 1; }",
+                                   referenced: [], referenceNames: [])
+        }
+    }
 }

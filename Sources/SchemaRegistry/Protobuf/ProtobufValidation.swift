@@ -273,8 +273,8 @@ struct ProtobufSymbols {
     func isMessage(_ fullName: String) -> Bool? { kinds[fullName] }
 }
 
-/// The well-known types Confluent's registry knows without a reference (`google/protobuf/*.proto`), plus
-/// Confluent's own `confluent/meta.proto` and `confluent/type/decimal.proto`. `descriptor.proto` holds the
+/// The well-known types Confluent's registry knows without a reference (`google/protobuf/*.proto`, some of
+/// `google/type/*.proto`), plus Confluent's own `confluent/meta.proto` and `confluent/type/decimal.proto`. `descriptor.proto` holds the
 /// option messages only (enough for `extend` and custom options).
 enum WellKnownProtobufTypes {
     private static let texts: [String: String] = [
@@ -316,6 +316,16 @@ enum WellKnownProtobufTypes {
         var files: [String: ProtobufSchema] = [:]
         for (path, body) in texts {
             files[path] = try? ProtobufSchema.parse("syntax = \"proto3\";\npackage google.protobuf;\n" + body)
+        }
+        // google/type files Confluent's registry also knows (Confluent's Connect converter imports date and timeofday).
+        let googleTypes: [String: String] = [
+            "google/type/date.proto": "message Date { int32 year = 1; int32 month = 2; int32 day = 3; }",
+            "google/type/timeofday.proto": "message TimeOfDay { int32 hours = 1; int32 minutes = 2; int32 seconds = 3; int32 nanos = 4; }",
+            "google/type/latlng.proto": "message LatLng { double latitude = 1; double longitude = 2; }",
+            "google/type/money.proto": "message Money { string currency_code = 1; int64 units = 2; int32 nanos = 3; }",
+        ]
+        for (path, body) in googleTypes {
+            files[path] = try? ProtobufSchema.parse("syntax = \"proto3\";\npackage google.type;\n" + body)
         }
         files["confluent/type/decimal.proto"] = try? ProtobufSchema.parse("""
             syntax = "proto3";
