@@ -96,6 +96,28 @@ public enum ConnectStorageRecords {
         return (key, value.serialized)
     }
 
+    /// The connector, task (nil: the connector itself) and status (nil: a tombstone) of a `status-connector-…` or
+    /// `status-task-…` record; nil for other keys.
+    public static func parseStatus(key: String, value: String?) -> (connector: String, task: Int?, status: ConnectStatus?)? {
+        let connector: String
+        var task: Int?
+        if key.hasPrefix("status-connector-") {
+            connector = String(key.dropFirst("status-connector-".count))
+        } else if key.hasPrefix("status-task-"), let dash = key.lastIndex(of: "-"),
+                  let id = Int(key[key.index(after: dash)...]), key.distance(from: key.startIndex, to: dash) > "status-task-".count {
+            connector = String(key[key.index(key.startIndex, offsetBy: "status-task-".count)..<dash])
+            task = id
+        } else {
+            return nil
+        }
+        guard let value else { return (connector, task, nil) }
+        guard let parsed = try? JSONParser.parse(value), let stateName = parsed["state"]?.stringValue,
+              let state = ConnectState(rawValue: stateName) else { return nil }
+        let status = ConnectStatus(state: state, trace: parsed["trace"]?.stringValue,
+                                   workerId: parsed["worker_id"]?.stringValue ?? "")
+        return (connector, task, status)
+    }
+
     /// `topic-<topic>-<connector>` → `{"topic":{"name":…,"connector":…,"task":N,"discoverTimestamp":ms}}`: a topic
     /// a connector has used (KIP-558).
     public static func topicStatus(topic: String, connector: String, task: Int, discoverTimestampMs: Int64) -> (key: String, value: String?) {
