@@ -114,6 +114,7 @@ extension Herder: WorkerGroupListener {
             logger.warning("worker cannot read the configs its assignment needs: \(error)")
         }
         cluster?.workAtAssignment = state.configuredWork
+        isReady = true
     }
 
     /// Reads `connect-configs` until it has reached `offset`, for at most `worker.sync.timeout.ms`.

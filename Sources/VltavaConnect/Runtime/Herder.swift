@@ -47,8 +47,9 @@ public actor Herder {
     var tasks: [String: [Int: WorkerTaskHandle]] = [:]
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    /// Set once the stores are read and the connectors started (`GET /health`).
-    public private(set) var isReady = false
+    /// Set once the stores are read and the connectors started, in a group once the first assignment came
+    /// (`GET /health`, as Kafka's worker answers it).
+    public internal(set) var isReady = false
     /// The levels `/admin/loggers` sets; tasks started afterwards log at their logger's level.
     private var loggerLevels: LoggerLevels?
 
@@ -85,7 +86,6 @@ public actor Herder {
             // The assignment says what to start.
             for record in statuses { state.followStatus(key: record.key, value: record.value) }
             cluster?.configOffset = await membership.configLog.log.nextOffset(partition: 0)
-            isReady = true
             logger.info("connect worker ready to join its group", metadata: ["workerId": "\(workerId)", "group": "\(worker.groupId)"])
             return
         }
