@@ -60,17 +60,25 @@ extension Herder: WorkerGroupListener {
         await client.close()
     }
 
-    /// Where a request that changes configs goes: waits up to `worker.sync.timeout.ms` for a rebalance to end.
+    /// Where a request that changes configs goes: waits up to `worker.sync.timeout.ms` for a rebalance to end
+    /// (before the first assignment, up to `rebalance.timeout.ms`: Kafka's worker queues requests until it has
+    /// joined, so a request right after start succeeds, as with a single worker).
     public func configRequestRoute(forwarded: Bool) async -> ConfigRequestRoute {
-        guard let group = cluster?.group else { return cluster == nil ? .local : .conflict(Self.staleConfigMessage) }
-        let deadline = ContinuousClock.now + .milliseconds(max(worker.workerSyncTimeoutMs, 0))
-        while !(await group.isStable) {
+        guard cluster != nil else { return .local }
+        let waitMs = isReady ? worker.workerSyncTimeoutMs : worker.group.rebalanceTimeout.nanoseconds / 1_000_000
+        let deadline = ContinuousClock.now + .milliseconds(max(waitMs, 0))
+        while !(await isStable()) {
             if ContinuousClock.now >= deadline { return .conflict(Self.staleConfigMessage) }
             try? await Task.sleep(for: .milliseconds(100))
         }
         if cluster?.isLeader == true { return .local }
         guard !forwarded, let url = cluster?.leaderUrl, !url.isEmpty else { return .conflict(Self.conflictingOperationMessage) }
         return .forward(url)
+    }
+
+    private func isStable() async -> Bool {
+        guard isReady, let group = cluster?.group else { return false }
+        return await group.isStable
     }
 
     // MARK: WorkerGroupListener
