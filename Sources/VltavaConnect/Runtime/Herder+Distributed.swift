@@ -89,8 +89,15 @@ extension Herder: WorkerGroupListener {
     }
 
     public func configuredWork(readingTo offset: Int64) async throws -> (offset: Int64, work: Set<ConnectAssignmentItem>) {
-        try await catchUp(to: offset)
-        return (cluster?.configOffset ?? -1, state.configuredWork)
+        // In turn with requests and the follower loop, which read the same topic.
+        try await serially { () async throws(ConnectRestError) -> (offset: Int64, work: Set<ConnectAssignmentItem>) in
+            do {
+                try await self.catchUp(to: offset)
+            } catch {
+                throw ConnectRestError(500, "\(error)")
+            }
+            return await (self.cluster?.configOffset ?? -1, self.state.configuredWork)
+        }
     }
 
     public func assigned(_ assignment: ConnectProtocol.Assignment, generation: Int32, isLeader: Bool, incremental: Bool) async {
