@@ -46,3 +46,17 @@ struct HerderStateDistributedTests {
         #expect(ConnectStorageRecords.parseStatus(key: "topic-x-y", value: nil) == nil)
     }
 }
+
+@Suite("Restart requests in connect-configs")
+struct RestartRequestRecordTests {
+    @Test func aRestartRequestIsKafkasRecord() {
+        let record = ConnectStorageRecords.restartRequest(connector: "a-b", includeTasks: true, onlyFailed: false)
+        #expect(record.key == "restart-connector-a-b")
+        #expect(record.value == #"{"include-tasks":true,"only-failed":false}"#)
+        let parsed = ConnectStorageRecords.parseRestartRequest(key: record.key, value: record.value)
+        #expect(parsed?.connector == "a-b")
+        #expect(parsed?.includeTasks == true)
+        #expect(parsed?.onlyFailed == false)
+        #expect(ConnectStorageRecords.parseConfigRecord(key: record.key, value: record.value) == nil)
+    }
+}

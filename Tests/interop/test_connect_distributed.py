@@ -103,12 +103,24 @@ def test_two_workers_share_connectors_and_take_over_after_a_kill(vltava_bin, tmp
         for name in names:
             wait_until(lambda: running_workers(first, name) is not None, 60,
                        lambda: f"{name}: {first.get(f'/connectors/{name}/status').text} {first.log()} {second.log()}")
-        used = set()
-        for name in names:
-            used |= running_workers(second, name) or set()
-        assert used == set(workers), f"tasks run on {used}, not on both workers"
+
+        def spread(worker):
+            used = set()
+            for name in names:
+                used |= running_workers(worker, name) or set()
+            return used
+
+        # Each worker shows the tasks the other runs (statuses followed in connect-status), spread over both.
+        for worker in (first, second):
+            wait_until(lambda: spread(worker) == set(workers), 10, lambda: f"tasks run on {spread(worker)}, not on both")
         wait_until(lambda: len(lines_of(sink_file)) >= len(lines), 60,
                    lambda: f"sink has {len(lines_of(sink_file))} lines: {first.log()}")
+
+        # A restart sent to either worker reaches the worker running the task (a restart request in connect-configs).
+        restarted = requests.post(second.url + "/connectors/lines-in/restart", params={"includeTasks": "true"}, timeout=30)
+        assert restarted.status_code == 202, restarted.text
+        wait_until(lambda: running_workers(first, "lines-in") is not None, 30,
+                   lambda: f"{first.get('/connectors/lines-in/status').text} {first.log()} {second.log()}")
 
         # Kill the worker that runs the source's task: after the delay the other runs everything.
         victim = workers[next(iter(running_workers(first, "lines-in")))]

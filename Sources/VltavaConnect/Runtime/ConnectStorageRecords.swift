@@ -83,6 +83,20 @@ public enum ConnectStorageRecords {
         return nil
     }
 
+    /// `restart-connector-<name>` → `{"include-tasks":…,"only-failed":…}`: a restart the leader asks of the workers
+    /// that run the connector and its tasks (Kafka's `RestartRequest`).
+    public static func restartRequest(connector: String, includeTasks: Bool, onlyFailed: Bool) -> (key: String, value: String?) {
+        let value = JSONValue.object([("include-tasks", .bool(includeTasks)), ("only-failed", .bool(onlyFailed))])
+        return ("restart-connector-\(connector)", value.serialized)
+    }
+
+    /// The connector and options of a `restart-connector-…` record; nil for other keys.
+    public static func parseRestartRequest(key: String, value: String?) -> (connector: String, includeTasks: Bool, onlyFailed: Bool)? {
+        guard key.hasPrefix("restart-connector-"), let value, let parsed = try? JSONParser.parse(value) else { return nil }
+        return (String(key.dropFirst("restart-connector-".count)), parsed["include-tasks"]?.boolValue ?? false,
+                parsed["only-failed"]?.boolValue ?? false)
+    }
+
     // MARK: connect-status
 
     /// `status-connector-<name>` / `status-task-<name>-<id>` → `{"state":...,"trace":...,"worker_id":...,"generation":N}`.

@@ -148,7 +148,16 @@ extension Herder: WorkerGroupListener {
     private func readConfigs() async throws(ConnectError) {
         guard let membership = cluster else { return }
         let (records, offset) = try await membership.configLog.readNew()
-        for record in records { state.restore(key: record.key, value: record.value) }
+        for record in records {
+            if let restart = ConnectStorageRecords.parseRestartRequest(key: record.key, value: record.value) {
+                // Each worker restarts what it runs (the statuses of the rest are filtered out); the reconcile
+                // that follows starts them again.
+                let actions = state.restart(name: restart.connector, includeTasks: restart.includeTasks, onlyFailed: restart.onlyFailed)
+                await performLogged(actions)
+            } else {
+                state.restore(key: record.key, value: record.value)
+            }
+        }
         cluster?.configOffset = offset
     }
 

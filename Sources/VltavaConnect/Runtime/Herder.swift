@@ -166,8 +166,12 @@ public actor Herder {
                 logger.warning("cannot store a status", metadata: ["error": "\(error)"])
             }
         case .startConnector, .startTasks:
-            // A worker of a group starts what its assignment gives it when it reconciles.
-            guard cluster == nil else { return }
+            // A worker of a group starts what its assignment gives it when it reconciles: a connector object to
+            // (re)start is stopped here and started again there.
+            guard cluster == nil else {
+                if case let .startConnector(name) = action { connectorObjects.removeValue(forKey: name)?.value.stop() }
+                return
+            }
             if case let .startConnector(name) = action { await startConnector(name) }
             if case let .startTasks(name) = action { startTasks(name) }
         case let .stopConnector(name):
