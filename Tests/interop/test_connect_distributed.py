@@ -122,6 +122,13 @@ def test_two_workers_share_connectors_and_take_over_after_a_kill(vltava_bin, tmp
         wait_until(lambda: running_workers(first, "lines-in") is not None, 30,
                    lambda: f"{first.get('/connectors/lines-in/status').text} {first.log()} {second.log()}")
 
+        # A task restart goes to the worker running the task, whichever worker gets it.
+        for worker in (first, second):
+            restarted = requests.post(worker.url + "/connectors/lines-out/tasks/0/restart", timeout=30)
+            assert restarted.status_code == 204, restarted.text
+        wait_until(lambda: running_workers(first, "lines-out") is not None, 30,
+                   lambda: f"{first.get('/connectors/lines-out/status').text} {first.log()} {second.log()}")
+
         # Kill the worker that runs the source's task: after the delay the other runs everything.
         victim = workers[next(iter(running_workers(first, "lines-in")))]
         survivor = first if victim is second else second

@@ -18,7 +18,13 @@ struct ConnectForwarding: RouterMiddleware {
             return try await next(request, context)
         }
         let forwarded = request.uri.queryParameters.get("forward") == "false"
-        switch await herder.configRequestRoute(forwarded: forwarded) {
+        let route: ConfigRequestRoute
+        if let task = Self.restartedTask(request) {
+            route = await herder.taskRestartRoute(task, forwarded: forwarded)
+        } else {
+            route = await herder.configRequestRoute(forwarded: forwarded)
+        }
+        switch route {
         case .local:
             return try await next(request, context)
         case let .conflict(message):
@@ -39,6 +45,14 @@ struct ConnectForwarding: RouterMiddleware {
                     500, "Error trying to forward REST request: cannot reach the leader at \(leaderUrl): \(error)"))
             }
         }
+    }
+
+    /// The task of `POST /connectors/{name}/tasks/{task}/restart`, which goes to the task's worker, not the leader.
+    static func restartedTask(_ request: Request) -> ConnectorTaskId? {
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard request.method == .post, parts.count == 6, parts[1] == "connectors", parts[3] == "tasks", parts[5] == "restart",
+              let task = Int(parts[4]) else { return nil }
+        return ConnectorTaskId(connector: HTTPSchemaRegistryClient.percentDecoded(parts[2]), task: task)
     }
 
     /// Sends one request to another worker and returns its answer.

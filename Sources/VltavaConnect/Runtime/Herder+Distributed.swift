@@ -76,6 +76,17 @@ extension Herder: WorkerGroupListener {
         return .forward(url)
     }
 
+    /// Where `POST /connectors/{n}/tasks/{i}/restart` goes: to the worker running the task (Kafka forwards it
+    /// there), known from the task's status.
+    public func taskRestartRoute(_ id: ConnectorTaskId, forwarded: Bool) -> ConfigRequestRoute {
+        guard let membership = cluster, let record = state.connectors[id.connector], record.taskConfigs.indices.contains(id.task),
+              !membership.assigned.contains(.task(id.connector, Int32(id.task))) else { return .local }
+        guard !forwarded, let owner = record.taskStatuses[id.task]?.workerId, !owner.isEmpty, owner != workerId else {
+            return .conflict(Self.conflictingOperationMessage)
+        }
+        return .forward("http://\(owner)/")
+    }
+
     private func isStable() async -> Bool {
         guard isReady, let group = cluster?.group else { return false }
         return await group.isStable
