@@ -37,18 +37,22 @@ public struct ConnectService: Service {
     // MARK: Workers
 
     /// A worker that keeps everything in Kafka (`connect-configs`, `connect-offsets`, `connect-status`): Kafka's
-    /// distributed mode, as the single worker of its cluster.
-    public static func distributed(worker: WorkerConfig, logger: Logger, clientId: String = "vltava-connect") throws(ConnectError) -> (Herder, KafkaClient) {
+    /// distributed mode. With `joinsGroup` it shares the connectors with the other workers of `group.id` (the
+    /// worker group protocol); without, it is the single worker of its cluster and runs every connector.
+    public static func distributed(worker: WorkerConfig, logger: Logger, clientId: String = "vltava-connect",
+                                   joinsGroup: Bool = false) throws(ConnectError) -> (Herder, KafkaClient) {
         let makeClient = try clientFactory(worker, clientId: clientId)
         let client = makeClient()
         let offsets = KafkaOffsetStore(client: client, topic: worker.offsetStorageTopic, partitions: worker.offsetStoragePartitions,
                                        replicationFactor: worker.offsetStorageReplicationFactor)
+        let configs = KafkaConfigStore(client: client, topic: worker.configStorageTopic,
+                                       replicationFactor: worker.configStorageReplicationFactor)
+        let statuses = KafkaStatusStore(client: client, topic: worker.statusStorageTopic, partitions: worker.statusStoragePartitions,
+                                        replicationFactor: worker.statusStorageReplicationFactor)
         let herder = Herder(
-            worker: worker, client: client, makeClient: makeClient,
-            configStore: KafkaConfigStore(client: client, topic: worker.configStorageTopic, replicationFactor: worker.configStorageReplicationFactor),
-            statusStore: KafkaStatusStore(client: client, topic: worker.statusStorageTopic, partitions: worker.statusStoragePartitions,
-                                          replicationFactor: worker.statusStorageReplicationFactor),
-            offsetStore: offsets, loadOffsets: { () async throws(ConnectError) in try await offsets.load() }, logger: logger)
+            worker: worker, client: client, makeClient: makeClient, configStore: configs, statusStore: statuses,
+            offsetStore: offsets, loadOffsets: { () async throws(ConnectError) in try await offsets.load() },
+            cluster: joinsGroup ? ClusterMembership(configLog: configs, statusLog: statuses) : nil, logger: logger)
         return (herder, client)
     }
 
@@ -99,6 +103,7 @@ public struct ConnectService: Service {
         await herder.useLoggerLevels(loggers)
         let router = Router()
         router.add(middleware: ConnectHTTPErrors())
+        router.add(middleware: ConnectForwarding(herder: herder))
         ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)
         let limiter = HTTPConnectionLimiter.Counter(maximum: limits.maximumConnections)
         let server = HTTPServerBuilder.http1(configuration: .init(
@@ -116,7 +121,10 @@ public struct ConnectService: Service {
         let logger = self.logger
         do {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { await Self.startHerder(herder, logger: logger) }
+                group.addTask {
+                    await Self.startHerder(herder, logger: logger)
+                    await herder.runGroup()
+                }
                 try await application.run()
                 group.cancelAll()
             }

@@ -72,7 +72,7 @@ struct ConnectCommand: AsyncParsableCommand {
             let worker = try ConnectCommand.workerConfig(file: workerProperties, environment: ProcessInfo.processInfo.environment)
             bootstrapLogging(levelName: logLevel)
             let logger = Logger(label: "vltava-connect")
-            let (herder, client) = try ConnectCommand.make { () throws(ConnectError) in try ConnectService.distributed(worker: worker, logger: logger) }
+            let (herder, client) = try ConnectCommand.make { () throws(ConnectError) in try ConnectService.distributed(worker: worker, logger: logger, joinsGroup: true) }
             try await ConnectCommand.run(herder: herder, client: client, worker: worker, logger: logger, logLevel: logLevel) {}
         }
     }

@@ -14,6 +14,8 @@ actor CompactedTopicLog {
     let partitions: Int32
     let replicationFactor: Int16
     private var exists = false
+    /// The next offset to read of each partition, once the topic has been read.
+    private var position: [Int32: Int64] = [:]
 
     init(client: KafkaClient, topic: String, partitions: Int32, replicationFactor: Int16) {
         self.client = client
@@ -22,7 +24,8 @@ actor CompactedTopicLog {
         self.replicationFactor = replicationFactor
     }
 
-    /// Every record the topic holds now, partition by partition in offset order; nothing when it does not exist.
+    /// The records written since the last read (at the first read, every record the topic holds), partition by
+    /// partition in offset order; nothing when the topic does not exist.
     func readAll() async throws(ConnectError) -> [(key: String, value: String?)] {
         do {
             return try await readRecords()
@@ -35,12 +38,21 @@ actor CompactedTopicLog {
         guard let metadata = try await existingTopic() else { return [] }
         exists = true
         let partitionIds = metadata.partitions.map(\.partition).sorted()
-        var next = try await client.listOffsets(topic: topic, partitions: partitionIds, spec: .earliest)
+        var next = position
+        let unread = partitionIds.filter { next[$0] == nil }
+        if !unread.isEmpty {
+            for (partition, offset) in try await client.listOffsets(topic: topic, partitions: unread, spec: .earliest) {
+                next[partition] = offset
+            }
+        }
         let end = try await client.listOffsets(topic: topic, partitions: partitionIds, spec: .latest)
         var records: [(key: String, value: String?)] = []
         while true {
             let behind = next.filter { $0.value < (end[$0.key] ?? 0) }
-            if behind.isEmpty { break }
+            if behind.isEmpty {
+                position = next
+                break
+            }
             let fetched = try await client.fetch(topic: topic, offsets: behind, maxWait: .milliseconds(50))
             for partition in fetched.sorted(by: { $0.partition < $1.partition }) {
                 for record in partition.records {
@@ -51,6 +63,12 @@ actor CompactedTopicLog {
             }
         }
         return records
+    }
+
+    /// The next offset to read of a partition (-1 before the topic has been read): for the config topic, how far
+    /// a worker has read it (the config offset of the worker group protocol).
+    func nextOffset(partition: Int32) -> Int64 {
+        position[partition] ?? -1
     }
 
     private func existingTopic() async throws -> ClusterMetadata.Topic? {

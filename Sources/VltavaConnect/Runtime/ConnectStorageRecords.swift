@@ -83,6 +83,20 @@ public enum ConnectStorageRecords {
         return nil
     }
 
+    /// `restart-connector-<name>` → `{"include-tasks":…,"only-failed":…}`: a restart the leader asks of the workers
+    /// that run the connector and its tasks (Kafka's `RestartRequest`).
+    public static func restartRequest(connector: String, includeTasks: Bool, onlyFailed: Bool) -> (key: String, value: String?) {
+        let value = JSONValue.object([("include-tasks", .bool(includeTasks)), ("only-failed", .bool(onlyFailed))])
+        return ("restart-connector-\(connector)", value.serialized)
+    }
+
+    /// The connector and options of a `restart-connector-…` record; nil for other keys.
+    public static func parseRestartRequest(key: String, value: String?) -> (connector: String, includeTasks: Bool, onlyFailed: Bool)? {
+        guard key.hasPrefix("restart-connector-"), let value, let parsed = try? JSONParser.parse(value) else { return nil }
+        return (String(key.dropFirst("restart-connector-".count)), parsed["include-tasks"]?.boolValue ?? false,
+                parsed["only-failed"]?.boolValue ?? false)
+    }
+
     // MARK: connect-status
 
     /// `status-connector-<name>` / `status-task-<name>-<id>` → `{"state":...,"trace":...,"worker_id":...,"generation":N}`.
@@ -94,6 +108,28 @@ public enum ConnectStorageRecords {
             ("generation", .integer(generation)),
         ])
         return (key, value.serialized)
+    }
+
+    /// The connector, task (nil: the connector itself) and status (nil: a tombstone) of a `status-connector-…` or
+    /// `status-task-…` record; nil for other keys.
+    public static func parseStatus(key: String, value: String?) -> (connector: String, task: Int?, status: ConnectStatus?)? {
+        let connector: String
+        var task: Int?
+        if key.hasPrefix("status-connector-") {
+            connector = String(key.dropFirst("status-connector-".count))
+        } else if key.hasPrefix("status-task-"), let dash = key.lastIndex(of: "-"),
+                  let id = Int(key[key.index(after: dash)...]), key.distance(from: key.startIndex, to: dash) > "status-task-".count {
+            connector = String(key[key.index(key.startIndex, offsetBy: "status-task-".count)..<dash])
+            task = id
+        } else {
+            return nil
+        }
+        guard let value else { return (connector, task, nil) }
+        guard let parsed = try? JSONParser.parse(value), let stateName = parsed["state"]?.stringValue,
+              let state = ConnectState(rawValue: stateName) else { return nil }
+        let status = ConnectStatus(state: state, trace: parsed["trace"]?.stringValue,
+                                   workerId: parsed["worker_id"]?.stringValue ?? "")
+        return (connector, task, status)
     }
 
     /// `topic-<topic>-<connector>` → `{"topic":{"name":…,"connector":…,"task":N,"discoverTimestamp":ms}}`: a topic

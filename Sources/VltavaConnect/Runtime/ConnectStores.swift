@@ -52,6 +52,12 @@ public struct KafkaConfigStore: ConfigStore {
 
     public func load() async throws(ConnectError) -> [(key: String, value: String?)] { try await log.readAll() }
     public func write(_ records: [(key: String, value: String?)]) async throws(ConnectError) { try await log.write(records) }
+
+    /// The records written since the last read, and how far the topic is read now (-1: it does not exist).
+    func readNew() async throws(ConnectError) -> (records: [(key: String, value: String?)], offset: Int64) {
+        let records = try await log.readAll()
+        return (records, await log.nextOffset(partition: 0))
+    }
 }
 
 /// `status.storage.topic` (default `connect-status`): compacted, 5 partitions, keys spread by murmur2 as Kafka's

@@ -61,7 +61,13 @@ extension Herder {
             _ = try await self.connector(name)
             let actions = await self.mutate { $0.restart(name: name, includeTasks: includeTasks, onlyFailed: onlyFailed) }
             let snapshot = try await self.connector(name)
-            try await self.perform(actions)
+            if await self.isDistributed {
+                // The workers that run the connector and its tasks restart them when they read the request.
+                let request = ConnectStorageRecords.restartRequest(connector: name, includeTasks: includeTasks, onlyFailed: onlyFailed)
+                try await self.perform([.persistConfig([StoredRecord(request)])])
+            } else {
+                try await self.perform(actions)
+            }
             return snapshot
         }
     }

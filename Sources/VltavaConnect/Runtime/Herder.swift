@@ -22,8 +22,9 @@ public struct ConnectRestError: Error, Sendable, CustomStringConvertible {
     static func notFound(_ name: String) -> ConnectRestError { ConnectRestError(404, "Connector \(name) not found") }
 }
 
-/// The worker's herder (Kafka's `StandaloneHerder`, and `DistributedHerder` for a single worker that owns every
-/// connector): keeps the connectors, runs their connector objects and tasks, persists configs and statuses.
+/// The worker's herder (Kafka's `StandaloneHerder`, and its `DistributedHerder`: alone, a worker that owns every
+/// connector; with a `ClusterMembership`, one of a group that runs its assignment, `Herder+Distributed`): keeps
+/// the connectors, runs their connector objects and tasks, persists configs and statuses.
 ///
 /// The rules live in `HerderState`; this actor carries out the actions it returns. Requests that change
 /// connectors run one at a time (`serially`), since carrying them out awaits stores and stopping tasks; status
@@ -40,12 +41,15 @@ public actor Herder {
     let logger: Logger
 
     var state: HerderState
-    private var connectorObjects: [String: ConnectorObjectBox<any Connector>] = [:]
-    private var tasks: [String: [Int: WorkerTaskHandle]] = [:]
+    /// Set for a worker of a group (`vltava connect distributed`): it runs only what its assignment gives it.
+    var cluster: ClusterMembership?
+    var connectorObjects: [String: ConnectorObjectBox<any Connector>] = [:]
+    var tasks: [String: [Int: WorkerTaskHandle]] = [:]
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    /// Set once the stores are read and the connectors started (`GET /health`).
-    public private(set) var isReady = false
+    /// Set once the stores are read and the connectors started, in a group once the first assignment came
+    /// (`GET /health`, as Kafka's worker answers it).
+    public internal(set) var isReady = false
     /// The levels `/admin/loggers` sets; tasks started afterwards log at their logger's level.
     private var loggerLevels: LoggerLevels?
 
@@ -53,7 +57,8 @@ public actor Herder {
     /// offset store reads `connect-offsets`; a file store has read its file already).
     public init(worker: WorkerConfig, client: KafkaClient, makeClient: @escaping @Sendable () -> KafkaClient,
                 configStore: any ConfigStore, statusStore: any StatusStore, offsetStore: any OffsetStore,
-                loadOffsets: @escaping @Sendable () async throws(ConnectError) -> Void = {}, logger: Logger) {
+                loadOffsets: @escaping @Sendable () async throws(ConnectError) -> Void = {},
+                cluster: ClusterMembership? = nil, logger: Logger) {
         self.worker = worker
         self.workerId = worker.workerId
         self.client = client
@@ -63,6 +68,7 @@ public actor Herder {
         self.offsetStore = offsetStore
         self.loadOffsets = loadOffsets
         self.logger = logger
+        self.cluster = cluster
         self.state = HerderState(workerId: worker.workerId)
     }
 
@@ -76,6 +82,13 @@ public actor Herder {
         let configs = try await configStore.load()
         let statuses = try await statusStore.load()
         for record in configs { state.restore(key: record.key, value: record.value) }
+        if let membership = cluster {
+            // The assignment says what to start.
+            for record in statuses { state.followStatus(key: record.key, value: record.value) }
+            cluster?.configOffset = await membership.configLog.log.nextOffset(partition: 0)
+            logger.info("connect worker ready to join its group", metadata: ["workerId": "\(workerId)", "group": "\(worker.groupId)"])
+            return
+        }
         for record in statuses { state.restoreStatus(key: record.key, value: record.value) }
         let actions = state.startAll()
         await seriallyLogged { await self.performLogged(actions) }
@@ -102,7 +115,10 @@ public actor Herder {
         defer {
             if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
         }
-        return try await body()
+        let result = try await body()
+        // A worker of a group brings what runs here in line with the configs and its assignment after every change.
+        if cluster != nil { await reconcile() }
+        return result
     }
 
     func seriallyLogged(_ body: @Sendable () async -> Void) async {
@@ -141,18 +157,25 @@ public actor Herder {
         switch action {
         case .persistConfig:
             break
-        case let .persistStatus(records):
+        case var .persistStatus(records):
+            if let cluster { records = HerderState.statusRecords(records, ownedBy: cluster.assigned) }
+            guard !records.isEmpty else { return }
             do {
                 try await statusStore.write(records.map { ($0.key, $0.value) })
             } catch {
                 logger.warning("cannot store a status", metadata: ["error": "\(error)"])
             }
-        case let .startConnector(name):
-            await startConnector(name)
+        case .startConnector, .startTasks:
+            // A worker of a group starts what its assignment gives it when it reconciles: a connector object to
+            // (re)start is stopped here and started again there.
+            guard cluster == nil else {
+                if case let .startConnector(name) = action { connectorObjects.removeValue(forKey: name)?.value.stop() }
+                return
+            }
+            if case let .startConnector(name) = action { await startConnector(name) }
+            if case let .startTasks(name) = action { startTasks(name) }
         case let .stopConnector(name):
             await stopConnector(name)
-        case let .startTasks(name):
-            startTasks(name)
         case let .stopTasks(name):
             await stopTasks(name)
         case let .setTasksPaused(name, paused):
@@ -162,7 +185,7 @@ public actor Herder {
                 await handle.stop(timeoutMs: worker.taskShutdownGracefulTimeoutMs)
                 tasks[id.connector]?[id.task] = nil
             }
-            startTasks(id.connector, only: id.task)
+            if cluster == nil { startTasks(id.connector, only: id.task) }
         }
     }
 
@@ -201,12 +224,12 @@ public actor Herder {
         return result
     }
 
-    private func stopConnector(_ name: String) async {
+    func stopConnector(_ name: String) async {
         await stopTasks(name)
         if let box = connectorObjects.removeValue(forKey: name) { box.value.stop() }
     }
 
-    private func stopTasks(_ name: String) async {
+    func stopTasks(_ name: String) async {
         guard let handles = tasks.removeValue(forKey: name) else { return }
         await withTaskGroup(of: Void.self) { group in
             for handle in handles.values {
@@ -216,7 +239,7 @@ public actor Herder {
         }
     }
 
-    private func startTasks(_ name: String, only: Int? = nil) {
+    func startTasks(_ name: String, only: Int? = nil) {
         guard let record = state.connectors[name], record.targetState != .stopped,
               let plugin = try? ConnectorPlugins.named(record.config["connector.class"] ?? "") else { return }
         let context = workerContext()
@@ -252,7 +275,7 @@ public actor Herder {
             topicUsed: { [weak self] topic, id in await self?.topicUsed(topic, by: id) })
     }
 
-    private func taskReported(_ id: ConnectorTaskId, _ newState: ConnectState, trace: String?) async {
+    func taskReported(_ id: ConnectorTaskId, _ newState: ConnectState, trace: String?) async {
         // A report from a task that was replaced or stopped meanwhile is dropped.
         guard tasks[id.connector]?[id.task] != nil else { return }
         await performLogged(state.taskReported(id, newState, trace: trace))

@@ -45,7 +45,7 @@ public struct StoredRecord: Sendable, Equatable {
 /// The herder's state as a value: every transition returns the actions that carry it out, so the rules (what a
 /// pause, a stop, a restart or a new configuration does, what is written where) are tested without a worker.
 public struct HerderState: Sendable {
-    public private(set) var connectors: [String: ConnectorRecord] = [:]
+    public internal(set) var connectors: [String: ConnectorRecord] = [:]
     public let workerId: String
     /// Task configurations read from `connect-configs` not followed by their `commit-<name>` record yet.
     private var uncommittedTasks: [String: [Int: [String: String]]] = [:]
@@ -274,7 +274,7 @@ public struct HerderState: Sendable {
                         status: ConnectStatus(state: .unassigned, workerId: workerId), taskStatuses: [:], topics: [])
     }
 
-    private mutating func setConnectorStatus(_ name: String, _ state: ConnectState, trace: String? = nil) -> [HerderAction] {
+    mutating func setConnectorStatus(_ name: String, _ state: ConnectState, trace: String? = nil) -> [HerderAction] {
         guard connectors[name] != nil else { return [] }
         let status = ConnectStatus(state: state, trace: trace, workerId: workerId)
         if connectors[name]?.status == status { return [] }
@@ -283,7 +283,7 @@ public struct HerderState: Sendable {
             connector: name, task: nil, state: state.rawValue, trace: trace, workerId: workerId, generation: 1))])]
     }
 
-    private mutating func setTaskStatus(_ id: ConnectorTaskId, _ state: ConnectState, trace: String? = nil) -> [HerderAction] {
+    mutating func setTaskStatus(_ id: ConnectorTaskId, _ state: ConnectState, trace: String? = nil) -> [HerderAction] {
         guard connectors[id.connector] != nil else { return [] }
         let status = ConnectStatus(state: state, trace: trace, workerId: workerId)
         if connectors[id.connector]?.taskStatuses[id.task] == status { return [] }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import KafkaProtocol
+import NIOCore
 
 /// A Connect worker's configuration, read with Kafka's worker property names from a properties file and from the
 /// environment variables of Confluent's cp-kafka-connect image (`CONNECT_BOOTSTRAP_SERVERS`, …).
@@ -12,7 +13,7 @@ public struct WorkerConfig: Sendable {
     public private(set) var properties: [String: String]
 
     public var bootstrapServers: String
-    /// `group.id`: in Kafka the Connect cluster's group; here it names the cluster in status records.
+    /// `group.id`: the Connect cluster's worker group.
     public var groupId: String
     public var configStorageTopic: String
     public var offsetStorageTopic: String
@@ -34,6 +35,11 @@ public struct WorkerConfig: Sendable {
     /// The address other workers and clients are told (it also names this worker: `worker_id`).
     public var advertisedHost: String?
     public var advertisedPort: Int?
+    /// The worker group's settings (`connect.protocol`, `scheduled.rebalance.max.delay.ms`, the group timeouts).
+    public var group: WorkerGroup.Settings
+    /// `worker.sync.timeout.ms`: how long a worker waits to catch up with the config topic, or for a rebalance to
+    /// end before a request is refused.
+    public var workerSyncTimeoutMs: Int64
 
     public static let defaultConverter = "org.apache.kafka.connect.json.JsonConverter"
     public static let defaultHeaderConverter = "org.apache.kafka.connect.storage.SimpleHeaderConverter"
@@ -64,6 +70,13 @@ public struct WorkerConfig: Sendable {
         advertisedHost = properties["rest.advertised.host.name"].flatMap { $0.isEmpty ? nil : $0 }
         advertisedPort = properties["rest.advertised.port"] == nil
             ? nil : try ConnectConfig.int(properties, "rest.advertised.port", default: 0, minimum: 0)
+        group = WorkerGroup.Settings(groupId: groupId)
+        group.variant = try ConnectProtocol.Variant(configValue: properties["connect.protocol"] ?? "sessioned")
+        group.maxDelayMs = Int64(try ConnectConfig.int(properties, "scheduled.rebalance.max.delay.ms", default: 300_000, minimum: 0))
+        group.heartbeatInterval = .milliseconds(Int64(try ConnectConfig.int(properties, "heartbeat.interval.ms", default: 3000, minimum: 1)))
+        group.sessionTimeout = .milliseconds(Int64(try ConnectConfig.int(properties, "session.timeout.ms", default: 10_000, minimum: 1)))
+        group.rebalanceTimeout = .milliseconds(Int64(try ConnectConfig.int(properties, "rebalance.timeout.ms", default: 60_000, minimum: 1)))
+        workerSyncTimeoutMs = Int64(try ConnectConfig.int(properties, "worker.sync.timeout.ms", default: 3000, minimum: 0))
         // Validated now so that a typo stops the worker at start rather than at the first connector.
         for name in ["key.converter", "value.converter"] where properties[name] != nil {
             _ = try ConverterRegistry.make(className: properties[name] ?? "", configName: name)
@@ -91,6 +104,9 @@ public struct WorkerConfig: Sendable {
         let host = advertisedHost ?? (["0.0.0.0", "::", ""].contains(restHost) ? Self.hostName() : restHost)
         return "\(host):\(advertisedPort ?? restPort)"
     }
+
+    /// The worker's REST URL as other workers reach it (`Assignment.leaderUrl`): the advertised address.
+    public var restUrl: String { "http://\(workerId)/" }
 
     private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -232,7 +232,7 @@ struct HTTPAnswer: Sendable {
 }
 
 /// Writes one request when the connection is up and completes the promise with the answer.
-private final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
