@@ -10,25 +10,15 @@ extension JsonConverter {
             if schema.isOptional { return .null }
             throw .data("Conversion error: null value for field that is required and has no default value")
         }
-        if let schema, let name = schema.name, let logical = try logicalToJson(name: name, schema: schema, value: value) {
+        if let schema, let name = schema.name, let logical = try ConnectJSON.logicalToJson(name: name, schema: schema, value: value, decimalFormat: decimalFormat) {
             return logical
         }
         let kind = schema?.type ?? value.inferredType ?? .string
         func mismatch() -> ConnectError {
             .data("Invalid type for \(schema?.type.javaName ?? "unknown schema"): \(value.javaClassName)")
         }
+        if let primitive = ConnectJSON.primitiveToJson(kind, value) { return primitive }
         switch (kind, value) {
-        case let (.int8, .int8(number)): return .integer(number)
-        case let (.int16, .int16(number)): return .integer(number)
-        case let (.int32, .int32(number)): return .integer(number)
-        case let (.int64, .int64(number)): return .integer(number)
-        case let (.float32, .float32(number)):
-            return number.isFinite ? .number(JavaNumberText.float(number)) : .string(JavaNumberText.float(number))
-        case let (.float64, .float64(number)):
-            return number.isFinite ? .number(JavaNumberText.double(number)) : .string(JavaNumberText.double(number))
-        case let (.boolean, .boolean(flag)): return .bool(flag)
-        case let (.string, .string(text)): return .string(text)
-        case let (.bytes, .bytes(bytes)): return .string(Base64.encode(bytes))
         case let (.array, .array(items)):
             var list: [JSONValue] = []
             list.reserveCapacity(items.count)
@@ -84,38 +74,6 @@ extension JsonConverter {
 
     /// A logical type's value, which travels as its physical value: Decimal bytes as Base64 or a number, Date,
     /// Time and Timestamp as their integers. Nil for names that are not logical types.
-    private func logicalToJson(name: String, schema: ConnectSchema, value: ConnectValue) throws(ConnectError) -> JSONValue? {
-        switch name {
-        case ConnectLogical.decimalName:
-            guard case let .bytes(bytes) = value else {
-                throw .data("Invalid type for Decimal, expected the unscaled bytes but was \(value.javaClassName)")
-            }
-            let scale = try Self.decimalScale(schema)
-            switch decimalFormat {
-            case .base64:
-                return .string(Base64.encode(bytes))
-            case .numeric:
-                guard let digits = DecimalBytes.decimalString(twosComplement: bytes) else {
-                    throw .data("Invalid bytes for Decimal field")
-                }
-                return .number(JavaNumberText.bigDecimal(unscaled: digits, scale: Int(scale)))
-            }
-        case ConnectLogical.dateName, ConnectLogical.timeName:
-            guard case let .int32(number) = value else {
-                let logicalName = name == ConnectLogical.dateName ? "Date" : "Time"
-                throw .data("Invalid type for \(logicalName), expected int32 but was \(value.javaClassName)")
-            }
-            return .integer(number)
-        case ConnectLogical.timestampName:
-            guard case let .int64(number) = value else {
-                throw .data("Invalid type for Timestamp, expected int64 but was \(value.javaClassName)")
-            }
-            return .integer(number)
-        default:
-            return nil
-        }
-    }
-
     /// A Decimal schema's `scale` parameter.
     static func decimalScale(_ schema: ConnectSchema) throws(ConnectError) -> Int32 {
         guard let text = schema.parameter(ConnectLogical.scaleParameter) else {
@@ -134,37 +92,13 @@ extension JsonConverter {
             if schema.isOptional { return .null }
             throw .data("Invalid null value for required \(schema.type.javaName) field")
         }
-        if let name = schema.name, let logical = try logicalToConnect(name: name, schema: schema, json: json) {
+        if let name = schema.name, let logical = try ConnectJSON.logicalToConnect(name: name, schema: schema, json: json) {
             return logical
         }
         func mismatch(_ expected: String) -> ConnectError {
             .data("Invalid value for \(schema.type.javaName) field: expected \(expected) but found \(json.nodeType)")
         }
         switch schema.type {
-        case .boolean:
-            guard case let .bool(flag) = json else { throw mismatch("a boolean") }
-            return .boolean(flag)
-        case .int8, .int16, .int32, .int64:
-            guard let number = Self.javaLongValue(json) else { throw mismatch("a number") }
-            switch schema.type {
-            case .int8: return .int8(Int8(truncatingIfNeeded: number))
-            case .int16: return .int16(Int16(truncatingIfNeeded: number))
-            case .int32: return .int32(Int32(truncatingIfNeeded: number))
-            default: return .int64(number)
-            }
-        case .float32:
-            guard let number = Self.floatingText(json).flatMap({ Float($0) }) else { throw mismatch("a number") }
-            return .float32(number)
-        case .float64:
-            guard let number = Self.floatingText(json).flatMap({ Double($0) }) else { throw mismatch("a number") }
-            return .float64(number)
-        case .bytes:
-            guard case let .string(text) = json else { throw mismatch("a Base64 string") }
-            guard let bytes = Base64.decode(text) else { throw .data("Invalid bytes field") }
-            return .bytes(bytes)
-        case .string:
-            guard case let .string(text) = json else { throw mismatch("a string") }
-            return .string(text)
         case .array:
             guard case let .array(items) = json else { throw mismatch("an array") }
             var values: [ConnectValue] = []
@@ -181,6 +115,8 @@ extension JsonConverter {
             values.reserveCapacity(schema.fields.count)
             for field in schema.fields { values.append(try convertToConnect(field.schema, json[field.name])) }
             return .structure(ConnectStruct(schema: schema, values: values))
+        default:
+            return try ConnectJSON.primitiveToConnect(schema, json)
         }
     }
 
@@ -230,39 +166,6 @@ extension JsonConverter {
                                            value: try convertToConnect(schema.valueSchema, items[1])))
         }
         return .map(entries)
-    }
-
-    private func logicalToConnect(name: String, schema: ConnectSchema, json: JSONValue) throws(ConnectError) -> ConnectValue? {
-        switch name {
-        case ConnectLogical.decimalName:
-            let scale = try Self.decimalScale(schema)
-            switch json {
-            case let .number(text):
-                guard let digits = DecimalBytes.unscaledDigits(jsonNumber: text, scale: Int(scale)),
-                      let bytes = DecimalBytes.twosComplement(decimal: Substring(digits)) else {
-                    throw .data("BigDecimal has mismatching scale value for given Decimal schema")
-                }
-                return .bytes(bytes)
-            case let .string(text):
-                guard let bytes = Base64.decode(text), !bytes.isEmpty else { throw .data("Invalid bytes for Decimal field") }
-                return .bytes(DecimalBytes.minimal(bytes))
-            default:
-                throw .data("Invalid type for Decimal, underlying representation should be numeric or bytes but was \(json.nodeType)")
-            }
-        case ConnectLogical.dateName, ConnectLogical.timeName:
-            guard let number = Self.integralValue(json), let value = Int32(exactly: number) else {
-                let logicalName = name == ConnectLogical.dateName ? "Date" : "Time"
-                throw .data("Invalid type for \(logicalName), underlying representation should be integer but was \(json.nodeType)")
-            }
-            return .int32(value)
-        case ConnectLogical.timestampName:
-            guard let number = Self.integralValue(json) else {
-                throw .data("Invalid type for Timestamp, underlying representation should be integral but was \(json.nodeType)")
-            }
-            return .int64(number)
-        default:
-            return nil
-        }
     }
 
     /// A JSON number as Java's `JsonNode.longValue()` gives it: integers exactly, fractions truncated toward zero.

@@ -11,7 +11,7 @@ public struct AvroConverter: Converter, HeaderConverter {
     var config = RegistryConverterConfig()
     var avroData = AvroData()
     private var explicitClient: (any SchemaRegistryClient)?
-    private var cache = AvroConverterCache(capacity: 1000)
+    private var cache = Cache(capacity: 1000)
 
     /// A converter that makes its registry client from `schema.registry.url` when configured.
     public init() {}
@@ -24,7 +24,7 @@ public struct AvroConverter: Converter, HeaderConverter {
     public mutating func configure(_ configs: [String: String], isKey: Bool) throws(ConnectError) {
         config = try RegistryConverterConfig(configs, isKey: isKey, client: explicitClient)
         avroData = try AvroData(configs: configs)
-        cache = AvroConverterCache(capacity: Int(max(1, config.cacheSize)))
+        cache = Cache(capacity: Int(max(1, config.cacheSize)))
         self.isKey = isKey
     }
 
@@ -44,16 +44,16 @@ public struct AvroConverter: Converter, HeaderConverter {
             }
             return nil
         }
-        let avroType = try cache.avroType(of: schema) { () throws(ConnectError) in
+        let avroType = try cache.translation(of: schema) { () throws(ConnectError) in
             let type = try avroData.fromConnectSchema(schema)
-            return AvroConverterCache.Translated(type: type, text: type.jsonText)
+            return Translated(type: type, text: type.jsonText)
         }
         let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: avroType.type.fullName ?? avroType.type.typeName)
         let choice = try config.writerSchema(topic: topic, subject: subject, schemaType: "AVRO", text: avroType.text, formatName: "Avro")
         let schemaId = choice.id
         var writerType = avroType.type
         if let latest = choice.latest {
-            writerType = try cache.registeredType(id: schemaId, text: latest.schema, schemaType: latest.schemaType)
+            writerType = try registeredType(id: schemaId, latest)
         }
         let datum = try withErrorContext("Failed to serialize Avro data from topic \(topic)") { () throws(ConnectError) in
             try avroData.fromConnectData(schema, writerType, value)
@@ -79,13 +79,10 @@ public struct AvroConverter: Converter, HeaderConverter {
             let registered = try withErrorContext("Error retrieving Avro schema for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.schema(id: schemaId)
             }
-            let writerType = try cache.registeredType(id: schemaId, text: registered.schema, schemaType: registered.schemaType)
+            let writerType = try registeredType(id: schemaId, registered)
             let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: writerType.fullName ?? writerType.typeName)
-            // The registry's version of the schema under the subject becomes the Connect schema's version when the
-            // schema has no connect.version; a schema registered under another subject has none.
-            let version = try withErrorContext("Error retrieving Avro schema version for id \(schemaId)") { () throws(ConnectError) in
-                try config.client.lookup(subject: subject, schemaType: "AVRO", schema: registered.schema, normalize: false)?.version
-            }
+            let version = try config.registeredVersion(of: registered, id: schemaId, subject: subject, schemaType: "AVRO",
+                                                       formatName: "Avro")
             let connectSchema = try cache.connectSchema(id: schemaId, version: version) { () throws(ConnectError) in
                 try avroData.toConnectSchema(writerType, version: version)
             }
@@ -103,49 +100,24 @@ public struct AvroConverter: Converter, HeaderConverter {
             return (connectSchema, try avroData.toConnectData(connectSchema, writerType, datum))
         }
     }
-}
 
-/// The converter's translations, shared by its copies: the Avro schema (and its text) of each Connect schema, the
-/// parsed Avro schema of each registry id, the Connect schema of each id and version.
-final class AvroConverterCache: Sendable {
+    /// The Avro schema (and its text) made from a Connect schema.
     struct Translated: Sendable {
         var type: AvroType
         var text: String
     }
 
-    private struct IdVersion: Hashable, Sendable {
-        var id: Int32
-        var version: Int32?
-    }
+    typealias Cache = RegistryConverterCache<Translated, AvroType>
 
-    private let avroTypes: BoundedCache<ConnectSchema, Translated>
-    private let registeredTypes: BoundedCache<Int32, AvroType>
-    private let connectSchemas: BoundedCache<IdVersion, ConnectSchema>
-
-    init(capacity: Int) {
-        avroTypes = BoundedCache(capacity: capacity)
-        registeredTypes = BoundedCache(capacity: capacity)
-        connectSchemas = BoundedCache(capacity: capacity)
-    }
-
-    func avroType(of schema: ConnectSchema, _ make: () throws(ConnectError) -> Translated) throws(ConnectError) -> Translated {
-        try avroTypes.value(for: schema, make)
-    }
-
-    func registeredType(id: Int32, text: String, schemaType: String) throws(ConnectError) -> AvroType {
-        try registeredTypes.value(for: id) { () throws(ConnectError) in
-            guard schemaType.uppercased() == "AVRO" else {
-                throw .data("Schema \(id) is a \(schemaType) schema, not an Avro one")
-            }
+    /// The parsed Avro schema of a registry id.
+    private func registeredType(id: Int32, _ registered: RegistrySchema) throws(ConnectError) -> AvroType {
+        try cache.registered(id: id) { () throws(ConnectError) in
+            try registered.requireType("AVRO", described: "Schema \(id)", formatName: "Avro")
             do throws(AvroError) {
-                return try AvroType.parse(text)
+                return try AvroType.parse(registered.schema)
             } catch {
                 throw .data("Schema \(id) from the registry is not a valid Avro schema: \(error.message)")
             }
         }
-    }
-
-    func connectSchema(id: Int32, version: Int32?, _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
-        try connectSchemas.value(for: IdVersion(id: id, version: version), make)
     }
 }

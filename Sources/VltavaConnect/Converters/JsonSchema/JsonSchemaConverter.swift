@@ -20,7 +20,7 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
     var config = RegistryConverterConfig()
     var jsonSchemaData = JsonSchemaData()
     private var explicitClient: (any SchemaRegistryClient)?
-    private var translations = JsonSchemaConverterCache(capacity: 1000)
+    private var translations = Cache(capacity: 1000)
 
     /// A converter that makes its registry client from `schema.registry.url` when configured.
     public init() {}
@@ -35,7 +35,7 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
         jsonSchemaData = try JsonSchemaData(configs: configs)
         _ = try ConverterConfig.boolean(configs, Self.failUnknownPropertiesConfig, default: true)
         _ = try ConverterConfig.boolean(configs, Self.failInvalidSchemaConfig, default: false)
-        translations = JsonSchemaConverterCache(capacity: Int(max(1, config.cacheSize)))
+        translations = Cache(capacity: Int(max(1, config.cacheSize)))
         self.isKey = isKey
     }
 
@@ -49,9 +49,9 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
             throw .data("Failed to serialize JSON data from topic \(topic): JsonSchemaConverter needs a schema "
                         + "(schemaless values are not supported)")
         }
-        let translated = try translations.jsonSchema(of: schema) { () throws(ConnectError) in
+        let translated = try translations.translation(of: schema) { () throws(ConnectError) in
             let document = try jsonSchemaData.fromConnectSchema(schema)
-            return JsonSchemaConverterCache.Translated(document: document, text: document.serialized)
+            return Translated(document: document, text: document.serialized)
         }
         // A null value of a required schema without a default is a tombstone; of an optional one, the JSON null.
         guard let json = try withErrorContext("Failed to serialize JSON data from topic \(topic)", { () throws(ConnectError) in
@@ -60,9 +60,8 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
         let subject = try subjectName(topic: topic, document: translated.document)
         let choice = try config.writerSchema(topic: topic, subject: subject, schemaType: Self.schemaType,
                                              text: translated.text, formatName: "JSON")
-        if let latest = choice.latest, latest.schemaType.uppercased() != Self.schemaType {
-            throw .data("Failed to serialize JSON data from topic \(topic): the latest schema of \(subject) is a "
-                        + "\(latest.schemaType) schema, not a JSON one")
+        try withErrorContext("Failed to serialize JSON data from topic \(topic)") { () throws(ConnectError) in
+            try choice.latest?.requireType(Self.schemaType, described: "the latest schema of \(subject)", formatName: "JSON")
         }
         var text = ""
         // As Jackson writes it: compact, members in order, control characters with upper-case hex escapes.
@@ -78,10 +77,8 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
             let registered = try withErrorContext("Error retrieving JSON schema for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.schema(id: schemaId)
             }
-            let document = try translations.registeredDocument(id: schemaId) { () throws(ConnectError) in
-                guard registered.schemaType.uppercased() == Self.schemaType else {
-                    throw .data("Schema \(schemaId) is a \(registered.schemaType) schema, not a JSON one")
-                }
+            let document = try translations.registered(id: schemaId) { () throws(ConnectError) in
+                try registered.requireType(Self.schemaType, described: "Schema \(schemaId)", formatName: "JSON")
                 do {
                     return try JSONParser.parse(registered.schema, maximumDepth: Self.maximumDepth)
                 } catch {
@@ -89,11 +86,8 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
                 }
             }
             let subject = try subjectName(topic: topic, document: document)
-            // The registry's version of the schema under the subject becomes the Connect schema's version when the
-            // schema has no connect.version; a schema registered under another subject has none.
-            let version = try withErrorContext("Error retrieving JSON schema version for id \(schemaId)") { () throws(ConnectError) in
-                try config.client.lookup(subject: subject, schemaType: Self.schemaType, schema: registered.schema, normalize: false)?.version
-            }
+            let version = try config.registeredVersion(of: registered, id: schemaId, subject: subject,
+                                                       schemaType: Self.schemaType, formatName: "JSON")
             let connectSchema = try translations.connectSchema(id: schemaId, version: version) { () throws(ConnectError) in
                 try jsonSchemaData.toConnectSchema(document, version: version)
             }
@@ -117,40 +111,12 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
         }
         return config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: title ?? "")
     }
-}
 
-/// The converter's translations, shared by its copies: the JSON Schema (and its text) of each Connect schema, the
-/// parsed document of each registry id, the Connect schema of each id and version.
-final class JsonSchemaConverterCache: Sendable {
+    /// The JSON Schema (and its text) made from a Connect schema.
     struct Translated: Sendable {
         var document: JSONValue
         var text: String
     }
 
-    private struct IdVersion: Hashable, Sendable {
-        var id: Int32
-        var version: Int32?
-    }
-
-    private let jsonSchemas: BoundedCache<ConnectSchema, Translated>
-    private let documents: BoundedCache<Int32, JSONValue>
-    private let connectSchemas: BoundedCache<IdVersion, ConnectSchema>
-
-    init(capacity: Int) {
-        jsonSchemas = BoundedCache(capacity: capacity)
-        documents = BoundedCache(capacity: capacity)
-        connectSchemas = BoundedCache(capacity: capacity)
-    }
-
-    func jsonSchema(of schema: ConnectSchema, _ make: () throws(ConnectError) -> Translated) throws(ConnectError) -> Translated {
-        try jsonSchemas.value(for: schema, make)
-    }
-
-    func registeredDocument(id: Int32, _ make: () throws(ConnectError) -> JSONValue) throws(ConnectError) -> JSONValue {
-        try documents.value(for: id, make)
-    }
-
-    func connectSchema(id: Int32, version: Int32?, _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
-        try connectSchemas.value(for: IdVersion(id: id, version: version), make)
-    }
+    typealias Cache = RegistryConverterCache<Translated, JSONValue>
 }

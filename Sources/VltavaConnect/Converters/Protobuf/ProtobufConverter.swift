@@ -16,7 +16,7 @@ public struct ProtobufConverter: Converter, HeaderConverter {
     var config = RegistryConverterConfig()
     var protobufData = ProtobufData()
     private var explicitClient: (any SchemaRegistryClient)?
-    private var cache = ProtobufConverterCache(capacity: 1000)
+    private var cache = Cache(capacity: 1000)
 
     /// A converter that makes its registry client from `schema.registry.url` when configured.
     public init() {}
@@ -29,7 +29,7 @@ public struct ProtobufConverter: Converter, HeaderConverter {
     public mutating func configure(_ configs: [String: String], isKey: Bool) throws(ConnectError) {
         config = try RegistryConverterConfig(configs, isKey: isKey, client: explicitClient)
         protobufData = try ProtobufData(configs: configs)
-        cache = ProtobufConverterCache(capacity: Int(max(1, config.cacheSize)))
+        cache = Cache(capacity: Int(max(1, config.cacheSize)))
         self.isKey = isKey
     }
 
@@ -45,21 +45,19 @@ public struct ProtobufConverter: Converter, HeaderConverter {
         }
         if value.isNull { return nil }
         return try withErrorContext("Failed to serialize Protobuf data from topic \(topic)") { () throws(ConnectError) in
-            let text = try cache.protoText(of: schema) { () throws(ConnectError) in try protobufData.fromConnectSchema(schema) }
+            let text = try cache.translation(of: schema) { () throws(ConnectError) in try protobufData.fromConnectSchema(schema) }
             let recordName = schema.name ?? ProtobufData.defaultSchemaName + "1"
             let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: recordName)
             let choice = try config.writerSchema(topic: topic, subject: subject, schemaType: Self.schemaType, text: text,
                                                  formatName: "Protobuf")
             let writerText: String
             if let latest = choice.latest {
-                guard latest.schemaType.uppercased() == Self.schemaType else {
-                    throw .data("the latest schema of \(subject) is a \(latest.schemaType) schema, not a Protobuf one")
-                }
+                try latest.requireType(Self.schemaType, described: "the latest schema of \(subject)", formatName: "Protobuf")
                 writerText = latest.schema
             } else {
                 writerText = text
             }
-            let pool = try cache.pool(id: choice.id) { () throws(ConnectError) in try Self.pool(writerText, id: choice.id) }
+            let pool = try cache.registered(id: choice.id) { () throws(ConnectError) in try Self.pool(writerText, id: choice.id) }
             let indexes = try Self.messageIndexes(of: ProtobufData.splitName(recordName).name, in: pool.file)
             let message = try pool.message(at: indexes)
             let payload = try ProtobufValueWriter(pool: pool).message(schema, value, message)
@@ -75,18 +73,14 @@ public struct ProtobufConverter: Converter, HeaderConverter {
             let registered = try withErrorContext("Error retrieving Protobuf schema for id \(schemaId)") { () throws(ConnectError) in
                 try config.client.schema(id: schemaId)
             }
-            guard registered.schemaType.uppercased() == Self.schemaType else {
-                throw .data("Schema \(schemaId) is a \(registered.schemaType) schema, not a Protobuf one")
-            }
-            let pool = try cache.pool(id: schemaId) { () throws(ConnectError) in try Self.pool(registered.schema, id: schemaId) }
+            try registered.requireType(Self.schemaType, described: "Schema \(schemaId)", formatName: "Protobuf")
+            let pool = try cache.registered(id: schemaId) { () throws(ConnectError) in try Self.pool(registered.schema, id: schemaId) }
             var reader = ProtobufReader(bytes, from: ConfluentWireFormat.headerSize)
             let indexes = try ProtobufMessageIndexes.decode(&reader)
             let message = try pool.message(at: indexes)
             let subject = config.subjectStrategy.subject(topic: topic, isKey: isKey, recordName: message.fullName)
-            // The registry's version of the schema under the record's subject becomes the Connect schema's version.
-            let version = try withErrorContext("Error retrieving Protobuf schema version for id \(schemaId)") { () throws(ConnectError) in
-                try config.client.lookup(subject: subject, schemaType: Self.schemaType, schema: registered.schema, normalize: false)?.version
-            }
+            let version = try config.registeredVersion(of: registered, id: schemaId, subject: subject,
+                                                       schemaType: Self.schemaType, formatName: "Protobuf")
             let connectSchema = try cache.connectSchema(id: schemaId, indexes: indexes, version: version) { () throws(ConnectError) in
                 try protobufData.toConnectSchema(message, pool: pool, version: version)
             }
@@ -111,37 +105,6 @@ public struct ProtobufConverter: Converter, HeaderConverter {
         guard !file.messages.isEmpty else { throw .data("The schema has no message") }
         return [file.messages.firstIndex { $0.name == name } ?? 0]
     }
-}
 
-/// The converter's translations, shared by its copies: the `.proto` text of each Connect schema, the parsed file of
-/// each registry id, the Connect schema of each id, message and version.
-final class ProtobufConverterCache: Sendable {
-    private struct SchemaKey: Hashable, Sendable {
-        var id: Int32
-        var indexes: [Int]
-        var version: Int32?
-    }
-
-    private let texts: BoundedCache<ConnectSchema, String>
-    private let pools: BoundedCache<Int32, ProtobufDescriptorPool>
-    private let connectSchemas: BoundedCache<SchemaKey, ConnectSchema>
-
-    init(capacity: Int) {
-        texts = BoundedCache(capacity: capacity)
-        pools = BoundedCache(capacity: capacity)
-        connectSchemas = BoundedCache(capacity: capacity)
-    }
-
-    func protoText(of schema: ConnectSchema, _ make: () throws(ConnectError) -> String) throws(ConnectError) -> String {
-        try texts.value(for: schema, make)
-    }
-
-    func pool(id: Int32, _ make: () throws(ConnectError) -> ProtobufDescriptorPool) throws(ConnectError) -> ProtobufDescriptorPool {
-        try pools.value(for: id, make)
-    }
-
-    func connectSchema(id: Int32, indexes: [Int], version: Int32?,
-                       _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
-        try connectSchemas.value(for: SchemaKey(id: id, indexes: indexes, version: version), make)
-    }
+    typealias Cache = RegistryConverterCache<String, ProtobufDescriptorPool>
 }

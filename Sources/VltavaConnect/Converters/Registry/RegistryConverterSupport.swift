@@ -75,3 +75,58 @@ final class BoundedCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         return made
     }
 }
+
+extension RegistryConverterConfig {
+    /// The registry's version of a writer schema under `subject`: it becomes the Connect schema's version when the
+    /// schema has no `connect.version` (nil when the schema is registered under another subject only).
+    func registeredVersion(of registered: RegistrySchema, id: Int32, subject: String, schemaType: String,
+                           formatName: String) throws(ConnectError) -> Int32? {
+        try withErrorContext("Error retrieving \(formatName) schema version for id \(id)") { () throws(ConnectError) in
+            try client.lookup(subject: subject, schemaType: schemaType, schema: registered.schema, normalize: false)?.version
+        }
+    }
+}
+
+/// A registry converter's translations, shared by its copies: the format's schema made from each Connect schema
+/// (`Translated`), each registry id's schema parsed (`Parsed`), and the Connect schema of each id, message (the
+/// Protobuf message indexes; empty for other formats) and registry version.
+final class RegistryConverterCache<Translated: Sendable, Parsed: Sendable>: Sendable {
+    private struct ConnectKey: Hashable, Sendable {
+        var id: Int32
+        var indexes: [Int]
+        var version: Int32?
+    }
+
+    private let translations: BoundedCache<ConnectSchema, Translated>
+    private let parsed: BoundedCache<Int32, Parsed>
+    private let connectSchemas: BoundedCache<ConnectKey, ConnectSchema>
+
+    init(capacity: Int) {
+        translations = BoundedCache(capacity: capacity)
+        parsed = BoundedCache(capacity: capacity)
+        connectSchemas = BoundedCache(capacity: capacity)
+    }
+
+    func translation(of schema: ConnectSchema, _ make: () throws(ConnectError) -> Translated) throws(ConnectError) -> Translated {
+        try translations.value(for: schema, make)
+    }
+
+    func registered(id: Int32, _ make: () throws(ConnectError) -> Parsed) throws(ConnectError) -> Parsed {
+        try parsed.value(for: id, make)
+    }
+
+    func connectSchema(id: Int32, indexes: [Int] = [], version: Int32?,
+                       _ make: () throws(ConnectError) -> ConnectSchema) throws(ConnectError) -> ConnectSchema {
+        try connectSchemas.value(for: ConnectKey(id: id, indexes: indexes, version: version), make)
+    }
+}
+
+extension RegistrySchema {
+    /// Throws unless the registry holds this schema as `schemaType` (`AVRO`, `JSON`, `PROTOBUF`); `described` names
+    /// it in the message (`Schema 7`, `the latest schema of orders-value`).
+    func requireType(_ schemaType: String, described: String, formatName: String) throws(ConnectError) {
+        guard self.schemaType.uppercased() == schemaType else {
+            throw .data("\(described) is a \(self.schemaType) schema, not \(formatName == "Avro" ? "an" : "a") \(formatName) one")
+        }
+    }
+}
