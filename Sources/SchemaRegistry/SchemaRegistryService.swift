@@ -92,14 +92,8 @@ public struct SchemaRegistryService: Service {
         let router = Router()
         router.add(middleware: ConfluentHTTPErrors())
         SchemaRegistryRoutes(registry: registry).add(to: router)
-        let limiter = HTTPConnectionLimiter.Counter(maximum: limits.maximumConnections)
         let logger = self.logger
-        let server = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [HTTPConnectionLimiter(counter: limiter, logger: logger)],
-            idleTimeout: .milliseconds(limits.idleTimeoutMs),
-            httpDecoderConfiguration: .init(
-                maxHeaderFieldSize: limits.maximumHeaderBytes, maxHeaderListSize: limits.maximumHeaderBytes,
-                maxHeaderFieldCount: limits.maximumHeaderCount)))
+        let server = limits.serverBuilder(logger: logger)
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
@@ -122,6 +116,17 @@ public struct HTTPLimits: Sendable, Equatable {
     public var maximumHeaderCount = 200
 
     public init() {}
+
+    /// An HTTP/1.1 server with these limits: a connection count, an idle timeout, bounded request heads.
+    public func serverBuilder(logger: Logger) -> HTTPServerBuilder {
+        let limiter = HTTPConnectionLimiter.Counter(maximum: maximumConnections)
+        return HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [HTTPConnectionLimiter(counter: limiter, logger: logger)],
+            idleTimeout: .milliseconds(idleTimeoutMs),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: maximumHeaderBytes, maxHeaderListSize: maximumHeaderBytes,
+                maxHeaderFieldCount: maximumHeaderCount)))
+    }
 
     /// The limits the environment sets, or a message naming the variable that is wrong.
     public static func from(environment: [String: String]) throws(RegistryError) -> HTTPLimits {

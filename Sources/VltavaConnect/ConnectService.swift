@@ -105,13 +105,7 @@ public struct ConnectService: Service {
         router.add(middleware: ConnectHTTPErrors())
         router.add(middleware: ConnectForwarding(herder: herder))
         ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)
-        let limiter = HTTPConnectionLimiter.Counter(maximum: limits.maximumConnections)
-        let server = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [HTTPConnectionLimiter(counter: limiter, logger: logger)],
-            idleTimeout: .milliseconds(limits.idleTimeoutMs),
-            httpDecoderConfiguration: .init(
-                maxHeaderFieldSize: limits.maximumHeaderBytes, maxHeaderListSize: limits.maximumHeaderBytes,
-                maxHeaderFieldCount: limits.maximumHeaderCount)))
+        let server = limits.serverBuilder(logger: logger)
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-connect"),

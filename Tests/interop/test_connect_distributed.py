@@ -112,7 +112,7 @@ def test_two_workers_share_connectors_and_take_over_after_a_kill(vltava_bin, tmp
 
         # Each worker shows the tasks the other runs (statuses followed in connect-status), spread over both.
         for worker in (first, second):
-            wait_until(lambda: spread(worker) == set(workers), 10, lambda: f"tasks run on {spread(worker)}, not on both")
+            wait_until(lambda: spread(worker) == set(workers), 30, lambda: f"tasks run on {spread(worker)}, not on both")
         wait_until(lambda: len(lines_of(sink_file)) >= len(lines), 60,
                    lambda: f"sink has {len(lines_of(sink_file))} lines: {first.log()}")
 

@@ -58,30 +58,9 @@ struct ConnectForwarding: RouterMiddleware {
     /// Sends one request to another worker and returns its answer.
     static func send(leaderUrl: String, method: HTTPMethod, target: String, body: ByteBuffer) async throws -> HTTPAnswer {
         let endpoint = try HTTPSchemaRegistryClient.parse(leaderUrl)
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = eventLoop.makePromise(of: HTTPAnswer.self)
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + target)
-        head.headers.add(name: "Host", value: "\(endpoint.host):\(endpoint.port)")
-        head.headers.add(name: "Accept", value: "application/json")
-        head.headers.add(name: "Connection", value: "close")
-        head.headers.add(name: "Content-Type", value: "application/json")
-        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
-        let request = HTTPExchangeHandler.Request(head: head, body: Array(body.readableBytesView))
-        let connected = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler(request: request, promise: promise))
-                }
-            }
-            .connect(host: endpoint.host, port: endpoint.port)
-        connected.whenFailure { promise.fail($0) }
-        let deadline = eventLoop.scheduleTask(in: .seconds(90)) {
-            promise.fail(HTTPExchangeHandler.Failure.timedOut(.seconds(90)))
-            connected.whenSuccess { $0.close(promise: nil) }
-        }
-        defer { deadline.cancel() }
-        return try await promise.futureResult.get()
+        let headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
+        return try await HTTPExchangeHandler.exchange(
+            endpoint: endpoint, method: method, target: target, headers: headers, body: Array(body.readableBytesView),
+            on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: .seconds(10), timeout: .seconds(90)).get()
     }
 }

@@ -46,14 +46,10 @@ struct SinkWorkerTask: Sendable {
         }
         let box = ConnectorObjectBox(makeTask())
         let subscription: SinkSubscription
-        let chain: TransformationChain
-        let converters: RecordConverters
-        let tolerance: ErrorTolerance
+        let pipeline: RecordPipeline
         do {
             subscription = try SinkSubscription(config: connectorConfig)
-            chain = try TransformationChain(config: connectorConfig)
-            converters = try RecordConverters(connectorConfig: connectorConfig, worker: context.config)
-            tolerance = try ErrorTolerance(config: connectorConfig)
+            pipeline = try RecordPipeline(connectorConfig: connectorConfig, worker: context.config)
             var config = taskConfig
             // Kafka gives every sink task the connector's `topics`/`topics.regex`.
             for key in ["topics", "topics.regex"] where config[key] == nil { config[key] = connectorConfig[key] }
@@ -64,15 +60,13 @@ struct SinkWorkerTask: Sendable {
             return
         }
         let fetchClient = context.makeClient()
-        var loop = Loop(worker: self, box: box, subscription: subscription, chain: chain, converters: converters,
-                        tolerance: tolerance, fetchClient: fetchClient)
+        var loop = Loop(worker: self, box: box, subscription: subscription, pipeline: pipeline, fetchClient: fetchClient)
         await loop.run()
         await fetchClient.close()
     }
 
     func fail(_ error: ConnectError) async {
-        context.logger.error("task failed", metadata: ["task": "\(id)", "error": "\(error)"])
-        await context.report(id, .failed, error.description)
+        await context.taskFailed(id, error)
     }
 
     /// The running loop's state.
@@ -80,9 +74,7 @@ struct SinkWorkerTask: Sendable {
         let worker: SinkWorkerTask
         let box: ConnectorObjectBox<any SinkTask>
         let subscription: SinkSubscription
-        let chain: TransformationChain
-        let converters: RecordConverters
-        let tolerance: ErrorTolerance
+        let pipeline: RecordPipeline
         let fetchClient: KafkaClient
         /// The next offset to fetch, by topic and partition.
         var positions: [String: [Int32: Int64]] = [:]
@@ -90,19 +82,20 @@ struct SinkWorkerTask: Sendable {
         var uncommitted: [String: [Int32: Int64]] = [:]
         var committedOnce: [String: [Int32: Int64]]?
         var usedTopics: Set<String> = []
-        var reportedPaused: Bool? = nil
+        var pauseReporting = PauseReporting()
 
         init(worker: SinkWorkerTask, box: ConnectorObjectBox<any SinkTask>, subscription: SinkSubscription,
-             chain: TransformationChain, converters: RecordConverters, tolerance: ErrorTolerance, fetchClient: KafkaClient) {
+             pipeline: RecordPipeline, fetchClient: KafkaClient) {
             self.worker = worker
             self.box = box
             self.subscription = subscription
-            self.chain = chain
-            self.converters = converters
-            self.tolerance = tolerance
+            self.pipeline = pipeline
             self.fetchClient = fetchClient
         }
 
+        var chain: TransformationChain { pipeline.chain }
+        var converters: RecordConverters { pipeline.converters }
+        var tolerance: ErrorTolerance { pipeline.tolerance }
         var context: WorkerContext { worker.context }
         var id: ConnectorTaskId { worker.id }
 
@@ -165,13 +158,7 @@ struct SinkWorkerTask: Sendable {
         }
 
         private mutating func pauseIfAsked() async -> Bool {
-            let paused = worker.control.isPaused
-            if reportedPaused != paused {
-                reportedPaused = paused
-                await context.report(id, paused ? .paused : .running, nil)
-            }
-            if paused { try? await Task.sleep(for: .milliseconds(100)) }
-            return paused
+            await pauseReporting.pauseIfAsked(worker.control, context: context, id: id)
         }
 
         /// One fetch per topic; a topic-wide failure ends the round with that error.

@@ -63,49 +63,42 @@ struct SourceWorkerTask: Sendable {
         }
         let box = ConnectorObjectBox(makeTask())
         let offsets = ConnectorOffsets(store: context.offsetStore, connector: id.connector)
-        let chain: TransformationChain
-        let converters: RecordConverters
-        let tolerance: ErrorTolerance
+        let pipeline: RecordPipeline
         do {
-            chain = try TransformationChain(config: connectorConfig)
-            converters = try RecordConverters(connectorConfig: connectorConfig, worker: context.config)
-            tolerance = try ErrorTolerance(config: connectorConfig)
+            pipeline = try RecordPipeline(connectorConfig: connectorConfig, worker: context.config)
             let config = taskConfig
             try await BlockingCall.run { () throws(ConnectError) in try box.value.start(config, offsets: offsets) }
         } catch {
             await fail(error)
             return
         }
-        var loop = Loop(worker: self, box: box, chain: chain, converters: converters, tolerance: tolerance)
+        var loop = Loop(worker: self, box: box, pipeline: pipeline)
         await loop.run()
     }
 
     func fail(_ error: ConnectError) async {
-        context.logger.error("task failed", metadata: ["task": "\(id)", "error": "\(error)"])
-        await context.report(id, .failed, error.description)
+        await context.taskFailed(id, error)
     }
 
     /// The state of a running loop.
     struct Loop {
         let worker: SourceWorkerTask
         let box: ConnectorObjectBox<any SourceTask>
-        let chain: TransformationChain
-        let converters: RecordConverters
-        let tolerance: ErrorTolerance
+        let pipeline: RecordPipeline
         /// Offsets of acknowledged records not yet in the offset store, by offset key.
         var committable: [String: (partition: ConnectValue, offset: ConnectValue)] = [:]
         var usedTopics: Set<String> = []
-        var reportedPaused: Bool? = nil
+        var pauseReporting = PauseReporting()
 
-        init(worker: SourceWorkerTask, box: ConnectorObjectBox<any SourceTask>, chain: TransformationChain,
-             converters: RecordConverters, tolerance: ErrorTolerance) {
+        init(worker: SourceWorkerTask, box: ConnectorObjectBox<any SourceTask>, pipeline: RecordPipeline) {
             self.worker = worker
             self.box = box
-            self.chain = chain
-            self.converters = converters
-            self.tolerance = tolerance
+            self.pipeline = pipeline
         }
 
+        var chain: TransformationChain { pipeline.chain }
+        var converters: RecordConverters { pipeline.converters }
+        var tolerance: ErrorTolerance { pipeline.tolerance }
         var context: WorkerContext { worker.context }
         var id: ConnectorTaskId { worker.id }
 
@@ -147,13 +140,7 @@ struct SourceWorkerTask: Sendable {
 
         /// Reports RUNNING or PAUSED when that changed; true (after a short wait) while paused.
         private mutating func pauseIfAsked() async -> Bool {
-            let paused = worker.control.isPaused
-            if reportedPaused != paused {
-                reportedPaused = paused
-                await context.report(id, paused ? .paused : .running, nil)
-            }
-            if paused { try? await Task.sleep(for: .milliseconds(100)) }
-            return paused
+            await pauseReporting.pauseIfAsked(worker.control, context: context, id: id)
         }
 
         /// The work done on the blocking pool: polls until the batch is full or the connector has nothing more,
@@ -259,7 +246,10 @@ struct SourceWorkerTask: Sendable {
         let hasTransforms = !chain.stages.isEmpty
         for record in records {
             if let partition = record.sourcePartition, let offset = record.sourceOffset {
-                if let index = offsetIndex[partition] {
+                // A batch mostly comes from one source partition: the last one is checked before hashing.
+                if let last = batch.offsets.indices.last, batch.offsets[last].partition == partition {
+                    batch.offsets[last].offset = offset
+                } else if let index = offsetIndex[partition] {
                     batch.offsets[index].offset = offset
                 } else {
                     offsetIndex[partition] = batch.offsets.count

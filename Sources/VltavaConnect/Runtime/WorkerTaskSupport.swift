@@ -224,3 +224,41 @@ struct RecordConverters: Sendable {
             headers: headers, kafkaOffset: record.offset)
     }
 }
+
+/// What a task's records pass through besides the connector, made from the connector's configuration: the
+/// transformation chain, the key/value/header converters and the error tolerance.
+struct RecordPipeline: Sendable {
+    let chain: TransformationChain
+    let converters: RecordConverters
+    let tolerance: ErrorTolerance
+
+    init(connectorConfig: [String: String], worker: WorkerConfig) throws(ConnectError) {
+        chain = try TransformationChain(config: connectorConfig)
+        converters = try RecordConverters(connectorConfig: connectorConfig, worker: worker)
+        tolerance = try ErrorTolerance(config: connectorConfig)
+    }
+}
+
+extension WorkerContext {
+    /// Logs a task's failure and reports it FAILED with the error as its trace.
+    func taskFailed(_ id: ConnectorTaskId, _ error: ConnectError) async {
+        logger.error("task failed", metadata: ["task": "\(id)", "error": "\(error)"])
+        await report(id, .failed, error.description)
+    }
+}
+
+/// A task loop's pause handling: reports PAUSED or RUNNING once per change, and holds the loop while paused.
+struct PauseReporting {
+    private var reported: Bool?
+
+    /// Whether the task is paused now (after a short wait, so that a paused loop does not spin).
+    mutating func pauseIfAsked(_ control: WorkerTaskControl, context: WorkerContext, id: ConnectorTaskId) async -> Bool {
+        let paused = control.isPaused
+        if reported != paused {
+            reported = paused
+            await context.report(id, paused ? .paused : .running, nil)
+        }
+        if paused { try? await Task.sleep(for: .milliseconds(100)) }
+        return paused
+    }
+}

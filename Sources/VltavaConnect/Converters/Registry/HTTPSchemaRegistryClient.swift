@@ -160,34 +160,13 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
 
     private func exchange(_ endpoint: Endpoint, _ method: HTTPMethod, _ path: String,
                           body: String?) throws -> (status: Int, body: [UInt8]) {
-        let eventLoop = group.next()
-        let promise = eventLoop.makePromise(of: HTTPAnswer.self)
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + path)
-        head.headers.add(name: "Host", value: endpoint.port == 80 ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
-        head.headers.add(name: "Accept", value: "\(Self.contentType), application/json")
-        head.headers.add(name: "Connection", value: "close")
-        if let authorization { head.headers.add(name: "Authorization", value: authorization) }
-        let payload = Array((body ?? "").utf8)
-        if body != nil { head.headers.add(name: "Content-Type", value: Self.contentType) }
-        head.headers.add(name: "Content-Length", value: String(payload.count))
-        let request = HTTPExchangeHandler.Request(head: head, body: payload)
-        let connected = ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler(request: request, promise: promise))
-                }
-            }
-            .connect(host: endpoint.host, port: endpoint.port)
-        connected.whenFailure { promise.fail($0) }
-        let timeout = requestTimeout
-        let deadline = eventLoop.scheduleTask(in: timeout) {
-            promise.fail(HTTPExchangeHandler.Failure.timedOut(timeout))
-            connected.whenSuccess { $0.close(promise: nil) }
-        }
-        defer { deadline.cancel() }
-        let answer = try promise.futureResult.wait()
+        var headers = HTTPHeaders([("Accept", "\(Self.contentType), application/json")])
+        if let authorization { headers.add(name: "Authorization", value: authorization) }
+        if body != nil { headers.add(name: "Content-Type", value: Self.contentType) }
+        let answerFuture = HTTPExchangeHandler.exchange(
+            endpoint: endpoint, method: method, target: path, headers: headers, body: Array((body ?? "").utf8),
+            on: group.next(), connectTimeout: connectTimeout, timeout: requestTimeout)
+        let answer = try answerFuture.wait()
         return (answer.status, answer.body)
     }
 
@@ -244,13 +223,47 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     enum Failure: Error, CustomStringConvertible {
         case closedEarly
         case timedOut(TimeAmount)
+        case tooLarge(Int)
 
         var description: String {
             switch self {
             case .closedEarly: return "the connection closed before a whole answer"
             case let .timedOut(timeout): return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
+            case let .tooLarge(limit): return "the answer is larger than \(limit) bytes"
             }
         }
+    }
+
+    /// Answers larger than this fail (a registry's or a worker's answers are small; the bound stops a runaway).
+    static let maximumAnswerBytes = 64 << 20
+
+    /// Sends one request to `endpoint` on a connection of its own (closed after the answer) and completes with the
+    /// answer, or fails after `timeout`. `Host`, `Connection: close` and `Content-Length` are added to `headers`.
+    static func exchange(endpoint: HTTPSchemaRegistryClient.Endpoint, method: HTTPMethod, target: String, headers: HTTPHeaders,
+                         body: [UInt8], on eventLoop: any EventLoop, connectTimeout: TimeAmount,
+                         timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
+        let promise = eventLoop.makePromise(of: HTTPAnswer.self)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + target, headers: headers)
+        head.headers.add(name: "Host", value: endpoint.port == 80 ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+        head.headers.add(name: "Connection", value: "close")
+        head.headers.add(name: "Content-Length", value: String(body.count))
+        let request = Request(head: head, body: body)
+        let connected = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler(request: request, promise: promise))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+        connected.whenFailure { promise.fail($0) }
+        let deadline = eventLoop.scheduleTask(in: timeout) {
+            promise.fail(Failure.timedOut(timeout))
+            connected.whenSuccess { $0.close(promise: nil) }
+        }
+        promise.futureResult.whenComplete { _ in deadline.cancel() }
+        return promise.futureResult
     }
 
     let request: Request
@@ -277,6 +290,11 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         case let .head(head):
             status = Int(head.status.code)
         case var .body(chunk):
+            guard body.count + chunk.readableBytes <= Self.maximumAnswerBytes else {
+                promise.fail(Failure.tooLarge(Self.maximumAnswerBytes))
+                context.close(promise: nil)
+                return
+            }
             body += chunk.readBytes(length: chunk.readableBytes) ?? []
         case .end:
             if let status { promise.succeed(HTTPAnswer(status: status, body: body)) } else { promise.fail(Failure.closedEarly) }
