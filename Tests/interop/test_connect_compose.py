@@ -124,3 +124,41 @@ def test_datagen_through_the_avro_converter_reads_back_with_confluent_kafka(stac
     # The registered schema is Avro, registered by the converter under the topic's value subject.
     latest = registry.get_latest_version("users-value")
     assert latest.schema.schema_type == "AVRO"
+
+
+def test_datagen_through_the_json_schema_converter_reads_back_with_confluent_kafka(stack, tmp_path):
+    """The connector overrides the worker's value converter with Confluent's JsonSchemaConverter; confluent-kafka's
+    JSONDeserializer reads the records with the schema the converter registered."""
+    from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+
+    broker, registry_url, connect_url = stack
+    answer = requests.post(f"{connect_url}/connectors", json={"name": "pageviews", "config": {
+        "connector.class": "DatagenConnector", "kafka.topic": "pageviews", "quickstart": "pageviews",
+        "max.interval": "10", "iterations": "50", "tasks.max": "1",
+        "value.converter": "io.confluent.connect.json.JsonSchemaConverter",
+        "value.converter.schema.registry.url": registry_url}}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    assert wait_for(lambda: "pageviews-value" in requests.get(f"{registry_url}/subjects", timeout=5).json(), timeout=60), \
+        (tmp_path / "connect.log").read_text()
+    registry = SchemaRegistryClient({"url": registry_url})
+    assert registry.get_latest_version("pageviews-value").schema.schema_type == "JSON"
+    deserializer = JSONDeserializer(None, schema_registry_client=registry)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "json-reader",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe(["pageviews"])
+    views = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(views) < 20 and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            views.append(deserializer(message.value(), SerializationContext("pageviews", MessageField.VALUE)))
+    finally:
+        consumer.close()
+    assert len(views) >= 20
+    for view in views:
+        # kafka-connect-datagen's pageviews quickstart.
+        assert {"viewtime", "userid", "pageid"} <= set(view)
+        assert isinstance(view["viewtime"], int)
+        assert view["userid"].startswith("User_") and view["pageid"].startswith("Page_")
