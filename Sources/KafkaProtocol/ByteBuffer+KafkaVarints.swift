@@ -42,14 +42,25 @@ extension ByteBuffer {
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
+    /// A one-byte value is one write; a longer one is assembled in place with one capacity and uniqueness check
+    /// (writing byte by byte checks both per byte).
     @inlinable
     public mutating func writeKafkaUnsignedVarint64(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            self.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+        if value < 0x80 {
+            self.writeInteger(UInt8(truncatingIfNeeded: value))
+            return
         }
-        self.writeInteger(UInt8(truncatingIfNeeded: value))
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: 10) { bytes in
+            var value = value
+            var count = 0
+            while value >= 0x80 {
+                bytes[count] = UInt8(truncatingIfNeeded: value) | 0x80
+                value >>= 7
+                count += 1
+            }
+            bytes[count] = UInt8(truncatingIfNeeded: value)
+            return count + 1
+        }
     }
 
     @inlinable public mutating func writeKafkaUnsignedVarint(_ value: UInt32) { writeKafkaUnsignedVarint64(UInt64(value)) }

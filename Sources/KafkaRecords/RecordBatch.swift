@@ -66,8 +66,13 @@ public struct RecordBatch: Hashable, Sendable {
     public func encode(into buffer: inout ByteBuffer, compressionLevel: Int? = nil) throws(RecordBatchError) {
         guard records.count <= Int(Int32.max) else { throw .valueOutOfRange("\(records.count) records") }
         let start = buffer.writerIndex
-        let derivedLastOffsetDelta = records.map(\.offsetDelta).max() ?? 0
-        let derivedMaxTimestamp = records.map(\.timestampDelta).max().map { baseTimestamp &+ $0 } ?? -1
+        var derivedLastOffsetDelta: Int32 = 0
+        var largestTimestampDelta: Int64?
+        for index in records.indices {
+            derivedLastOffsetDelta = index == 0 ? records[index].offsetDelta : max(derivedLastOffsetDelta, records[index].offsetDelta)
+            largestTimestampDelta = max(largestTimestampDelta ?? .min, records[index].timestampDelta)
+        }
+        let derivedMaxTimestamp = largestTimestampDelta.map { baseTimestamp &+ $0 } ?? -1
         buffer.writeInteger(baseOffset, endianness: .big)
         buffer.writeInteger(Int32(0), endianness: .big)  // batchLength, set below
         buffer.writeInteger(partitionLeaderEpoch, endianness: .big)
@@ -83,11 +88,12 @@ public struct RecordBatch: Hashable, Sendable {
         buffer.writeInteger(producerEpoch, endianness: .big)
         buffer.writeInteger(baseSequence, endianness: .big)
         buffer.writeInteger(Int32(records.count), endianness: .big)
+        // By index: iterating would copy each record (a retain and release of each of its buffers).
         if compression == .none {
-            for record in records { record.write(to: &buffer) }
+            for index in records.indices { records[index].write(to: &buffer) }
         } else {
-            var uncompressed = ByteBufferAllocator().buffer(capacity: records.reduce(0) { $0 + $1.bodySize + 5 })
-            for record in records { record.write(to: &uncompressed) }
+            var uncompressed = ByteBufferAllocator().buffer(capacity: recordsSize)
+            for index in records.indices { records[index].write(to: &uncompressed) }
             var compressed = try compression.compress(uncompressed, level: compressionLevel)
             buffer.writeBuffer(&compressed)
         }
@@ -97,9 +103,17 @@ public struct RecordBatch: Hashable, Sendable {
         RecordBatchHeader.updateChecksum(in: &buffer, at: start)
     }
 
+    /// The bytes of the records, encoded, uncompressed (each length prefix counted at its largest).
+    var recordsSize: Int {
+        var size = 0
+        for index in records.indices { size += records[index].bodySize + 5 }
+        return size
+    }
+
     /// The encoded batch in a buffer of its own.
     public func encoded(compressionLevel: Int? = nil) throws(RecordBatchError) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + records.count * 32)
+        // Uncompressed, the batch is exactly this long: one allocation, no growth.
+        var buffer = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size + (compression == .none ? recordsSize : records.count * 32))
         try encode(into: &buffer, compressionLevel: compressionLevel)
         return buffer
     }

@@ -29,9 +29,13 @@ extension KafkaClient {
         }
         let stickyPartition = Int32.random(in: 0..<max(count, 1))
         var byPartition: [Int32: [ProducerRecord]] = [:]
-        for record in records {
-            let target = partition ?? record.key.map { Partitioner.partition(forKey: $0, partitionCount: count) } ?? stickyPartition
-            byPartition[target, default: []].append(record)
+        if let single = partition ?? (count <= 1 || records.allSatisfy { $0.key == nil } ? stickyPartition : nil) {
+            byPartition[single] = records  // one partition: the array is shared, not copied record by record
+        } else {
+            for index in records.indices {
+                let target = records[index].key.map { Partitioner.partition(forKey: $0, partitionCount: count) } ?? stickyPartition
+                byPartition[target, default: []].append(records[index])
+            }
         }
         var results: [ProduceResult] = []
         var pending = byPartition
@@ -140,14 +144,19 @@ extension KafkaClient {
     /// One v2 batch of the records, without producer id (not idempotent), timestamps in milliseconds.
     static func encodeBatch(_ records: [ProducerRecord], compression: CompressionCodec) throws(KafkaClientError) -> ByteBuffer {
         let now = currentTimeMilliseconds()
-        let baseTimestamp = records.compactMap(\.timestamp).min() ?? now
-        let batch = RecordBatch(
-            compression: compression, baseTimestamp: baseTimestamp,
-            records: records.enumerated().map { index, record in
-                Record(
-                    offsetDelta: Int32(index), timestampDelta: (record.timestamp ?? now) - baseTimestamp,
-                    key: record.key, value: record.value, headers: record.headers)
-            })
+        var earliest: Int64?
+        for index in records.indices {
+            if let timestamp = records[index].timestamp { earliest = min(earliest ?? timestamp, timestamp) }
+        }
+        let baseTimestamp = earliest ?? now
+        var batchRecords: [Record] = []
+        batchRecords.reserveCapacity(records.count)
+        for index in records.indices {
+            batchRecords.append(Record(
+                offsetDelta: Int32(truncatingIfNeeded: index), timestampDelta: (records[index].timestamp ?? now) - baseTimestamp,
+                key: records[index].key, value: records[index].value, headers: records[index].headers))
+        }
+        let batch = RecordBatch(compression: compression, baseTimestamp: baseTimestamp, records: batchRecords)
         do {
             return try batch.encoded()
         } catch {

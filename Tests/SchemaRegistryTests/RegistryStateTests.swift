@@ -113,6 +113,29 @@ struct JSONParserTests {
         #expect(try JSONParser.parse(value.serialized) == value)
     }
 
+    /// Strings with and without escapes, repeated names in small and large objects, values parsed from an offset.
+    @Test func stringsObjectsAndValuesFromAnOffset() throws {
+        #expect(try JSONParser.parse(#""plain é""#) == .string("plain é"))
+        #expect(try JSONParser.parse(#""\ud800x\/\b\f\r\t""#) == .string("\u{FFFD}x/\u{08}\u{0C}\r\t"))
+        #expect(try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#).serialized == #"{"a":3,"b":2}"#)
+        let many = (0..<20).map { "\"k\($0 % 12)\":\($0)" }.joined(separator: ",")
+        let object = try JSONParser.parse("{" + many + "}")
+        #expect(object.objectValue?.count == 12)
+        #expect(object["k0"] == .number("12") && object["k7"] == .number("19") && object["k8"] == .number("8"))
+        let bytes = Array(#"xx  [1,{"b":"\""}] tail"#.utf8)
+        let (value, end) = try JSONParser.parseValue(bytes: bytes, from: 2)
+        #expect(value == .array([.number("1"), .object([("b", .string("\""))])]))
+        #expect(end == 18 && JSONParser.skippingWhitespace(bytes, from: end) == 19)
+        #expect(throws: JSONParseError.self) { try JSONParser.parseValue(bytes: Array("[[1]]".utf8), from: 0, depth: 1, maximumDepth: 2) }
+    }
+
+    @Test func writesEscapesAsJackson() {
+        #expect(JSONValue.string("q\"b\\n\nr\rt\tb\u{08}f\u{0C}c\u{1}\u{1F}é").serialized == #""q\"b\\n\nr\rt\tb\bf\fc\u0001\u001fé""#)
+        var jackson: [UInt8] = []
+        JSONValue.string("\u{1F}").write(to: &jackson, uppercaseHex: true)
+        #expect(String(decoding: jackson, as: UTF8.self) == #""\u001F""#)
+    }
+
     @Test(arguments: ["", "{", "[1,]", "01", "\"\\x\"", "{\"a\" 1}", "tru", "1 2", "\"\u{01}\""])
     func rejectsInvalidJSON(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }

@@ -93,4 +93,43 @@ struct JsonConverterReadingTests {
         let text = #"{"a":"0012","b":[-007,0.5,00,1e-007]}"#
         #expect(String(decoding: JsonConverter.withoutLeadingZeros(Array(text.utf8)), as: UTF8.self) == #"{"a":"0012","b":[-7,0.5,0,1e-007]}"#)
     }
+
+    /// A stream of one schema: the second record and later are read from the remembered opening; anything that only
+    /// starts like it gets the whole parse's answer.
+    @Test func recordsOfTheLastSchemaReadParseOnlyThePayload() throws {
+        let converter = try Helpers.converter()
+        let schema = ConnectSchema.structure(fields: [("id", .int64), ("name", .optionalString)])
+        let first = try #require(try Helpers.write(converter, schema, .structure(ConnectStruct(schema: schema, values: [.int64(1), .string("a")]))))
+        let payloadKey = try #require(first.range(of: #","payload":"#))
+        let opening = String(first[..<payloadKey.upperBound])
+        #expect(try Helpers.read(converter, first).value == .structure(ConnectStruct(schema: schema, values: [.int64(1), .string("a")])))
+        #expect(converter.payloadAfterKnownOpening(Array(first.utf8)) != nil)
+        let second = opening + #"{"id":2,"name":"b\u00e9\n"}  }  "#
+        #expect(converter.payloadAfterKnownOpening(Array(second.utf8)) != nil)
+        #expect(try Helpers.read(converter, second).value == .structure(ConnectStruct(schema: schema, values: [.int64(2), .string("b\u{e9}\n")])))
+        // Leading zeros: the payload alone does not parse, the whole parse reads them as Kafka does.
+        let zeros = opening + #"{"id":007,"name":null}}"#
+        #expect(converter.payloadAfterKnownOpening(Array(zeros.utf8)) == nil)
+        #expect(try Helpers.read(converter, zeros).value == .structure(ConnectStruct(schema: schema, values: [.int64(7), .null])))
+        // A third member, a truncated record, text after the envelope: the whole parse's errors.
+        for bad in [opening + #"{"id":3,"name":null},"payload":1}"#, opening + #"{"id":3"#, opening + #"{"id":3,"name":null}}x"#] {
+            #expect(converter.payloadAfterKnownOpening(Array(bad.utf8)) == nil)
+            #expect(Helpers.dataError { _ = try Helpers.read(converter, bad) } != nil, "\(bad)")
+        }
+        // Another schema: read whole, then remembered in place of the first.
+        let other = #"{"schema":{"type":"string","optional":false},"payload":"x"}"#
+        #expect(converter.payloadAfterKnownOpening(Array(other.utf8)) == nil)
+        #expect(try Helpers.read(converter, other).value == .string("x"))
+        #expect(converter.payloadAfterKnownOpening(Array(other.utf8)) != nil)
+        #expect(converter.payloadAfterKnownOpening(Array(first.utf8)) == nil)
+    }
+
+    /// Writing a stream of one schema reuses the opening; a changed schema writes its own.
+    @Test func writtenOpeningFollowsTheSchema() throws {
+        let converter = try Helpers.converter()
+        #expect(try Helpers.write(converter, .string, .string("a\u{1F}\"")) == #"{"schema":{"type":"string","optional":false},"payload":"a\u001F\""}"#)
+        #expect(try Helpers.write(converter, .string, .string("b")) == #"{"schema":{"type":"string","optional":false},"payload":"b"}"#)
+        #expect(try Helpers.write(converter, .optionalString, .string("c")) == #"{"schema":{"type":"string","optional":true},"payload":"c"}"#)
+        #expect(try Helpers.write(converter, nil, .string("d")) == #"{"schema":null,"payload":"d"}"#)
+    }
 }

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Kafka Connect's `Converter` (`org.apache.kafka.connect.storage.Converter`): turns a record's key or value between
 /// Connect's data model and the bytes stored in Kafka. A converter is a value: configure it once, then call it from
 /// any task (its conversions do not mutate it).
@@ -13,9 +15,19 @@ public protocol Converter: Sendable {
     /// Deserializes bytes (`nil` for null) into a schema, when the format carries one, and a value.
     func toConnectData(topic: String, bytes: [UInt8]?,
                        headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue)
+
+    /// `fromConnectData` in the buffer a produced record carries (a converter that can write one directly saves
+    /// the worker a copy per record).
+    func fromConnectDataBuffer(topic: String, schema: ConnectSchema?, value: ConnectValue,
+                               headers: [ConnectHeader]) throws(ConnectError) -> ByteBuffer?
 }
 
 extension Converter {
+    public func fromConnectDataBuffer(topic: String, schema: ConnectSchema?, value: ConnectValue,
+                                      headers: [ConnectHeader]) throws(ConnectError) -> ByteBuffer? {
+        try fromConnectData(topic: topic, schema: schema, value: value, headers: headers).map { ByteBuffer(bytes: $0) }
+    }
+
     /// Serializes a value of a record without headers.
     public func fromConnectData(topic: String, schema: ConnectSchema?, value: ConnectValue) throws(ConnectError) -> [UInt8]? {
         try fromConnectData(topic: topic, schema: schema, value: value, headers: [])

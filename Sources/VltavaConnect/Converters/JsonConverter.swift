@@ -5,8 +5,8 @@ import SchemaRegistry
 /// `schemas.enable=false` it is plain JSON, read back without a schema (integers as int64, other numbers as
 /// float64, objects as maps with string keys).
 ///
-/// Properties: `schemas.enable` (default true), `schemas.cache.size` (default 1000; accepted and checked — schemas
-/// are translated on every call, which gives the same bytes), `decimal.format` (`BASE64`, the default, or `NUMERIC`,
+/// Properties: `schemas.enable` (default true), `schemas.cache.size` (default 1000; accepted and checked — the
+/// converter keeps the envelope opening of the schema last written and last read, `JsonEnvelopeCache`), `decimal.format` (`BASE64`, the default, or `NUMERIC`,
 /// in any case), `replace.null.with.default` (default true).
 ///
 /// Where Kafka is lenient through Jackson's accessors (a JSON string read for an int32 field gives 0, a number for a
@@ -35,6 +35,8 @@ public struct JsonConverter: Converter, HeaderConverter {
     public private(set) var decimalFormat = DecimalFormat.base64
     public private(set) var replaceNullWithDefault = true
     public private(set) var isKey = false
+    /// The schema last written and last read, with their envelope openings (reset by `configure`).
+    private(set) var envelopes = JsonEnvelopeCache()
 
     /// A converter with Kafka's defaults; `configure` changes them.
     public init() {}
@@ -53,29 +55,28 @@ public struct JsonConverter: Converter, HeaderConverter {
             decimalFormat = .base64
         }
         self.isKey = isKey
+        envelopes = JsonEnvelopeCache()
     }
 
     public func fromConnectData(topic: String, schema: ConnectSchema?, value: ConnectValue,
                                 headers: [ConnectHeader]) throws(ConnectError) -> [UInt8]? {
         if schema == nil && value.isNull { return nil }
-        let json: JSONValue
-        if schemasEnabled {
-            json = .object([("schema", try asJsonSchema(schema) ?? .null), ("payload", try convertToJson(schema, value))])
-        } else {
-            json = try convertToJson(schema, value)
-        }
-        var output = ""
+        if schemasEnabled { return try envelope(schema: schema, value: value) }
+        var output: [UInt8] = []
         // As Jackson writes it: compact, members in order, control characters with upper-case hex escapes.
-        json.write(to: &output, uppercaseHex: true)
-        return Array(output.utf8)
+        try convertToJson(schema, value).write(to: &output, uppercaseHex: true)
+        return output
     }
 
     public func toConnectData(topic: String, bytes: [UInt8]?,
                               headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
         guard let bytes else { return (nil, .null) }
+        if schemasEnabled, let (schema, payload) = payloadAfterKnownOpening(bytes) {
+            return (schema, try convertToConnect(schema, payload))
+        }
         // Jackson reads no bytes as a "missing" node: no value without schemas, no envelope with them.
         let json: JSONValue?
-        if bytes.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) {
+        if JSONParser.skippingWhitespace(bytes, from: 0) == bytes.count {
             json = nil
         } else {
             json = try Self.parse(bytes)
@@ -88,6 +89,7 @@ public struct JsonConverter: Converter, HeaderConverter {
                 + "converter configuration.")
         }
         let schema = try asConnectSchema(schemaJson)
+        envelopes.rememberRead(schemaJson: schemaJson, schema: schema)
         return (schema, try convertToConnect(schema, payload))
     }
 

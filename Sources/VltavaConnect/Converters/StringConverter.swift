@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Kafka's `org.apache.kafka.connect.storage.StringConverter`: writes any value as its Java `toString()` text (see
 /// `JavaObjectText`) in the configured encoding, and reads bytes as an optional string. Null stays null.
 ///
@@ -59,6 +61,13 @@ public struct StringConverter: Converter, HeaderConverter {
         case let .bytes(bytes) where schema?.name == nil: return bytes
         default: return Self.encode(JavaObjectText.text(value, schema: schema), serializerEncoding)
         }
+    }
+
+    /// A UTF-8 string goes into the buffer without an intermediate array.
+    public func fromConnectDataBuffer(topic: String, schema: ConnectSchema?, value: ConnectValue,
+                                      headers: [ConnectHeader]) throws(ConnectError) -> ByteBuffer? {
+        if case let .string(text) = value, serializerEncoding == .utf8 { return ByteBuffer(string: text) }
+        return try fromConnectData(topic: topic, schema: schema, value: value, headers: headers).map { ByteBuffer(bytes: $0) }
     }
 
     public func toConnectData(topic: String, bytes: [UInt8]?,

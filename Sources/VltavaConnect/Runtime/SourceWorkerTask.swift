@@ -158,8 +158,8 @@ struct SourceWorkerTask: Sendable {
                 while polled.count < SourceWorkerTask.maximumBatchRecords, bytes < SourceWorkerTask.maximumBatchBytes {
                     let records = try box.value.poll()
                     if records.isEmpty { break }
-                    for record in records { bytes += record.value.approximateSize }
-                    polled += records
+                    for index in records.indices { bytes += records[index].value.approximateSize }
+                    if polled.isEmpty { polled = records } else { polled += records }
                 }
                 return try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
                                                     id: id, logger: logger)
@@ -244,44 +244,62 @@ struct SourceWorkerTask: Sendable {
         var destinationIndex: [String: Int] = [:]
         var offsetIndex: [ConnectValue: Int] = [:]
         let hasTransforms = !chain.stages.isEmpty
-        for record in records {
-            if let partition = record.sourcePartition, let offset = record.sourceOffset {
+        // The destination of the record before: consecutive records mostly share it, so its key is not hashed.
+        var lastDestination: (topic: String, partition: Int32?, index: Int)?
+        for index in records.indices {
+            if let partition = records[index].sourcePartition, let offset = records[index].sourceOffset {
                 // A batch mostly comes from one source partition: the last one is checked before hashing.
                 if let last = batch.offsets.indices.last, batch.offsets[last].partition == partition {
                     batch.offsets[last].offset = offset
-                } else if let index = offsetIndex[partition] {
-                    batch.offsets[index].offset = offset
+                } else if let known = offsetIndex[partition] {
+                    batch.offsets[known].offset = offset
                 } else {
                     offsetIndex[partition] = batch.offsets.count
                     batch.offsets.append((partition, offset))
                 }
             }
-            var transformed: ConnectRecord? = record
+            // Without transformations the record is converted where it is in the array, not copied out of it.
+            var transformed: ConnectRecord?
             if hasTransforms {
                 do {
-                    transformed = try chain.apply(record)
+                    transformed = try chain.apply(records[index])
                 } catch {
-                    if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(record)", id: id, logger: logger) { continue }
+                    if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(records[index])", id: id, logger: logger) { continue }
                     throw error
                 }
+                if transformed == nil { continue }
             }
-            guard let output = transformed else { continue }
             let produced: ProducerRecord
+            let topic: String
+            let kafkaPartition: Int32?
             do {
-                produced = try converters.producerRecord(output)
+                if let output = transformed {
+                    produced = try converters.producerRecord(output)
+                    (topic, kafkaPartition) = (output.topic, output.kafkaPartition)
+                } else {
+                    produced = try converters.producerRecord(records[index])
+                    (topic, kafkaPartition) = (records[index].topic, records[index].kafkaPartition)
+                }
             } catch {
-                if tolerance.skip(error, stage: "CONVERTER", record: "\(output)", id: id, logger: logger) { continue }
+                if tolerance.skip(error, stage: "CONVERTER", record: "\(transformed ?? records[index])", id: id, logger: logger) { continue }
                 throw error
             }
-            let key = output.kafkaPartition.map { "\(output.topic)\u{0}\($0)" } ?? output.topic
             let size = produced.approximateSize
-            if let index = destinationIndex[key], batch.destinations[index].bytes + size <= maximumProduceBytes {
-                batch.destinations[index].records.append(produced)
-                batch.destinations[index].bytes += size
+            let destination: Int?
+            if let last = lastDestination, last.partition == kafkaPartition, last.topic == topic {
+                destination = last.index
+            } else {
+                destination = destinationIndex[kafkaPartition.map { "\(topic)\u{0}\($0)" } ?? topic]
+            }
+            if let destination, batch.destinations[destination].bytes + size <= maximumProduceBytes {
+                batch.destinations[destination].records.append(produced)
+                batch.destinations[destination].bytes += size
+                lastDestination = (topic, kafkaPartition, destination)
             } else {
                 // A full destination is left as it is and a new one started, so a produce batch stays small.
-                destinationIndex[key] = batch.destinations.count
-                batch.destinations.append(.init(topic: output.topic, partition: output.kafkaPartition, records: [produced], bytes: size))
+                destinationIndex[kafkaPartition.map { "\(topic)\u{0}\($0)" } ?? topic] = batch.destinations.count
+                lastDestination = (topic, kafkaPartition, batch.destinations.count)
+                batch.destinations.append(.init(topic: topic, partition: kafkaPartition, records: [produced], bytes: size))
             }
         }
         return batch

@@ -196,10 +196,9 @@ struct RecordConverters: Sendable {
             let bytes = try self.header.fromConnectHeader(topic: record.topic, headerKey: header.key, schema: header.schema, value: header.value)
             headers.append(RecordHeader(key: header.key, value: bytes.map { ByteBuffer(bytes: $0) }))
         }
-        let keyBytes = try key.fromConnectData(topic: record.topic, schema: record.keySchema, value: record.key, headers: record.headers)
-        let valueBytes = try value.fromConnectData(topic: record.topic, schema: record.valueSchema, value: record.value, headers: record.headers)
-        return ProducerRecord(key: keyBytes.map { ByteBuffer(bytes: $0) }, value: valueBytes.map { ByteBuffer(bytes: $0) },
-                              headers: headers, timestamp: record.timestamp)
+        let keyBytes = try key.fromConnectDataBuffer(topic: record.topic, schema: record.keySchema, value: record.key, headers: record.headers)
+        let valueBytes = try value.fromConnectDataBuffer(topic: record.topic, schema: record.valueSchema, value: record.value, headers: record.headers)
+        return ProducerRecord(key: keyBytes, value: valueBytes, headers: headers, timestamp: record.timestamp)
     }
 
     /// A consumed record in Connect's model (before the connector's transformations). `stage` tells, when this

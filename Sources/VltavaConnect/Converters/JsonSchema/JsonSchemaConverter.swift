@@ -63,10 +63,10 @@ public struct JsonSchemaConverter: Converter, HeaderConverter {
         try withErrorContext("Failed to serialize JSON data from topic \(topic)") { () throws(ConnectError) in
             try choice.latest?.requireType(Self.schemaType, described: "the latest schema of \(subject)", formatName: "JSON")
         }
-        var text = ""
+        var output = ConfluentWireFormat.header(schemaId: choice.id)
         // As Jackson writes it: compact, members in order, control characters with upper-case hex escapes.
-        json.write(to: &text, uppercaseHex: true)
-        return ConfluentWireFormat.header(schemaId: choice.id) + Array(text.utf8)
+        json.write(to: &output, uppercaseHex: true)
+        return output
     }
 
     public func toConnectData(topic: String, bytes: [UInt8]?,
