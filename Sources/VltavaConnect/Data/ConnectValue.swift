@@ -1,6 +1,8 @@
 /// A value of Kafka Connect's data model, carried between converters, transformations and connectors. Logical
 /// types travel as their physical values (see `ConnectLogical`).
-public indirect enum ConnectValue: Sendable, Hashable {
+/// Not `indirect`: its recursive cases hold arrays, which are already references, so a value needs no box of its own
+/// (a boxed string or number was an allocation per value).
+public enum ConnectValue: Sendable, Hashable {
     case null
     case boolean(Bool)
     case int8(Int8)
