@@ -7,8 +7,8 @@ import VltavaClient
 /// the records' source offsets committable; committable offsets go to the offset store every
 /// `offset.flush.interval.ms` and when the task stops.
 ///
-/// The loop keeps one produce in flight while it polls and converts the next batch on the blocking pool, so the
-/// connector, the conversion and the broker work at the same time; a batch gathers several polls (up to
+/// The loop keeps one produce in flight while the blocking pool converts the next batch and polls the one after, so
+/// the connector, the conversion and the broker work at the same time; a batch gathers several polls (up to
 /// `maximumBatchRecords`) so that a produce request carries many records.
 struct SourceWorkerTask: Sendable {
     let id: ConnectorTaskId
@@ -102,20 +102,26 @@ struct SourceWorkerTask: Sendable {
         var context: WorkerContext { worker.context }
         var id: ConnectorTaskId { worker.id }
 
+        /// Three stages at once, on their own threads: the connector polls batch N+2 while batch N+1 is transformed
+        /// and converted and batch N is produced. Records polled or converted when the task stops are still sent.
         mutating func run() async {
             let flushInterval = Duration.milliseconds(context.config.offsetFlushIntervalMs)
             var nextFlush = ContinuousClock.now + flushInterval
+            var polled: [ConnectRecord] = []
             var pending: PreparedBatch?
             var failure: ConnectError?
             while !worker.control.isStopping, !Task.isCancelled {
                 if await pauseIfAsked() { continue }
                 do {
-                    let prepare = preparer()
-                    async let polled = BlockingCall.run(prepare)
+                    let poll = poller()
+                    let convert = converter(polled)
+                    async let nextPolled = BlockingCall.run(poll)
+                    async let nextPrepared = BlockingCall.run(convert)
                     if let batch = pending { try await send(batch) }
-                    let next = try await polled
-                    pending = next.isEmpty ? nil : next
-                    if next.isEmpty { try? await Task.sleep(for: SourceWorkerTask.idleWait) }
+                    let prepared = try await nextPrepared
+                    polled = try await nextPolled
+                    pending = prepared.isEmpty ? nil : prepared
+                    if polled.isEmpty, pending == nil { try? await Task.sleep(for: SourceWorkerTask.idleWait) }
                 } catch {
                     failure = error as? ConnectError ?? .failed("\(error)")
                     break
@@ -125,11 +131,12 @@ struct SourceWorkerTask: Sendable {
                     nextFlush = ContinuousClock.now + flushInterval
                 }
             }
-            if failure == nil, let batch = pending {
+            if failure == nil {
                 do {
-                    try await send(batch)
+                    if let batch = pending { try await send(batch) }
+                    if !polled.isEmpty { try await send(try await BlockingCall.run(converter(polled))) }
                 } catch {
-                    failure = error
+                    failure = error as? ConnectError ?? .failed("\(error)")
                 }
             }
             await flushOffsets()
@@ -143,16 +150,10 @@ struct SourceWorkerTask: Sendable {
             await pauseReporting.pauseIfAsked(worker.control, context: context, id: id)
         }
 
-        /// The work done on the blocking pool: polls until the batch is full or the connector has nothing more,
-        /// then transforms and converts.
-        private func preparer() -> @Sendable () throws(ConnectError) -> PreparedBatch {
+        /// The first stage, on the blocking pool: polls until the batch is full or the connector has nothing more.
+        private func poller() -> @Sendable () throws(ConnectError) -> [ConnectRecord] {
             let box = self.box
-            let chain = self.chain
-            let converters = self.converters
-            let tolerance = self.tolerance
-            let id = self.id
-            let logger = context.logger
-            return { () throws(ConnectError) -> PreparedBatch in
+            return { () throws(ConnectError) -> [ConnectRecord] in
                 var polled: [ConnectRecord] = []
                 var bytes = 0
                 while polled.count < SourceWorkerTask.maximumBatchRecords, bytes < SourceWorkerTask.maximumBatchBytes {
@@ -161,8 +162,20 @@ struct SourceWorkerTask: Sendable {
                     for index in records.indices { bytes += records[index].value.approximateSize }
                     if polled.isEmpty { polled = records } else { polled += records }
                 }
-                return try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
-                                                    id: id, logger: logger)
+                return polled
+            }
+        }
+
+        /// The second stage, on the blocking pool: transforms and converts polled records.
+        private func converter(_ polled: [ConnectRecord]) -> @Sendable () throws(ConnectError) -> PreparedBatch {
+            let chain = self.chain
+            let converters = self.converters
+            let tolerance = self.tolerance
+            let id = self.id
+            let logger = context.logger
+            return { () throws(ConnectError) -> PreparedBatch in
+                try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
+                                             id: id, logger: logger)
             }
         }
 

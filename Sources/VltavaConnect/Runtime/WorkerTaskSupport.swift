@@ -70,13 +70,26 @@ final class WorkerTaskHandle: Sendable {
 }
 
 /// Connector code runs here, off Swift's cooperative pool: a file read or a blocking client call of a connector
-/// then holds a thread of NIO's blocking pool, not one of the few threads every async task shares. One call per
-/// batch of records, so the hop costs little.
+/// then holds a thread of the worker's own blocking pool, not one of the few threads every async task shares. One
+/// call per batch of records, so the hop costs little.
+///
+/// The pool is Connect's, not NIO's shared one (as many threads as cores, which the broker's file work may use in
+/// `vltava serve`): each source task keeps two calls going (a poll and a conversion) and each sink task one, so a
+/// few tasks would otherwise queue behind each other, and a connector that blocks would hold up the rest. Kafka
+/// gives each task a thread of its own; idle threads here cost only their stacks.
 enum BlockingCall {
+    static let threadCount = max(8, 2 * System.coreCount)
+
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool.start()
+        return pool
+    }()
+
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws(ConnectError) -> T) async throws(ConnectError) -> T {
         let result: Result<T, ConnectError>
         do {
-            result = try await NIOThreadPool.singleton.runIfActive { () -> Result<T, ConnectError> in
+            result = try await pool.runIfActive { () -> Result<T, ConnectError> in
                 Result(catching: body)
             }
         } catch {
