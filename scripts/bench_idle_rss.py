@@ -1,18 +1,79 @@
 #!/usr/bin/env python3
-"""Idle RSS of `vltava serve BINARY`: the broker alone, with Kafka Connect, with the registry and Connect (3 runs each).
+"""Idle RSS of `vltava serve`: the broker alone, with Kafka Connect, with the registry and Connect (3 runs each).
 
 Usage: scripts/bench_idle_rss.py BINARY
+
+Most of an idle process's RSS is the binary's own code mapped from the page cache (RssFile), and how much of it is
+mapped depends on what the page cache holds: a binary that was just built (or read whole) is mapped in large
+neighbourhoods of every page touched (the kernel's fault-around), one started from disk only where it was read.
+So each configuration is measured twice: "cold", with the binary's pages dropped from the page cache before each
+start (as after a deployment or a reboot), and "hot", with the whole binary in the page cache (as right after a
+build). Prints total RSS, and its anonymous part (the process's own memory), in MB.
 """
-import subprocess, tempfile, time, sys
-sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-from bench_broker import free_port, proc_rss_mb
-b = sys.argv[1]
-for label, extra in (("broker only", ["--connect-listeners", "none", "--schema-registry-listeners", "none"]),
-                     ("broker + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}", "--schema-registry-listeners", "none"]),
-                     ("broker + registry + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}", "--schema-registry-listeners", f"http://127.0.0.1:{free_port()}"])):
-    vals = []
-    for _ in range(3):
-        d = tempfile.mkdtemp(); port = free_port()
-        p = subprocess.Popen([b, "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{port}", "--data-dir", d, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(4); vals.append(proc_rss_mb(p.pid)); p.kill(); p.wait()
-    print(label, "idle RSS MB", [round(v,1) for v in vals])
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_broker import free_port  # noqa: E402
+
+
+def status_mb(pid, field):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def drop_from_page_cache(path):
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
+def read_whole(path):
+    with open(path, "rb") as file:
+        while file.read(1 << 20):
+            pass
+
+
+def measure(binary, extra, cold):
+    if cold:
+        drop_from_page_cache(binary)
+    else:
+        read_whole(binary)
+    data = tempfile.mkdtemp(prefix="vltava-idle-rss.")
+    process = subprocess.Popen([binary, "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{free_port()}",
+                                "--data-dir", data, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(4)
+        return status_mb(process.pid, "VmRSS"), status_mb(process.pid, "RssAnon")
+    finally:
+        process.kill()
+        process.wait()
+        subprocess.run(["rm", "-rf", data])
+
+
+def main():
+    binary = sys.argv[1]
+    configurations = (
+        ("broker only", ["--connect-listeners", "none", "--schema-registry-listeners", "none"]),
+        ("broker + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}", "--schema-registry-listeners", "none"]),
+        ("broker + registry + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}",
+                                         "--schema-registry-listeners", f"http://127.0.0.1:{free_port()}"]),
+    )
+    print(f"idle RSS of {binary} (MB; anonymous part in brackets)")
+    for label, extra in configurations:
+        for cold in (True, False):
+            runs = [measure(binary, extra, cold) for _ in range(3)]
+            figures = ", ".join(f"{total:.1f} [{anonymous:.1f}]" for total, anonymous in runs)
+            print(f"  {label}, {'cold' if cold else 'hot'} page cache: {figures}")
+
+
+if __name__ == "__main__":
+    main()

@@ -117,9 +117,14 @@ struct SourceWorkerTask: Sendable {
                     let convert = converter(polled)
                     async let nextPolled = BlockingCall.run(poll)
                     async let nextPrepared = BlockingCall.run(convert)
+                    let started = ContinuousClock.now
                     if let batch = pending { try await send(batch) }
+                    let sent = ContinuousClock.now
                     let prepared = try await nextPrepared
                     polled = try await nextPolled
+                    context.logger.trace("source stages", metadata: [
+                        "task": "\(id)", "sent": "\(pending?.polledRecords ?? 0)", "converted": "\(prepared.polledRecords)",
+                        "polled": "\(polled.count)", "sending": "\(sent - started)", "then waiting": "\(ContinuousClock.now - sent)"])
                     pending = prepared.isEmpty ? nil : prepared
                     if polled.isEmpty, pending == nil { try? await Task.sleep(for: SourceWorkerTask.idleWait) }
                 } catch {
