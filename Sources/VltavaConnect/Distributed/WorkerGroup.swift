@@ -64,6 +64,9 @@ public actor WorkerGroup {
         rejoinRequested = true
     }
 
+    /// How often the heartbeat loop looks for a requested rejoin.
+    static let rejoinCheck = TimeAmount.milliseconds(20)
+
     static func nowMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
     /// Runs until the task is cancelled, then leaves the group.
@@ -159,7 +162,9 @@ public actor WorkerGroup {
         while !Task.isCancelled {
             if rejoinRequested { return }
             if let rejoinAtMs, Self.nowMs() >= rejoinAtMs { return }
-            try await Task.sleep(nanoseconds: UInt64(min(settings.heartbeatInterval, .milliseconds(500)).nanoseconds))
+            // A rejoin asked for (a connector created, its tasks configured) is seen within this wait, which is
+            // what a new connector waits for twice before its tasks run: short, as Kafka's herder wakes its member.
+            try await Task.sleep(nanoseconds: UInt64(min(settings.heartbeatInterval, Self.rejoinCheck).nanoseconds))
             if Self.nowMs() - lastHeartbeatMs >= settings.heartbeatInterval.nanoseconds / 1_000_000 {
                 lastHeartbeatMs = Self.nowMs()
                 if try await member.heartbeat() == .rejoin { return }

@@ -24,6 +24,9 @@ struct SinkWorkerTask: Sendable {
 
     /// How often the topics and partitions are looked up again (new partitions, topics matching the regex).
     static let metadataRefreshInterval = Duration.seconds(10)
+    /// While none of its topics exists, how often the task looks again (Kafka's consumer asks for metadata again
+    /// after `retry.backoff.ms` while a subscribed topic is unknown).
+    static let missingTopicsRecheck = Duration.milliseconds(200)
 
     /// The consumer group of a sink connector, as Kafka names it.
     static func groupId(_ connector: String) -> String { "connect-\(connector)" }
@@ -109,7 +112,7 @@ struct SinkWorkerTask: Sendable {
                 if await pauseIfAsked() { continue }
                 if ContinuousClock.now >= nextMetadata {
                     await refreshAssignment()
-                    nextMetadata = ContinuousClock.now + (positions.isEmpty ? .seconds(1) : SinkWorkerTask.metadataRefreshInterval)
+                    nextMetadata = ContinuousClock.now + (positions.isEmpty ? SinkWorkerTask.missingTopicsRecheck : SinkWorkerTask.metadataRefreshInterval)
                 }
                 if positions.isEmpty, current.isEmpty {
                     try? await Task.sleep(for: .milliseconds(200))

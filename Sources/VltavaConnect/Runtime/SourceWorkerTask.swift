@@ -211,6 +211,7 @@ struct SourceWorkerTask: Sendable {
                     }
                     if error.errorCode == .unknownTopicOrPartition {
                         await createTopic(destination.topic)
+                        if attempt == 1 { continue }  // created just now: produce again at once
                     } else if attempt % 10 == 1 {
                         context.logger.warning("produce failed, retrying", metadata: ["task": "\(id)", "error": "\(error)"])
                     }
