@@ -55,8 +55,8 @@ public struct FileStreamSinkTask: SinkTask {
     }
 
     public mutating func put(_ records: [ConnectRecord]) throws(ConnectError) {
-        for record in records {
-            buffered.append(contentsOf: Self.javaString(record.value, schema: record.valueSchema).utf8)
+        for index in records.indices {
+            buffered.append(contentsOf: Self.javaString(records[index].value, schema: records[index].valueSchema).utf8)
             buffered.append(0x0A)
         }
         // One write per batch: lines reach the file as Kafka's task prints them, at each put.

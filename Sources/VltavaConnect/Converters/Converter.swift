@@ -20,9 +20,19 @@ public protocol Converter: Sendable {
     /// the worker a copy per record).
     func fromConnectDataBuffer(topic: String, schema: ConnectSchema?, value: ConnectValue,
                                headers: [ConnectHeader]) throws(ConnectError) -> ByteBuffer?
+
+    /// `toConnectData` from the buffer a consumed record carries (a converter that reads it directly saves the
+    /// worker a copy per record).
+    func toConnectDataBuffer(topic: String, buffer: ByteBuffer?,
+                             headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue)
 }
 
 extension Converter {
+    public func toConnectDataBuffer(topic: String, buffer: ByteBuffer?,
+                                    headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
+        try toConnectData(topic: topic, bytes: buffer.map { Array($0.readableBytesView) }, headers: headers)
+    }
+
     public func fromConnectDataBuffer(topic: String, schema: ConnectSchema?, value: ConnectValue,
                                       headers: [ConnectHeader]) throws(ConnectError) -> ByteBuffer? {
         try fromConnectData(topic: topic, schema: schema, value: value, headers: headers).map { ByteBuffer(bytes: $0) }

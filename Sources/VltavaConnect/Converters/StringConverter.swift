@@ -70,6 +70,14 @@ public struct StringConverter: Converter, HeaderConverter {
         return try fromConnectData(topic: topic, schema: schema, value: value, headers: headers).map { ByteBuffer(bytes: $0) }
     }
 
+    /// UTF-8 is decoded from the buffer without an intermediate array.
+    public func toConnectDataBuffer(topic: String, buffer: ByteBuffer?,
+                                    headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
+        guard let buffer else { return (.optionalString, .null) }
+        guard deserializerEncoding == .utf8 else { return try toConnectData(topic: topic, bytes: Array(buffer.readableBytesView), headers: headers) }
+        return (.optionalString, .string(String(decoding: buffer.readableBytesView, as: UTF8.self)))
+    }
+
     public func toConnectData(topic: String, bytes: [UInt8]?,
                               headers: [ConnectHeader]) throws(ConnectError) -> (schema: ConnectSchema?, value: ConnectValue) {
         guard let bytes else { return (.optionalString, .null) }

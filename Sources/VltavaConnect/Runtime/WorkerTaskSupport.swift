@@ -226,10 +226,9 @@ struct RecordConverters: Sendable {
             headers.append(ConnectHeader(key: header.key, schema: converted.schema, value: converted.value))
         }
         stage = "KEY_CONVERTER"
-        let convertedKey = try key.toConnectData(topic: record.topic, bytes: record.key.map { Array($0.readableBytesView) }, headers: headers)
+        let convertedKey = try key.toConnectDataBuffer(topic: record.topic, buffer: record.key, headers: headers)
         stage = "VALUE_CONVERTER"
-        let convertedValue = try value.toConnectData(
-            topic: record.topic, bytes: record.value.map { Array($0.readableBytesView) }, headers: headers)
+        let convertedValue = try value.toConnectDataBuffer(topic: record.topic, buffer: record.value, headers: headers)
         return ConnectRecord(
             topic: record.topic, kafkaPartition: record.partition, keySchema: convertedKey.schema, key: convertedKey.value,
             valueSchema: convertedValue.schema, value: convertedValue.value, timestamp: record.timestamp,
