@@ -1,7 +1,8 @@
 """deploy/connect/compose.yaml run from its commands and environment (loopback ports in place of the container
 names): the broker without embedded services, `vltava schema-registry` with cp-schema-registry's environment and
 `vltava connect distributed` with cp-kafka-connect's. A Datagen source through the AvroConverter (the worker's
-default value converter there) writes records that confluent-kafka's AvroDeserializer reads back."""
+default value converter there) writes records that confluent-kafka's AvroDeserializer reads back; connectors that
+choose the JsonSchemaConverter or the ProtobufConverter are read back by its JSONDeserializer and ProtobufDeserializer."""
 
 import os
 import subprocess
@@ -161,4 +162,56 @@ def test_datagen_through_the_json_schema_converter_reads_back_with_confluent_kaf
         # kafka-connect-datagen's pageviews quickstart.
         assert {"viewtime", "userid", "pageid"} <= set(view)
         assert isinstance(view["viewtime"], int)
+        assert view["userid"].startswith("User_") and view["pageid"].startswith("Page_")
+
+
+def test_datagen_through_the_protobuf_converter_reads_back_with_confluent_kafka(stack, tmp_path):
+    """The connector overrides the worker's value converter with Confluent's ProtobufConverter; confluent-kafka's
+    ProtobufDeserializer reads the records with a message class built from the schema the converter registered (the
+    registry's `format=serialized` FileDescriptorProto, so no protoc is needed)."""
+    import base64
+    from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    from google.protobuf.json_format import MessageToDict
+
+    broker, registry_url, connect_url = stack
+    answer = requests.post(f"{connect_url}/connectors", json={"name": "orders", "config": {
+        "connector.class": "DatagenConnector", "kafka.topic": "orders", "quickstart": "pageviews",
+        "max.interval": "10", "iterations": "50", "tasks.max": "1",
+        "value.converter": "io.confluent.connect.protobuf.ProtobufConverter",
+        "value.converter.schema.registry.url": registry_url}}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    assert wait_for(lambda: "orders-value" in requests.get(f"{registry_url}/subjects", timeout=5).json(), timeout=60), \
+        (tmp_path / "connect.log").read_text()
+    registry = SchemaRegistryClient({"url": registry_url})
+    latest = registry.get_latest_version("orders-value")
+    assert latest.schema.schema_type == "PROTOBUF"
+    serialized = requests.get(f"{registry_url}/schemas/ids/{latest.schema_id}", params={"format": "serialized"},
+                              timeout=5).json()["schema"]
+    file = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(serialized))
+    assert not file.dependency, file  # pageviews has only primitive fields
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    name = f"{file.package}.{file.message_type[0].name}" if file.package else file.message_type[0].name
+    message_class = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+    deserializer = ProtobufDeserializer(message_class, {"use.deprecated.format": False}, registry)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "protobuf-reader",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe(["orders"])
+    views = []
+    deadline = time.monotonic() + 60
+    try:
+        while len(views) < 20 and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            decoded = deserializer(message.value(), SerializationContext("orders", MessageField.VALUE))
+            views.append(MessageToDict(decoded, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+    finally:
+        consumer.close()
+    assert len(views) >= 20
+    for view in views:
+        # kafka-connect-datagen's pageviews quickstart, as protobuf fields (int64 is a string in protobuf's JSON form).
+        assert {"viewtime", "userid", "pageid"} <= set(view), view
+        assert int(view["viewtime"]) > 0
         assert view["userid"].startswith("User_") and view["pageid"].startswith("Page_")
