@@ -1,6 +1,7 @@
 """Kafka Connect in `vltava serve` and `vltava connect`: the seed-style FileStreamSource → topic → FileStreamSink
-flow with a clean restart in the middle, Kafka's REST API routes and status codes, a failing task, and a standalone
-worker whose topic confluent-kafka reads back."""
+flow with a clean restart in the middle, Kafka's REST API routes and status codes, a failing task, a standalone
+worker whose topic confluent-kafka reads back, a dead-letter queue, and transformations with predicates in a source's
+and a sink's config."""
 
 import json
 import os
@@ -468,3 +469,64 @@ def test_sink_skips_bad_records_into_a_dead_letter_queue(connect, tmp_path):
     assert headers["__connect.errors.stage"] == "VALUE_CONVERTER"
     assert headers["__connect.errors.connector.name"] == "json-sink"
     assert task_state(connect, "json-sink") == "RUNNING"
+
+
+def test_transformations_and_predicates_through_a_worker(connect, tmp_path):
+    """Kafka's transformation and predicate class names in a source's and a sink's config: the source hoists each
+    line into a struct, adds a field, copies a field to the key, renames the topic and adds a header (read back by
+    confluent-kafka); the sink drops the records of one topic by predicate and extracts a field of the rest."""
+    from confluent_kafka import Consumer, Producer
+
+    source_file = tmp_path / "events.txt"
+    source_file.write_text("a1\nb2\nc3\n")
+    transforms = "org.apache.kafka.connect.transforms"
+    response = connect.post("/connectors", {"name": "smt-source", "config": {
+        "connector.class": "FileStreamSource", "file": str(source_file), "topic": "events-raw",
+        "key.converter": STRING, "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "transforms": "hoist,origin,key,keyField,route,via",
+        "transforms.hoist.type": f"{transforms}.HoistField$Value", "transforms.hoist.field": "line",
+        "transforms.origin.type": f"{transforms}.InsertField$Value", "transforms.origin.static.field": "origin",
+        "transforms.origin.static.value": "file",
+        "transforms.key.type": f"{transforms}.ValueToKey", "transforms.key.fields": "line",
+        "transforms.keyField.type": f"{transforms}.ExtractField$Key", "transforms.keyField.field": "line",
+        "transforms.route.type": f"{transforms}.RegexRouter", "transforms.route.regex": "(.*)-raw",
+        "transforms.route.replacement": "$1-clean",
+        "transforms.via.type": f"{transforms}.InsertHeader", "transforms.via.header": "via",
+        "transforms.via.value.literal": "vltava"}})
+    assert response.status_code == 201, response.text
+
+    consumer = Consumer({"bootstrap.servers": connect.broker.bootstrap, "group.id": "smt-check",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe(["events-clean"])
+    received = []
+    deadline = time.monotonic() + 30
+    while len(received) < 3 and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            received.append(message)
+    consumer.close()
+    assert [(m.key(), json.loads(m.value())) for m in received] == [
+        (b"a1", {"line": "a1", "origin": "file"}), (b"b2", {"line": "b2", "origin": "file"}),
+        (b"c3", {"line": "c3", "origin": "file"})], str(connect.status("smt-source"))
+    assert all(dict(m.headers()) == {"via": b"vltava"} for m in received)
+
+    producer = Producer({"bootstrap.servers": connect.broker.bootstrap})
+    producer.produce("noise-clean", value=b'{"line":"dropped","origin":"noise"}')
+    assert producer.flush(10) == 0
+    sink_file = tmp_path / "lines.txt"
+    response = connect.post("/connectors", {"name": "smt-sink", "config": {
+        "connector.class": "FileStreamSink", "file": str(sink_file), "topics.regex": ".*-clean",
+        "key.converter": STRING, "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "transforms": "dropNoise,line", "transforms.dropNoise.type": f"{transforms}.Filter",
+        "transforms.dropNoise.predicate": "isNoise",
+        "transforms.line.type": f"{transforms}.ExtractField$Value", "transforms.line.field": "line",
+        "transforms.line.predicate": "isNoise", "transforms.line.negate": "true",
+        "predicates": "isNoise", "predicates.isNoise.type": f"{transforms}.predicates.TopicNameMatches",
+        "predicates.isNoise.pattern": "noise-.*"}})
+    assert response.status_code == 201, response.text
+    wait_until(lambda: len(lines_of(sink_file)) >= 3, 30, lambda: str(connect.status("smt-sink")))
+    time.sleep(1)
+    assert lines_of(sink_file) == ["a1", "b2", "c3"]
+    assert task_state(connect, "smt-sink") == "RUNNING" and task_state(connect, "smt-source") == "RUNNING"
