@@ -59,6 +59,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def broker_only_options(binary):
+    """`vltava serve` options that leave the broker alone: Connect off, for builds that have it (older ones, which a
+    comparison may run, do not know the option)."""
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+    return ["--connect-listeners", "none"] if "--connect-listeners" in help_text else []
+
+
 def proc_cpu_seconds(pid):
     """utime + stime of every thread of the process, in seconds (resolution 1/CLK_TCK)."""
     with open(f"/proc/{pid}/stat") as f:
@@ -191,9 +198,10 @@ class Vltava(Broker):
         data = os.path.join(self.workdir, f"vltava-data-{run_id}")
         shutil.rmtree(data, ignore_errors=True)
         os.makedirs(data)
-        # The broker alone, as Tansu is; the schema registry's own idle memory is measured separately.
+        # The broker alone, as Tansu is (Connect off; it is measured by scripts/bench-connect); the schema
+        # registry's own idle memory is measured separately.
         return [self.binary, "serve", "--listeners", f"PLAINTEXT://{HOST}:{port}", "--data-dir", data,
-                "--schema-registry-listeners", self.registry]
+                "--schema-registry-listeners", self.registry, *broker_only_options(self.binary)]
 
     registry = "none"
 

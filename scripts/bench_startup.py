@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Start-up time of `vltava serve` binaries, alternated: time from exec to the first accepted connection.
+"""Start-up time of `vltava serve` binaries (the broker alone: registry and Connect off), alternated: time from exec
+to the first accepted connection.
 
 Usage: scripts/bench_startup.py BINARY [BINARY ...]   (7 runs each, medians printed)
 """
 import socket, subprocess, tempfile, time, sys, statistics
 sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-from bench_broker import free_port
+from bench_broker import broker_only_options, free_port
 def once(binary):
     data = tempfile.mkdtemp(); port = free_port()
     t0 = time.monotonic()
-    p = subprocess.Popen([binary, "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{port}", "--data-dir", data, "--schema-registry-listeners", "none"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen([binary, "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{port}", "--data-dir", data, "--schema-registry-listeners", "none", *broker_only_options(binary)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while True:
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=1); s.close(); break

@@ -24,8 +24,51 @@ public final class KafkaServer: Service, @unchecked Sendable {
     /// The bound addresses, by listener name (a port of 0 in the configuration is resolved here).
     public private(set) var boundAddresses: [(name: String, address: SocketAddress)] = []
 
+    private enum Listening {
+        case binding(waiters: [CheckedContinuation<Bool, Never>])
+        case finished(bound: Bool)
+    }
+
+    private let listening = NIOLockedValueBox(Listening.binding(waiters: []))
+
+    /// Waits until every listener is bound (true) or binding failed or the server stopped (false): what services
+    /// beside the broker wait for before they start, so that their start-up work does not delay the broker's.
+    public func waitUntilListening() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let finished: Bool? = listening.withLockedValue { state in
+                switch state {
+                case let .binding(waiters):
+                    state = .binding(waiters: waiters + [continuation])
+                    return nil
+                case let .finished(bound):
+                    return bound
+                }
+            }
+            if let finished { continuation.resume(returning: finished) }
+        }
+    }
+
+    private func finishListening(bound: Bool) {
+        let waiters = listening.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+            guard case let .binding(waiters) = state else { return [] }
+            state = .finished(bound: bound)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: bound) }
+    }
+
     /// Binds every broker listener and starts maintenance.
     public func start() async throws {
+        do {
+            try await bindAndStart()
+            finishListening(bound: true)
+        } catch {
+            finishListening(bound: false)
+            throw error
+        }
+    }
+
+    private func bindAndStart() async throws {
         broker.requestHandlers?.start()
         let configuration = broker.configuration
         let quotas = ConnectionQuotas(
@@ -92,6 +135,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
 
     /// Stops accepting, lets in-flight requests finish, flushes and closes the logs.
     public func stop() async {
+        finishListening(bound: false)
         for task in maintenanceTasks { task.cancel() }
         broker.groups.stopTimers()
         broker.transactions.stopTimers()

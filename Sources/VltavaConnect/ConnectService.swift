@@ -17,6 +17,9 @@ public struct ConnectService: Service {
     /// Whether a failure to serve (a port in use) ends the service with the error; when false it is only logged,
     /// so that a broker beside the worker keeps running.
     public var failureIsFatal = true
+    /// Awaited before anything else: `vltava serve` waits for its broker's listeners, so that the worker's start-up
+    /// does not compete with the broker's.
+    public var startAfter: (@Sendable () async -> Void)?
     public var limits = HTTPLimits()
     public var cluster: ConnectClusterInfo
     public let loggers: LoggerLevels
@@ -100,6 +103,7 @@ public struct ConnectService: Service {
     }
 
     private func serve() async throws {
+        if let startAfter { await startAfter() }
         await herder.useLoggerLevels(loggers)
         let router = Router()
         router.add(middleware: ConnectHTTPErrors())

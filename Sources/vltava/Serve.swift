@@ -108,7 +108,8 @@ struct Serve: AsyncParsableCommand {
             // A registry that cannot start (its port taken) is logged and leaves the broker running.
             services.append(.init(service: registry, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
-        if let connect = try connectService(configuration: configuration, logger: logger) {
+        if var connect = try connectService(configuration: configuration, logger: logger) {
+            connect.startAfter = { _ = await server.waitUntilListening() }
             // Listed after the broker, so that at shutdown it stops first and flushes its offsets to a live broker.
             services.append(.init(service: connect, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
