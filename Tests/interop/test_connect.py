@@ -530,3 +530,19 @@ def test_transformations_and_predicates_through_a_worker(connect, tmp_path):
     time.sleep(1)
     assert lines_of(sink_file) == ["a1", "b2", "c3"]
     assert task_state(connect, "smt-sink") == "RUNNING" and task_state(connect, "smt-source") == "RUNNING"
+
+
+def test_a_connector_config_naming_a_login_module_is_refused(connect, tmp_path):
+    """CVE-2023-25194: a JAAS config in a connector's client overrides names a login module (JndiLoginModule) that the
+    worker would load. Creating and validating such a connector fail with the module named and the secret not
+    echoed; the worker keeps serving."""
+    jaas = ('com.sun.security.auth.module.JndiLoginModule required user.provider.url="ldap://127.0.0.1:1/x" '
+            'useFirstPass=true serviceName="x" debug=true group.provider.url="xxx" password="s3cret";')
+    config = sink_config(tmp_path / "out.txt", "t", **{"consumer.override.sasl.jaas.config": jaas})
+    response = connect.post("/connectors", {"name": "jndi", "config": config})
+    assert response.status_code == 400, response.text
+    assert "JndiLoginModule" in response.json()["message"] and "s3cret" not in response.text
+    validated = connect.put("/connector-plugins/FileStreamSink/config/validate", {**config, "name": "jndi"})
+    assert validated.status_code == 200 and validated.json()["error_count"] == 1
+    assert "s3cret" not in validated.text and "ldap://" not in validated.text
+    assert connect.get("/connectors").json() == []

@@ -70,6 +70,7 @@ public struct ConnectorValidation: Sendable {
         } catch {
             add(error)
         }
+        for (name, message) in Self.loginModuleErrors(config) { found[name, default: []].append(message) }
         if plugin.type == .sink {
             let topics = ConnectConfig.list(config, "topics")
             let regex = config["topics.regex"].map { $0.trimmingWhitespace() } ?? ""
@@ -110,6 +111,26 @@ public struct ConnectorValidation: Sendable {
 
     private var allErrors: [(name: String, messages: [String])] = []
 
+    /// A JAAS configuration in a connector's config (`sasl.jaas.config`, or with a client override prefix such as
+    /// `consumer.override.`) names login modules, which is how CVE-2023-25194 turned a REST call into code run by
+    /// the worker (`JndiLoginModule`). Vltava's workers run no JAAS login at all, so every such key is refused;
+    /// the message names the modules, never the rest of the value (it holds credentials).
+    /// Whether `name` is a JAAS configuration (a password in Kafka's client configs: never shown).
+    static func isJaasConfig(_ name: String) -> Bool { name == "sasl.jaas.config" || name.hasSuffix(".sasl.jaas.config") }
+
+    static func loginModuleErrors(_ config: [String: String]) -> [(name: String, message: String)] {
+        var errors: [(name: String, message: String)] = []
+        for (name, value) in config.sorted(by: { $0.key < $1.key }) where isJaasConfig(name) {
+            let modules = value.split(separator: ";").compactMap { entry in
+                entry.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).first.map(String.init)
+            }
+            let named = modules.isEmpty ? "" : " (\(modules.joined(separator: ", ")))"
+            errors.append((name, "Invalid value for configuration \(name): a connector's configuration may not name a JAAS "
+                + "login module\(named): Vltava's workers run no JAAS login"))
+        }
+        return errors
+    }
+
     /// Kafka's message for a create or update with errors.
     public var failureMessage: String {
         var message = "Connector configuration is invalid and contains the following \(errorCount) error(s):"
@@ -131,7 +152,7 @@ public struct ConnectorValidation: Sendable {
                 group: nil, order: -1, displayName: name))
             let value: JSONValue = .object([
                 ("name", .string(name)),
-                ("value", .string(key?.definition.type == .password && config[name] != nil
+                ("value", .string((key?.definition.type == .password || Self.isJaasConfig(name)) && config[name] != nil
                     ? "[hidden]" : config[name] ?? key?.definition.defaultValue)),
                 ("recommended_values", .array(Self.recommendedValues(name).map { .string($0) })),
                 ("errors", .array(messages.map { .string($0) })),
