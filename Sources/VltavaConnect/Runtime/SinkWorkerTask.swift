@@ -108,6 +108,7 @@ struct SinkWorkerTask: Sendable {
             var nextMetadata = ContinuousClock.now
             var current: [FetchedPartitionOfTopic] = []
             var failure: ConnectError?
+            var movedSinceIdle = false
             while !worker.control.isStopping, !Task.isCancelled {
                 if await pauseIfAsked() { continue }
                 if ContinuousClock.now >= nextMetadata {
@@ -122,8 +123,15 @@ struct SinkWorkerTask: Sendable {
                     let fetchPositions = positions
                     let client = fetchClient
                     async let next = Self.fetchAll(client, fetchPositions)
+                    let delivered = current.contains { !$0.fetched.records.isEmpty }
                     try await deliver(current)
                     current = []
+                    if delivered {
+                        movedSinceIdle = true
+                    } else if movedSinceIdle {
+                        movedSinceIdle = false
+                        await MemoryTrim.afterBurst()
+                    }
                     switch await next {
                     case let .success(fetched):
                         current = fetched

@@ -109,6 +109,7 @@ struct SourceWorkerTask: Sendable {
             var nextFlush = ContinuousClock.now + flushInterval
             var polled: [ConnectRecord] = []
             var pending: PreparedBatch?
+            var movedSinceIdle = false
             var failure: ConnectError?
             while !worker.control.isStopping, !Task.isCancelled {
                 if await pauseIfAsked() { continue }
@@ -126,7 +127,15 @@ struct SourceWorkerTask: Sendable {
                         "task": "\(id)", "sent": "\(pending?.polledRecords ?? 0)", "converted": "\(prepared.polledRecords)",
                         "polled": "\(polled.count)", "sending": "\(sent - started)", "then waiting": "\(ContinuousClock.now - sent)"])
                     pending = prepared.isEmpty ? nil : prepared
-                    if polled.isEmpty, pending == nil { try? await Task.sleep(for: SourceWorkerTask.idleWait) }
+                    if polled.isEmpty, pending == nil {
+                        if movedSinceIdle {
+                            movedSinceIdle = false
+                            await MemoryTrim.afterBurst()
+                        }
+                        try? await Task.sleep(for: SourceWorkerTask.idleWait)
+                    } else {
+                        movedSinceIdle = true
+                    }
                 } catch {
                     failure = error as? ConnectError ?? .failed("\(error)")
                     break
