@@ -125,7 +125,7 @@ struct SourceWorkerTask: Sendable {
                     polled = try await nextPolled
                     context.logger.trace("source stages", metadata: [
                         "task": "\(id)", "sent": "\(pending?.polledRecords ?? 0)", "converted": "\(prepared.polledRecords)",
-                        "polled": "\(polled.count)", "sending": "\(sent - started)", "then waiting": "\(ContinuousClock.now - sent)"])
+                        "polled": "\(polled.count)", "sending": "\(sent - started)", "waiting": "\(ContinuousClock.now - sent)"])
                     pending = prepared.isEmpty ? nil : prepared
                     if polled.isEmpty, pending == nil {
                         if movedSinceIdle {
