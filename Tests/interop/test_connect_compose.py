@@ -37,6 +37,25 @@ def wait_for(check, timeout=60.0, interval=0.2):
     return False
 
 
+def read_values(bootstrap, topic, group, deserialize, count=20, timeout=60.0):
+    """At least `count` (key, deserialized value) pairs of `topic` from the beginning, within `timeout` seconds."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    received = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(received) < count and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            received.append((message.key(), deserialize(message.value(), SerializationContext(topic, MessageField.VALUE))))
+    finally:
+        consumer.close()
+    assert len(received) >= count, f"{len(received)} of {count} records of {topic}"
+    return received
+
+
 def test_compose_file_declares_connect_as_cp_kafka_connect_is_configured():
     connect = services()["connect"]
     assert connect["image"].startswith("vltava") and connect["command"] == ["connect", "distributed"]
@@ -101,21 +120,7 @@ def test_datagen_through_the_avro_converter_reads_back_with_confluent_kafka(stac
         (tmp_path / "connect.log").read_text()
     registry = SchemaRegistryClient({"url": registry_url})
     deserializer = AvroDeserializer(registry)
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "avro-reader",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe(["users"])
-    users = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(users) < 20 and time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            value = deserializer(message.value(), SerializationContext("users", MessageField.VALUE))
-            users.append((message.key(), value))
-    finally:
-        consumer.close()
-    assert len(users) >= 20
+    users = read_values(broker.bootstrap, "users", "avro-reader", deserializer)
     for key, value in users:
         # kafka-connect-datagen's users quickstart: keyed by userid, with these fields.
         assert {"registertime", "userid", "regionid", "gender"} <= set(value)
@@ -144,20 +149,7 @@ def test_datagen_through_the_json_schema_converter_reads_back_with_confluent_kaf
     registry = SchemaRegistryClient({"url": registry_url})
     assert registry.get_latest_version("pageviews-value").schema.schema_type == "JSON"
     deserializer = JSONDeserializer(None, schema_registry_client=registry)
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "json-reader",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe(["pageviews"])
-    views = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(views) < 20 and time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            views.append(deserializer(message.value(), SerializationContext("pageviews", MessageField.VALUE)))
-    finally:
-        consumer.close()
-    assert len(views) >= 20
+    views = [value for _, value in read_values(broker.bootstrap, "pageviews", "json-reader", deserializer)]
     for view in views:
         # kafka-connect-datagen's pageviews quickstart.
         assert {"viewtime", "userid", "pageid"} <= set(view)
@@ -195,21 +187,8 @@ def test_datagen_through_the_protobuf_converter_reads_back_with_confluent_kafka(
     name = f"{file.package}.{file.message_type[0].name}" if file.package else file.message_type[0].name
     message_class = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
     deserializer = ProtobufDeserializer(message_class, {"use.deprecated.format": False}, registry)
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "protobuf-reader",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.subscribe(["orders"])
-    views = []
-    deadline = time.monotonic() + 60
-    try:
-        while len(views) < 20 and time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            decoded = deserializer(message.value(), SerializationContext("orders", MessageField.VALUE))
-            views.append(MessageToDict(decoded, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
-    finally:
-        consumer.close()
-    assert len(views) >= 20
+    views = [MessageToDict(value, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+             for _, value in read_values(broker.bootstrap, "orders", "protobuf-reader", deserializer)]
     for view in views:
         # kafka-connect-datagen's pageviews quickstart, as protobuf fields (int64 is a string in protobuf's JSON form).
         assert {"viewtime", "userid", "pageid"} <= set(view), view

@@ -8,6 +8,23 @@ public final class ConnectSchema: Sendable, Hashable, CustomStringConvertible {
 
         /// Whether values of this kind are primitives (not array, map or struct).
         public var isPrimitive: Bool { ![.array, .map, .structure].contains(self) }
+
+        /// The zero of a primitive kind (0, false, the empty string or bytes), as Java's defaults and protobuf's
+        /// unset fields are; nil for array, map and struct.
+        public var zeroValue: ConnectValue? {
+            switch self {
+            case .int8: return .int8(0)
+            case .int16: return .int16(0)
+            case .int32: return .int32(0)
+            case .int64: return .int64(0)
+            case .float32: return .float32(0)
+            case .float64: return .float64(0)
+            case .boolean: return .boolean(false)
+            case .string: return .string("")
+            case .bytes: return .bytes([])
+            case .array, .map, .structure: return nil
+            }
+        }
     }
 
     public let type: Kind

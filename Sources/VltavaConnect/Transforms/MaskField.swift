@@ -38,19 +38,13 @@ public struct MaskField: Transformation {
         let isDecimal = schema?.name == ConnectLogical.decimalName
         guard let replacement else {
             switch value {
-            case .boolean: return .boolean(false)
-            case .int8: return .int8(0)
-            case .int16: return .int16(0)
-            case .int32: return .int32(0)
-            case .int64: return .int64(0)
-            case .float32: return .float32(0)
-            case .float64: return .float64(0)
-            case .string: return .string("")
             case .bytes where isDecimal: return .bytes([0])
             case .array: return .array([])
             case .map: return .map([])
-            default: throw .data("Cannot mask value of type: class \(value.javaTypeName)")
+            case .bytes: break  // only a Decimal's bytes are masked
+            default: if let zero = value.inferredType?.zeroValue { return zero }
             }
+            throw .data("Cannot mask value of type: class \(value.javaTypeName)")
         }
         let unconvertible = ConnectError.data("Unable to convert \(replacement) (class java.lang.String) to number")
         switch value {

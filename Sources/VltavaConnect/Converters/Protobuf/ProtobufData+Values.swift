@@ -205,7 +205,8 @@ struct ProtobufValueWriter {
     }
 }
 
-/// Days since 1970-01-01 and proleptic Gregorian (year, month, day), as `google.type.Date` carries a Connect Date.
+/// Days since 1970-01-01 and proleptic Gregorian (year, month, day), as `google.type.Date` carries a Connect Date
+/// and `java.util.Date.toString()` prints one (after Howard Hinnant's `civil_from_days` / `days_from_civil`).
 enum CivilDate {
     static func fromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
         let shifted = days + 719_468

@@ -111,18 +111,7 @@ struct ProtobufValueReader {
     }
 
     private static func defaultValue(_ schema: ConnectSchema) -> ConnectValue {
-        switch schema.type {
-        case .int8: return .int8(0)
-        case .int16: return .int16(0)
-        case .int32: return .int32(0)
-        case .int64: return .int64(0)
-        case .float32: return .float32(0)
-        case .float64: return .float64(0)
-        case .boolean: return .boolean(false)
-        case .string: return .string("")
-        case .bytes: return .bytes([])
-        default: return .null
-        }
+        schema.type.zeroValue ?? .null
     }
 
     private func single(_ field: ProtobufFieldDescriptor, _ schema: ConnectSchema, _ raw: RawValue,
