@@ -300,6 +300,27 @@ extension String {
     }
 }
 
+/// The locations of a compared pair of schemas, hashed and compared as bytes. As `String`s, a location of
+/// non-ASCII property names was hashed through Unicode normalization, some fifty times the cost of its bytes, and
+/// a 0.6 kB schema of `$ref`s to the root under such names took over a second to compare with itself.
+struct LocationPair: Hashable {
+    let bytes: [UInt8]
+
+    init(reader: String, writer: String) {
+        // The reader's length first: a separator could also occur in a location (property names are free text).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(8 + reader.utf8.count + writer.utf8.count)
+        withUnsafeBytes(of: UInt64(reader.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: reader.utf8)
+        bytes.append(contentsOf: writer.utf8)
+        self.bytes = bytes
+    }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}
+
 /// Content-model comparison of two schemas (Confluent's JSON Schema compatibility, reader = new schema under
 /// BACKWARD), through `$ref`s, combined criteria (`allOf`/`anyOf`/`oneOf`), pattern properties, dependencies and
 /// tuples.
@@ -314,10 +335,10 @@ struct JSONSchemaComparison {
     let writer: JSONSchemaResolver
     private(set) var exhausted = false
     private var steps = 0
-    private var inProgress: Set<String> = []
-    private var compatiblePairs: Set<String> = []
+    private var inProgress: Set<LocationPair> = []
+    private var compatiblePairs: Set<LocationPair> = []
     /// Pairs found incompatible, with (the first of) their problems, so shared subschemas are compared once.
-    private var incompatiblePairs: [String: [String]] = [:]
+    private var incompatiblePairs: [LocationPair: [String]] = [:]
     private static let maximumProblems = 1000
     private var patterns: [String: Regex<AnyRegexOutput>?] = [:]
 
@@ -362,11 +383,11 @@ struct JSONSchemaComparison {
         guard problems.count < Self.maximumProblems else { return }
         let readerNode = reader.dereferenced(readerNode)
         let writerNode = writer.dereferenced(writerNode)
-        let key = readerNode.location + "|" + writerNode.location
+        let key = LocationPair(reader: readerNode.location, writer: writerNode.location)
         // Each lookup below hashes the whole key, and locations grow with nesting (a `$ref` to the root under
         // long property names reaches tens of kilobytes within the depth bound): long keys are charged as
         // steps, so that the step bound bounds the work, not only the number of comparisons.
-        steps += key.utf8.count / 128
+        steps += key.bytes.count / 128
         guard steps < Self.maximumSteps else {
             exhausted = true
             return
