@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .target(
@@ -35,10 +36,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VltavaSecurity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "VltavaStorage",
             dependencies: [
                 "KafkaProtocol",
                 "KafkaRecords",
+                "VltavaSecurity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,6 +68,7 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "KafkaRecords",
+                "VltavaSecurity",
                 "VltavaStorage",
                 "VltavaCoordinator",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -147,6 +157,7 @@ let package = Package(
             name: "VltavaStorageTests",
             dependencies: [
                 "VltavaStorage",
+                "VltavaSecurity",
                 "KafkaProtocol",
                 "KafkaRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -158,6 +169,7 @@ let package = Package(
             name: "VltavaBrokerTests",
             dependencies: [
                 "VltavaBroker",
+                "VltavaSecurity",
                 "VltavaStorage",
                 "KafkaProtocol",
                 "KafkaRecords",
@@ -178,6 +190,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "VltavaSecurityTests",
+            dependencies: ["VltavaSecurity"]
         ),
         .testTarget(
             name: "VltavaClientTests",

@@ -19,6 +19,8 @@ struct ConnectionContext: Sendable {
     var localHost: String
     var localPort: Int
     var clientHost: String
+    /// Who the client authenticated as (`User:ANONYMOUS` without SASL).
+    var principal: String = "User:ANONYMOUS"
 }
 
 /// The answer to one request.
@@ -28,6 +30,8 @@ enum BrokerResponse: Sendable {
     case message(KafkaResponseBody)
     /// A fetch answer whose record data is read from segment files when it is written.
     case fetch(FetchResponse, FetchedRecords)
+    /// A raw SASL token (after a v0 SaslHandshake): a size and the bytes, no response header.
+    case saslToken([UInt8])
 }
 
 /// The single-node broker: the API handlers over the log manager and the metadata store. Each handler runs on
@@ -84,6 +88,10 @@ public final class Broker: Sendable {
         .listTransactions: 0...1,
         .describeProducers: 0...0,
         .writeTxnMarkers: 0...1,
+        .saslHandshake: 0...1,
+        .saslAuthenticate: 0...2,
+        .describeUserScramCredentials: 0...0,
+        .alterUserScramCredentials: 0...0,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -253,6 +261,15 @@ public final class Broker: Sendable {
             return connection.eventLoop.makeSucceededFuture(.message(.offsetDelete(handleOffsetDelete(request, context: context))))
         case let .txnOffsetCommit(request):
             return handleTxnOffsetCommit(request, context: context)
+        case .saslHandshake, .saslAuthenticate:
+            // Reached only on a listener without SASL (on a SASL listener the connection answers them).
+            return connection.eventLoop.makeSucceededFuture(.message(saslOnPlainListener(apiKey)))
+        case let .describeUserScramCredentials(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.describeUserScramCredentials(handleDescribeUserScramCredentials(request, context: context))))
+        case let .alterUserScramCredentials(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.alterUserScramCredentials(handleAlterUserScramCredentials(request, context: context))))
         default:
             return connection.eventLoop.makeSucceededFuture(unsupported(frame))
         }

@@ -78,6 +78,17 @@ public struct BrokerConfiguration: Sendable {
     /// `max.connections.per.ip` and its `max.connections.per.ip.overrides` (`host:count,...`).
     public var maxConnectionsPerIp = Int(Int32.max)
     public var maxConnectionsPerIpOverrides: [String: Int] = [:]
+    /// `sasl.enabled.mechanisms` for SASL listeners without their own (Kafka's default, GSSAPI, is not supported:
+    /// a SASL listener left at it is refused at start-up, naming the setting).
+    public var saslEnabledMechanisms = "GSSAPI"
+    /// `connections.max.reauth.ms` (KIP-368): 0 lets SASL sessions last as long as their connection.
+    public var connectionsMaxReauthMs: Int64 = 0
+    /// `sasl.server.max.receive.size`: the largest frame read before authentication.
+    public var saslServerMaximumReceiveSize = 524_288
+    /// The JAAS file (`java.security.auth.login.config`, also taken from `-D...` in `KAFKA_OPTS`).
+    public var jaasFile: String?
+    /// `listener.name.<listener>.*` properties (per-listener mechanisms and JAAS configurations).
+    public var listenerProperties: [String: String] = [:]
     /// The log cleaner's settings (`log.cleaner.dedupe.buffer.size`, `log.cleaner.io.buffer.size`, ...).
     public var cleanerProperties: [String: String] = [:]
     /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
@@ -96,7 +107,7 @@ public struct BrokerConfiguration: Sendable {
         "offsets.topic.num.partitions", "transaction.state.log.num.partitions", "min.insync.replicas",
         "unclean.leader.election.enable", "broker.rack", "zookeeper.connect", "confluent.metrics.enable",
         "replica.fetch.max.bytes", "num.replica.fetchers", "auto.leader.rebalance.enable", "log.cleaner.enable",
-        "sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol", "authorizer.class.name",
+        "sasl.mechanism.inter.broker.protocol", "authorizer.class.name",
         "allow.everyone.if.no.acl.found", "super.users", "transactional.id.expiration.ms",
     ]
 
@@ -131,6 +142,14 @@ public struct BrokerConfiguration: Sendable {
                     guard parts.count == 2 else { throw .invalidValue(name: name, value: value, reason: "expected NAME:PROTOCOL pairs") }
                     securityProtocolMap[parts[0].trimmedWhitespace.uppercased()] = parts[1].trimmedWhitespace.uppercased()
                 }
+            case "sasl.enabled.mechanisms":
+                saslEnabledMechanisms = value
+            case "connections.max.reauth.ms":
+                connectionsMaxReauthMs = try parse(name, value, as: Int64.self, atLeast: 0)
+            case "sasl.server.max.receive.size":
+                saslServerMaximumReceiveSize = try parse(name, value, as: Int.self, atLeast: 1)
+            case "java.security.auth.login.config":
+                jaasFile = value
             case "controller.listener.names":
                 controllerListenerNames = value.split(separator: ",").map { $0.trimmedWhitespace.uppercased() }
             case "log.dirs", "log.dir":
@@ -204,7 +223,9 @@ public struct BrokerConfiguration: Sendable {
                         throw .invalidValue(name: name, value: value, reason: problem)
                     }
                     topicDefaults[topicConfig] = value
-                } else if !Self.acceptedAndIgnored.contains(name) && !name.hasPrefix("listener.name.") {
+                } else if name.hasPrefix("listener.name.") {
+                    listenerProperties[name.lowercased()] = value
+                } else if !Self.acceptedAndIgnored.contains(name) {
                     throw .unknownOption(name)
                 }
             }
@@ -260,6 +281,11 @@ public struct BrokerConfiguration: Sendable {
         for (key, value) in environment.sorted(by: { $0.key < $1.key }) {
             if key == "CLUSTER_ID" {
                 result.append(("cluster.id", value))
+            } else if key == "KAFKA_OPTS" {
+                // The JVM options of Confluent's images name the JAAS file of SASL listeners.
+                for option in value.split(whereSeparator: \.isWhitespace) where option.hasPrefix("-Djava.security.auth.login.config=") {
+                    result.append(("java.security.auth.login.config", String(option.dropFirst("-Djava.security.auth.login.config=".count))))
+                }
             } else if key.hasPrefix("KAFKA_"), !imageVariables.contains(key) {
                 let name = String(key.dropFirst(6))
                     .replacing("___", with: "-")

@@ -32,12 +32,16 @@ struct ConnectionStateMachine {
         case dispatch(sequence: Int)
         /// Close the connection, saying why in the log.
         case close(reason: String)
+        /// Close the connection once what was written has been sent (after a refused authentication's answer).
+        case closeAfterSending(reason: String)
         /// Give request memory back to the pool.
         case releaseMemory(Int)
     }
 
     enum Outcome: Equatable {
         case answered
+        /// Answered, and the connection closes once the answer is sent (a failed SASL authentication).
+        case answeredThenClose(String)
         case noAnswer
         case failed(String)
     }
@@ -60,6 +64,8 @@ struct ConnectionStateMachine {
     private var lastActivityMs: Int64
     private(set) var queuedResponseBytes = 0
     private(set) var isClosed = false
+    /// While the client is not authenticated: the largest frame read (`sasl.server.max.receive.size`).
+    var unauthenticatedFrameLimit: Int?
     /// Sizes taken from the request memory pool for frames not yet handed out as requests, oldest first.
     private var reservedFrames: [Int] = []
     /// The size of a frame whose memory could not be taken yet.
@@ -98,6 +104,9 @@ struct ConnectionStateMachine {
                     let size = Int32(bitPattern: sizeValue)
                     if size < 0 || Int(size) > limits.maximumRequestBytes {
                         return close("request frame of \(size) bytes (socket.request.max.bytes is \(limits.maximumRequestBytes))")
+                    }
+                    if let limit = unauthenticatedFrameLimit, Int(size) > limit {
+                        return close("frame of \(size) bytes before authentication (sasl.server.max.receive.size is \(limit))")
                     }
                     frameRemaining = Int(size)
                     if reserve(Int(size)) {
@@ -175,6 +184,11 @@ struct ConnectionStateMachine {
                 wrote = true
             case .noAnswer:
                 continue
+            case let .answeredThenClose(reason):
+                actions.append(.write(sequence: first.sequence))
+                actions.append(.flush)
+                isClosed = true
+                return actions + [.closeAfterSending(reason: reason)]
             case let .failed(reason):
                 if wrote { actions.append(.flush) }
                 return actions + close(reason)

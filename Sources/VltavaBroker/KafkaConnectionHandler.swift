@@ -2,6 +2,7 @@ import KafkaProtocol
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import VltavaSecurity
 
 /// One client connection: a thin channel handler around `ConnectionStateMachine`. It splits the incoming bytes
 /// into request frames, starts each request (on the broker's request-handler pool), and writes the answers in
@@ -27,15 +28,20 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var connection: ConnectionContext?
     private var timer: Scheduled<Void>?
     private var onClose: (() -> Void)?
+    private var authenticator: SaslAuthenticator
+    /// Answers made on the event loop (SASL), waiting for their request's turn to start.
+    private var prepared: [Int: (answer: SaslAuthenticator.Answer, header: AnswerHeader)] = [:]
 
-    init(broker: Broker, listenerName: String, limits: ConnectionLimits, memory: RequestMemoryPool, logger: Logger,
-         onClose: (() -> Void)? = nil) {
+    init(broker: Broker, listenerName: String, security: ListenerSecurity = .plaintext, credentials: SaslCredentials = SaslCredentials(),
+         limits: ConnectionLimits, memory: RequestMemoryPool, logger: Logger, onClose: (() -> Void)? = nil) {
         self.broker = broker
         self.listenerName = listenerName
         self.logger = logger
         self.memory = memory
         self.onClose = onClose
+        self.authenticator = SaslAuthenticator(security: security, credentials: credentials)
         self.machine = ConnectionStateMachine(limits: limits, nowMs: Self.nowMs())
+        if authenticator.isAuthenticating { machine.unauthenticatedFrameLimit = security.maximumUnauthenticatedBytes }
         self.decoder = NIOSingleStepByteToMessageProcessor(KafkaFrameDecoder(maximumFrameSize: limits.maximumRequestBytes))
     }
 
@@ -48,7 +54,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         connection = ConnectionContext(
             eventLoop: context.eventLoop, listenerName: listenerName,
             localHost: local?.ipAddress ?? "localhost", localPort: local?.port ?? 9092,
-            clientHost: context.channel.remoteAddress?.ipAddress ?? "unknown")
+            clientHost: context.channel.remoteAddress?.ipAddress ?? "unknown", principal: authenticator.principal)
         scheduleTick(context: context)
         context.fireChannelActive()
     }
@@ -67,6 +73,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private func releaseAll() {
         for (_, waiting) in results { release(waiting.result) }
         results.removeAll()
+        prepared.removeAll()
     }
 
     /// Closes the descriptors a fetch answer holds that will never be written.
@@ -107,6 +114,18 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     private func frameReceived(_ payload: ByteBuffer, context: ChannelHandlerContext) {
         guard !machine.isClosed else { return }
+        let now = Self.nowMs()
+        if authenticator.expectsRawToken {
+            switch authenticator.authenticate(rawToken: Array(payload.readableBytesView), nowMs: now) {
+            case let .token(bytes):
+                authenticationProgressed()
+                prepare(SaslAuthenticator.Answer(response: .saslToken(bytes), closeReason: nil),
+                        header: AnswerHeader(correlationId: 0, apiKey: nil, version: 0), nowMs: now, context: context)
+            case let .close(reason):
+                carryOut([.close(reason: reason)], context: context)
+            }
+            return
+        }
         let frame: KafkaRequestFrame
         do {
             frame = try KafkaRequestFrame(payload: payload)
@@ -117,8 +136,51 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        let (sequence, actions) = machine.requestReceived(nowMs: Self.nowMs())
-        frames[sequence] = frame
+        switch authenticator.admission(of: frame.apiKey, nowMs: now) {
+        case .serve:
+            let (sequence, actions) = machine.requestReceived(nowMs: now)
+            frames[sequence] = frame
+            carryOut(actions, context: context)
+        case .authenticate:
+            let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey, version: frame.header.requestApiVersion)
+            prepare(authenticate(frame, nowMs: now), header: header, nowMs: now, context: context)
+        case let .close(reason):
+            carryOut([.close(reason: reason)], context: context)
+        }
+    }
+
+    /// Answers a SaslHandshake or SaslAuthenticate here, on the event loop, at once: the next frame's admission
+    /// depends on it (the exchange is a few hashes; SCRAM's slow key derivation happened when the user was made).
+    private func authenticate(_ frame: KafkaRequestFrame, nowMs: Int64) -> SaslAuthenticator.Answer {
+        let version = frame.header.requestApiVersion
+        var body = frame.body
+        let answer: SaslAuthenticator.Answer
+        switch frame.apiKey.flatMap({ try? KafkaRequestBody.decode(apiKey: $0, version: version, from: &body) }) {
+        case let .saslHandshake(request)? where SaslHandshakeRequest.validVersions.contains(version):
+            answer = authenticator.handshake(request, version: version)
+        case let .saslAuthenticate(request)? where SaslAuthenticateRequest.validVersions.contains(version):
+            answer = authenticator.authenticate(request, version: version, nowMs: nowMs)
+        default:
+            return SaslAuthenticator.Answer(response: .none, closeReason: "malformed or unsupported \(frame.apiKey?.name ?? "SASL") request")
+        }
+        authenticationProgressed()
+        return answer
+    }
+
+    /// After a step of authentication: the principal of later requests, and the frame limit.
+    private func authenticationProgressed() {
+        connection?.principal = authenticator.principal
+        if !authenticator.isAuthenticating { machine.unauthenticatedFrameLimit = nil }
+    }
+
+    /// Queues an answer made here in request order: it is written when the requests before it are answered.
+    private func prepare(_ answer: SaslAuthenticator.Answer, header: AnswerHeader, nowMs: Int64, context: ChannelHandlerContext) {
+        if case .none = answer.response, let reason = answer.closeReason {
+            carryOut([.close(reason: reason)], context: context)
+            return
+        }
+        let (sequence, actions) = machine.requestReceived(nowMs: nowMs)
+        prepared[sequence] = (answer, header)
         carryOut(actions, context: context)
     }
 
@@ -130,6 +192,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var inRead = false
 
     private func dispatch(_ sequence: Int, context: ChannelHandlerContext) {
+        if let (answer, header) = prepared.removeValue(forKey: sequence) {
+            answered(sequence, header: header, result: .success(answer.response), closeAfter: answer.closeReason, context: context)
+            return
+        }
         guard let frame = frames.removeValue(forKey: sequence) else { return }
         toDispatch.append((sequence, frame))
         if !inRead { dispatchGathered(context: context) }
@@ -182,7 +248,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     }
 
     private func answered(_ sequence: Int, header: AnswerHeader, result: Result<BrokerResponse, Error>,
-                          context: ChannelHandlerContext) {
+                          closeAfter: String? = nil, context: ChannelHandlerContext) {
         if machine.isClosed {
             release(result)
             return
@@ -196,7 +262,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 outcome = .failed("no answer for \(header.apiKey?.name ?? "unknown API") v\(header.version)")
             }
         case .success:
-            outcome = .answered
+            outcome = closeAfter.map { .answeredThenClose($0) } ?? .answered
         case let .failure(error):
             outcome = .failed("\(header.apiKey?.name ?? "unknown API") request failed: \(error)")
         }
@@ -223,6 +289,14 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 releaseAll()
                 context.close(promise: nil)
                 return
+            case let .closeAfterSending(reason):
+                logger.info("closing connection", metadata: ["client": "\(connection?.clientHost ?? "?")", "reason": "\(reason)"])
+                releaseAll()
+                // Writes complete in order: once this empty one is done, the answers before it have been sent.
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise)
+                promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                return
             }
         }
         resumeReadingIfAllowed(context: context)
@@ -234,6 +308,11 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             switch response {
             case .none:
                 return
+            case let .saslToken(bytes):
+                var buffer = context.channel.allocator.buffer(capacity: 4 + bytes.count)
+                buffer.writeInteger(UInt32(bytes.count))
+                buffer.writeBytes(bytes)
+                send([.byteBuffer(buffer)], context: context, whenSent: nil)
             case let .message(body):
                 var buffer = context.channel.allocator.buffer(capacity: 256)
                 let start = buffer.startKafkaFrame()

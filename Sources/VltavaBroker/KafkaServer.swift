@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import VltavaSecurity
 import VltavaStorage
 
 /// The Kafka listeners of a broker, and its background maintenance, as a service with a graceful shutdown.
@@ -75,7 +76,13 @@ public final class KafkaServer: Service, @unchecked Sendable {
             maximum: configuration.maxConnections, perIp: configuration.maxConnectionsPerIp,
             overrides: configuration.maxConnectionsPerIpOverrides)
         let memory = RequestMemoryPool(limit: configuration.queuedMaxRequestBytes)
+        let securities = try configuration.listenerSecurities()
+        let metadata = broker.metadata
         for listener in configuration.brokerListeners {
+            let security = securities[listener.name] ?? .plaintext
+            let credentials = SaslCredentials(
+                plainUsers: security.plainUsers,
+                scramCredential: { user, mechanism in metadata.scramCredential(user: user, mechanism: mechanism) })
             let broker = self.broker
             let logger = self.logger
             let limits = configuration.connectionLimits
@@ -94,8 +101,8 @@ public final class KafkaServer: Service, @unchecked Sendable {
                     }
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler(
-                            broker: broker, listenerName: listener.name, limits: limits, memory: memory, logger: logger,
-                            onClose: { quotas.release(host) }))
+                            broker: broker, listenerName: listener.name, security: security, credentials: credentials,
+                            limits: limits, memory: memory, logger: logger, onClose: { quotas.release(host) }))
                     }
                 }
                 .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port)
@@ -106,6 +113,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
             }
             logger.info("listening", metadata: [
                 "listener": "\(listener.name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+                "security": "\(security.securityProtocol.rawValue)\(security.mechanisms.isEmpty ? "" : " " + security.mechanisms.map(\.rawValue).joined(separator: ","))",
             ])
         }
         maintenancePool.start()

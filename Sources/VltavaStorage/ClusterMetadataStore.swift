@@ -5,6 +5,7 @@ import Foundation
 #endif
 import KafkaProtocol
 import NIOConcurrencyHelpers
+import VltavaSecurity
 
 /// A topic as the cluster knows it.
 public struct TopicMetadata: Codable, Equatable, Sendable {
@@ -48,6 +49,24 @@ public protocol ClusterMetadataStore: Sendable {
     func updateTopic(_ topic: TopicMetadata) throws(StorageError)
     /// A new producer id, never handed out before, also across restarts.
     func allocateProducerId() throws(StorageError) -> Int64
+    /// The SCRAM credentials of every user, by user and mechanism.
+    func scramCredentials() -> [String: [ScramMechanism: ScramCredential]]
+    func scramCredential(user: String, mechanism: ScramMechanism) -> ScramCredential?
+    /// Adds, replaces and removes SCRAM credentials in one durable change.
+    func alterScramCredentials(upserting upserts: [ScramCredentialChange], deleting deletions: [ScramCredentialChange]) throws(StorageError)
+}
+
+/// One user's credential for one mechanism, to add (with the credential) or remove.
+public struct ScramCredentialChange: Sendable {
+    public var user: String
+    public var mechanism: ScramMechanism
+    public var credential: ScramCredential?
+
+    public init(user: String, mechanism: ScramMechanism, credential: ScramCredential? = nil) {
+        self.user = user
+        self.mechanism = mechanism
+        self.credential = credential
+    }
 }
 
 /// The single-node metadata store: one JSON file in the data folder, replaced atomically on every change.
@@ -59,6 +78,8 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
         var topics: [TopicMetadata]
         /// Producer ids below this may have been handed out; allocation resumes here after a restart.
         var producerIdLimit: Int64
+        /// SCRAM credentials by user and mechanism name (absent in files written before they existed).
+        var scramCredentials: [String: [String: ScramCredential]]?
     }
 
     private static let producerIdBlock: Int64 = 1000
@@ -146,6 +167,34 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
         let id = nextProducerId
         nextProducerId += 1
         return id
+    }
+
+    public func scramCredentials() -> [String: [ScramMechanism: ScramCredential]] {
+        let stored = lock.withLock { contents.scramCredentials ?? [:] }
+        return stored.mapValues { byName in
+            Dictionary(byName.compactMap { name, credential in ScramMechanism(rawValue: name).map { ($0, credential) } },
+                       uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    public func scramCredential(user: String, mechanism: ScramMechanism) -> ScramCredential? {
+        lock.withLock { contents.scramCredentials?[user]?[mechanism.rawValue] }
+    }
+
+    public func alterScramCredentials(upserting upserts: [ScramCredentialChange], deleting deletions: [ScramCredentialChange])
+        throws(StorageError) {
+        try mutate { contents in
+            var credentials = contents.scramCredentials ?? [:]
+            for deletion in deletions {
+                credentials[deletion.user]?[deletion.mechanism.rawValue] = nil
+                if credentials[deletion.user]?.isEmpty == true { credentials[deletion.user] = nil }
+            }
+            for upsert in upserts {
+                guard let credential = upsert.credential else { continue }
+                credentials[upsert.user, default: [:]][upsert.mechanism.rawValue] = credential
+            }
+            contents.scramCredentials = credentials
+        }
     }
 
     /// Applies a change: under the write lock only, so lookups go on while the file is written and synced; the

@@ -79,6 +79,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = BrokerConfiguration()
         do {
             try configuration.apply(properties)
+            _ = try configuration.listenerSecurities()
         } catch {
             throw ValidationError("\(error)")
         }
@@ -123,7 +124,11 @@ struct Serve: AsyncParsableCommand {
     /// The schema registry beside the broker, storing `_schemas` through the broker's first listener.
     private func schemaRegistryService(configuration: BrokerConfiguration, logger: Logger) throws -> SchemaRegistryService? {
         let text = schemaRegistryListeners ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081"
-        guard !["", "none", "off", "false"].contains(text.lowercased()), let broker = configuration.brokerListeners.first else { return nil }
+        guard !["", "none", "off", "false"].contains(text.lowercased()) else { return nil }
+        guard let broker = configuration.plaintextListener() else {
+            logger.warning("schema registry not started: it needs a PLAINTEXT broker listener (its client does not speak SASL yet)")
+            return nil
+        }
         let listener: (host: String, port: Int)
         do {
             listener = try SchemaRegistryService.parseListener(text)
@@ -158,7 +163,11 @@ extension Serve {
     func connectService(configuration: BrokerConfiguration, logger: Logger) throws -> ConnectService? {
         let environment = ProcessInfo.processInfo.environment
         let text = connectListeners ?? environment["CONNECT_LISTENERS"] ?? "http://0.0.0.0:8083"
-        guard !["", "none", "off", "false"].contains(text.lowercased()), let broker = configuration.brokerListeners.first else { return nil }
+        guard !["", "none", "off", "false"].contains(text.lowercased()) else { return nil }
+        guard let broker = configuration.plaintextListener() else {
+            logger.warning("Connect not started: it needs a PLAINTEXT broker listener (its client does not speak SASL yet)")
+            return nil
+        }
         let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
         var properties: [String: String] = [
             // One broker: the broker's default replication factor, not Kafka Connect's 3.

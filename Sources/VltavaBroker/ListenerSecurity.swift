@@ -1,0 +1,121 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import VltavaSecurity
+
+/// Kafka's listener security protocols.
+public enum SecurityProtocol: String, Sendable, CaseIterable {
+    case plaintext = "PLAINTEXT"
+    case ssl = "SSL"
+    case saslPlaintext = "SASL_PLAINTEXT"
+    case saslSsl = "SASL_SSL"
+
+    public var usesSasl: Bool { self == .saslPlaintext || self == .saslSsl }
+    public var usesTls: Bool { self == .ssl || self == .saslSsl }
+}
+
+/// How one listener authenticates its clients: its protocol, and for SASL the mechanisms it offers and the users
+/// of their JAAS configuration.
+public struct ListenerSecurity: Sendable {
+    public var securityProtocol: SecurityProtocol
+    /// `sasl.enabled.mechanisms` (or `listener.name.<l>.sasl.enabled.mechanisms`), in the configured order.
+    public var mechanisms: [SaslMechanism]
+    /// `user_<name>` of the listener's `PlainLoginModule`.
+    public var plainUsers: [String: String]
+    /// `connections.max.reauth.ms`: the session lifetime told to SASL clients (0: sessions do not expire).
+    public var reauthenticationMs: Int64
+    /// `sasl.server.max.receive.size`: the largest frame read before a client is authenticated.
+    public var maximumUnauthenticatedBytes: Int
+
+    public static let plaintext = ListenerSecurity(
+        securityProtocol: .plaintext, mechanisms: [], plainUsers: [:], reauthenticationMs: 0, maximumUnauthenticatedBytes: 524_288)
+}
+
+extension BrokerConfiguration {
+    /// Kafka's default `listener.security.protocol.map`: each protocol's name maps to itself.
+    static func defaultSecurityProtocol(_ listenerName: String) -> SecurityProtocol? {
+        SecurityProtocol(rawValue: listenerName.uppercased())
+    }
+
+    /// The security of a listener, from `listener.security.protocol.map`, `sasl.enabled.mechanisms`,
+    /// `listener.name.<l>.<mechanism>.sasl.jaas.config` and the JAAS file's `<l>.KafkaServer` or `KafkaServer`
+    /// section; an error names the setting that cannot be used.
+    public func security(of listener: ListenerEndpoint) throws(ConfigurationError) -> ListenerSecurity {
+        let name = listener.name.uppercased()
+        let protocolName = securityProtocolMap[name] ?? name
+        guard let securityProtocol = SecurityProtocol(rawValue: protocolName) else {
+            throw .invalidValue(name: "listener.security.protocol.map", value: protocolName,
+                                reason: "listener \(listener.name) needs a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)")
+        }
+        if securityProtocol.usesTls {
+            throw .invalidValue(name: "listeners", value: listener.name,
+                                reason: "the \(securityProtocol.rawValue) security protocol (TLS) is not available yet; use PLAINTEXT or SASL_PLAINTEXT")
+        }
+        var security = ListenerSecurity.plaintext
+        security.securityProtocol = securityProtocol
+        security.maximumUnauthenticatedBytes = saslServerMaximumReceiveSize
+        guard securityProtocol.usesSasl else { return security }
+        let prefix = "listener.name.\(listener.name.lowercased())."
+        let mechanismsProperty = listenerProperties[prefix + "sasl.enabled.mechanisms"].map { (prefix + "sasl.enabled.mechanisms", $0) }
+            ?? ("sasl.enabled.mechanisms", saslEnabledMechanisms)
+        var mechanisms: [SaslMechanism] = []
+        for item in mechanismsProperty.1.split(separator: ",") {
+            let text = item.trimmedWhitespace.uppercased()
+            guard let mechanism = SaslMechanism(rawValue: text) else {
+                throw .invalidValue(name: mechanismsProperty.0, value: mechanismsProperty.1,
+                                    reason: "SASL mechanism \(text) is not supported (supported: "
+                                        + SaslMechanism.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+            }
+            if !mechanisms.contains(mechanism) { mechanisms.append(mechanism) }
+        }
+        if mechanisms.isEmpty {
+            throw .invalidValue(name: mechanismsProperty.0, value: mechanismsProperty.1, reason: "a SASL listener needs at least one mechanism")
+        }
+        security.mechanisms = mechanisms
+        security.reauthenticationMs = connectionsMaxReauthMs
+        if mechanisms.contains(.plain) {
+            let jaasProperty = prefix + "plain.sasl.jaas.config"
+            if let text = listenerProperties[jaasProperty] {
+                do {
+                    security.plainUsers = try JaasConfiguration(parsing: text).plainUsers
+                } catch {
+                    throw .invalidValue(name: jaasProperty, value: "(hidden)", reason: error.description)
+                }
+            } else if let section = try jaasFileSection(for: listener) {
+                security.plainUsers = section.plainUsers
+            }
+        }
+        return security
+    }
+
+    /// The `<listener>.KafkaServer` section of the JAAS file (`java.security.auth.login.config`), else its
+    /// `KafkaServer` section.
+    private func jaasFileSection(for listener: ListenerEndpoint) throws(ConfigurationError) -> JaasConfiguration? {
+        guard let path = jaasFile else { return nil }
+        let sections: [String: JaasConfiguration]
+        do {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            sections = try JaasConfiguration.sections(parsingFile: text)
+        } catch let error as SecurityError {
+            throw .invalidValue(name: "java.security.auth.login.config", value: path, reason: error.description)
+        } catch {
+            throw .invalidValue(name: "java.security.auth.login.config", value: path, reason: "cannot read the JAAS file")
+        }
+        return sections["\(listener.name.lowercased()).KafkaServer"] ?? sections["KafkaServer"]
+    }
+
+    /// Every broker listener's security, checked at start-up.
+    public func listenerSecurities() throws(ConfigurationError) -> [String: ListenerSecurity] {
+        var result: [String: ListenerSecurity] = [:]
+        for listener in brokerListeners { result[listener.name] = try security(of: listener) }
+        return result
+    }
+
+    /// The first listener a client inside this process can use without credentials (PLAINTEXT), for the
+    /// registry's and Connect's own clients.
+    public func plaintextListener() -> ListenerEndpoint? {
+        brokerListeners.first { (try? security(of: $0))?.securityProtocol == .plaintext }
+    }
+}

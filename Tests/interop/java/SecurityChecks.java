@@ -1,0 +1,136 @@
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialDeletion;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.errors.ResourceNotFoundException;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+
+/**
+ * The Java client against SASL listeners: a producer and a consumer authenticated with PLAIN or SCRAM, logins
+ * that must be refused, and SCRAM users made and removed through the Admin API.
+ */
+public final class SecurityChecks {
+    private SecurityChecks() {}
+
+    public static void main(String[] args) {
+        Support.main("SecurityChecks", Map.of(
+            "roundtrip", SecurityChecks::roundtrip,
+            "refused", SecurityChecks::refused,
+            "scram-upsert", SecurityChecks::scramUpsert,
+            "scram-delete", SecurityChecks::scramDelete), args);
+    }
+
+    /** SASL_PLAINTEXT settings for `mechanism` with the JAAS configuration of Kafka's own login modules. */
+    static Properties sasl(String mechanism, String user, String password) {
+        String module = mechanism.equals("PLAIN")
+            ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+            : "org.apache.kafka.common.security.scram.ScramLoginModule";
+        return Support.props(
+            CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_PLAINTEXT",
+            SaslConfigs.SASL_MECHANISM, mechanism,
+            SaslConfigs.SASL_JAAS_CONFIG, module + " required username=\"" + user + "\" password=\"" + password + "\";");
+    }
+
+    static Admin admin(String bootstrap, Properties security) {
+        Properties props = Support.common(bootstrap, "security-admin");
+        props.putAll(security);
+        return Admin.create(props);
+    }
+
+    /** args: bootstrap topic mechanism user password: 200 records produced (acks=all, idempotent) and consumed. */
+    static void roundtrip(String[] args) throws Exception {
+        String bootstrap = args[0];
+        String topic = args[1];
+        Properties security = sasl(args[2], args[3], args[4]);
+        try (Admin admin = admin(bootstrap, security)) {
+            Support.createTopic(admin, topic, 2, Map.of());
+        }
+        int count = 200;
+        Properties producerExtra = Support.props(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        producerExtra.putAll(security);
+        try (KafkaProducer<String, String> producer = Support.producer(bootstrap, producerExtra)) {
+            for (int i = 0; i < count; i++) {
+                producer.send(new ProducerRecord<>(topic, "k" + (i % 10), "v" + i));
+            }
+            producer.flush();
+        }
+        List<String> values = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = Support.consumer(bootstrap, "security-group-" + topic, security)) {
+            consumer.subscribe(Collections.singletonList(topic));
+            long deadline = System.currentTimeMillis() + Support.TIMEOUT.toMillis();
+            while (values.size() < count && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                    values.add(record.value());
+                }
+            }
+            consumer.commitSync();
+        }
+        Support.checkEqual(count, values.size(), "records consumed");
+        Support.fact("consumed", values.size());
+    }
+
+    /** args: bootstrap mechanism user password: listing topics fails with SaslAuthenticationException. */
+    static void refused(String[] args) throws Exception {
+        Properties security = sasl(args[1], args[2], args[3]);
+        security.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
+        security.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+        try (Admin admin = admin(args[0], security)) {
+            SaslAuthenticationException error = Support.expectFailure(
+                SaslAuthenticationException.class, admin.listTopics().names(), "listing topics with wrong credentials");
+            Support.fact("error", error.getMessage());
+        }
+    }
+
+    /** args: bootstrap user password [security...]: SCRAM-SHA-256 and -512 credentials made and described. */
+    static void scramUpsert(String[] args) throws Exception {
+        Properties security = args.length > 3 ? sasl(args[3], args[4], args[5]) : new Properties();
+        try (Admin admin = admin(args[0], security)) {
+            admin.alterUserScramCredentials(List.of(
+                new UserScramCredentialUpsertion(args[1], new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), args[2]),
+                new UserScramCredentialUpsertion(args[1], new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), args[2])))
+                .all().get();
+            UserScramCredentialsDescription description = admin.describeUserScramCredentials(List.of(args[1])).description(args[1]).get();
+            for (ScramCredentialInfo info : description.credentialInfos()) {
+                Support.fact(info.mechanism().mechanismName(), info.iterations());
+            }
+            ExecutionException tooFew = null;
+            try {
+                admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(
+                    "weak", new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 1000), "x"))).all().get();
+            } catch (ExecutionException error) {
+                tooFew = error;
+            }
+            Support.check(tooFew != null, "1000 iterations accepted");
+            Support.fact("too_few", tooFew.getCause().getClass().getSimpleName());
+        }
+    }
+
+    /** args: bootstrap user: both SCRAM credentials removed; describing the user then fails. */
+    static void scramDelete(String[] args) throws Exception {
+        try (Admin admin = admin(args[0], new Properties())) {
+            admin.alterUserScramCredentials(List.of(
+                new UserScramCredentialDeletion(args[1], ScramMechanism.SCRAM_SHA_256),
+                new UserScramCredentialDeletion(args[1], ScramMechanism.SCRAM_SHA_512))).all().get();
+            Support.expectFailure(ResourceNotFoundException.class,
+                admin.describeUserScramCredentials(List.of(args[1])).description(args[1]), "describing a deleted user");
+        }
+    }
+}
