@@ -19,8 +19,10 @@ struct ConnectionContext: Sendable {
     var localHost: String
     var localPort: Int
     var clientHost: String
-    /// Who the client authenticated as (`User:ANONYMOUS` without SASL).
+    /// Who the client authenticated as (`User:ANONYMOUS` without SASL or a client certificate).
     var principal: String = "User:ANONYMOUS"
+    /// TLS cannot carry sendfile's file regions: fetch answers on such a connection carry their records as bytes.
+    var usesTls = false
 }
 
 /// The answer to one request.

@@ -38,9 +38,12 @@ public struct ListenerEndpoint: Equatable, Sendable {
 public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case unknownOption(String)
     case invalidValue(name: String, value: String, reason: String)
+    /// A listener's security settings that cannot be used.
+    case invalidListener(name: String, reason: String)
 
     public var description: String {
         switch self {
+        case let .invalidListener(name, reason): return "listener \(name): \(reason)"
         case let .unknownOption(name): return "unknown configuration option '\(name)'"
         case let .invalidValue(name, value, reason): return "invalid value '\(value)' for '\(name)': \(reason)"
         }
@@ -89,6 +92,8 @@ public struct BrokerConfiguration: Sendable {
     public var jaasFile: String?
     /// `listener.name.<listener>.*` properties (per-listener mechanisms and JAAS configurations).
     public var listenerProperties: [String: String] = [:]
+    /// `ssl.*` properties of TLS listeners (per listener with the `listener.name.<listener>.` prefix).
+    public var sslProperties: [String: String] = [:]
     /// The log cleaner's settings (`log.cleaner.dedupe.buffer.size`, `log.cleaner.io.buffer.size`, ...).
     public var cleanerProperties: [String: String] = [:]
     /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
@@ -223,6 +228,8 @@ public struct BrokerConfiguration: Sendable {
                         throw .invalidValue(name: name, value: value, reason: problem)
                     }
                     topicDefaults[topicConfig] = value
+                } else if name.hasPrefix("ssl.") {
+                    sslProperties[name] = value
                 } else if name.hasPrefix("listener.name.") {
                     listenerProperties[name.lowercased()] = value
                 } else if !Self.acceptedAndIgnored.contains(name) {

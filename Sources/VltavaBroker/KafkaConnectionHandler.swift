@@ -2,6 +2,8 @@ import KafkaProtocol
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
+import NIOTLS
 import VltavaSecurity
 
 /// One client connection: a thin channel handler around `ConnectionStateMachine`. It splits the incoming bytes
@@ -29,6 +31,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
     private var onClose: (() -> Void)?
     private var authenticator: SaslAuthenticator
+    private let security: ListenerSecurity
     /// Answers made on the event loop (SASL), waiting for their request's turn to start.
     private var prepared: [Int: (answer: SaslAuthenticator.Answer, header: AnswerHeader)] = [:]
 
@@ -39,6 +42,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         self.logger = logger
         self.memory = memory
         self.onClose = onClose
+        self.security = security
         self.authenticator = SaslAuthenticator(security: security, credentials: credentials)
         self.machine = ConnectionStateMachine(limits: limits, nowMs: Self.nowMs())
         if authenticator.isAuthenticating { machine.unauthenticatedFrameLimit = security.maximumUnauthenticatedBytes }
@@ -54,9 +58,27 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         connection = ConnectionContext(
             eventLoop: context.eventLoop, listenerName: listenerName,
             localHost: local?.ipAddress ?? "localhost", localPort: local?.port ?? 9092,
-            clientHost: context.channel.remoteAddress?.ipAddress ?? "unknown", principal: authenticator.principal)
+            clientHost: context.channel.remoteAddress?.ipAddress ?? "unknown", principal: authenticator.principal,
+            usesTls: security.tls != nil)
         scheduleTick(context: context)
         context.fireChannelActive()
+    }
+
+    /// Once TLS is set up, an SSL listener's client is who its certificate says (`ssl.principal.mapping.rules`); a
+    /// certificate no rule maps is refused, as Kafka refuses it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = security.tls, !security.securityProtocol.usesSasl, case TLSUserEvent.handshakeCompleted = event {
+            let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate
+            if let certificate {
+                guard let name = TLSServerSettings.distinguishedName(of: certificate), let user = tls.principalMapper.name(for: name) else {
+                    carryOut([.close(reason: "no ssl.principal.mapping.rules rule maps the client certificate's name")], context: context)
+                    return
+                }
+                connection?.principal = "User:\(user)"
+                logger.debug("client certificate accepted", metadata: ["client": "\(connection?.clientHost ?? "?")", "principal": "User:\(user)"])
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

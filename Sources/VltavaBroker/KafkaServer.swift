@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import VltavaSecurity
 import VltavaStorage
@@ -100,6 +101,9 @@ public final class KafkaServer: Service, @unchecked Sendable {
                         return channel.close()
                     }
                     return channel.eventLoop.makeCompletedFuture {
+                        if let tls = security.tls {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                        }
                         try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler(
                             broker: broker, listenerName: listener.name, security: security, credentials: credentials,
                             limits: limits, memory: memory, logger: logger, onClose: { quotas.release(host) }))

@@ -28,9 +28,12 @@ public struct ListenerSecurity: Sendable {
     public var reauthenticationMs: Int64
     /// `sasl.server.max.receive.size`: the largest frame read before a client is authenticated.
     public var maximumUnauthenticatedBytes: Int
+    /// The TLS server side of SSL and SASL_SSL listeners.
+    public var tls: TLSServerSettings?
 
     public static let plaintext = ListenerSecurity(
-        securityProtocol: .plaintext, mechanisms: [], plainUsers: [:], reauthenticationMs: 0, maximumUnauthenticatedBytes: 524_288)
+        securityProtocol: .plaintext, mechanisms: [], plainUsers: [:], reauthenticationMs: 0, maximumUnauthenticatedBytes: 524_288,
+        tls: nil)
 }
 
 extension BrokerConfiguration {
@@ -49,15 +52,22 @@ extension BrokerConfiguration {
             throw .invalidValue(name: "listener.security.protocol.map", value: protocolName,
                                 reason: "listener \(listener.name) needs a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)")
         }
-        if securityProtocol.usesTls {
-            throw .invalidValue(name: "listeners", value: listener.name,
-                                reason: "the \(securityProtocol.rawValue) security protocol (TLS) is not available yet; use PLAINTEXT or SASL_PLAINTEXT")
-        }
+        let prefix = "listener.name.\(listener.name.lowercased())."
         var security = ListenerSecurity.plaintext
         security.securityProtocol = securityProtocol
         security.maximumUnauthenticatedBytes = saslServerMaximumReceiveSize
+        if securityProtocol.usesTls {
+            var properties = sslProperties
+            for (name, value) in listenerProperties where name.hasPrefix(prefix + "ssl.") {
+                properties[String(name.dropFirst(prefix.count))] = value
+            }
+            do {
+                security.tls = try TLSServerSettings(properties: properties)
+            } catch {
+                throw .invalidListener(name: listener.name, reason: error.description)
+            }
+        }
         guard securityProtocol.usesSasl else { return security }
-        let prefix = "listener.name.\(listener.name.lowercased())."
         let mechanismsProperty = listenerProperties[prefix + "sasl.enabled.mechanisms"].map { (prefix + "sasl.enabled.mechanisms", $0) }
             ?? ("sasl.enabled.mechanisms", saslEnabledMechanisms)
         var mechanisms: [SaslMechanism] = []

@@ -73,13 +73,13 @@ extension PartitionLog {
     }
 
     /// The data from `offset` as `read` finds it (bounded as `read` is), storage deciding how it is handed over: in
-    /// memory below `inMemorySliceLimit`, else as a file region.
+    /// memory up to `inMemoryLimit` (`Int.max` for connections that cannot send file regions), else as a file region.
     public func fetch(offset: Int64, maxBytes: Int, minOneBatch: Bool, upTo maxOffset: Int64? = nil,
-                      stableOnly: Bool = false) throws(StorageError) -> FetchResult {
+                      stableOnly: Bool = false, inMemoryLimit: Int = inMemorySliceLimit) throws(StorageError) -> FetchResult {
         let result = try read(offset: offset, maxBytes: maxBytes, minOneBatch: minOneBatch, upTo: maxOffset, stableOnly: stableOnly)
         let slice: FetchSlice
         if let descriptor = result.fileDescriptor, result.length > 0 {
-            slice = result.length <= Self.inMemorySliceLimit
+            slice = result.length <= inMemoryLimit
                 ? .bytes(try Self.load(result))
                 : .file(descriptor: descriptor, position: result.position, length: result.length)
         } else {

@@ -187,3 +187,27 @@ struct JaasTests {
         }
     }
 }
+
+@Suite("ssl.principal.mapping.rules")
+struct SslPrincipalMapperTests {
+    @Test func firstMatchingRuleWins() throws {
+        let mapper = try SslPrincipalMapper(parsing: #"RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/ , RULE:^CN=(.*?),OU=(.*?),O=(.*?)$/$1@$3/U, DEFAULT"#)
+        #expect(mapper.name(for: "CN=alice,OU=ServiceUsers,O=Example") == "alice")
+        #expect(mapper.name(for: "CN=bob,OU=Ops,O=example") == "BOB@EXAMPLE")
+        #expect(mapper.name(for: "CN=carol") == "CN=carol")
+        #expect(SslPrincipalMapper.default.name(for: "CN=dave,O=x") == "CN=dave,O=x")
+    }
+
+    @Test func lowerCaseEscapedSlashesAndNoMatch() throws {
+        let mapper = try SslPrincipalMapper(parsing: #"RULE:^CN=([^,]*)\/x,.*$/$1/L"#)
+        #expect(mapper.name(for: "CN=Eve/x,O=y") == "eve")
+        #expect(mapper.name(for: "CN=Eve,O=y") == nil, "a name no rule matches is refused")
+    }
+
+    @Test func brokenRulesAreRefused() {
+        for text in ["RULE:oops", "RULE:^(.*$/$1/", "SOMETHING", "DEFAULT DEFAULT", "RULE:a/b"] {
+            #expect(throws: SecurityError.self, "\(text)") { try SslPrincipalMapper(parsing: text) }
+        }
+        #expect((try? SslPrincipalMapper(parsing: "")) != nil)
+    }
+}

@@ -353,7 +353,7 @@ def test_reauthentication(vltava_bin, tmp_path):
 @pytest.mark.parametrize("overrides,message", [
     (["listeners=SASL_PLAINTEXT://127.0.0.1:{port}"], "sasl.enabled.mechanisms"),
     (["listeners=SASL_PLAINTEXT://127.0.0.1:{port}", "sasl.enabled.mechanisms=GSSAPI"], "GSSAPI is not supported"),
-    (["listeners=SSL://127.0.0.1:{port}"], "TLS) is not available yet"),
+    (["listeners=SSL://127.0.0.1:{port}"], "needs ssl.keystore.location"),
     (["listeners=CLIENT://127.0.0.1:{port}"], "listener CLIENT needs a security protocol"),
     (["listeners=SASL_PLAINTEXT://127.0.0.1:{port}", "sasl.enabled.mechanisms=PLAIN",
       "listener.name.sasl_plaintext.plain.sasl.jaas.config=com.sun.security.auth.module.JndiLoginModule required;"],

@@ -64,7 +64,8 @@ extension Broker {
                     // read_committed never reads past the last stable offset, and learns which of the transactions
                     // in what it reads were aborted (the client drops their records).
                     let read = try log.fetch(offset: partitionRequest.fetchOffset, maxBytes: max(0, limit), minOneBatch: bytes == 0,
-                                             stableOnly: readCommitted)
+                                             stableOnly: readCommitted,
+                                             inMemoryLimit: context.connection.usesTls ? .max : PartitionLog.inMemorySliceLimit)
                     partition.highWatermark = read.highWatermark
                     partition.lastStableOffset = read.lastStableOffset
                     partition.logStartOffset = read.logStartOffset

@@ -20,6 +20,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.SslConfigs;
 import org.apache.kafka.common.errors.ResourceNotFoundException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 
@@ -49,17 +50,31 @@ public final class SecurityChecks {
             SaslConfigs.SASL_JAAS_CONFIG, module + " required username=\"" + user + "\" password=\"" + password + "\";");
     }
 
+    /** SASL_SSL instead when `args[index]` names a PEM file of trusted certificates (the test CA). */
+    static Properties sasl(String mechanism, String user, String password, String[] args, int index) {
+        Properties props = sasl(mechanism, user, password);
+        if (args.length > index) {
+            props.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_SSL");
+            props.put(SslConfigs.SSL_TRUSTSTORE_TYPE_CONFIG, "PEM");
+            props.put(SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG, args[index]);
+        }
+        return props;
+    }
+
     static Admin admin(String bootstrap, Properties security) {
         Properties props = Support.common(bootstrap, "security-admin");
         props.putAll(security);
         return Admin.create(props);
     }
 
-    /** args: bootstrap topic mechanism user password: 200 records produced (acks=all, idempotent) and consumed. */
+    /**
+     * args: bootstrap topic mechanism user password [ca.pem]: 200 records produced (acks=all, idempotent) and consumed,
+     * over SASL_SSL when a CA file is given.
+     */
     static void roundtrip(String[] args) throws Exception {
         String bootstrap = args[0];
         String topic = args[1];
-        Properties security = sasl(args[2], args[3], args[4]);
+        Properties security = sasl(args[2], args[3], args[4], args, 5);
         try (Admin admin = admin(bootstrap, security)) {
             Support.createTopic(admin, topic, 2, Map.of());
         }

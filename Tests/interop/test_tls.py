@@ -1,0 +1,215 @@
+"""TLS listeners (issue 11): SSL and SASL_SSL with a test CA and certificates made by Debian's openssl at test time;
+client certificates (ssl.client.auth, ssl.principal.mapping.rules); PEM, encrypted PEM and PKCS12 keystores;
+settings that cannot be used stop start-up with the reason."""
+
+import subprocess
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import AdminClient, NewTopic, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+from conftest import BrokerProcess, free_port, unique_topic
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate CN=alice,OU=ServiceUsers."""
+    d = tmp_path_factory.mktemp("pki")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=Vltava Test CA", cwd=d)
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, subject, ext in [("server", "/CN=localhost", ["-extfile", "server.ext"]),
+                               ("client", "/O=Example/OU=ServiceUsers/CN=alice", [])]:
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=d)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{name}.pem", "-days", "2", *ext, cwd=d)
+    # Kafka's PEM keystore: the key and the certificate chain in one file.
+    (d / "server-keystore.pem").write_text((d / "server.key").read_text() + (d / "server.pem").read_text())
+    openssl("pkcs8", "-topk8", "-in", "server.key", "-out", "server-encrypted.key", "-passout", "pass:key-pass", cwd=d)
+    (d / "server-encrypted-keystore.pem").write_text((d / "server-encrypted.key").read_text() + (d / "server.pem").read_text())
+    openssl("pkcs12", "-export", "-in", "server.pem", "-inkey", "server.key", "-out", "server.p12", "-passout", "pass:p12-pass",
+            cwd=d)
+    return d
+
+
+class TlsBroker(BrokerProcess):
+    """PLAINTEXT (for the test's own administration), SSL and SASL_SSL listeners."""
+
+    def __init__(self, binary, data_dir, pki, extra=()):
+        self.ssl_port = free_port()
+        self.sasl_ssl_port = free_port()
+        port = free_port()
+        super().__init__(binary, data_dir, port, extra_args=[
+            "--override", f"listeners=PLAINTEXT://127.0.0.1:{port},SSL://127.0.0.1:{self.ssl_port},"
+                          f"SASL_SSL://127.0.0.1:{self.sasl_ssl_port}",
+            "--override", "ssl.keystore.type=PEM",
+            "--override", f"ssl.keystore.location={pki / 'server-keystore.pem'}",
+            "--override", f"ssl.truststore.location={pki / 'ca.pem'}",
+            "--override", "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
+            "--override", "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                          'required user_alice="alice-secret";',
+            "--override", "group.initial.rebalance.delay.ms=0",
+            "--log-level", "debug",
+            *extra,
+        ])
+
+
+@pytest.fixture(scope="module")
+def tls_broker(vltava_bin, tmp_path_factory, pki):
+    process = TlsBroker(vltava_bin, tmp_path_factory.mktemp("tls") / "data", pki).start()
+    yield process
+    process.kill9()
+
+
+def roundtrip(config, count=50, size=3000):
+    """Produces `count` records of `size` bytes and reads them back (records above 64 KiB in all, so that a fetch
+    answer would go out with sendfile on a plain connection)."""
+    topic = unique_topic("tls")
+    admin = AdminClient(config)
+    admin.create_topics([NewTopic(topic, 1)])[topic].result(20)
+    producer = Producer({**config, "acks": "all", "linger.ms": 5})
+    payload = b"x" * size
+    for i in range(count):
+        producer.produce(topic, key=str(i).encode(), value=payload)
+    assert producer.flush(30) == 0
+    consumer = Consumer({**config, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    seen = 0
+    deadline = time.monotonic() + 30
+    while seen < count and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            assert message.value() == payload
+            seen += 1
+    consumer.close()
+    assert seen == count
+
+
+def ssl_config(broker, pki, **extra):
+    return {"bootstrap.servers": f"127.0.0.1:{broker.ssl_port}", "security.protocol": "SSL",
+            "ssl.ca.location": str(pki / "ca.pem"), **extra}
+
+
+def first_error(config, timeout=15.0):
+    errors = []
+    producer = Producer({**config, "error_cb": errors.append})
+    deadline = time.monotonic() + timeout
+    while not errors and time.monotonic() < deadline:
+        producer.poll(0.2)
+        try:
+            producer.list_topics(timeout=0.5)
+            return None
+        except Exception:  # noqa: BLE001
+            pass
+    assert errors, "the client neither got an answer nor reported an error"
+    return errors[0]
+
+
+def test_ssl_listener_with_confluent_kafka_and_kcat(tls_broker, pki):
+    roundtrip(ssl_config(tls_broker, pki))
+    out = subprocess.run(["kcat", "-b", f"127.0.0.1:{tls_broker.ssl_port}", "-X", "security.protocol=SSL",
+                          "-X", f"ssl.ca.location={pki / 'ca.pem'}", "-L", "-m", "10"], capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert b"1 brokers" in out.stdout
+
+
+def test_a_client_that_does_not_trust_the_server_is_refused(tls_broker, pki, tmp_path):
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out", "other.pem", "-days", "1",
+            "-subj", "/CN=Other CA", cwd=tmp_path)
+    error = first_error(ssl_config(tls_broker, pki, **{"ssl.ca.location": str(tmp_path / "other.pem")}))
+    assert error is not None
+    assert tls_broker.process.poll() is None
+
+
+def test_sasl_ssl_with_confluent_kafka_and_java(tls_broker, pki, java):
+    admin = AdminClient({"bootstrap.servers": tls_broker.bootstrap})
+    upsert = UserScramCredentialUpsertion("bob", ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), b"bob-secret")
+    for future in admin.alter_user_scram_credentials([upsert]).values():
+        future.result(20)
+    base = {"bootstrap.servers": f"127.0.0.1:{tls_broker.sasl_ssl_port}", "security.protocol": "SASL_SSL",
+            "ssl.ca.location": str(pki / "ca.pem")}
+    roundtrip({**base, "sasl.mechanism": "PLAIN", "sasl.username": "alice", "sasl.password": "alice-secret"})
+    roundtrip({**base, "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "bob", "sasl.password": "bob-secret"})
+    wrong = first_error({**base, "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "bob", "sasl.password": "nope"})
+    assert wrong is not None and wrong.code() == KafkaError._AUTHENTICATION
+    bootstrap = f"127.0.0.1:{tls_broker.sasl_ssl_port}"
+    java.ok("SecurityChecks", "roundtrip", bootstrap, unique_topic("java-tls"), "SCRAM-SHA-512", "bob", "bob-secret",
+            pki / "ca.pem", broker=tls_broker)
+    java.ok("SecurityChecks", "roundtrip", bootstrap, unique_topic("java-tls"), "PLAIN", "alice", "alice-secret",
+            pki / "ca.pem", broker=tls_broker)
+
+
+def test_client_certificates_required_and_mapped(vltava_bin, tmp_path, pki):
+    rules = r"RULE:^CN=([^,]+),OU=ServiceUsers,.*$/$1/L,DEFAULT"
+    process = TlsBroker(vltava_bin, tmp_path / "data", pki, extra=[
+        "--override", "listener.name.ssl.ssl.client.auth=required",
+        "--override", f"ssl.principal.mapping.rules={rules}",
+    ]).start()
+    try:
+        with_certificate = ssl_config(process, pki, **{"ssl.certificate.location": str(pki / "client.pem"),
+                                                       "ssl.key.location": str(pki / "client.key")})
+        roundtrip(with_certificate, count=5)
+        deadline = time.monotonic() + 10
+        while "principal=User:alice" not in process.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "principal=User:alice" in process.log()
+        error = first_error(ssl_config(process, pki))
+        assert error is not None, "a client without a certificate got in"
+        # SASL_SSL keeps its own setting (none): no certificate needed there.
+        assert first_error({"bootstrap.servers": f"127.0.0.1:{process.sasl_ssl_port}", "security.protocol": "SASL_SSL",
+                            "ssl.ca.location": str(pki / "ca.pem"), "sasl.mechanism": "PLAIN", "sasl.username": "alice",
+                            "sasl.password": "alice-secret"}) is None
+    finally:
+        process.kill9()
+
+
+def test_tls_versions(vltava_bin, tmp_path, pki):
+    process = TlsBroker(vltava_bin, tmp_path / "data", pki, extra=["--override", "ssl.enabled.protocols=TLSv1.3"]).start()
+    try:
+        def handshake(flag):
+            return subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{process.ssl_port}", flag,
+                                   "-CAfile", str(pki / "ca.pem")], input=b"", capture_output=True, timeout=30)
+        assert b"TLSv1.3" in handshake("-tls1_3").stdout
+        assert handshake("-tls1_2").returncode != 0
+    finally:
+        process.kill9()
+
+
+@pytest.mark.parametrize("keystore", ["encrypted-pem", "pkcs12"])
+def test_keystore_kinds(vltava_bin, tmp_path, pki, keystore):
+    if keystore == "encrypted-pem":
+        extra = ["--override", f"ssl.keystore.location={pki / 'server-encrypted-keystore.pem'}",
+                 "--override", "ssl.key.password=key-pass"]
+    else:
+        extra = ["--override", "ssl.keystore.type=PKCS12", "--override", f"ssl.keystore.location={pki / 'server.p12'}",
+                 "--override", "ssl.keystore.password=p12-pass"]
+    process = TlsBroker(vltava_bin, tmp_path / "data", pki, extra=extra).start()
+    try:
+        roundtrip(ssl_config(process, pki), count=3)
+    finally:
+        process.kill9()
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ([], "needs ssl.keystore.location"),
+    (["ssl.keystore.location={pki}/server-encrypted-keystore.pem", "ssl.key.password=wrong"], "ssl.key.password does not open it"),
+    (["ssl.keystore.type=JKS", "ssl.keystore.location={pki}/server.p12"], "Java KeyStore (JKS)"),
+    (["ssl.keystore.type=PKCS12", "ssl.keystore.location={pki}/server.p12", "ssl.keystore.password=wrong"], "PKCS12"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.client.auth=sometimes"], "ssl.client.auth"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.cipher.suites=TLS_NULL_WITH_NULL_NULL"], "ssl.cipher.suites"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.principal.mapping.rules=RULE:oops"], "ssl.principal.mapping.rules"),
+])
+def test_tls_settings_it_cannot_use_stop_start_up(vltava_bin, tmp_path, pki, overrides, message):
+    args = [str(vltava_bin), "serve", "--data-dir", str(tmp_path / "data"),
+            "--override", f"listeners=SSL://127.0.0.1:{free_port()}"]
+    for override in overrides:
+        args += ["--override", override.format(pki=pki)]
+    result = subprocess.run(args, capture_output=True, timeout=30,
+                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
+    assert result.returncode != 0
+    assert "listener SSL" in result.stderr.decode() and message in result.stderr.decode(), result.stderr.decode()
