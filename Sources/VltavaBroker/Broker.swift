@@ -9,6 +9,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import VltavaCoordinator
+import VltavaSecurity
 import VltavaStorage
 
 /// What a connection needs to know to answer a request: where it came in and who sent it.
@@ -52,6 +53,8 @@ public final class Broker: Sendable {
     /// The request-handler pool (Kafka's `num.io.threads`): requests run there, so that no disk call or lock wait
     /// stalls an event loop. Nil runs them on the connection's event loop (unit tests).
     let requestHandlers: NIOThreadPool?
+    /// The ACL checks (every request allowed unless `authorizer.class.name` is set).
+    let authorization: Authorization
 
     /// The versions of each API this broker serves; ApiVersions advertises exactly these.
     static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -94,6 +97,9 @@ public final class Broker: Sendable {
         .saslAuthenticate: 0...2,
         .describeUserScramCredentials: 0...0,
         .alterUserScramCredentials: 0...0,
+        .createAcls: 0...3,
+        .describeAcls: 0...3,
+        .deleteAcls: 0...3,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -105,6 +111,7 @@ public final class Broker: Sendable {
         self.logs = logs
         self.logger = logger
         self.clock = clock
+        self.authorization = Authorization(configuration: configuration, acls: logs.metadata.acls())
         var groupConfiguration = GroupConfiguration()
         groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
         groupConfiguration.offsetsRetentionMs = configuration.offsetsRetentionMinutes * 60_000
@@ -269,6 +276,12 @@ public final class Broker: Sendable {
         case let .describeUserScramCredentials(request):
             return connection.eventLoop.makeSucceededFuture(
                 .message(.describeUserScramCredentials(handleDescribeUserScramCredentials(request, context: context))))
+        case let .createAcls(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.createAcls(handleCreateAcls(request, context: context))))
+        case let .describeAcls(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.describeAcls(handleDescribeAcls(request, context: context))))
+        case let .deleteAcls(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.deleteAcls(handleDeleteAcls(request, context: context))))
         case let .alterUserScramCredentials(request):
             return connection.eventLoop.makeSucceededFuture(
                 .message(.alterUserScramCredentials(handleAlterUserScramCredentials(request, context: context))))

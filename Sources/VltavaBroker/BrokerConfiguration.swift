@@ -94,6 +94,12 @@ public struct BrokerConfiguration: Sendable {
     public var listenerProperties: [String: String] = [:]
     /// `ssl.*` properties of TLS listeners (per listener with the `listener.name.<listener>.` prefix).
     public var sslProperties: [String: String] = [:]
+    /// `authorizer.class.name` set to Kafka's ACL authorizer: every request is checked against the ACLs.
+    public var aclsEnabled = false
+    /// `super.users` (`User:admin;User:ops`): allowed everything.
+    public var superUsers: Set<String> = []
+    /// `allow.everyone.if.no.acl.found`: a resource no ACL covers is open to all (Kafka's default: false).
+    public var allowEveryoneIfNoAclFound = false
     /// The log cleaner's settings (`log.cleaner.dedupe.buffer.size`, `log.cleaner.io.buffer.size`, ...).
     public var cleanerProperties: [String: String] = [:]
     /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
@@ -112,8 +118,7 @@ public struct BrokerConfiguration: Sendable {
         "offsets.topic.num.partitions", "transaction.state.log.num.partitions", "min.insync.replicas",
         "unclean.leader.election.enable", "broker.rack", "zookeeper.connect", "confluent.metrics.enable",
         "replica.fetch.max.bytes", "num.replica.fetchers", "auto.leader.rebalance.enable", "log.cleaner.enable",
-        "sasl.mechanism.inter.broker.protocol", "authorizer.class.name",
-        "allow.everyone.if.no.acl.found", "super.users", "transactional.id.expiration.ms",
+        "sasl.mechanism.inter.broker.protocol", "transactional.id.expiration.ms",
     ]
 
     /// Broker properties that set a topic config default, and the topic config each sets.
@@ -147,6 +152,20 @@ public struct BrokerConfiguration: Sendable {
                     guard parts.count == 2 else { throw .invalidValue(name: name, value: value, reason: "expected NAME:PROTOCOL pairs") }
                     securityProtocolMap[parts[0].trimmedWhitespace.uppercased()] = parts[1].trimmedWhitespace.uppercased()
                 }
+            case "authorizer.class.name":
+                let authorizers: Set<String> = [
+                    "org.apache.kafka.metadata.authorizer.StandardAuthorizer", "kafka.security.authorizer.AclAuthorizer",
+                    "kafka.security.auth.SimpleAclAuthorizer",
+                ]
+                guard value.isEmpty || authorizers.contains(value) else {
+                    throw .invalidValue(name: name, value: value, reason: "Vltava has Kafka's ACL authorizer only ("
+                        + "org.apache.kafka.metadata.authorizer.StandardAuthorizer); no other class can be loaded")
+                }
+                aclsEnabled = !value.isEmpty
+            case "super.users":
+                superUsers = Set(value.split(separator: ";").map { $0.trimmedWhitespace }.filter { !$0.isEmpty })
+            case "allow.everyone.if.no.acl.found":
+                allowEveryoneIfNoAclFound = try parseBool(name, value)
             case "sasl.enabled.mechanisms":
                 saslEnabledMechanisms = value
             case "connections.max.reauth.ms":

@@ -54,6 +54,10 @@ public protocol ClusterMetadataStore: Sendable {
     func scramCredential(user: String, mechanism: ScramMechanism) -> ScramCredential?
     /// Adds, replaces and removes SCRAM credentials in one durable change.
     func alterScramCredentials(upserting upserts: [ScramCredentialChange], deleting deletions: [ScramCredentialChange]) throws(StorageError)
+    /// Every ACL.
+    func acls() -> [AclBinding]
+    /// Adds and removes ACLs in one durable change (adding one that exists changes nothing).
+    func alterAcls(adding: [AclBinding], removing: [AclBinding]) throws(StorageError)
 }
 
 /// One user's credential for one mechanism, to add (with the credential) or remove.
@@ -80,6 +84,8 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
         var producerIdLimit: Int64
         /// SCRAM credentials by user and mechanism name (absent in files written before they existed).
         var scramCredentials: [String: [String: ScramCredential]]?
+        /// ACLs (absent in files written before they existed).
+        var acls: [AclBinding]?
     }
 
     private static let producerIdBlock: Int64 = 1000
@@ -194,6 +200,21 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
                 credentials[upsert.user, default: [:]][upsert.mechanism.rawValue] = credential
             }
             contents.scramCredentials = credentials
+        }
+    }
+
+    public func acls() -> [AclBinding] {
+        lock.withLock { contents.acls ?? [] }
+    }
+
+    public func alterAcls(adding: [AclBinding], removing: [AclBinding]) throws(StorageError) {
+        try mutate { contents in
+            var acls = contents.acls ?? []
+            let removed = Set(removing)
+            acls.removeAll { removed.contains($0) }
+            var present = Set(acls)
+            for acl in adding where present.insert(acl).inserted { acls.append(acl) }
+            contents.acls = acls
         }
     }
 

@@ -211,3 +211,84 @@ struct SslPrincipalMapperTests {
         #expect((try? SslPrincipalMapper(parsing: "")) != nil)
     }
 }
+
+@Suite("ACL authorizer")
+struct AclAuthorizerTests {
+    static func acl(_ type: AclResourceType, _ name: String, _ pattern: AclPatternType = .literal, principal: String = "User:alice",
+                    operation: AclOperation, _ permission: AclPermission = .allow, host: String = "*") -> AclBinding {
+        AclBinding(resourceType: type, resourceName: name, patternType: pattern, principal: principal, host: host,
+                   operation: operation, permission: permission)
+    }
+
+    static func check(_ authorizer: AclAuthorizer, _ principal: String, _ operation: AclOperation,
+                      _ type: AclResourceType = .topic, name: String, host: String = "10.0.0.1") -> Bool {
+        authorizer.authorize(principal: principal, host: host, operation: operation, resourceType: type, resourceName: name)
+    }
+
+    static func check(_ authorizer: AclAuthorizer, _ operation: AclOperation, _ type: AclResourceType = .topic, name: String,
+                      host: String = "10.0.0.1") -> Bool {
+        check(authorizer, "User:alice", operation, type, name: name, host: host)
+    }
+
+    @Test func noAclDeniesUnlessEveryoneIsAllowed() {
+        let closed = AclAuthorizer(acls: [], superUsers: [], allowEveryoneIfNoAclFound: false)
+        #expect(!Self.check(closed, .read, name: "t"))
+        let open = AclAuthorizer(acls: [Self.acl(.topic, "other", operation: .read)], superUsers: [], allowEveryoneIfNoAclFound: true)
+        #expect(Self.check(open, "User:bob", .write, name: "t"), "no ACL covers t")
+        #expect(!Self.check(open, "User:bob", .read, name: "other"), "an ACL covers other, and not for bob")
+    }
+
+    @Test func prefixedLiteralWildcardAndImplications() {
+        let authorizer = AclAuthorizer(acls: [
+            Self.acl(.topic, "orders-", .prefixed, operation: .write),
+            Self.acl(.topic, "*", principal: "User:bob", operation: .read),
+            Self.acl(.group, "g1", operation: .read),
+            Self.acl(.topic, "conf", operation: .alterConfigs),
+        ], superUsers: [], allowEveryoneIfNoAclFound: false)
+        #expect(Self.check(authorizer, .write, name: "orders-1"))
+        #expect(!Self.check(authorizer, .write, name: "audit-1"))
+        #expect(Self.check(authorizer, .describe, name: "orders-eu"), "WRITE implies DESCRIBE")
+        #expect(!Self.check(authorizer, .read, name: "orders-1"))
+        #expect(Self.check(authorizer, "User:bob", .read, name: "anything"))
+        #expect(Self.check(authorizer, .describe, .group, name: "g1"))
+        #expect(!Self.check(authorizer, .delete, .group, name: "g1"))
+        #expect(Self.check(authorizer, .describeConfigs, name: "conf"), "ALTER_CONFIGS implies DESCRIBE_CONFIGS")
+        #expect(!Self.check(authorizer, .describe, name: "conf"))
+    }
+
+    @Test func denyWinsAndHostsAndSuperUsers() {
+        let authorizer = AclAuthorizer(acls: [
+            Self.acl(.topic, "t", principal: "User:*", operation: .all),
+            Self.acl(.topic, "t", operation: .write, .deny),
+            Self.acl(.topic, "h", operation: .read, host: "10.0.0.2"),
+        ], superUsers: ["User:root"], allowEveryoneIfNoAclFound: false)
+        #expect(Self.check(authorizer, .read, name: "t"))
+        #expect(!Self.check(authorizer, .write, name: "t"), "DENY overrides ALLOW")
+        #expect(Self.check(authorizer, "User:bob", .write, name: "t"))
+        #expect(!Self.check(authorizer, .read, name: "h"))
+        #expect(Self.check(authorizer, .read, name: "h", host: "10.0.0.2"))
+        #expect(Self.check(authorizer, "User:root", .delete, .cluster, name: "kafka-cluster"))
+    }
+
+    @Test func writeOnAnyTopic() {
+        let authorizer = AclAuthorizer(acls: [Self.acl(.topic, "a-", .prefixed, operation: .write)], superUsers: [], allowEveryoneIfNoAclFound: false)
+        #expect(authorizer.authorizeAny(principal: "User:alice", host: "h", operation: .write, resourceType: .topic))
+        #expect(!authorizer.authorizeAny(principal: "User:bob", host: "h", operation: .write, resourceType: .topic))
+    }
+
+    @Test func filtersAndValidation() {
+        let literal = Self.acl(.topic, "orders", operation: .read)
+        let prefixed = Self.acl(.topic, "ord", .prefixed, operation: .read)
+        let match = AclBindingFilter(resourceType: .topic, resourceName: "orders", patternType: .match, principal: nil, host: nil,
+                                     operation: .any, permission: .any)
+        #expect(match.matches(literal) && match.matches(prefixed))
+        let exact = AclBindingFilter(resourceType: .any, resourceName: "ord", patternType: .prefixed, principal: "User:alice",
+                                     host: nil, operation: .read, permission: .allow)
+        #expect(!exact.matches(literal) && exact.matches(prefixed))
+        #expect(literal.problem == nil)
+        #expect(Self.acl(.cluster, "other", operation: .alter).problem != nil)
+        #expect(Self.acl(.topic, "t", principal: "alice", operation: .read).problem != nil)
+        #expect(Self.acl(.topic, "t", .match, operation: .read).problem != nil)
+        #expect(Self.acl(.topic, "t", operation: .any).problem != nil)
+    }
+}

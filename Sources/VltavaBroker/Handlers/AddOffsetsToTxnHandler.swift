@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import NIOCore
 import VltavaCoordinator
 import VltavaStorage
@@ -9,6 +10,14 @@ extension Broker {
     func handleAddOffsetsToTxn(_ request: AddOffsetsToTxnRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         let version = context.version
         var response = AddOffsetsToTxnResponse()
+        if !authorized(context, .write, .transactionalId, request.transactionalId) {
+            response.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+            return context.eventLoop.makeSucceededFuture(.message(.addOffsetsToTxn(response)))
+        }
+        if !authorized(context, .read, .group, request.groupId) {
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return context.eventLoop.makeSucceededFuture(.message(.addOffsetsToTxn(response)))
+        }
         if request.groupId.isEmpty || request.groupId.utf8.count > OffsetsTopic.maximumStringBytes {
             response.errorCode = ErrorCode.invalidGroupId.rawValue
             return context.eventLoop.makeSucceededFuture(.message(.addOffsetsToTxn(response)))

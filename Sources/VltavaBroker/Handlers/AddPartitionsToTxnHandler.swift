@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import NIOCore
 import VltavaCoordinator
 import VltavaStorage
@@ -32,6 +33,15 @@ extension Broker {
                     })
             }
             return .message(.addPartitionsToTxn(response))
+        }
+        if !authorized(context, .write, .transactionalId, request.v3AndBelowTransactionalId) {
+            return context.eventLoop.makeSucceededFuture(respond { _ in ErrorCode.transactionalIdAuthorizationFailed.rawValue })
+        }
+        let unwritable = Set(request.v3AndBelowTopics.map(\.name).filter { !authorized(context, .write, .topic, $0) })
+        if !unwritable.isEmpty {
+            return context.eventLoop.makeSucceededFuture(respond { partition in
+                unwritable.contains(partition.topic) ? ErrorCode.topicAuthorizationFailed.rawValue : ErrorCode.operationNotAttempted.rawValue
+            })
         }
         if !unknown.isEmpty {
             return context.eventLoop.makeSucceededFuture(respond { partition in

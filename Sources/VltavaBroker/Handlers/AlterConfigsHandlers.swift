@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 /// IncrementalAlterConfigs' operations.
@@ -29,7 +30,8 @@ extension Broker {
     func handleAlterConfigs(_ request: AlterConfigsRequest, context: RequestContext) -> AlterConfigsResponse {
         var response = AlterConfigsResponse()
         let outcomes = alterEach(request.resources, key: { ($0.resourceType, $0.resourceName) }) {
-            alterConfigs($0, validateOnly: request.validateOnly)
+            configAuthorizationProblem(context, $0.resourceType, $0.resourceName, .alterConfigs)
+                ?? alterConfigs($0, validateOnly: request.validateOnly)
         }
         for (resource, outcome) in zip(request.resources, outcomes) {
             response.responses.append(.init(errorCode: outcome?.code.rawValue ?? 0, errorMessage: outcome?.message,
@@ -62,6 +64,9 @@ extension Broker {
         -> IncrementalAlterConfigsResponse {
         var response = IncrementalAlterConfigsResponse()
         let outcomes = alterEach(request.resources, key: { ($0.resourceType, $0.resourceName) }) { resource in
+            if let refusal = configAuthorizationProblem(context, resource.resourceType, resource.resourceName, .alterConfigs) {
+                return refusal
+            }
             if Set(resource.configs.map(\.name)).count != resource.configs.count {
                 return ApiError(.invalidRequest, "Error due to duplicate config keys")
             }

@@ -8,6 +8,14 @@ extension Broker {
     /// an error are stored in one durable write, a user with an error is left as it was.
     func handleAlterUserScramCredentials(_ request: AlterUserScramCredentialsRequest, context: RequestContext)
         -> AlterUserScramCredentialsResponse {
+        guard authorizedOnCluster(context, .alter) else {
+            var response = AlterUserScramCredentialsResponse()
+            let users = request.deletions.map(\.name) + request.upsertions.map(\.name)
+            response.results = users.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.map {
+                .init(user: $0, errorCode: ErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: "Authorization failed.")
+            }
+            return response
+        }
         var errors: [String: (ErrorCode, String)] = [:]
         var order: [String] = []
         func fail(_ user: String, _ code: ErrorCode, _ message: String) {

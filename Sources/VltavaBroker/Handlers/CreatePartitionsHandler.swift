@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -14,7 +15,9 @@ extension Broker {
         for topic in request.topics {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name)
             let problem: ApiError?
-            if added > Self.maximumPartitionsPerRequest {
+            if !authorized(context, .alter, .topic, topic.name) {
+                problem = ApiError(.topicAuthorizationFailed, "Authorization failed.")
+            } else if added > Self.maximumPartitionsPerRequest {
                 problem = ApiError(.policyViolation, "Excessively large number of partitions per request.")
             } else if seen[topic.name, default: 0] > 1 {
                 problem = ApiError(.invalidRequest, "Duplicate topic name.")

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -12,7 +13,9 @@ extension Broker {
             let config = metadata.topic(named: topic.name).map { logs.config(forTopic: $0) }
             for partition in topic.partitions {
                 var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
-                if let config, let log = logs.log(topic: topic.name, partition: partition.partitionIndex) {
+                if !authorized(context, .delete, .topic, topic.name) {
+                    result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                } else if let config, let log = logs.log(topic: topic.name, partition: partition.partitionIndex) {
                     let offset = partition.offset == -1 ? log.highWatermark : partition.offset
                     if !config.value("cleanup.policy").lowercased().contains("delete") {
                         result.errorCode = ErrorCode.policyViolation.rawValue

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 
 extension Broker {
     /// Kafka's cluster operations (`AclOperation` codes CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
@@ -23,7 +24,8 @@ extension Broker {
         response.controllerId = nodeId
         response.brokers = [DescribeClusterResponse.DescribeClusterBroker(brokerId: nodeId, host: endpoint.host, port: endpoint.port, rack: nil)]
         if request.includeClusterAuthorizedOperations {
-            response.clusterAuthorizedOperations = Self.clusterAuthorizedOperations
+            response.clusterAuthorizedOperations = authorization.enabled
+                ? authorizedOperations(context, .cluster, clusterResourceName, among: Self.clusterOperations) : Self.clusterAuthorizedOperations
         }
         return response
     }

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -10,6 +11,12 @@ extension Broker {
         for resource in request.resources {
             var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
             result.errorMessage = nil
+            if let refusal = configAuthorizationProblem(context, resource.resourceType, resource.resourceName, .describeConfigs) {
+                result.errorCode = refusal.code.rawValue
+                result.errorMessage = refusal.message
+                response.results.append(result)
+                continue
+            }
             switch describe(resource) {
             case let .success(descriptions):
                 let keys = resource.configurationKeys ?? []
@@ -23,6 +30,19 @@ extension Broker {
             response.results.append(result)
         }
         return response
+    }
+
+    /// TOPIC_AUTHORIZATION_FAILED or CLUSTER_AUTHORIZATION_FAILED when the principal may not do `operation` on the
+    /// config resource (a topic, or the cluster for broker and logger resources).
+    func configAuthorizationProblem(_ context: RequestContext, _ resourceType: Int8, _ name: String, _ operation: AclOperation) -> ApiError? {
+        switch ConfigResourceType(rawValue: resourceType) {
+        case .topic:
+            return authorized(context, operation, .topic, name) ? nil : ApiError(.topicAuthorizationFailed, "Authorization failed.")
+        case .broker, .brokerLogger:
+            return authorizedOnCluster(context, operation) ? nil : ApiError(.clusterAuthorizationFailed, "Authorization failed.")
+        case nil:
+            return nil
+        }
     }
 
     private func describe(_ resource: DescribeConfigsRequest.DescribeConfigsResource) -> Result<[ConfigDescription], ApiError> {

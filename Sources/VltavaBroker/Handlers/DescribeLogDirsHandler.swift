@@ -16,6 +16,11 @@ extension Broker {
     /// null topic list; partitions the node does not have are left out, as Kafka does), and from version 4 the
     /// size and free space of its file system.
     func handleDescribeLogDirs(_ request: DescribeLogDirsRequest, context: RequestContext) -> DescribeLogDirsResponse {
+        guard authorizedOnCluster(context, .describe) else {
+            var response = DescribeLogDirsResponse()
+            if context.version >= 3 { response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue }
+            return response
+        }
         var wanted: [(name: String, partitions: [Int32])] = []
         if let topics = request.topics {
             wanted = topics.map { ($0.topic, $0.partitions) }

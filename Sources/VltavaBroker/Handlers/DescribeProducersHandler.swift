@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -9,6 +10,10 @@ extension Broker {
         response.topics = request.topics.map { topic in
             DescribeProducersResponse.TopicResponse(name: topic.name, partitions: topic.partitionIndexes.map { index in
                 var partition = DescribeProducersResponse.PartitionResponse(partitionIndex: index)
+                guard authorized(context, .read, .topic, topic.name) else {
+                    partition.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    return partition
+                }
                 guard let log = logs.log(topic: topic.name, partition: index) else {
                     partition.errorCode = storageErrorOrUnknown(topic.name, index).rawValue
                     return partition

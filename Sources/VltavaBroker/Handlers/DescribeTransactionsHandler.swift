@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaCoordinator
 
 extension Broker {
@@ -7,6 +8,10 @@ extension Broker {
         var response = DescribeTransactionsResponse()
         response.transactionStates = request.transactionalIds.map { id in
             var described = DescribeTransactionsResponse.TransactionState(transactionalId: id)
+            guard authorized(context, .describe, .transactionalId, id) else {
+                described.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+                return described
+            }
             switch transactions.describe(transactionalId: id) {
             case let .success(metadata):
                 described.transactionState = metadata.state.name
@@ -15,7 +20,7 @@ extension Broker {
                 described.producerId = metadata.producerId
                 described.producerEpoch = metadata.producerEpoch
                 let byTopic = Dictionary(grouping: metadata.partitions, by: \.topic)
-                described.topics = byTopic.keys.sorted().map { topic in
+                described.topics = byTopic.keys.sorted().filter { authorized(context, .describe, .topic, $0) }.map { topic in
                     .init(topic: topic, partitions: byTopic[topic, default: []].map(\.partition).sorted())
                 }
             case let .failure(error):

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 
 extension Broker {
     /// DescribeUserScramCredentials: the mechanisms and iteration counts of each user's credentials (never the
@@ -8,6 +9,11 @@ extension Broker {
         -> DescribeUserScramCredentialsResponse {
         var response = DescribeUserScramCredentialsResponse()
         response.errorMessage = nil
+        guard authorizedOnCluster(context, .describe) else {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            response.errorMessage = "Authorization failed."
+            return response
+        }
         let stored = metadata.scramCredentials()
         let named = request.users?.map(\.name) ?? []
         let users = named.isEmpty ? stored.keys.sorted() : named

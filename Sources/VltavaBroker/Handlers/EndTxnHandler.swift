@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import NIOCore
 import VltavaCoordinator
 
@@ -6,6 +7,9 @@ extension Broker {
     /// EndTxn v0-v4: commits or aborts the transaction; answered once its markers are written.
     func handleEndTxn(_ request: EndTxnRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         let version = context.version
+        guard authorized(context, .write, .transactionalId, request.transactionalId) else {
+            return context.eventLoop.makeSucceededFuture(.message(.endTxn(EndTxnResponse(errorCode: ErrorCode.transactionalIdAuthorizationFailed.rawValue))))
+        }
         return transactions.endTransaction(
             transactionalId: request.transactionalId, producerId: request.producerId, producerEpoch: request.producerEpoch,
             commit: request.committed, eventLoop: context.eventLoop

@@ -1,6 +1,7 @@
 import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -50,6 +51,13 @@ extension Broker {
                 partition.abortedTransactions = readCommitted ? [] : nil
                 // Kafka never sends null records, even with an error: librdkafka cannot parse a null record set.
                 partition.records = ByteBuffer()
+                if let topic, !authorized(context, .read, .topic, topic.name) {
+                    partition.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    partition.highWatermark = -1
+                    hasError = true
+                    topicResponse.partitions.append(partition)
+                    continue
+                }
                 guard let topic, let log = self.logs.log(topic: topic.name, partition: partitionRequest.partition) else {
                     partition.errorCode = (topic.map { storageErrorOrUnknown($0.name, partitionRequest.partition) }
                         ?? (version >= 13 ? ErrorCode.unknownTopicId : ErrorCode.unknownTopicOrPartition)).rawValue

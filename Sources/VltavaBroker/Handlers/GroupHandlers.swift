@@ -6,6 +6,7 @@ import Foundation
 import KafkaProtocol
 import NIOCore
 import VltavaCoordinator
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -14,17 +15,31 @@ extension Broker {
     func handleFindCoordinator(_ request: FindCoordinatorRequest, context: RequestContext) -> FindCoordinatorResponse {
         let endpoint = advertisedEndpoint(for: context.connection)
         let keyTypeKnown = request.keyType == 0 || request.keyType == 1
+        // A group key needs DESCRIBE on the group, a transactional id DESCRIBE on the id.
+        let refusal = { (key: String) -> ErrorCode? in
+            if request.keyType == 0, !self.authorized(context, .describe, .group, key) { return .groupAuthorizationFailed }
+            if request.keyType == 1, !self.authorized(context, .describe, .transactionalId, key) { return .transactionalIdAuthorizationFailed }
+            return nil
+        }
         var response = FindCoordinatorResponse()
         if context.version >= 4 {
             response.coordinators = request.coordinatorKeys.map { key in
-                keyTypeKnown
+                if keyTypeKnown, let code = refusal(key) {
+                    return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: code.rawValue, errorMessage: nil)
+                }
+                return keyTypeKnown
                     ? .init(key: key, nodeId: nodeId, host: endpoint.host, port: endpoint.port, errorCode: 0, errorMessage: nil)
                     : .init(key: key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.invalidRequest.rawValue,
                             errorMessage: "Unknown coordinator key type \(request.keyType)")
             }
             return response
         }
-        if keyTypeKnown {
+        if keyTypeKnown, let code = refusal(request.key) {
+            response.errorCode = code.rawValue
+            response.errorMessage = nil
+            response.nodeId = -1
+            response.port = -1
+        } else if keyTypeKnown {
             response.errorMessage = nil
             response.nodeId = nodeId
             response.host = endpoint.host
@@ -40,6 +55,13 @@ extension Broker {
 
     /// JoinGroup: answered when the group can (the future waits through the rebalance).
     func handleJoinGroup(_ request: JoinGroupRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        guard authorized(context, .read, .group, request.groupId) else {
+            var response = JoinGroupResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            response.generationId = -1
+            response.protocolName = context.version >= 7 ? nil : ""
+            return context.eventLoop.makeSucceededFuture(.message(.joinGroup(response)))
+        }
         let clientId = context.header.clientId ?? ""
         let join = JoinRequest(
             waiter: 0, memberId: request.memberId, groupInstanceId: request.groupInstanceId, clientId: clientId,
@@ -101,6 +123,11 @@ extension Broker {
 
     /// SyncGroup: the leader's assignment, or the wait for it.
     func handleSyncGroup(_ request: SyncGroupRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        guard authorized(context, .read, .group, request.groupId) else {
+            var response = SyncGroupResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return context.eventLoop.makeSucceededFuture(.message(.syncGroup(response)))
+        }
         var assignments: [String: ByteBuffer] = [:]
         for assignment in request.assignments { assignments[assignment.memberId] = Self.copy(assignment.assignment) }
         let sync = SyncRequest(
@@ -120,6 +147,9 @@ extension Broker {
     }
 
     func handleHeartbeat(_ request: HeartbeatRequest, context: RequestContext) -> HeartbeatResponse {
+        guard authorized(context, .read, .group, request.groupId) else {
+            return HeartbeatResponse(errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+        }
         let error = groups.heartbeat(group: request.groupId, memberId: request.memberId,
                                      groupInstanceId: request.groupInstanceId, generationId: request.generationId)
         return HeartbeatResponse(errorCode: error.rawValue)
@@ -127,6 +157,9 @@ extension Broker {
 
     /// LeaveGroup: one member (versions 0-2) or a batch of members by id or instance id (3+).
     func handleLeaveGroup(_ request: LeaveGroupRequest, context: RequestContext) -> LeaveGroupResponse {
+        guard authorized(context, .read, .group, request.groupId) else {
+            return LeaveGroupResponse(errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+        }
         let leaving = context.version >= 3
             ? request.members.map { LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId) }
             : [LeavingMember(memberId: request.memberId)]
@@ -145,11 +178,25 @@ extension Broker {
 
     /// OffsetCommit: member and generation checks, then the offsets are written to `__consumer_offsets`.
     func handleOffsetCommit(_ request: OffsetCommitRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        guard authorized(context, .read, .group, request.groupId) else {
+            var response = OffsetCommitResponse()
+            response.topics = request.topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map {
+                    .init(partitionIndex: $0.partitionIndex, errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+                })
+            }
+            return context.eventLoop.makeSucceededFuture(.message(.offsetCommit(response)))
+        }
         let now = clock()
         var commits: [(TopicPartition, CommittedOffset)] = []
         // Offsets of partitions that do not exist are refused one by one, as Kafka does.
         var unknown: Set<TopicPartition> = []
+        var unauthorized: Set<String> = []
         for topic in request.topics {
+            if !authorized(context, .read, .topic, topic.name) {
+                unauthorized.insert(topic.name)
+                continue
+            }
             let partitionCount = metadata.topic(named: topic.name)?.partitionCount ?? 0
             for partition in topic.partitions {
                 guard (0..<partitionCount).contains(partition.partitionIndex) else {
@@ -166,6 +213,7 @@ extension Broker {
             }
         }
         let refused = unknown
+        let refusedTopics = unauthorized
         return groups.commitOffsets(
             group: request.groupId, memberId: request.memberId, groupInstanceId: request.groupInstanceId,
             generationId: request.generationIdOrMemberEpoch, offsets: commits, eventLoop: context.eventLoop
@@ -173,8 +221,10 @@ extension Broker {
             var response = OffsetCommitResponse()
             response.topics = request.topics.map { topic in
                 .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    .init(partitionIndex: partition.partitionIndex, errorCode: Self.commitErrorCode(
-                        TopicPartition(topic: topic.name, partition: partition.partitionIndex), refused: refused, errors: errors).rawValue)
+                    .init(partitionIndex: partition.partitionIndex, errorCode: refusedTopics.contains(topic.name)
+                        ? ErrorCode.topicAuthorizationFailed.rawValue
+                        : Self.commitErrorCode(TopicPartition(topic: topic.name, partition: partition.partitionIndex),
+                                               refused: refused, errors: errors).rawValue)
                 })
             }
             return .message(.offsetCommit(response))
@@ -198,7 +248,8 @@ extension Broker {
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }
-                let (error, topics) = fetchOffsets(group: group.groupId, wanted: wanted, requireStable: request.requireStable)
+                let (error, topics) = fetchOffsets(group: group.groupId, wanted: wanted, requireStable: request.requireStable,
+                                                   context: context)
                 return .init(groupId: group.groupId, topics: topics.map { topic in
                     .init(name: topic.name, partitions: topic.partitions.map {
                         .init(partitionIndex: $0.partitionIndex, committedOffset: $0.committedOffset,
@@ -212,7 +263,7 @@ extension Broker {
             topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
         }
         let (error, topics) = fetchOffsets(group: request.groupId, wanted: wanted,
-                                           requireStable: context.version >= 7 && request.requireStable)
+                                           requireStable: context.version >= 7 && request.requireStable, context: context)
         if context.version >= 2 {
             response.errorCode = error.rawValue
             response.topics = topics
@@ -231,19 +282,31 @@ extension Broker {
         return response
     }
 
-    private func fetchOffsets(group: String, wanted: [TopicPartition]?, requireStable: Bool)
+    /// A group's committed offsets: GROUP_AUTHORIZATION_FAILED without DESCRIBE on the group; a topic asked for
+    /// without DESCRIBE on it gets TOPIC_AUTHORIZATION_FAILED, and is left out when every offset is asked for.
+    private func fetchOffsets(group: String, wanted: [TopicPartition]?, requireStable: Bool, context: RequestContext)
         -> (ErrorCode, [OffsetFetchResponse.OffsetFetchResponseTopic]) {
-        let (error, offsets, unstable) = groups.fetchOffsets(group: group, partitions: wanted, requireStable: requireStable)
+        guard authorized(context, .describe, .group, group) else { return (.groupAuthorizationFailed, []) }
+        var topicAllowed: [String: Bool] = [:]
+        let allowed = { (topic: String) -> Bool in
+            if let known = topicAllowed[topic] { return known }
+            let decision = self.authorized(context, .describe, .topic, topic)
+            topicAllowed[topic] = decision
+            return decision
+        }
+        let (error, offsets, unstable) = groups.fetchOffsets(group: group, partitions: wanted?.filter { allowed($0.topic) },
+                                                             requireStable: requireStable)
         guard error == .none else { return (error, []) }
         let partitions = wanted
-            ?? Set(offsets.keys).union(unstable).sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            ?? Set(offsets.keys).union(unstable).filter { allowed($0.topic) }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         var topics: [OffsetFetchResponse.OffsetFetchResponseTopic] = []
         for partition in partitions {
             let committed = offsets[partition]
             let entry = OffsetFetchResponse.OffsetFetchResponsePartition(
                 partitionIndex: partition.partition, committedOffset: committed?.offset ?? -1,
                 committedLeaderEpoch: committed?.leaderEpoch ?? -1, metadata: committed?.metadata ?? "",
-                errorCode: unstable.contains(partition) ? ErrorCode.unstableOffsetCommit.rawValue : 0)
+                errorCode: !allowed(partition.topic) ? ErrorCode.topicAuthorizationFailed.rawValue
+                    : unstable.contains(partition) ? ErrorCode.unstableOffsetCommit.rawValue : 0)
             if let index = topics.firstIndex(where: { $0.name == partition.topic }) {
                 topics[index].partitions.append(entry)
             } else {
@@ -260,7 +323,8 @@ extension Broker {
         response.errorCode = error.rawValue
         let types = Set(request.typesFilter.map { $0.lowercased() })
         if context.version >= 5, !types.isEmpty, !types.contains("classic") { return response }
-        response.groups = listed.map {
+        let everyGroup = authorizedOnCluster(context, .describe)
+        response.groups = listed.filter { everyGroup || authorized(context, .describe, .group, $0.groupId) }.map {
             .init(groupId: $0.groupId, protocolType: $0.protocolType,
                   groupState: context.version >= 4 ? $0.state.rawValue : "", groupType: context.version >= 5 ? "classic" : "")
         }
@@ -273,6 +337,10 @@ extension Broker {
         var response = DescribeGroupsResponse()
         response.groups = request.groups.map { groupId in
             var described = DescribeGroupsResponse.DescribedGroup(groupId: groupId)
+            guard authorized(context, .describe, .group, groupId) else {
+                described.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                return described
+            }
             let (error, group) = groups.describe(group: groupId)
             described.errorCode = error.rawValue
             guard error == .none else { return described }
@@ -290,7 +358,8 @@ extension Broker {
                       memberMetadata: stable ? member.metadata(for: group.protocolName) : ByteBuffer(),
                       memberAssignment: stable ? member.assignment : ByteBuffer())
             }
-            if !request.includeAuthorizedOperations || context.version < 3 { described.authorizedOperations = Int32.min }
+            described.authorizedOperations = !request.includeAuthorizedOperations || context.version < 3
+                ? Int32.min : authorizedOperations(context, .group, groupId, among: Self.groupOperations)
             return described
         }
         return response
@@ -298,15 +367,22 @@ extension Broker {
 
     /// DeleteGroups: empty groups only (NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND for unknown ones).
     func handleDeleteGroups(_ request: DeleteGroupsRequest, context: RequestContext) -> DeleteGroupsResponse {
-        let errors = groups.deleteGroups(request.groupsNames)
+        let permitted = request.groupsNames.filter { authorized(context, .delete, .group, $0) }
+        let errors = groups.deleteGroups(permitted)
         var response = DeleteGroupsResponse()
-        response.results = request.groupsNames.map { .init(groupId: $0, errorCode: (errors[$0] ?? .none).rawValue) }
+        response.results = request.groupsNames.map {
+            .init(groupId: $0, errorCode: (errors[$0] ?? (permitted.contains($0) ? .none : .groupAuthorizationFailed)).rawValue)
+        }
         return response
     }
 
     /// OffsetDelete: a group's offsets of topics none of its members subscribes to.
     func handleOffsetDelete(_ request: OffsetDeleteRequest, context: RequestContext) -> OffsetDeleteResponse {
-        let partitions = request.topics.flatMap { topic in
+        guard authorized(context, .delete, .group, request.groupId) else {
+            return OffsetDeleteResponse(errorCode: ErrorCode.groupAuthorizationFailed.rawValue)
+        }
+        let readable = Set(request.topics.map(\.name).filter { authorized(context, .read, .topic, $0) })
+        let partitions = request.topics.filter { readable.contains($0.name) }.flatMap { topic in
             topic.partitions.map { TopicPartition(topic: topic.name, partition: $0.partitionIndex) }
         }
         let (error, partitionErrors) = groups.deleteOffsets(group: request.groupId, partitions: partitions)
@@ -315,7 +391,8 @@ extension Broker {
         guard error == .none else { return response }
         response.topics = request.topics.map { topic in
             .init(name: topic.name, partitions: topic.partitions.map { partition in
-                let code = partitionErrors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .none
+                let code = !readable.contains(topic.name) ? .topicAuthorizationFailed
+                    : partitionErrors[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .none
                 return .init(partitionIndex: partition.partitionIndex, errorCode: code.rawValue)
             })
         }

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import NIOCore
 import VltavaCoordinator
 
@@ -9,6 +10,14 @@ extension Broker {
     /// previous producer with that id is aborted first, answered CONCURRENT_TRANSACTIONS until it is).
     func handleInitProducerId(_ request: InitProducerIdRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         var response = InitProducerIdResponse(producerId: -1, producerEpoch: -1)
+        if let transactionalId = request.transactionalId, !authorized(context, .write, .transactionalId, transactionalId) {
+            response.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+            return context.eventLoop.makeSucceededFuture(.message(.initProducerId(response)))
+        }
+        if request.transactionalId == nil, !authorizedIdempotentWrite(context) {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return context.eventLoop.makeSucceededFuture(.message(.initProducerId(response)))
+        }
         if let transactionalId = request.transactionalId {
             let expected = request.producerId >= 0 && request.producerEpoch >= 0
                 ? (producerId: request.producerId, epoch: request.producerEpoch) : nil

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -12,6 +13,11 @@ extension Broker {
                 var partition = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partitionRequest.partitionIndex)
                 partition.timestamp = -1
                 partition.offset = -1
+                if !authorized(context, .describe, .topic, topicRequest.name) {
+                    partition.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    topicResponse.partitions.append(partition)
+                    continue
+                }
                 guard let log = logs.log(topic: topicRequest.name, partition: partitionRequest.partitionIndex) else {
                     partition.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                     topicResponse.partitions.append(partition)

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaCoordinator
 
 extension Broker {
@@ -15,7 +16,7 @@ extension Broker {
         switch transactions.list(states: states, producerIds: Set(request.producerIdFilters),
                                  minimumDurationMs: context.version >= 1 ? request.durationFilter : -1) {
         case let .success(listed):
-            response.transactionStates = listed.map {
+            response.transactionStates = listed.filter { authorized(context, .describe, .transactionalId, $0.transactionalId) }.map {
                 .init(transactionalId: $0.transactionalId, producerId: $0.producerId, transactionState: $0.state.name)
             }
         case let .failure(error):

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -11,7 +12,9 @@ extension Broker {
     }
 
     /// Metadata: this node as the only broker, leader of every partition; topics asked for are auto-created
-    /// when the broker and the request allow it.
+    /// when the broker and the request allow it (and the principal may CREATE them). With ACLs, a listing of every
+    /// topic leaves out those the principal may not DESCRIBE, and such a topic asked for by name gets
+    /// TOPIC_AUTHORIZATION_FAILED.
     func handleMetadata(_ request: MetadataRequest, context: RequestContext) -> MetadataResponse {
         var response = MetadataResponse()
         let endpoint = advertisedEndpoint(for: context.connection)
@@ -20,8 +23,20 @@ extension Broker {
         response.controllerId = nodeId
         // Version 0 has no null topic list: an empty one means every topic.
         let everyTopic = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)
+        if request.includeClusterAuthorizedOperations && context.version >= 8 && context.version <= 10 {
+            response.clusterAuthorizedOperations = authorizedOperations(context, .cluster, clusterResourceName, among: Self.clusterOperations)
+        }
+        defer {
+            if request.includeTopicAuthorizedOperations && context.version >= 8 {
+                for index in response.topics.indices where response.topics[index].errorCode == 0 {
+                    response.topics[index].topicAuthorizedOperations = authorizedOperations(
+                        context, .topic, response.topics[index].name ?? "", among: Self.topicOperations)
+                }
+            }
+        }
         if everyTopic {
-            response.topics = metadata.topics().sorted { $0.name < $1.name }.map { describe($0) }
+            response.topics = metadata.topics().filter { authorized(context, .describe, .topic, $0.name) }
+                .sorted { $0.name < $1.name }.map { describe($0) }
             return response
         }
         let allowCreate = context.version < 4 || request.allowAutoTopicCreation
@@ -38,9 +53,12 @@ extension Broker {
                 }
             }
             guard let name else { continue }
-            if Self.topicNameProblem(name) != nil {
+            let mayCreate = allowCreate && (authorizedOnCluster(context, .create) || authorized(context, .create, .topic, name))
+            if !authorized(context, .describe, .topic, name) {
+                response.topics.append(.init(errorCode: ErrorCode.topicAuthorizationFailed.rawValue, name: name))
+            } else if Self.topicNameProblem(name) != nil {
                 response.topics.append(.init(errorCode: ErrorCode.invalidTopicException.rawValue, name: name))
-            } else if let topic = metadata.topic(named: name) ?? (allowCreate ? autoCreateTopic(name, budget: &creationBudget) : nil) {
+            } else if let topic = metadata.topic(named: name) ?? (mayCreate ? autoCreateTopic(name, budget: &creationBudget) : nil) {
                 response.topics.append(describe(topic))
             } else {
                 response.topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 
 extension Broker {
     /// OffsetForLeaderEpoch: every batch this node writes carries partition leader epoch 0, and Metadata reports
@@ -13,7 +14,9 @@ extension Broker {
             for partition in topic.partitions {
                 var result = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
                 let currentLeaderEpoch = context.version >= 2 ? partition.currentLeaderEpoch : -1
-                if let log = logs.log(topic: topic.topic, partition: partition.partition) {
+                if !authorized(context, .describe, .topic, topic.topic) {
+                    result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                } else if let log = logs.log(topic: topic.topic, partition: partition.partition) {
                     if currentLeaderEpoch > 0 {
                         result.errorCode = ErrorCode.unknownLeaderEpoch.rawValue
                     } else if currentLeaderEpoch < -1 {

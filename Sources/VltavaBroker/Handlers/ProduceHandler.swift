@@ -2,6 +2,7 @@ import KafkaProtocol
 import KafkaRecords
 import NIOCore
 import VltavaCoordinator
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -19,11 +20,27 @@ extension Broker {
             }
             return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
         }
+        if let transactionalId = request.transactionalId, !authorized(context, .write, .transactionalId, transactionalId) {
+            var response = ProduceResponse()
+            response.responses = request.topicData.map { topic in
+                .init(name: topic.name, partitionResponses: topic.partitionData.map {
+                    .init(index: $0.index, errorCode: ErrorCode.transactionalIdAuthorizationFailed.rawValue, baseOffset: -1)
+                })
+            }
+            return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
+        }
         let now = clock()
         var response = ProduceResponse()
         var durability: [EventLoopFuture<Void>] = []
         for topicData in request.topicData {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topicData.name)
+            if !authorized(context, .write, .topic, topicData.name) {
+                topicResponse.partitionResponses = topicData.partitionData.map {
+                    .init(index: $0.index, errorCode: ErrorCode.topicAuthorizationFailed.rawValue, baseOffset: -1)
+                }
+                response.responses.append(topicResponse)
+                continue
+            }
             let topic = metadata.topic(named: topicData.name)
             for partitionData in topicData.partitionData {
                 var partition = ProduceResponse.PartitionProduceResponse(index: partitionData.index, baseOffset: -1)

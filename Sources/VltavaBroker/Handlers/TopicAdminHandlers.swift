@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
@@ -45,7 +46,9 @@ extension Broker {
             for config in creatable.configs {
                 if let value = config.value { configs[config.name] = value }
             }
-            if let problem = Self.topicNameProblem(creatable.name) {
+            if !authorizedOnCluster(context, .create) && !authorized(context, .create, .topic, creatable.name) {
+                fail(.topicAuthorizationFailed, "Authorization failed.")
+            } else if let problem = Self.topicNameProblem(creatable.name) {
                 fail(.invalidTopicException, problem)
             } else if metadata.topic(named: creatable.name) != nil {
                 fail(.topicAlreadyExists, "Topic '\(creatable.name)' already exists.")
@@ -94,7 +97,10 @@ extension Broker {
         for (name, id) in wanted {
             var result = DeleteTopicsResponse.DeletableTopicResult(name: name, topicId: id)
             let topic = name.flatMap { metadata.topic(named: $0) } ?? (id != .zero ? self.topic(withId: id) : nil)
-            if let topic {
+            if let topic, !authorized(context, .delete, .topic, topic.name) {
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                if name == nil { result.name = nil }
+            } else if let topic {
                 result.name = topic.name
                 result.topicId = topic.topicId
                 if !configuration.deleteTopicEnable {

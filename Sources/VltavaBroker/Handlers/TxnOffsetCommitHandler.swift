@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import NIOCore
 import VltavaCoordinator
 import VltavaStorage
@@ -9,10 +10,24 @@ extension Broker {
     /// topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION, as Kafka answers them; v3 adds the member id,
     /// generation and instance id that KIP-447 checks against the group's.
     func handleTxnOffsetCommit(_ request: TxnOffsetCommitRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        let refusal: ErrorCode? = !authorized(context, .write, .transactionalId, request.transactionalId) ? .transactionalIdAuthorizationFailed
+            : !authorized(context, .read, .group, request.groupId) ? .groupAuthorizationFailed : nil
+        if let refusal {
+            var response = TxnOffsetCommitResponse()
+            response.topics = request.topics.map { topic in
+                .init(name: topic.name, partitions: topic.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: refusal.rawValue) })
+            }
+            return context.eventLoop.makeSucceededFuture(.message(.txnOffsetCommit(response)))
+        }
         let now = clock()
         var commits: [(TopicPartition, CommittedOffset)] = []
         var unknown: Set<TopicPartition> = []
+        var unauthorized: Set<String> = []
         for topic in request.topics {
+            if !authorized(context, .read, .topic, topic.name) {
+                unauthorized.insert(topic.name)
+                continue
+            }
             let partitionCount = metadata.topic(named: topic.name)?.partitionCount ?? 0
             for partition in topic.partitions {
                 let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
@@ -26,6 +41,7 @@ extension Broker {
             }
         }
         let refused = unknown
+        let refusedTopics = unauthorized
         return groups.commitTransactionalOffsets(
             group: request.groupId, producerId: request.producerId, producerEpoch: request.producerEpoch,
             memberId: request.memberId, generationId: request.generationId, groupInstanceId: request.groupInstanceId,
@@ -34,8 +50,10 @@ extension Broker {
             var response = TxnOffsetCommitResponse()
             response.topics = request.topics.map { topic in
                 .init(name: topic.name, partitions: topic.partitions.map { partition in
-                    .init(partitionIndex: partition.partitionIndex, errorCode: Self.commitErrorCode(
-                        TopicPartition(topic: topic.name, partition: partition.partitionIndex), refused: refused, errors: errors).rawValue)
+                    .init(partitionIndex: partition.partitionIndex, errorCode: refusedTopics.contains(topic.name)
+                        ? ErrorCode.topicAuthorizationFailed.rawValue
+                        : Self.commitErrorCode(TopicPartition(topic: topic.name, partition: partition.partitionIndex),
+                                               refused: refused, errors: errors).rawValue)
                 })
             }
             return .message(.txnOffsetCommit(response))

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaSecurity
 import VltavaCoordinator
 import VltavaStorage
 
@@ -8,6 +9,16 @@ extension Broker {
     /// end a hanging transaction whose coordinator no longer knows it.
     func handleWriteTxnMarkers(_ request: WriteTxnMarkersRequest, context: RequestContext) -> WriteTxnMarkersResponse {
         var response = WriteTxnMarkersResponse()
+        guard authorizedOnCluster(context, .clusterAction) else {
+            response.markers = request.markers.map { marker in
+                .init(producerId: marker.producerId, topics: marker.topics.map { topic in
+                    .init(name: topic.name, partitions: topic.partitionIndexes.map {
+                        .init(partitionIndex: $0, errorCode: ErrorCode.clusterAuthorizationFailed.rawValue)
+                    })
+                })
+            }
+            return response
+        }
         let now = clock()
         response.markers = request.markers.map { marker in
             let markers = TransactionMarkers(transactionalId: "", producerId: marker.producerId, producerEpoch: marker.producerEpoch,
