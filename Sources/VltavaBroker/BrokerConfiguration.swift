@@ -121,6 +121,19 @@ public struct BrokerConfiguration: Sendable {
         "sasl.mechanism.inter.broker.protocol", "transactional.id.expiration.ms",
     ]
 
+    /// Kafka's `ssl.*` broker properties (and the file-name forms of Confluent's images): a misspelt one is an
+    /// error, not a TLS listener quietly set up without it. Those of the JVM's key and trust managers are accepted
+    /// and have no effect.
+    static let sslPropertyNames: Set<String> = [
+        "ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.password", "ssl.key.password",
+        "ssl.keystore.certificate.chain", "ssl.keystore.key", "ssl.truststore.type", "ssl.truststore.location",
+        "ssl.truststore.password", "ssl.truststore.certificates", "ssl.client.auth", "ssl.enabled.protocols", "ssl.protocol",
+        "ssl.cipher.suites", "ssl.principal.mapping.rules", "ssl.endpoint.identification.algorithm",
+        "ssl.secure.random.implementation", "ssl.keymanager.algorithm", "ssl.trustmanager.algorithm", "ssl.provider",
+        "ssl.allow.dn.changes", "ssl.allow.san.changes", "ssl.keystore.filename", "ssl.keystore.credentials",
+        "ssl.key.credentials", "ssl.truststore.filename", "ssl.truststore.credentials",
+    ]
+
     /// Broker properties that set a topic config default, and the topic config each sets.
     static let topicDefaultProperties: [String: String] = [
         "log.retention.ms": "retention.ms", "log.retention.bytes": "retention.bytes",
@@ -248,6 +261,12 @@ public struct BrokerConfiguration: Sendable {
                     }
                     topicDefaults[topicConfig] = value
                 } else if name.hasPrefix("ssl.") {
+                    guard Self.sslPropertyNames.contains(name) else {
+                        if name == "ssl.engine.factory.class" {
+                            throw .invalidValue(name: name, value: value, reason: "Vltava loads no classes; its TLS is swift-nio-ssl")
+                        }
+                        throw .unknownOption(name)
+                    }
                     sslProperties[name] = value
                 } else if name.hasPrefix("listener.name.") {
                     listenerProperties[name.lowercased()] = value
