@@ -17,10 +17,15 @@ public final class KafkaServer: Service, @unchecked Sendable {
     private let maintenancePool = NIOThreadPool(numberOfThreads: 1)
     private var maintenanceTasks: [RepeatedTask] = []
 
-    public init(broker: Broker, group: EventLoopGroup, logger: Logger) {
+    /// Each listener's security, when the caller has already worked it out (checking the configuration); else it is
+    /// worked out at start (a TLS context is made once either way).
+    private let listenerSecurities: [String: ListenerSecurity]?
+
+    public init(broker: Broker, group: EventLoopGroup, logger: Logger, listenerSecurities: [String: ListenerSecurity]? = nil) {
         self.broker = broker
         self.group = group
         self.logger = logger
+        self.listenerSecurities = listenerSecurities
     }
 
     /// The bound addresses, by listener name (a port of 0 in the configuration is resolved here).
@@ -77,7 +82,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
             maximum: configuration.maxConnections, perIp: configuration.maxConnectionsPerIp,
             overrides: configuration.maxConnectionsPerIpOverrides)
         let memory = RequestMemoryPool(limit: configuration.queuedMaxRequestBytes)
-        let securities = try configuration.listenerSecurities()
+        let securities = try listenerSecurities ?? configuration.listenerSecurities()
         let metadata = broker.metadata
         for listener in configuration.brokerListeners {
             let security = securities[listener.name] ?? .plaintext

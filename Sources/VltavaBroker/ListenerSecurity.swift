@@ -37,21 +37,11 @@ public struct ListenerSecurity: Sendable {
 }
 
 extension BrokerConfiguration {
-    /// Kafka's default `listener.security.protocol.map`: each protocol's name maps to itself.
-    static func defaultSecurityProtocol(_ listenerName: String) -> SecurityProtocol? {
-        SecurityProtocol(rawValue: listenerName.uppercased())
-    }
-
     /// The security of a listener, from `listener.security.protocol.map`, `sasl.enabled.mechanisms`,
     /// `listener.name.<l>.<mechanism>.sasl.jaas.config` and the JAAS file's `<l>.KafkaServer` or `KafkaServer`
     /// section; an error names the setting that cannot be used.
     public func security(of listener: ListenerEndpoint) throws(ConfigurationError) -> ListenerSecurity {
-        let name = listener.name.uppercased()
-        let protocolName = securityProtocolMap[name] ?? name
-        guard let securityProtocol = SecurityProtocol(rawValue: protocolName) else {
-            throw .invalidValue(name: "listener.security.protocol.map", value: protocolName,
-                                reason: "listener \(listener.name) needs a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)")
-        }
+        let securityProtocol = try securityProtocol(of: listener)
         let prefix = "listener.name.\(listener.name.lowercased())."
         var security = ListenerSecurity.plaintext
         security.securityProtocol = securityProtocol
@@ -100,6 +90,17 @@ extension BrokerConfiguration {
         return security
     }
 
+    /// A listener's protocol from `listener.security.protocol.map` (a listener named after a protocol needs no entry).
+    func securityProtocol(of listener: ListenerEndpoint) throws(ConfigurationError) -> SecurityProtocol {
+        let name = listener.name.uppercased()
+        let protocolName = securityProtocolMap[name] ?? name
+        guard let securityProtocol = SecurityProtocol(rawValue: protocolName) else {
+            throw .invalidValue(name: "listener.security.protocol.map", value: protocolName,
+                                reason: "listener \(listener.name) needs a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)")
+        }
+        return securityProtocol
+    }
+
     /// The `<listener>.KafkaServer` section of the JAAS file (`java.security.auth.login.config`), else its
     /// `KafkaServer` section.
     private func jaasFileSection(for listener: ListenerEndpoint) throws(ConfigurationError) -> JaasConfiguration? {
@@ -126,6 +127,6 @@ extension BrokerConfiguration {
     /// The first listener a client inside this process can use without credentials (PLAINTEXT), for the
     /// registry's and Connect's own clients.
     public func plaintextListener() -> ListenerEndpoint? {
-        brokerListeners.first { (try? security(of: $0))?.securityProtocol == .plaintext }
+        brokerListeners.first { (try? securityProtocol(of: $0)) == .plaintext }
     }
 }

@@ -155,6 +155,8 @@ public struct AclAuthorizer: Sendable {
     private var literal: [AclResourceType: [String: [AclBinding]]] = [:]
     private var prefixed: [AclResourceType: [String: [AclBinding]]] = [:]
     private var longestPrefix: [AclResourceType: Int] = [:]
+    /// Every ACL of a resource type, for `authorizeAny`.
+    private var byType: [AclResourceType: [AclBinding]] = [:]
 
     public init(acls: [AclBinding], superUsers: Set<String>, allowEveryoneIfNoAclFound: Bool) {
         self.superUsers = superUsers
@@ -169,6 +171,26 @@ public struct AclAuthorizer: Sendable {
             case .any, .match:
                 continue
             }
+            byType[acl.resourceType, default: []].append(acl)
+        }
+    }
+
+    /// What the ACLs covering a resource say so far.
+    private struct Decision {
+        var found = false
+        var allowed = false
+        var denied = false
+
+        mutating func consider(_ acls: [AclBinding], principal: String, host: String, operation: AclOperation) {
+            for acl in acls {
+                found = true
+                guard acl.applies(to: principal, host: host) else { continue }
+                switch acl.permission {
+                case .deny where acl.operation == .all || acl.operation == operation: denied = true
+                case .allow where acl.operation.allows(operation): allowed = true
+                default: continue
+                }
+            }
         }
     }
 
@@ -176,35 +198,22 @@ public struct AclAuthorizer: Sendable {
     public func authorize(principal: String, host: String, operation: AclOperation, resourceType: AclResourceType,
                           resourceName: String) -> Bool {
         if superUsers.contains(principal) { return true }
-        var found = false
-        var allowed = false
-        var candidates: [[AclBinding]] = []
+        var decision = Decision()
         if let byName = literal[resourceType] {
-            if let exact = byName[resourceName] { candidates.append(exact) }
-            if resourceName != "*", let wildcard = byName["*"] { candidates.append(wildcard) }
+            if let exact = byName[resourceName] { decision.consider(exact, principal: principal, host: host, operation: operation) }
+            if resourceName != "*", let wildcard = byName["*"] {
+                decision.consider(wildcard, principal: principal, host: host, operation: operation)
+            }
         }
         if let byPrefix = prefixed[resourceType], let longest = longestPrefix[resourceType] {
             var prefix = ""
-            for character in resourceName.prefix(longest) {
+            for character in resourceName.prefix(longest) where !decision.denied {
                 prefix.append(character)
-                if let matching = byPrefix[prefix] { candidates.append(matching) }
+                if let matching = byPrefix[prefix] { decision.consider(matching, principal: principal, host: host, operation: operation) }
             }
         }
-        for acls in candidates {
-            for acl in acls {
-                found = true
-                guard acl.principal == principal || acl.principal == "User:*", acl.host == host || acl.host == "*" else { continue }
-                switch acl.permission {
-                case .deny where acl.operation == .all || acl.operation == operation:
-                    return false
-                case .allow where acl.operation.allows(operation):
-                    allowed = true
-                default:
-                    continue
-                }
-            }
-        }
-        return allowed || (!found && allowEveryoneIfNoAclFound)
+        if decision.denied { return false }
+        return decision.allowed || (!decision.found && allowEveryoneIfNoAclFound)
     }
 
     /// Whether `principal` may do `operation` on some resource of the type (Kafka's `authorizeByResourceType`,
@@ -212,15 +221,20 @@ public struct AclAuthorizer: Sendable {
     /// is not denied to it on every resource (a DENY on the literal `*`).
     public func authorizeAny(principal: String, host: String, operation: AclOperation, resourceType: AclResourceType) -> Bool {
         if superUsers.contains(principal) { return true }
-        let applies = { (acl: AclBinding) in
-            (acl.principal == principal || acl.principal == "User:*") && (acl.host == host || acl.host == "*")
-        }
-        let all = (literal[resourceType]?.values.joined().map { $0 } ?? []) + (prefixed[resourceType]?.values.joined().map { $0 } ?? [])
-        if all.contains(where: { applies($0) && $0.permission == .deny && $0.patternType == .literal && $0.resourceName == "*"
+        let all = byType[resourceType] ?? []
+        let mine = all.filter { $0.applies(to: principal, host: host) }
+        if mine.contains(where: { $0.permission == .deny && $0.patternType == .literal && $0.resourceName == "*"
             && ($0.operation == .all || $0.operation == operation) }) {
             return false
         }
-        if all.contains(where: { applies($0) && $0.permission == .allow && $0.operation.allows(operation) }) { return true }
+        if mine.contains(where: { $0.permission == .allow && $0.operation.allows(operation) }) { return true }
         return all.isEmpty && allowEveryoneIfNoAclFound
+    }
+}
+
+extension AclBinding {
+    /// Whether the binding's principal and host are the request's (or the wildcards `User:*` and `*`).
+    func applies(to principal: String, host: String) -> Bool {
+        (self.principal == principal || self.principal == "User:*") && (self.host == host || self.host == "*")
     }
 }

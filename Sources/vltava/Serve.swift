@@ -77,9 +77,10 @@ struct Serve: AsyncParsableCommand {
             properties.append((String(override[..<separator]), String(override[override.index(after: separator)...])))
         }
         var configuration = BrokerConfiguration()
+        let listenerSecurities: [String: ListenerSecurity]
         do {
             try configuration.apply(properties)
-            _ = try configuration.listenerSecurities()
+            listenerSecurities = try configuration.listenerSecurities()
         } catch {
             throw ValidationError("\(error)")
         }
@@ -103,7 +104,8 @@ struct Serve: AsyncParsableCommand {
             configuration: configuration, logs: logs, logger: logger,
             schemaIdValidator: registry.map { RegistrySchemaIds(registry: $0.registry) },
             requestHandlers: NIOThreadPool(numberOfThreads: configuration.ioThreads))
-        let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
+                                 listenerSecurities: listenerSecurities)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
         if let registry {
             // A registry that cannot start (its port taken) is logged and leaves the broker running.

@@ -3,7 +3,6 @@ AdminClient, checks on produce, consume, groups, topics and metadata with Kafka'
 ALLOW, PREFIXED patterns, and ACLs that survive a restart."""
 
 import socket
-import sys
 import time
 
 import pytest
@@ -11,18 +10,12 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient, NewTopic,
                                    ResourcePatternType, ResourceType)
 
-from conftest import REPO_ROOT, BrokerProcess, free_port, unique_topic
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import fuzz_requests as wire  # noqa: E402
+from conftest import BrokerProcess, free_port, unique_topic
+from security_support import call, plain_login
 
 TOPIC_AUTHORIZATION_FAILED = 29
+CLUSTER_AUTHORIZATION_FAILED = 31
 
-
-def call(sock, api, version, values):
-    sock.sendall(wire.encode_request(api, version, values, correlation_id=7))
-    sp = wire.specs()
-    return wire.decode_response(sp, sp.request(api).api_key, version, wire.read_frame(sock))[1]
 
 JAAS = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
         'user_admin="admin-secret" user_alice="alice-secret" user_bob="bob-secret";')
@@ -168,8 +161,7 @@ def test_consumer_needs_group_read_and_metadata_hides_topics(acl_broker):
 
     # A Fetch of it, byte by byte after a PLAIN login: the partition answers TOPIC_AUTHORIZATION_FAILED.
     sock = socket.create_connection(("127.0.0.1", acl_broker.sasl_port), timeout=10)
-    assert call(sock, "SaslHandshake", 1, {"Mechanism": "PLAIN"})["ErrorCode"] == 0
-    assert call(sock, "SaslAuthenticate", 2, {"AuthBytes": b"\0alice\0alice-secret"})["ErrorCode"] == 0
+    assert plain_login(sock, "alice", "alice-secret")["ErrorCode"] == 0
     fetch = call(sock, "Fetch", 12, {"ReplicaId": -1, "MaxWaitMs": 0, "MinBytes": 0, "MaxBytes": 1 << 20, "IsolationLevel": 0,
                                      "Topics": [{"Topic": hidden, "Partitions": [{"Partition": 0, "FetchOffset": 0,
                                                                                   "PartitionMaxBytes": 1 << 20}]}]})
@@ -203,3 +195,47 @@ def test_acl_apis_without_an_authorizer(shared_broker):
     with pytest.raises(KafkaException) as refused:
         create_acls(admin, [allow("User:alice", ResourceType.TOPIC, "t", AclOperation.READ)])
     assert refused.value.args[0].code() == KafkaError.SECURITY_DISABLED
+
+
+def test_transactional_and_idempotent_producers_and_authorized_operations(acl_broker):
+    from confluent_kafka import TopicCollection
+
+    admin = acl_broker.admin()
+    topic = unique_topic("txn-acl")
+    create_topic(admin, topic)
+    create_acls(admin, [allow("User:alice", ResourceType.TOPIC, topic, AclOperation.WRITE),
+                        allow("User:alice", ResourceType.TOPIC, topic, AclOperation.READ)])
+
+    # A transactional producer without WRITE on its transactional id is refused at init_transactions.
+    producer = Producer(acl_broker.config("alice", **{"transactional.id": "alice-tx"}))
+    with pytest.raises(KafkaException) as refused:
+        producer.init_transactions(15)
+    assert refused.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    create_acls(admin, [allow("User:alice", ResourceType.TRANSACTIONAL_ID, "alice-", AclOperation.WRITE, ResourcePatternType.PREFIXED)])
+    producer = Producer(acl_broker.config("alice", **{"transactional.id": "alice-tx2"}))
+    producer.init_transactions(15)
+    producer.begin_transaction()
+    producer.produce(topic, b"in a transaction")
+    producer.commit_transaction(15)
+
+    # An idempotent producer id needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679).
+    sock = socket.create_connection(("127.0.0.1", acl_broker.sasl_port), timeout=10)
+    assert plain_login(sock, "bob", "bob-secret")["ErrorCode"] == 0
+    init = {"TransactionalId": None, "TransactionTimeoutMs": 60000, "ProducerId": -1, "ProducerEpoch": -1}
+    assert call(sock, "InitProducerId", 4, init)["ErrorCode"] == CLUSTER_AUTHORIZATION_FAILED
+    sock.close()
+    sock = socket.create_connection(("127.0.0.1", acl_broker.sasl_port), timeout=10)
+    assert plain_login(sock, "alice", "alice-secret")["ErrorCode"] == 0
+    answer = call(sock, "InitProducerId", 4, init)
+    assert answer["ErrorCode"] == 0 and answer["ProducerId"] >= 0
+    sock.close()
+
+    # Authorized operations, as the Admin API reports them: alice may READ and WRITE the topic, which implies DESCRIBE.
+    alice = acl_broker.admin("alice")
+    described = alice.describe_topics(TopicCollection([topic]), include_authorized_operations=True)
+    operations = set(described[topic].result(20).authorized_operations)
+    assert operations == {AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE}, operations
+    cluster = admin.describe_cluster(include_authorized_operations=True).result(20)
+    assert AclOperation.ALTER in set(cluster.authorized_operations)
+    cluster = alice.describe_cluster(include_authorized_operations=True).result(20)
+    assert not cluster.authorized_operations

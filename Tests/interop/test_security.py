@@ -5,17 +5,14 @@ start-up refusing security settings it cannot honour."""
 import socket
 import struct
 import subprocess
-import sys
 import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
-from conftest import REPO_ROOT, BrokerProcess, free_port, unique_topic
-
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import fuzz_requests as wire  # noqa: E402
+from conftest import BrokerProcess, free_port, unique_topic
+from security_support import call, client_error, is_closed, plain_login, wire
 
 SASL_AUTHENTICATION_FAILED = 58
 UNSUPPORTED_SASL_MECHANISM = 33
@@ -88,23 +85,6 @@ def roundtrip_confluent(broker, mechanism, user, password, count=100):
     assert sorted(values) == sorted(f"v{i}" for i in range(count))
 
 
-def authentication_error(config, timeout=15.0):
-    """The error librdkafka reports for a client with these settings (None if it authenticated)."""
-    errors = []
-    producer = Producer({**config, "error_cb": errors.append, "socket.timeout.ms": 5000})
-    deadline = time.monotonic() + timeout
-    while not errors and time.monotonic() < deadline:
-        producer.poll(0.2)
-        if not errors:
-            try:
-                producer.list_topics(timeout=0.5)
-                return None
-            except Exception:  # noqa: BLE001 (kept waiting for the error callback)
-                pass
-    assert errors, "no error reported"
-    return errors[0]
-
-
 # --- real clients ------------------------------------------------------------------------------------------------
 
 def test_confluent_kafka_plain(secured):
@@ -125,7 +105,7 @@ def test_confluent_kafka_scram(secured, mechanism):
     ("SCRAM-SHA-512", "nobody", "x"),
 ])
 def test_confluent_kafka_refused(secured, mechanism, user, password):
-    error = authentication_error(sasl_config(secured, mechanism, user, password))
+    error = client_error(sasl_config(secured, mechanism, user, password))
     assert error is not None and error.code() == KafkaError._AUTHENTICATION, error
     assert secured.process.poll() is None
 
@@ -223,35 +203,6 @@ def connect(broker):
     sock = socket.create_connection(("127.0.0.1", broker.sasl_port), timeout=10)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-def call(sock, api, version, values, correlation_id=5):
-    sock.sendall(wire.encode_request(api, version, values, correlation_id=correlation_id))
-    payload = wire.read_frame(sock)
-    assert payload is not None, f"{api}: connection closed"
-    sp = wire.specs()
-    correlation, body = wire.decode_response(sp, sp.request(api).api_key, version, payload)
-    assert correlation == correlation_id
-    return body
-
-
-def is_closed(sock, timeout=10.0) -> bool:
-    sock.settimeout(timeout)
-    try:
-        while True:
-            data = sock.recv(65536)
-            if data == b"":
-                return True
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except socket.timeout:
-        return False
-
-
-def plain_login(sock, user, password, authzid="", version=2):
-    handshake = call(sock, "SaslHandshake", 1, {"Mechanism": "PLAIN"})
-    assert handshake["ErrorCode"] == 0
-    return call(sock, "SaslAuthenticate", version, {"AuthBytes": f"{authzid}\0{user}\0{password}".encode()})
 
 
 def test_requests_before_authentication_close_the_connection(secured):
@@ -383,7 +334,7 @@ def test_jaas_file_from_kafka_opts(vltava_bin, tmp_path):
     try:
         process.sasl_port = sasl_port
         process.sasl_bootstrap = f"127.0.0.1:{sasl_port}"
-        assert authentication_error({"bootstrap.servers": process.sasl_bootstrap, "security.protocol": "SASL_PLAINTEXT",
+        assert client_error({"bootstrap.servers": process.sasl_bootstrap, "security.protocol": "SASL_PLAINTEXT",
                                      "sasl.mechanism": "PLAIN", "sasl.username": "carol", "sasl.password": "carol-secret"}) is None
     finally:
         process.kill9()

@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
 from conftest import BrokerProcess, free_port, unique_topic
+from security_support import client_error
 
 
 def openssl(*args, cwd):
@@ -95,21 +96,6 @@ def ssl_config(broker, pki, **extra):
             "ssl.ca.location": str(pki / "ca.pem"), **extra}
 
 
-def first_error(config, timeout=15.0):
-    errors = []
-    producer = Producer({**config, "error_cb": errors.append})
-    deadline = time.monotonic() + timeout
-    while not errors and time.monotonic() < deadline:
-        producer.poll(0.2)
-        try:
-            producer.list_topics(timeout=0.5)
-            return None
-        except Exception:  # noqa: BLE001
-            pass
-    assert errors, "the client neither got an answer nor reported an error"
-    return errors[0]
-
-
 def test_ssl_listener_with_confluent_kafka_and_kcat(tls_broker, pki):
     roundtrip(ssl_config(tls_broker, pki))
     out = subprocess.run(["kcat", "-b", f"127.0.0.1:{tls_broker.ssl_port}", "-X", "security.protocol=SSL",
@@ -121,7 +107,7 @@ def test_ssl_listener_with_confluent_kafka_and_kcat(tls_broker, pki):
 def test_a_client_that_does_not_trust_the_server_is_refused(tls_broker, pki, tmp_path):
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out", "other.pem", "-days", "1",
             "-subj", "/CN=Other CA", cwd=tmp_path)
-    error = first_error(ssl_config(tls_broker, pki, **{"ssl.ca.location": str(tmp_path / "other.pem")}))
+    error = client_error(ssl_config(tls_broker, pki, **{"ssl.ca.location": str(tmp_path / "other.pem")}))
     assert error is not None
     assert tls_broker.process.poll() is None
 
@@ -135,7 +121,7 @@ def test_sasl_ssl_with_confluent_kafka_and_java(tls_broker, pki, java):
             "ssl.ca.location": str(pki / "ca.pem")}
     roundtrip({**base, "sasl.mechanism": "PLAIN", "sasl.username": "alice", "sasl.password": "alice-secret"})
     roundtrip({**base, "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "bob", "sasl.password": "bob-secret"})
-    wrong = first_error({**base, "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "bob", "sasl.password": "nope"})
+    wrong = client_error({**base, "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "bob", "sasl.password": "nope"})
     assert wrong is not None and wrong.code() == KafkaError._AUTHENTICATION
     bootstrap = f"127.0.0.1:{tls_broker.sasl_ssl_port}"
     java.ok("SecurityChecks", "roundtrip", bootstrap, unique_topic("java-tls"), "SCRAM-SHA-512", "bob", "bob-secret",
@@ -158,10 +144,10 @@ def test_client_certificates_required_and_mapped(vltava_bin, tmp_path, pki):
         while "principal=User:alice" not in process.log() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "principal=User:alice" in process.log()
-        error = first_error(ssl_config(process, pki))
+        error = client_error(ssl_config(process, pki))
         assert error is not None, "a client without a certificate got in"
         # SASL_SSL keeps its own setting (none): no certificate needed there.
-        assert first_error({"bootstrap.servers": f"127.0.0.1:{process.sasl_ssl_port}", "security.protocol": "SASL_SSL",
+        assert client_error({"bootstrap.servers": f"127.0.0.1:{process.sasl_ssl_port}", "security.protocol": "SASL_SSL",
                             "ssl.ca.location": str(pki / "ca.pem"), "sasl.mechanism": "PLAIN", "sasl.username": "alice",
                             "sasl.password": "alice-secret"}) is None
     finally:

@@ -8,25 +8,27 @@ extension Broker {
     /// an error are stored in one durable write, a user with an error is left as it was.
     func handleAlterUserScramCredentials(_ request: AlterUserScramCredentialsRequest, context: RequestContext)
         -> AlterUserScramCredentialsResponse {
+        // Each user once, in request order (a set beside the list: a request may name thousands).
+        var order: [String] = []
+        var named: Set<String> = []
+        for user in request.deletions.map(\.name) + request.upsertions.map(\.name) where named.insert(user).inserted {
+            order.append(user)
+        }
         guard authorizedOnCluster(context, .alter) else {
             var response = AlterUserScramCredentialsResponse()
-            let users = request.deletions.map(\.name) + request.upsertions.map(\.name)
-            response.results = users.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.map {
+            response.results = order.map {
                 .init(user: $0, errorCode: ErrorCode.clusterAuthorizationFailed.rawValue, errorMessage: "Authorization failed.")
             }
             return response
         }
         var errors: [String: (ErrorCode, String)] = [:]
-        var order: [String] = []
         func fail(_ user: String, _ code: ErrorCode, _ message: String) {
             if errors[user] == nil { errors[user] = (code, message) }
         }
-        var seen: [String: Int] = [:]
-        for (user, mechanism) in request.deletions.map({ ($0.name, $0.mechanism) }) + request.upsertions.map({ ($0.name, $0.mechanism) }) {
-            if !order.contains(user) { order.append(user) }
-            let key = "\(mechanism) \(user)"
-            seen[key, default: 0] += 1
-            if seen[key] == 2 { fail(user, .duplicateResource, "A user credential cannot be altered twice in the same request") }
+        var seen: Set<String> = []
+        for (user, mechanism) in request.deletions.map({ ($0.name, $0.mechanism) }) + request.upsertions.map({ ($0.name, $0.mechanism) })
+            where !seen.insert("\(mechanism) \(user)").inserted {
+            fail(user, .duplicateResource, "A user credential cannot be altered twice in the same request")
         }
         let stored = metadata.scramCredentials()
         var deletions: [ScramCredentialChange] = []

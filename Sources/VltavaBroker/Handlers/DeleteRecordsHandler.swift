@@ -11,9 +11,10 @@ extension Broker {
         for topic in request.topics {
             var topicResult = DeleteRecordsResponse.DeleteRecordsTopicResult(name: topic.name)
             let config = metadata.topic(named: topic.name).map { logs.config(forTopic: $0) }
+            let deletable = authorized(context, .delete, .topic, topic.name)
             for partition in topic.partitions {
                 var result = DeleteRecordsResponse.DeleteRecordsPartitionResult(partitionIndex: partition.partitionIndex, lowWatermark: -1)
-                if !authorized(context, .delete, .topic, topic.name) {
+                if !deletable {
                     result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
                 } else if let config, let log = logs.log(topic: topic.name, partition: partition.partitionIndex) {
                     let offset = partition.offset == -1 ? log.highWatermark : partition.offset

@@ -8,9 +8,10 @@ extension Broker {
     func handleDescribeProducers(_ request: DescribeProducersRequest, context: RequestContext) -> DescribeProducersResponse {
         var response = DescribeProducersResponse()
         response.topics = request.topics.map { topic in
-            DescribeProducersResponse.TopicResponse(name: topic.name, partitions: topic.partitionIndexes.map { index in
+            let readable = authorized(context, .read, .topic, topic.name)
+            return DescribeProducersResponse.TopicResponse(name: topic.name, partitions: topic.partitionIndexes.map { index in
                 var partition = DescribeProducersResponse.PartitionResponse(partitionIndex: index)
-                guard authorized(context, .read, .topic, topic.name) else {
+                guard readable else {
                     partition.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
                     return partition
                 }

@@ -45,13 +45,14 @@ extension Broker {
         for topicRequest in request.topics {
             let topic = version >= 13 ? self.topic(withId: topicRequest.topicId) : metadata.topic(named: topicRequest.topic)
             var topicResponse = FetchResponse.FetchableTopicResponse(topic: topicRequest.topic, topicId: topicRequest.topicId)
+            let readable = topic.map { authorized(context, .read, .topic, $0.name) } ?? true
             for partitionRequest in topicRequest.partitions {
                 partitionCount += 1
                 var partition = FetchResponse.PartitionData(partitionIndex: partitionRequest.partition)
                 partition.abortedTransactions = readCommitted ? [] : nil
                 // Kafka never sends null records, even with an error: librdkafka cannot parse a null record set.
                 partition.records = ByteBuffer()
-                if let topic, !authorized(context, .read, .topic, topic.name) {
+                if !readable {
                     partition.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
                     partition.highWatermark = -1
                     hasError = true

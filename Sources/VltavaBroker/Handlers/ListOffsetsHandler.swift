@@ -9,11 +9,12 @@ extension Broker {
         var response = ListOffsetsResponse()
         for topicRequest in request.topics {
             var topicResponse = ListOffsetsResponse.ListOffsetsTopicResponse(name: topicRequest.name)
+            let describable = authorized(context, .describe, .topic, topicRequest.name)
             for partitionRequest in topicRequest.partitions {
                 var partition = ListOffsetsResponse.ListOffsetsPartitionResponse(partitionIndex: partitionRequest.partitionIndex)
                 partition.timestamp = -1
                 partition.offset = -1
-                if !authorized(context, .describe, .topic, topicRequest.name) {
+                if !describable {
                     partition.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
                     topicResponse.partitions.append(partition)
                     continue

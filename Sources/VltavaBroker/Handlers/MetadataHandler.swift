@@ -21,50 +21,54 @@ extension Broker {
         response.brokers = [MetadataResponse.MetadataResponseBroker(nodeId: nodeId, host: endpoint.host, port: endpoint.port, rack: nil)]
         response.clusterId = metadata.clusterId
         response.controllerId = nodeId
-        // Version 0 has no null topic list: an empty one means every topic.
-        let everyTopic = request.topics == nil || (context.version == 0 && request.topics!.isEmpty)
         if request.includeClusterAuthorizedOperations && context.version >= 8 && context.version <= 10 {
             response.clusterAuthorizedOperations = authorizedOperations(context, .cluster, clusterResourceName, among: Self.clusterOperations)
         }
-        defer {
-            if request.includeTopicAuthorizedOperations && context.version >= 8 {
-                for index in response.topics.indices where response.topics[index].errorCode == 0 {
-                    response.topics[index].topicAuthorizedOperations = authorizedOperations(
-                        context, .topic, response.topics[index].name ?? "", among: Self.topicOperations)
-                }
+        response.topics = metadataTopics(request, context: context)
+        if request.includeTopicAuthorizedOperations && context.version >= 8 {
+            for index in response.topics.indices where response.topics[index].errorCode == 0 {
+                response.topics[index].topicAuthorizedOperations = authorizedOperations(
+                    context, .topic, response.topics[index].name ?? "", among: Self.topicOperations)
             }
         }
-        if everyTopic {
-            response.topics = metadata.topics().filter { authorized(context, .describe, .topic, $0.name) }
+        return response
+    }
+
+    private func metadataTopics(_ request: MetadataRequest, context: RequestContext) -> [MetadataResponse.MetadataResponseTopic] {
+        // Version 0 has no null topic list: an empty one means every topic.
+        guard let requestedTopics = request.topics, context.version > 0 || !requestedTopics.isEmpty else {
+            return metadata.topics().filter { authorized(context, .describe, .topic, $0.name) }
                 .sorted { $0.name < $1.name }.map { describe($0) }
-            return response
         }
         let allowCreate = context.version < 4 || request.allowAutoTopicCreation
         // Auto-creation adds at most as many partitions per request as CreateTopics may.
         var creationBudget = Self.maximumPartitionsPerRequest
-        for requested in request.topics ?? [] {
+        var topics: [MetadataResponse.MetadataResponseTopic] = []
+        for requested in requestedTopics {
             var name = requested.name
             // The Java client asks for topics by id with an empty name, not a null one: the id decides, as in Kafka.
             if requested.topicId != .zero, name == nil || name == "" {
                 name = topic(withId: requested.topicId)?.name
                 if name == nil {
-                    response.topics.append(.init(errorCode: ErrorCode.unknownTopicId.rawValue, name: nil, topicId: requested.topicId))
+                    topics.append(.init(errorCode: ErrorCode.unknownTopicId.rawValue, name: nil, topicId: requested.topicId))
                     continue
                 }
             }
             guard let name else { continue }
-            let mayCreate = allowCreate && (authorizedOnCluster(context, .create) || authorized(context, .create, .topic, name))
             if !authorized(context, .describe, .topic, name) {
-                response.topics.append(.init(errorCode: ErrorCode.topicAuthorizationFailed.rawValue, name: name))
+                topics.append(.init(errorCode: ErrorCode.topicAuthorizationFailed.rawValue, name: name))
             } else if Self.topicNameProblem(name) != nil {
-                response.topics.append(.init(errorCode: ErrorCode.invalidTopicException.rawValue, name: name))
-            } else if let topic = metadata.topic(named: name) ?? (mayCreate ? autoCreateTopic(name, budget: &creationBudget) : nil) {
-                response.topics.append(describe(topic))
+                topics.append(.init(errorCode: ErrorCode.invalidTopicException.rawValue, name: name))
+            } else if let topic = metadata.topic(named: name) {
+                topics.append(describe(topic))
+            } else if allowCreate && (authorizedOnCluster(context, .create) || authorized(context, .create, .topic, name)),
+                      let created = autoCreateTopic(name, budget: &creationBudget) {
+                topics.append(describe(created))
             } else {
-                response.topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
+                topics.append(.init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name))
             }
         }
-        return response
+        return topics
     }
 
     private func describe(_ topic: TopicMetadata) -> MetadataResponse.MetadataResponseTopic {

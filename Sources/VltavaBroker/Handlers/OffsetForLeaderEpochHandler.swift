@@ -11,10 +11,11 @@ extension Broker {
         var response = OffsetForLeaderEpochResponse()
         for topic in request.topics {
             var topicResult = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult(topic: topic.topic)
+            let describable = authorized(context, .describe, .topic, topic.topic)
             for partition in topic.partitions {
                 var result = OffsetForLeaderEpochResponse.EpochEndOffset(partition: partition.partition)
                 let currentLeaderEpoch = context.version >= 2 ? partition.currentLeaderEpoch : -1
-                if !authorized(context, .describe, .topic, topic.topic) {
+                if !describable {
                     result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
                 } else if let log = logs.log(topic: topic.topic, partition: partition.partition) {
                     if currentLeaderEpoch > 0 {

@@ -6,28 +6,27 @@ import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
+    /// Every partition of the request refused with `code`.
+    static func refused(_ request: ProduceRequest, _ code: ErrorCode) -> ProduceResponse {
+        var response = ProduceResponse()
+        response.responses = request.topicData.map { .init(name: $0.name, partitionResponses: refused($0, code)) }
+        return response
+    }
+
+    static func refused(_ topic: ProduceRequest.TopicProduceData, _ code: ErrorCode) -> [ProduceResponse.PartitionProduceResponse] {
+        topic.partitionData.map { .init(index: $0.index, errorCode: code.rawValue, baseOffset: -1) }
+    }
+
     /// Produce: each partition's batches are validated as Kafka's LogValidator does (sizes, magic, CRC, offset
     /// range against record count, no control batches, producer fields, timestamps, keys on compacted topics),
     /// then appended as they came with offsets assigned in place. acks=1 answers after the write, acks=all
     /// after the bytes are fsynced (shared with concurrent appends), acks=0 never.
     func handleProduce(_ request: ProduceRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
         guard [0, 1, -1].contains(request.acks) else {
-            var response = ProduceResponse()
-            response.responses = request.topicData.map { topic in
-                .init(name: topic.name, partitionResponses: topic.partitionData.map {
-                    .init(index: $0.index, errorCode: ErrorCode.invalidRequiredAcks.rawValue, baseOffset: -1)
-                })
-            }
-            return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
+            return context.eventLoop.makeSucceededFuture(.message(.produce(Self.refused(request, .invalidRequiredAcks))))
         }
         if let transactionalId = request.transactionalId, !authorized(context, .write, .transactionalId, transactionalId) {
-            var response = ProduceResponse()
-            response.responses = request.topicData.map { topic in
-                .init(name: topic.name, partitionResponses: topic.partitionData.map {
-                    .init(index: $0.index, errorCode: ErrorCode.transactionalIdAuthorizationFailed.rawValue, baseOffset: -1)
-                })
-            }
-            return context.eventLoop.makeSucceededFuture(.message(.produce(response)))
+            return context.eventLoop.makeSucceededFuture(.message(.produce(Self.refused(request, .transactionalIdAuthorizationFailed))))
         }
         let now = clock()
         var response = ProduceResponse()
@@ -35,9 +34,7 @@ extension Broker {
         for topicData in request.topicData {
             var topicResponse = ProduceResponse.TopicProduceResponse(name: topicData.name)
             if !authorized(context, .write, .topic, topicData.name) {
-                topicResponse.partitionResponses = topicData.partitionData.map {
-                    .init(index: $0.index, errorCode: ErrorCode.topicAuthorizationFailed.rawValue, baseOffset: -1)
-                }
+                topicResponse.partitionResponses = Self.refused(topicData, .topicAuthorizationFailed)
                 response.responses.append(topicResponse)
                 continue
             }
