@@ -89,6 +89,8 @@ let package = Package(
             dependencies: [
                 "KafkaProtocol",
                 "KafkaRecords",
+                "VltavaSecurity",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +100,7 @@ let package = Package(
             name: "SchemaRegistry",
             dependencies: [
                 "VltavaClient",
+                "VltavaSecurity",
                 "KafkaProtocol",
                 "KafkaRecords",
                 .product(name: "Logging", package: "swift-log"),
@@ -111,6 +114,7 @@ let package = Package(
             name: "VltavaConnect",
             dependencies: [
                 "VltavaClient",
+                "VltavaSecurity",
                 "SchemaRegistry",
                 "KafkaProtocol",
                 "KafkaRecords",
@@ -139,6 +143,7 @@ let package = Package(
                 "VltavaClient",
                 "SchemaRegistry",
                 "VltavaConnect",
+                "VltavaSecurity",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -207,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SchemaRegistryTests",
-            dependencies: ["SchemaRegistry"]
+            dependencies: ["SchemaRegistry", "VltavaSecurity"]
         ),
         .testTarget(
             name: "VltavaConnectTests",

@@ -10,6 +10,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 import VltavaClient
+import VltavaSecurity
 
 /// The registry as a ServiceLifecycle service: reads `_schemas` to its end, then serves Confluent's REST API
 /// over HTTP while following the topic.
@@ -53,11 +54,49 @@ public struct SchemaRegistryService: Service {
     }
 
     /// A Kafka client for the store, its request timeout the store timeout when one is set.
-    public static func storeClient(bootstrapServers: [BrokerAddress], environment: [String: String]) -> KafkaClient {
+    public static func storeClient(
+        bootstrapServers: [BrokerAddress], environment: [String: String], security: ClientSecurity = .plaintext
+    ) -> KafkaClient {
         var configuration = KafkaClient.Configuration()
         configuration.clientId = "vltava-schema-registry"
+        configuration.security = security
         if let milliseconds = storeTimeoutMilliseconds(environment) { configuration.requestTimeout = .milliseconds(milliseconds) }
         return KafkaClient(bootstrapServers: bootstrapServers, configuration: configuration)
+    }
+
+    /// How the store's client reaches Kafka, from Confluent's `kafkastore.security.protocol`, `kafkastore.sasl.*` and
+    /// `kafkastore.ssl.*` (`SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL`, `..._SASL_MECHANISM`, `..._SASL_JAAS_CONFIG`,
+    /// `..._SSL_TRUSTSTORE_LOCATION`, ...). Without a protocol, the one every bootstrap address names as its
+    /// scheme (`SASL_SSL://broker:9093`) is taken, else PLAINTEXT.
+    public static func storeSecurity(environment: [String: String], bootstrapServers: String) throws(RegistryError) -> ClientSecurity {
+        var properties: [String: String] = [:]
+        let prefix = "SCHEMA_REGISTRY_KAFKASTORE_"
+        for (name, value) in environment where name.hasPrefix(prefix) {
+            properties[confluentPropertyName(String(name.dropFirst(prefix.count)))] = value
+        }
+        if properties["security.protocol"] == nil {
+            let schemes = Set(bootstrapServers.split(separator: ",").map { server -> String in
+                guard let scheme = server.range(of: "://") else { return "PLAINTEXT" }
+                return server[..<scheme.lowerBound].trimmedWhitespace.uppercased()
+            })
+            if schemes.count == 1, let scheme = schemes.first,
+               SecurityProtocol(rawValue: scheme) != nil {
+                properties["security.protocol"] = scheme
+            }
+        }
+        do {
+            return try ClientSecurity(properties: properties)
+        } catch {
+            throw RegistryError(code: 50001, message: "kafkastore: \(error)")
+        }
+    }
+
+    /// A Confluent image's environment name turned into its property (`SASL_JAAS_CONFIG` → `sasl.jaas.config`;
+    /// `__` stands for `_` and `___` for `-`).
+    static func confluentPropertyName(_ name: String) -> String {
+        name.lowercased().replacingOccurrences(of: "___", with: "\u{1}").replacingOccurrences(of: "__", with: "\u{2}")
+            .replacingOccurrences(of: "_", with: ".").replacingOccurrences(of: "\u{1}", with: "-")
+            .replacingOccurrences(of: "\u{2}", with: "_")
     }
 
     /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port[,...]`; the first listener is used.

@@ -5,17 +5,6 @@ import Foundation
 #endif
 import VltavaSecurity
 
-/// Kafka's listener security protocols.
-public enum SecurityProtocol: String, Sendable, CaseIterable {
-    case plaintext = "PLAINTEXT"
-    case ssl = "SSL"
-    case saslPlaintext = "SASL_PLAINTEXT"
-    case saslSsl = "SASL_SSL"
-
-    public var usesSasl: Bool { self == .saslPlaintext || self == .saslSsl }
-    public var usesTls: Bool { self == .ssl || self == .saslSsl }
-}
-
 /// How one listener authenticates its clients: its protocol, and for SASL the mechanisms it offers and the users
 /// of their JAAS configuration.
 public struct ListenerSecurity: Sendable {

@@ -14,8 +14,12 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses `host:port`, `[v6-address]:port`, or a bare host (port 9092, Kafka's default).
     public init(parsing text: String) throws(KafkaClientError) {
         var rest = Substring(text.trimmingWhitespace())
-        for scheme in ["PLAINTEXT://", "plaintext://", "tcp://"] where rest.hasPrefix(scheme) {
-            rest = rest.dropFirst(scheme.count)
+        // A listener's name or security protocol as a scheme (`SASL_SSL://host:9093`).
+        if let scheme = rest.firstRange(of: "://") {
+            let name = rest[..<scheme.lowerBound]
+            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+                rest = rest[scheme.upperBound...]
+            }
         }
         guard !rest.isEmpty else { throw .invalidArgument("empty broker address") }
         var host = rest
@@ -40,6 +44,13 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
         }
         guard !host.isEmpty else { throw .invalidArgument("bad broker address '\(text)'") }
         self.init(host: String(host), port: port)
+    }
+
+    /// Whether the host is an IPv4 or IPv6 address rather than a name.
+    public var isIPAddress: Bool {
+        if host.contains(":") { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) }
     }
 
     /// Parses a comma-separated bootstrap list such as `h1:9092,h2:9092`.

@@ -1,6 +1,8 @@
 import KafkaProtocol
 import NIOCore
 import NIOPosix
+import NIOSSL
+import VltavaSecurity
 
 /// One TCP connection to one broker: requests go out in order, responses are matched to them in order.
 ///
@@ -15,19 +17,32 @@ public final class BrokerConnection: Sendable {
     /// How long a response may take once its request is written.
     public let requestTimeout: TimeAmount
 
-    private init(address: BrokerAddress, channel: any Channel, apiVersions: ApiVersionTable, requestTimeout: TimeAmount) {
+    /// When a SASL session the broker limits (`connections.max.reauth.ms`) should be renewed: past it the
+    /// connection counts as inactive, so the client opens and authenticates a new one.
+    private let sessionRenewal: NIODeadline?
+
+    private init(
+        address: BrokerAddress, channel: any Channel, apiVersions: ApiVersionTable, requestTimeout: TimeAmount,
+        sessionRenewal: NIODeadline? = nil
+    ) {
         self.address = address
         self.channel = channel
         self.apiVersions = apiVersions
         self.requestTimeout = requestTimeout
+        self.sessionRenewal = sessionRenewal
     }
 
-    /// Whether the connection is still open.
-    public var isActive: Bool { channel.isActive }
+    /// Whether the connection is still open (and its SASL session not about to expire).
+    public var isActive: Bool {
+        guard channel.isActive else { return false }
+        if let sessionRenewal, NIODeadline.now() >= sessionRenewal { return false }
+        return true
+    }
 
     /// Opens a connection and negotiates API versions with the broker.
     public static func connect(
         to address: BrokerAddress, clientId: String, connectTimeout: TimeAmount, requestTimeout: TimeAmount,
+        security: ClientSecurity = .plaintext,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(KafkaClientError) -> BrokerConnection {
         let channel: any Channel
@@ -37,6 +52,13 @@ public final class BrokerConnection: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let context = security.tlsContext {
+                            // SNI and the name check use the host name; an IP address is checked against the
+                            // certificate's IP entries instead (and is not sent as SNI).
+                            let hostname = address.isIPAddress ? nil : address.host
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: context, serverHostname: hostname))
+                        }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                         try channel.pipeline.syncOperations.addHandler(
                             ResponseRouter(clientId: clientId, address: address))
@@ -48,7 +70,14 @@ public final class BrokerConnection: Sendable {
         }
         do {
             let apiVersions = try await negotiateApiVersions(channel: channel, address: address, timeout: requestTimeout)
-            return BrokerConnection(address: address, channel: channel, apiVersions: apiVersions, requestTimeout: requestTimeout)
+            var sessionRenewal: NIODeadline?
+            if let credentials = security.credentials {
+                sessionRenewal = try await SaslLogin.authenticate(
+                    credentials, channel: channel, address: address, apiVersions: apiVersions, timeout: requestTimeout)
+            }
+            return BrokerConnection(
+                address: address, channel: channel, apiVersions: apiVersions, requestTimeout: requestTimeout,
+                sessionRenewal: sessionRenewal)
         } catch {
             channel.close(promise: nil)
             throw error
@@ -110,7 +139,7 @@ public final class BrokerConnection: Sendable {
                                 channel: channel, address: address)
     }
 
-    private static func exchange<Request: KafkaRequestMessage>(
+    static func exchange<Request: KafkaRequestMessage>(
         _ request: Request, version: Int16, expectsResponse: Bool, timeout: TimeAmount,
         channel: any Channel, address: BrokerAddress
     ) async throws(KafkaClientError) -> ByteBuffer? {
@@ -133,7 +162,7 @@ public final class BrokerConnection: Sendable {
             do {
                 try await written.get()
             } catch {
-                throw .connectionClosed(address: address.description)
+                throw closure(address: address, error: error)
             }
             return nil
         }
@@ -150,11 +179,17 @@ public final class BrokerConnection: Sendable {
         } catch let error as KafkaClientError {
             throw error
         } catch {
-            throw .connectionClosed(address: address.description)
+            throw closure(address: address, error: error)
         }
     }
 
-    private static func decodeResponse<Response: KafkaResponseMessage>(
+    /// The client error for a failed write or wait: a TLS failure in plain words, otherwise a closed connection.
+    private static func closure(address: BrokerAddress, error: any Error) -> KafkaClientError {
+        if let text = TLSFailure.describe(error) { return .connectionFailed(address: address.description, reason: text) }
+        return .connectionClosed(address: address.description)
+    }
+
+    static func decodeResponse<Response: KafkaResponseMessage>(
         _ type: Response.Type, apiKey: ApiKey, version: Int16, frame: inout ByteBuffer
     ) throws(KafkaClientError) -> Response {
         do {

@@ -1,5 +1,6 @@
 import KafkaProtocol
 import NIOCore
+import VltavaSecurity
 import NIOPosix
 
 /// A client of a Kafka cluster: bootstraps from a list of addresses, keeps one connection per broker and the
@@ -13,6 +14,8 @@ public actor KafkaClient {
         public var connectTimeout: TimeAmount = .seconds(10)
         /// How long a response may take once its request is written (long-poll fetches add their wait to it).
         public var requestTimeout: TimeAmount = .seconds(30)
+        /// How connections reach the brokers: PLAINTEXT, or TLS and SASL as `security.protocol` and the rest set.
+        public var security: ClientSecurity = .plaintext
         /// The event loops the connections run on.
         public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
@@ -100,7 +103,8 @@ public actor KafkaClient {
     private func connect(to address: BrokerAddress) async throws(KafkaClientError) -> BrokerConnection {
         try await BrokerConnection.connect(
             to: address, clientId: configuration.clientId, connectTimeout: configuration.connectTimeout,
-            requestTimeout: configuration.requestTimeout, eventLoopGroup: configuration.eventLoopGroup)
+            requestTimeout: configuration.requestTimeout, security: configuration.security,
+            eventLoopGroup: configuration.eventLoopGroup)
     }
 
     /// Forgets the connection to a broker that answered NOT_LEADER or the like, so the next request reconnects.

@@ -5,6 +5,7 @@ import NIOCore
 import SchemaRegistry
 import ServiceLifecycle
 import VltavaClient
+import VltavaSecurity
 
 /// A Kafka Connect worker as a ServiceLifecycle service: serves the REST API at once (`GET /health` answers 503
 /// until the worker is ready), reads its stores and starts their connectors, and at shutdown stops every task —
@@ -87,6 +88,12 @@ public struct ConnectService: Service {
         }
         var configuration = KafkaClient.Configuration()
         configuration.clientId = clientId
+        do {
+            // The worker's security.protocol, sasl.* and ssl.* serve its own clients and its tasks'.
+            configuration.security = try ClientSecurity(properties: worker.properties)
+        } catch {
+            throw .config(name: "security.protocol", message: "\(error)")
+        }
         let settings = configuration
         return { KafkaClient(bootstrapServers: addresses, configuration: settings) }
     }

@@ -40,13 +40,7 @@ public struct TLSServerSettings: Sendable {
             configuration.trustRoots = .certificates(roots)
         }
         if let protocols = properties["ssl.enabled.protocols"] {
-            let versions = try protocols.split(separator: ",").map { (text) throws(SecurityError) -> TLSVersion in
-                switch text.trimmingCharacters(in: .whitespaces) {
-                case "TLSv1.2": return .tlsv12
-                case "TLSv1.3": return .tlsv13
-                case let other: throw .invalidConfiguration("ssl.enabled.protocols: \(other) is not supported (TLSv1.2, TLSv1.3)")
-                }
-            }
+            let versions = try Self.versions(protocols)
             configuration.minimumTLSVersion = versions.contains(.tlsv12) ? .tlsv12 : .tlsv13
             configuration.maximumTLSVersion = versions.contains(.tlsv13) ? .tlsv13 : .tlsv12
         } else {
@@ -72,9 +66,20 @@ public struct TLSServerSettings: Sendable {
         }
     }
 
+    /// The TLS versions of `ssl.enabled.protocols` text (`TLSv1.2,TLSv1.3`).
+    static func versions(_ protocols: String) throws(SecurityError) -> [TLSVersion] {
+        try protocols.split(separator: ",").map { (text) throws(SecurityError) -> TLSVersion in
+            switch text.trimmingCharacters(in: .whitespaces) {
+            case "TLSv1.2": return .tlsv12
+            case "TLSv1.3": return .tlsv13
+            case let other: throw .invalidConfiguration("ssl.enabled.protocols: \(other) is not supported (TLSv1.2, TLSv1.3)")
+            }
+        }
+    }
+
     /// `ssl.keystore.filename` and `ssl.keystore.credentials` (and the key's and truststore's) of Confluent's
     /// images: file names under /etc/kafka/secrets, the credentials files holding the passwords.
-    private static func resolveConfluentFiles(_ properties: inout [String: String]) throws(SecurityError) {
+    static func resolveConfluentFiles(_ properties: inout [String: String]) throws(SecurityError) {
         for store in ["keystore", "truststore"] where properties["ssl.\(store).location"] == nil {
             if let name = properties["ssl.\(store).filename"] { properties["ssl.\(store).location"] = "\(confluentSecrets)/\(name)" }
         }
@@ -86,18 +91,18 @@ public struct TLSServerSettings: Sendable {
         }
     }
 
-    private static func read(_ path: String, what: String) throws(SecurityError) -> [UInt8] {
+    static func read(_ path: String, what: String) throws(SecurityError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidConfiguration("\(what): cannot read \(path)")
         }
         return Array(data)
     }
 
-    private static func isPEM(_ bytes: [UInt8]) -> Bool {
+    static func isPEM(_ bytes: [UInt8]) -> Bool {
         String(decoding: bytes.prefix(4096), as: UTF8.self).contains("-----BEGIN")
     }
 
-    private static func keystore(_ properties: [String: String]) throws(SecurityError) -> ([NIOSSLCertificate], NIOSSLPrivateKey) {
+    static func keystore(_ properties: [String: String]) throws(SecurityError) -> ([NIOSSLCertificate], NIOSSLPrivateKey) {
         let keyPassword = properties["ssl.key.password"]
         if let chainText = properties["ssl.keystore.certificate.chain"], let keyText = properties["ssl.keystore.key"] {
             return (try certificates(Array(chainText.utf8), what: "ssl.keystore.certificate.chain"),
@@ -129,13 +134,13 @@ public struct TLSServerSettings: Sendable {
                 try privateKey(bytes, password: keyPassword ?? properties["ssl.keystore.password"], what: "ssl.keystore.location \(location)"))
     }
 
-    private static func certificates(_ bytes: [UInt8], what: String) throws(SecurityError) -> [NIOSSLCertificate] {
+    static func certificates(_ bytes: [UInt8], what: String) throws(SecurityError) -> [NIOSSLCertificate] {
         let certificates = (try? NIOSSLCertificate.fromPEMBytes(bytes)) ?? []
         if certificates.isEmpty { throw .invalidConfiguration("\(what): no PEM certificate found") }
         return certificates
     }
 
-    private static func privateKey(_ bytes: [UInt8], password: String?, what: String) throws(SecurityError) -> NIOSSLPrivateKey {
+    static func privateKey(_ bytes: [UInt8], password: String?, what: String) throws(SecurityError) -> NIOSSLPrivateKey {
         do {
             if let password {
                 return try NIOSSLPrivateKey(bytes: bytes, format: .pem) { setter in setter(Array(password.utf8)) }
@@ -146,7 +151,7 @@ public struct TLSServerSettings: Sendable {
         }
     }
 
-    private static func truststore(_ properties: [String: String]) throws(SecurityError) -> [NIOSSLCertificate]? {
+    static func truststore(_ properties: [String: String]) throws(SecurityError) -> [NIOSSLCertificate]? {
         if let text = properties["ssl.truststore.certificates"] {
             return try certificates(Array(text.utf8), what: "ssl.truststore.certificates")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import VltavaClient
+import VltavaSecurity
 
 #if canImport(Glibc)
 import Glibc
@@ -17,6 +18,16 @@ struct BootstrapOptions: ParsableArguments {
     @Option(name: .customLong("request-timeout-ms"), help: "How long to wait for each broker response.")
     var requestTimeoutMs: Int = 30_000
 
+    @Option(name: [.customLong("command-config"), .customLong("producer.config"), .customLong("consumer.config")],
+            help: "A client properties file, as Kafka's tools take it: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*.")
+    var commandConfig: String?
+
+    /// The client security the properties file describes (PLAINTEXT without one).
+    func security() throws(SecurityError) -> ClientSecurity {
+        guard let commandConfig else { return .plaintext }
+        return try ClientSecurity(properties: ClientSecurity.readProperties(path: commandConfig))
+    }
+
     /// Runs `body` with a client of the cluster, closes the client, and turns a client error into Kafka's
     /// error name on stderr and a non-zero exit.
     func withClient<Result>(
@@ -24,6 +35,12 @@ struct BootstrapOptions: ParsableArguments {
     ) async throws -> Result {
         var configuration = KafkaClient.Configuration()
         configuration.requestTimeout = .milliseconds(Int64(requestTimeoutMs))
+        do {
+            configuration.security = try security()
+        } catch {
+            printError("Error: \(commandConfig ?? ""): \(error)")
+            throw ExitCode.failure
+        }
         do {
             let client = try KafkaClient(bootstrapServers: bootstrapServer, configuration: configuration)
             do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import VltavaClient
+import VltavaSecurity
 
 /// `vltava ready`: wait until the cluster has enough brokers (Confluent's `cub kafka-ready`).
 struct Ready: AsyncParsableCommand {
@@ -11,10 +12,23 @@ struct Ready: AsyncParsableCommand {
             help: "Comma-separated host:port list of brokers to bootstrap from.")
     var bootstrapServer: String = "localhost:9092"
 
+    @Option(name: .customLong("command-config"),
+            help: "A client properties file, as Kafka's tools take it: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.*.")
+    var commandConfig: String?
+
     @Argument(help: "The number of brokers to wait for.") var minBrokers: Int
     @Argument(help: "How long to wait, in seconds.") var timeoutSeconds: Double
 
     func run() async throws {
+        var security = ClientSecurity.plaintext
+        if let commandConfig {
+            do {
+                security = try ClientSecurity(properties: ClientSecurity.readProperties(path: commandConfig))
+            } catch {
+                printError("Error: \(commandConfig): \(error)")
+                throw ExitCode.failure
+            }
+        }
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeoutSeconds * 1e9))
         var lastProblem = "no answer"
         while true {
@@ -25,6 +39,7 @@ struct Ready: AsyncParsableCommand {
             var configuration = KafkaClient.Configuration()
             configuration.connectTimeout = attemptTimeout
             configuration.requestTimeout = attemptTimeout
+            configuration.security = security
             do {
                 let client = try KafkaClient(bootstrapServers: bootstrapServer, configuration: configuration)
                 let brokers: Int

@@ -8,6 +8,7 @@ import Logging
 import SchemaRegistry
 import ServiceLifecycle
 import VltavaClient
+import VltavaSecurity
 
 /// `vltava schema-registry`: the Confluent-compatible schema registry alone, storing its state in a topic of
 /// any Kafka cluster (as Confluent's image does with SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS).
@@ -53,7 +54,15 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let client = SchemaRegistryService.storeClient(bootstrapServers: addresses, environment: environment)
+        let security: ClientSecurity
+        do {
+            security = try SchemaRegistryService.storeSecurity(
+                environment: environment,
+                bootstrapServers: bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "")
+        } catch {
+            throw ValidationError(error.message)
+        }
+        let client = SchemaRegistryService.storeClient(bootstrapServers: addresses, environment: environment, security: security)
         var service = SchemaRegistryService(
             client: client, topic: topic ?? environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
             host: listener.host, port: listener.port,

@@ -24,6 +24,10 @@ import Testing
         #expect(try BrokerAddress(parsing: "localhost:9093") == BrokerAddress(host: "localhost", port: 9093))
         #expect(try BrokerAddress(parsing: "kafka") == BrokerAddress(host: "kafka", port: 9092))
         #expect(try BrokerAddress(parsing: "PLAINTEXT://broker:29092") == BrokerAddress(host: "broker", port: 29092))
+        #expect(try BrokerAddress(parsing: "SASL_SSL://broker:9093") == BrokerAddress(host: "broker", port: 9093))
+        #expect(try BrokerAddress(parsing: "[::1]:9093").isIPAddress)
+        #expect(try BrokerAddress(parsing: "10.0.0.7:9093").isIPAddress)
+        #expect(try !BrokerAddress(parsing: "kafka-1.example:9093").isIPAddress)
         #expect(try BrokerAddress(parsing: "[::1]:9092") == BrokerAddress(host: "::1", port: 9092))
     }
 

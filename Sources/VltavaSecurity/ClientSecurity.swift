@@ -1,0 +1,194 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOSSL
+
+/// Kafka's security protocols, of a listener and of a client (`security.protocol`).
+public enum SecurityProtocol: String, Sendable, CaseIterable {
+    case plaintext = "PLAINTEXT"
+    case ssl = "SSL"
+    case saslPlaintext = "SASL_PLAINTEXT"
+    case saslSsl = "SASL_SSL"
+
+    public var usesSasl: Bool { self == .saslPlaintext || self == .saslSsl }
+    public var usesTls: Bool { self == .ssl || self == .saslSsl }
+}
+
+/// How a Kafka client (the CLI, the registry's store, Connect's workers) reaches a secured listener, from the
+/// properties Kafka's clients take (`security.protocol`, `sasl.mechanism`, `sasl.jaas.config`, `ssl.*`) or
+/// librdkafka's spelling of them (`sasl.username`, `sasl.password`, `ssl.ca.location`, ...). Settings that would
+/// be silently ignored otherwise — Kerberos, OAUTHBEARER, a Java KeyStore — are refused, naming them.
+public struct ClientSecurity: Sendable {
+    /// The SASL mechanism and what it proves.
+    public enum Credentials: Sendable, Equatable {
+        case plain(user: String, password: String)
+        case scram(ScramMechanism, user: String, password: String)
+
+        /// The mechanism's name as SaslHandshake sends it.
+        public var mechanism: String {
+            switch self {
+            case .plain: return "PLAIN"
+            case let .scram(mechanism, _, _): return mechanism.rawValue
+            }
+        }
+
+        public var user: String {
+            switch self {
+            case let .plain(user, _), let .scram(_, user, _): return user
+            }
+        }
+    }
+
+    public let securityProtocol: SecurityProtocol
+    /// Set when the protocol is SASL_*.
+    public let credentials: Credentials?
+    /// Set when the protocol is SSL or SASL_SSL: trust roots, client certificate, protocol versions.
+    public let tlsContext: NIOSSLContext?
+    /// Whether the broker's certificate must name the host connected to (`ssl.endpoint.identification.algorithm`
+    /// `https`, Kafka's default); certificate chains are verified either way unless verification is turned off.
+    public let verifiesHostname: Bool
+
+    /// Plain TCP, no authentication.
+    public static let plaintext = ClientSecurity(securityProtocol: .plaintext, credentials: nil, tlsContext: nil, verifiesHostname: false)
+
+    init(securityProtocol: SecurityProtocol, credentials: Credentials?, tlsContext: NIOSSLContext?, verifiesHostname: Bool) {
+        self.securityProtocol = securityProtocol
+        self.credentials = credentials
+        self.tlsContext = tlsContext
+        self.verifiesHostname = verifiesHostname
+    }
+
+    /// The settings `properties` describe; names the property that cannot be used. Properties that are not about
+    /// security are ignored (a client.properties file holds others).
+    public init(properties: [String: String]) throws(SecurityError) {
+        let protocolText = (properties["security.protocol"] ?? "PLAINTEXT").trimmingCharacters(in: .whitespaces).uppercased()
+        guard let securityProtocol = SecurityProtocol(rawValue: protocolText) else {
+            throw .invalidConfiguration("security.protocol must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, not '\(protocolText)'")
+        }
+        self.securityProtocol = securityProtocol
+        credentials = securityProtocol.usesSasl ? try Self.credentials(properties) : nil
+        if securityProtocol.usesTls {
+            let (context, verifiesHostname) = try Self.tls(properties)
+            tlsContext = context
+            self.verifiesHostname = verifiesHostname
+        } else {
+            tlsContext = nil
+            verifiesHostname = false
+        }
+    }
+
+    /// Reads a Java properties file (`key=value` or `key: value` lines, `#`/`!` comments, `\` continuations), as
+    /// Kafka's tools read `--command-config`.
+    public static func readProperties(path: String) throws(SecurityError) -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalidConfiguration("cannot read the properties file \(path)")
+        }
+        return parseProperties(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Parses Java properties text; later keys win.
+    public static func parseProperties(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        var logical = ""
+        func finish(_ line: String) {
+            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+            guard !trimmed.isEmpty, trimmed.first != "#", trimmed.first != "!" else { return }
+            let separator = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" })
+            let key = separator.map { trimmed[..<$0] } ?? trimmed
+            let value = separator.map { trimmed[trimmed.index(after: $0)...] } ?? ""
+            result[key.trimmingCharacters(in: .whitespaces)] = value.trimmingCharacters(in: .whitespaces)
+        }
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+            var line = String(rawLine)
+            if !logical.isEmpty { line = String(line.drop(while: { $0 == " " || $0 == "\t" })) }
+            let trailingBackslashes = line.reversed().prefix(while: { $0 == "\\" }).count
+            if trailingBackslashes % 2 == 1 {
+                logical += line.dropLast()
+                continue
+            }
+            finish(logical + line)
+            logical = ""
+        }
+        if !logical.isEmpty { finish(logical) }
+        return result
+    }
+
+    private static func credentials(_ properties: [String: String]) throws(SecurityError) -> Credentials {
+        let mechanism = (properties["sasl.mechanism"] ?? properties["sasl.mechanisms"] ?? "GSSAPI").trimmingCharacters(in: .whitespaces)
+        var user = properties["sasl.username"]
+        var password = properties["sasl.password"]
+        if let jaasText = properties["sasl.jaas.config"] {
+            let jaas = try JaasConfiguration(parsing: jaasText)
+            guard let module = jaas.modules.first else { throw .invalidConfiguration("sasl.jaas.config has no login module") }
+            guard module.className == JaasConfiguration.plainModule || module.className == JaasConfiguration.scramModule else {
+                throw .invalidConfiguration("sasl.jaas.config: \(module.className) is not supported here (PlainLoginModule or ScramLoginModule)")
+            }
+            user = module.options["username"] ?? user
+            password = module.options["password"] ?? password
+        }
+        switch mechanism.uppercased() {
+        case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+            guard let user, let password else {
+                throw .invalidConfiguration("sasl.mechanism \(mechanism) needs a user and password: sasl.jaas.config with username=\"...\" "
+                    + "password=\"...\" (or sasl.username and sasl.password)")
+            }
+            if mechanism.uppercased() == "PLAIN" { return .plain(user: user, password: password) }
+            guard let scram = ScramMechanism(rawValue: mechanism.uppercased()) else { throw .invalidConfiguration("unknown mechanism \(mechanism)") }
+            return .scram(scram, user: user, password: password)
+        case "GSSAPI":
+            throw .invalidConfiguration("sasl.mechanism is GSSAPI (Kafka's default): Kerberos is not supported; set sasl.mechanism to "
+                + "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+        default:
+            throw .invalidConfiguration("sasl.mechanism \(mechanism) is not supported here (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+        }
+    }
+
+    private static func tls(_ properties: [String: String]) throws(SecurityError) -> (NIOSSLContext, Bool) {
+        var properties = properties
+        // librdkafka's names for the same files.
+        if properties["ssl.truststore.location"] == nil, let location = properties["ssl.ca.location"] {
+            properties["ssl.truststore.location"] = location
+            properties["ssl.truststore.type"] = "PEM"
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let roots = try TLSServerSettings.truststore(properties) {
+            configuration.trustRoots = .certificates(roots)
+        }
+        if let certificate = properties["ssl.certificate.location"], let key = properties["ssl.key.location"] {
+            let chain = try TLSServerSettings.certificates(try TLSServerSettings.read(certificate, what: "ssl.certificate.location"),
+                                                           what: "ssl.certificate.location \(certificate)")
+            let privateKey = try TLSServerSettings.privateKey(try TLSServerSettings.read(key, what: "ssl.key.location"),
+                                                              password: properties["ssl.key.password"], what: "ssl.key.location \(key)")
+            configuration.certificateChain = chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(privateKey)
+        } else if properties["ssl.keystore.location"] != nil || properties["ssl.keystore.certificate.chain"] != nil {
+            let (chain, key) = try TLSServerSettings.keystore(properties)
+            configuration.certificateChain = chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(key)
+        }
+        if let protocols = properties["ssl.enabled.protocols"] {
+            let versions = try TLSServerSettings.versions(protocols)
+            configuration.minimumTLSVersion = versions.contains(.tlsv12) ? .tlsv12 : .tlsv13
+            configuration.maximumTLSVersion = versions.contains(.tlsv13) ? .tlsv13 : .tlsv12
+        }
+        let algorithm = (properties["ssl.endpoint.identification.algorithm"] ?? "https").trimmingCharacters(in: .whitespaces).lowercased()
+        guard algorithm == "https" || algorithm.isEmpty || algorithm == "none" else {
+            throw .invalidConfiguration("ssl.endpoint.identification.algorithm must be https or empty, not '\(algorithm)'")
+        }
+        let verifiesHostname = algorithm == "https"
+        let verification = (properties["enable.ssl.certificate.verification"] ?? "true").lowercased()
+        if verification == "false" {
+            configuration.certificateVerification = .none
+        } else {
+            configuration.certificateVerification = verifiesHostname ? .fullVerification : .noHostnameVerification
+        }
+        do {
+            return (try NIOSSLContext(configuration: configuration), verifiesHostname && verification != "false")
+        } catch {
+            throw .invalidConfiguration("cannot set up TLS with the configured certificates: \(error)")
+        }
+    }
+}
