@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -23,6 +24,10 @@ public struct SchemaRegistryService: Service {
     public var failureIsFatal = true
     /// The registry this service serves.
     public let registry: SchemaRegistry
+    /// HTTPS (a `https://` listener with `ssl.*`), nil for HTTP.
+    public var tls: TLSServerSettings?
+    /// HTTP Basic authentication, nil when the API is open.
+    public var authentication: BasicAuthentication?
     /// Limits of the HTTP server: a connection with no request for `idleTimeout` is closed (a request head that
     /// trickles in counts as none), at most `maximumConnections` are open at once, request heads are bounded.
     public var limits = HTTPLimits()
@@ -99,22 +104,59 @@ public struct SchemaRegistryService: Service {
             .replacingOccurrences(of: "\u{2}", with: "_")
     }
 
-    /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port[,...]`; the first listener is used.
+    /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port` or `https://host:port`, several separated by
+    /// commas; the first listener is used.
     public static func parseListener(_ text: String) throws -> (host: String, port: Int) {
+        let listener = try parseListenerURL(text)
+        return (listener.host, listener.port)
+    }
+
+    /// The first listener of `SCHEMA_REGISTRY_LISTENERS`-style text, and whether it is HTTPS.
+    public static func parseListenerURL(_ text: String) throws(RegistryError) -> (host: String, port: Int, usesTLS: Bool) {
         let first = text.split(separator: ",").first.map(String.init) ?? text
         var rest = Substring(first.trimmedWhitespace)
+        var usesTLS = false
         if let scheme = rest.range(of: "://") {
-            guard rest[..<scheme.lowerBound].lowercased() == "http" else {
-                throw RegistryError(code: 50001, message: "only http listeners are supported: \(text)")
+            switch rest[..<scheme.lowerBound].lowercased() {
+            case "http": break
+            case "https": usesTLS = true
+            default: throw RegistryError(code: 50001, message: "listeners must be http:// or https://: \(text)")
             }
             rest = rest[scheme.upperBound...]
         }
         guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
-            throw RegistryError(code: 50001, message: "listener must be http://host:port: \(text)")
+            throw RegistryError(code: 50001, message: "listener must be http://host:port or https://host:port: \(text)")
         }
         var host = String(rest[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        return (host.isEmpty ? "0.0.0.0" : host, port, usesTLS)
+    }
+
+    /// Sets HTTPS and Basic authentication from Confluent's environment: `SCHEMA_REGISTRY_SSL_*` for an https
+    /// listener (`ssl.keystore.location` PEM or PKCS12, `ssl.key.password`, `ssl.truststore.location`,
+    /// `ssl.client.authentication` NONE/REQUESTED/REQUIRED or the older boolean `ssl.client.auth`,
+    /// `ssl.enabled.protocols`, `ssl.cipher.suites`), `SCHEMA_REGISTRY_AUTHENTICATION_METHOD`, `_REALM`, `_ROLES`,
+    /// `_SKIP_PATHS` and the JAAS file of `SCHEMA_REGISTRY_OPTS`.
+    public mutating func configureSecurity(environment: [String: String], usesTLS: Bool) throws(RegistryError) {
+        var properties: [String: String] = [:]
+        let prefix = "SCHEMA_REGISTRY_"
+        for (name, value) in environment where name.hasPrefix(prefix) && name != "SCHEMA_REGISTRY_OPTS" {
+            properties[Self.confluentPropertyName(String(name.dropFirst(prefix.count)))] = value
+        }
+        do {
+            if usesTLS {
+                var ssl = properties.filter { $0.key.hasPrefix("ssl.") }
+                if let mode = ssl.removeValue(forKey: "ssl.client.authentication") {
+                    ssl["ssl.client.auth"] = mode.lowercased()
+                } else if let flag = ssl["ssl.client.auth"]?.lowercased(), flag == "true" || flag == "false" {
+                    ssl["ssl.client.auth"] = flag == "true" ? "required" : "none"
+                }
+                tls = try TLSServerSettings(properties: ssl)
+            }
+            authentication = try BasicAuthentication.configured(properties: properties, javaOptions: environment["SCHEMA_REGISTRY_OPTS"])
+        } catch {
+            throw RegistryError(code: 50001, message: error.description)
+        }
     }
 
     public func run() async throws {
@@ -130,14 +172,18 @@ public struct SchemaRegistryService: Service {
         try await registry.start()
         let router = Router()
         router.add(middleware: ConfluentHTTPErrors())
+        if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
         SchemaRegistryRoutes(registry: registry).add(to: router)
         let logger = self.logger
-        let server = limits.serverBuilder(logger: logger)
+        var server = limits.serverBuilder(logger: logger)
+        if let tls { server = try .tls(server, tlsConfiguration: tls.configuration) }
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
             logger: logger)
-        logger.info("schema registry listening", metadata: ["address": "http://\(host):\(port)"])
+        logger.info("schema registry listening", metadata: [
+            "address": "\(tls == nil ? "http" : "https")://\(host):\(port)",
+            "authentication": "\(authentication == nil ? "none" : "basic")"])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await registry.followTopic() }
             try await application.run()

@@ -12,7 +12,18 @@ public struct JaasConfiguration: Equatable, Sendable {
     public static let plainModule = "org.apache.kafka.common.security.plain.PlainLoginModule"
     public static let scramModule = "org.apache.kafka.common.security.scram.ScramLoginModule"
     public static let oauthBearerModule = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule"
-    static let knownModules: Set<String> = [plainModule, scramModule, oauthBearerModule]
+    public static let knownModules: Set<String> = [plainModule, scramModule, oauthBearerModule]
+    /// Jetty's property-file login module, as Confluent's REST services name it (Jetty 12, then Jetty 9).
+    public static let jettyPropertyFileModules: Set<String> = [
+        "org.eclipse.jetty.security.jaas.spi.PropertyFileLoginModule", "org.eclipse.jetty.jaas.spi.PropertyFileLoginModule",
+    ]
+
+    /// The JAAS file a JVM's options name (`-Djava.security.auth.login.config=/etc/.../jaas.conf` in `KAFKA_OPTS`,
+    /// `SCHEMA_REGISTRY_OPTS`, ...), if any.
+    public static func loginConfigPath(javaOptions: String) -> String? {
+        let flag = "-Djava.security.auth.login.config="
+        return javaOptions.split(whereSeparator: \.isWhitespace).last { $0.hasPrefix(flag) }.map { String($0.dropFirst(flag.count)) }
+    }
     static let flags: Set<String> = ["required", "requisite", "sufficient", "optional"]
 
     public var modules: [LoginModule]
@@ -31,12 +42,15 @@ public struct JaasConfiguration: Equatable, Sendable {
     /// Parses `sasl.jaas.config` text: one or more `ClassName flag key=value ... ;`.
     public init(parsing text: String) throws(SecurityError) {
         var tokens = try JaasTokenizer(text).tokens()[...]
-        modules = try Self.modules(from: &tokens, until: nil)
+        modules = try Self.modules(from: &tokens, until: nil, allowing: Self.knownModules)
         if modules.isEmpty { throw .invalidConfiguration("JAAS configuration has no login module") }
     }
 
     /// Parses a JAAS file and returns its sections by name (`KafkaServer`, `sasl_ssl.KafkaServer`, ...).
-    public static func sections(parsingFile text: String) throws(SecurityError) -> [String: JaasConfiguration] {
+    /// `allowing` names the login modules whose options may be read (Kafka's three unless said otherwise).
+    public static func sections(
+        parsingFile text: String, allowing allowed: Set<String> = knownModules
+    ) throws(SecurityError) -> [String: JaasConfiguration] {
         let tokens = try JaasTokenizer(text).tokens()
         var rest = tokens[...]
         var sections: [String: JaasConfiguration] = [:]
@@ -46,7 +60,7 @@ public struct JaasConfiguration: Equatable, Sendable {
                 throw .invalidConfiguration("JAAS file: expected a section name and '{'")
             }
             rest = rest.dropFirst()
-            let modules = try Self.modules(from: &rest, until: "}")
+            let modules = try Self.modules(from: &rest, until: "}", allowing: allowed)
             guard rest.first == .symbol("}") else { throw .invalidConfiguration("JAAS file: section \(sectionName) has no closing '}'") }
             rest = rest.dropFirst()
             if rest.first == .symbol(";") { rest = rest.dropFirst() }
@@ -59,15 +73,20 @@ public struct JaasConfiguration: Equatable, Sendable {
         self.modules = modules
     }
 
-    private static func modules(from tokens: inout ArraySlice<JaasTokenizer.Token>, until end: Character?) throws(SecurityError)
-        -> [LoginModule] {
+    private static func modules(
+        from tokens: inout ArraySlice<JaasTokenizer.Token>, until end: Character?, allowing allowed: Set<String>
+    ) throws(SecurityError) -> [LoginModule] {
         var modules: [LoginModule] = []
         while let first = tokens.first {
             if let end, first == .symbol(end) { break }
             guard case let .word(className) = first else { throw .invalidConfiguration("JAAS configuration: expected a login module class name") }
-            guard knownModules.contains(className) else {
+            guard allowed.contains(className) else {
+                if allowed == knownModules {
+                    throw .invalidConfiguration("JAAS login module \(className) is not supported: Vltava reads the options of "
+                        + "Kafka's PlainLoginModule, ScramLoginModule and OAuthBearerLoginModule and runs no other")
+                }
                 throw .invalidConfiguration("JAAS login module \(className) is not supported: Vltava reads the options of "
-                    + "Kafka's PlainLoginModule, ScramLoginModule and OAuthBearerLoginModule and runs no other")
+                    + allowed.sorted().joined(separator: " or ") + " and runs no other")
             }
             tokens = tokens.dropFirst()
             guard case let .word(flag)? = tokens.first, flags.contains(flag.lowercased()) else {

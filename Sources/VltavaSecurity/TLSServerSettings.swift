@@ -16,6 +16,8 @@ public enum ClientAuthentication: String, Sendable {
 /// under /etc/kafka/secrets) are read as those images read them. A Java KeyStore (JKS) is refused with the way out.
 public struct TLSServerSettings: Sendable {
     public let context: NIOSSLContext
+    /// What the context was made from (for servers that build their own, as Hummingbird's TLS channel does).
+    public let configuration: TLSConfiguration
     public let clientAuthentication: ClientAuthentication
     public let principalMapper: SslPrincipalMapper
 
@@ -59,6 +61,7 @@ public struct TLSServerSettings: Sendable {
             if !values.isEmpty { configuration.cipherSuiteValues = values }
         }
         principalMapper = try SslPrincipalMapper(parsing: properties["ssl.principal.mapping.rules"] ?? "DEFAULT")
+        self.configuration = configuration
         do {
             context = try NIOSSLContext(configuration: configuration)
         } catch {

@@ -25,7 +25,7 @@ struct BootstrapOptions: ParsableArguments {
     /// The client security the properties file describes (PLAINTEXT without one).
     func security() throws(SecurityError) -> ClientSecurity {
         guard let commandConfig else { return .plaintext }
-        return try ClientSecurity(properties: ClientSecurity.readProperties(path: commandConfig))
+        return try ClientSecurity(properties: JavaProperties.read(path: commandConfig))
     }
 
     /// Runs `body` with a client of the cluster, closes the client, and turns a client error into Kafka's

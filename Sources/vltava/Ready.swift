@@ -23,7 +23,7 @@ struct Ready: AsyncParsableCommand {
         var security = ClientSecurity.plaintext
         if let commandConfig {
             do {
-                security = try ClientSecurity(properties: ClientSecurity.readProperties(path: commandConfig))
+                security = try ClientSecurity(properties: JavaProperties.read(path: commandConfig))
             } catch {
                 printError("Error: \(commandConfig): \(error)")
                 throw ExitCode.failure

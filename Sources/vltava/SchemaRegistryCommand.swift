@@ -39,9 +39,9 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let bootstrap = Self.bootstrapServers(
             bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "localhost:9092")
-        let listener: (host: String, port: Int)
+        let listener: (host: String, port: Int, usesTLS: Bool)
         do {
-            listener = try SchemaRegistryService.parseListener(
+            listener = try SchemaRegistryService.parseListenerURL(
                 listeners ?? environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081")
         } catch {
             throw ValidationError("\(error)")
@@ -69,6 +69,7 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
             storeTimeout: SchemaRegistryService.storeTimeout(environment: environment) ?? .seconds(30), logger: logger)
         do {
             service.limits = try HTTPLimits.from(environment: environment)
+            try service.configureSecurity(environment: environment, usesTLS: listener.usesTLS)
         } catch {
             throw ValidationError(error.message)
         }

@@ -128,12 +128,12 @@ struct Serve: AsyncParsableCommand {
         let text = schemaRegistryListeners ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081"
         guard !["", "none", "off", "false"].contains(text.lowercased()) else { return nil }
         guard let broker = configuration.plaintextListener() else {
-            logger.warning("schema registry not started: it needs a PLAINTEXT broker listener (its client does not speak SASL yet)")
+            logger.warning("schema registry not started: it needs a PLAINTEXT broker listener (inside vltava serve it does not log in to SASL listeners)")
             return nil
         }
-        let listener: (host: String, port: Int)
+        let listener: (host: String, port: Int, usesTLS: Bool)
         do {
-            listener = try SchemaRegistryService.parseListener(text)
+            listener = try SchemaRegistryService.parseListenerURL(text)
         } catch {
             throw ValidationError("--schema-registry-listeners: \(error)")
         }
@@ -149,6 +149,7 @@ struct Serve: AsyncParsableCommand {
         registry.failureIsFatal = false
         do {
             registry.limits = try HTTPLimits.from(environment: environment)
+            try registry.configureSecurity(environment: environment, usesTLS: listener.usesTLS)
         } catch {
             throw ValidationError(error.message)
         }
@@ -167,7 +168,7 @@ extension Serve {
         let text = connectListeners ?? environment["CONNECT_LISTENERS"] ?? "http://0.0.0.0:8083"
         guard !["", "none", "off", "false"].contains(text.lowercased()) else { return nil }
         guard let broker = configuration.plaintextListener() else {
-            logger.warning("Connect not started: it needs a PLAINTEXT broker listener (its client does not speak SASL yet)")
+            logger.warning("Connect not started: it needs a PLAINTEXT broker listener (inside vltava serve it does not log in to SASL listeners)")
             return nil
         }
         let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
