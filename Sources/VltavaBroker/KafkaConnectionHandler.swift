@@ -191,6 +191,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
 
     /// After a step of authentication: the principal of later requests, and the frame limit.
     private func authenticationProgressed() {
+        if connection?.principal != authenticator.principal {
+            logger.debug("SASL client authenticated", metadata: [
+                "client": "\(connection?.clientHost ?? "?")", "principal": "\(authenticator.principal)"])
+        }
         connection?.principal = authenticator.principal
         if !authenticator.isAuthenticating { machine.unauthenticatedFrameLimit = nil }
     }

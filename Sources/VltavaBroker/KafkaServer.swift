@@ -88,7 +88,8 @@ public final class KafkaServer: Service, @unchecked Sendable {
             let security = securities[listener.name] ?? .plaintext
             let credentials = SaslCredentials(
                 plainUsers: security.plainUsers,
-                scramCredential: { user, mechanism in metadata.scramCredential(user: user, mechanism: mechanism) })
+                scramCredential: { user, mechanism in metadata.scramCredential(user: user, mechanism: mechanism) },
+                oauthBearer: security.oauthBearer)
             let broker = self.broker
             let logger = self.logger
             let limits = configuration.connectionLimits

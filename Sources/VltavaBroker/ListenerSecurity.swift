@@ -13,6 +13,8 @@ public struct ListenerSecurity: Sendable {
     public var mechanisms: [SaslMechanism]
     /// `user_<name>` of the listener's `PlainLoginModule`.
     public var plainUsers: [String: String]
+    /// The unsecured-JWT validator the listener's `OAuthBearerLoginModule` options configure.
+    public var oauthBearer = UnsecuredJwtValidator()
     /// `connections.max.reauth.ms`: the session lifetime told to SASL clients (0: sessions do not expire).
     public var reauthenticationMs: Int64
     /// `sasl.server.max.receive.size`: the largest frame read before a client is authenticated.
@@ -74,6 +76,30 @@ extension BrokerConfiguration {
                 }
             } else if let section = try jaasFileSection(for: listener) {
                 security.plainUsers = section.plainUsers
+            }
+        }
+        if mechanisms.contains(.oauthBearer) {
+            let handlerName = prefix + "oauthbearer.sasl.server.callback.handler.class"
+            if let value = listenerProperties[handlerName] {
+                let name = handlerName
+                throw .invalidValue(name: name, value: value, reason: "no callback handler class is loaded: OAUTHBEARER tokens are "
+                    + "checked by Kafka's unsecured JWT validator (the options of the listener's OAuthBearerLoginModule)")
+            }
+            let jaasProperty = prefix + "oauthbearer.sasl.jaas.config"
+            var module: JaasConfiguration.LoginModule?
+            if let text = listenerProperties[jaasProperty] {
+                do {
+                    module = try JaasConfiguration(parsing: text).modules.first { $0.className == JaasConfiguration.oauthBearerModule }
+                } catch {
+                    throw .invalidValue(name: jaasProperty, value: "(hidden)", reason: error.description)
+                }
+            } else if let section = try jaasFileSection(for: listener) {
+                module = section.modules.first { $0.className == JaasConfiguration.oauthBearerModule }
+            }
+            do {
+                security.oauthBearer = try UnsecuredJwtValidator(jaasOptions: module?.options ?? [:])
+            } catch {
+                throw .invalidValue(name: jaasProperty, value: "(hidden)", reason: error.description)
             }
         }
         return security

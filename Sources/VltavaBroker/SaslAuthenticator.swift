@@ -157,9 +157,9 @@ struct SaslAuthenticator {
                 state = .failed
                 return Answer(response: .message(.saslAuthenticate(response)), closeReason: "re-authentication as another user ('\(user)')")
             }
-            completed(user: user, mechanism: mechanism, nowMs: nowMs)
+            let lifetimeMs = completed(user: user, mechanism: mechanism, nowMs: nowMs, credentialLifetimeMs: next.credentialLifetimeMs)
             response.authBytes = ByteBuffer(bytes: finalMessage)
-            if version >= 1 { response.sessionLifetimeMs = security.reauthenticationMs }
+            if version >= 1 { response.sessionLifetimeMs = lifetimeMs }
             return Answer(response: .message(.saslAuthenticate(response)), closeReason: nil)
         case let .failed(clientMessage, detail):
             response.errorCode = ErrorCode.saslAuthenticationFailed.rawValue
@@ -187,7 +187,7 @@ struct SaslAuthenticator {
             state = .exchanging(next, mechanism: mechanism, rawTokens: true)
             return .token(bytes)
         case let .authenticated(user, finalMessage):
-            completed(user: user, mechanism: mechanism, nowMs: nowMs)
+            completed(user: user, mechanism: mechanism, nowMs: nowMs, credentialLifetimeMs: next.credentialLifetimeMs)
             return .token(finalMessage)
         case let .failed(_, detail):
             state = .failed
@@ -206,11 +206,21 @@ struct SaslAuthenticator {
         return (step, exchange)
     }
 
-    private mutating func completed(user: String, mechanism: SaslMechanism, nowMs: Int64) {
+    /// Marks the connection authenticated; returns the session lifetime to tell the client (0: unlimited). As
+    /// Kafka's `SaslServerAuthenticator`: `connections.max.reauth.ms` when set, shortened to the credential's own
+    /// expiry (an OAUTHBEARER token's) when it has one.
+    @discardableResult
+    private mutating func completed(user: String, mechanism: SaslMechanism, nowMs: Int64, credentialLifetimeMs: Int64?) -> Int64 {
         state = .authenticated
         self.user = user
         principal = "User:\(user)"
         authenticatedMechanism = mechanism
-        sessionExpiresAtMs = security.reauthenticationMs > 0 ? nowMs + security.reauthenticationMs : nil
+        var lifetimeMs: Int64 = security.reauthenticationMs > 0 ? security.reauthenticationMs : 0
+        if let credentialLifetimeMs {
+            lifetimeMs = lifetimeMs > 0 ? min(lifetimeMs, credentialLifetimeMs) : credentialLifetimeMs
+        }
+        let limited = security.reauthenticationMs > 0 || credentialLifetimeMs != nil
+        sessionExpiresAtMs = limited ? nowMs + lifetimeMs : nil
+        return lifetimeMs
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One step of a SASL exchange on the server: what to send back, and whether the client is now known.
 public enum SaslStep: Equatable, Sendable {
     /// Send this challenge and wait for the client's next message.
@@ -14,10 +16,11 @@ public enum SaslMechanism: String, CaseIterable, Sendable {
     case plain = "PLAIN"
     case scramSha256 = "SCRAM-SHA-256"
     case scramSha512 = "SCRAM-SHA-512"
+    case oauthBearer = "OAUTHBEARER"
 
     public var scram: ScramMechanism? {
         switch self {
-        case .plain: return nil
+        case .plain, .oauthBearer: return nil
         case .scramSha256: return .sha256
         case .scramSha512: return .sha512
         }
@@ -30,11 +33,19 @@ public struct SaslCredentials: Sendable {
     /// `user_<name>="<password>"` of the listener's `PlainLoginModule`.
     public var plainUsers: [String: String]
     public var scramCredential: @Sendable (_ user: String, _ mechanism: ScramMechanism) -> ScramCredential?
+    /// How OAUTHBEARER tokens are checked (the options of the listener's `OAuthBearerLoginModule`).
+    public var oauthBearer: UnsecuredJwtValidator
+    /// The wall clock, in milliseconds since the epoch, for token expiry.
+    public var nowMs: @Sendable () -> Int64
 
     public init(plainUsers: [String: String] = [:],
-                scramCredential: @escaping @Sendable (String, ScramMechanism) -> ScramCredential? = { _, _ in nil }) {
+                scramCredential: @escaping @Sendable (String, ScramMechanism) -> ScramCredential? = { _, _ in nil },
+                oauthBearer: UnsecuredJwtValidator = UnsecuredJwtValidator(),
+                nowMs: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         self.plainUsers = plainUsers
         self.scramCredential = scramCredential
+        self.oauthBearer = oauthBearer
+        self.nowMs = nowMs
     }
 }
 
@@ -42,13 +53,21 @@ public struct SaslCredentials: Sendable {
 public enum SaslExchange: Sendable {
     case plain(PlainServer)
     case scram(ScramServer)
+    case oauthBearer(OAuthBearerServer)
 
     public init(mechanism: SaslMechanism, credentials: SaslCredentials) {
-        if let scram = mechanism.scram {
-            self = .scram(ScramServer(mechanism: scram, credentials: credentials))
-        } else {
-            self = .plain(PlainServer(credentials: credentials))
+        switch mechanism {
+        case .plain: self = .plain(PlainServer(credentials: credentials))
+        case .scramSha256: self = .scram(ScramServer(mechanism: .sha256, credentials: credentials))
+        case .scramSha512: self = .scram(ScramServer(mechanism: .sha512, credentials: credentials))
+        case .oauthBearer: self = .oauthBearer(OAuthBearerServer(validator: credentials.oauthBearer, nowMs: credentials.nowMs))
         }
+    }
+
+    /// How long the credential the client proved has left (an OAUTHBEARER token's `exp`), if it expires.
+    public var credentialLifetimeMs: Int64? {
+        if case let .oauthBearer(server) = self { return server.lifetimeMs }
+        return nil
     }
 
     /// Takes the client's next message.
@@ -61,6 +80,10 @@ public enum SaslExchange: Sendable {
         case var .scram(server):
             let step = server.evaluate(message)
             self = .scram(server)
+            return step
+        case var .oauthBearer(server):
+            let step = server.evaluate(message)
+            self = .oauthBearer(server)
             return step
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import KafkaProtocol
 import NIOCore
 import Testing
@@ -67,6 +68,26 @@ struct SaslAuthenticatorTests {
         _ = state.handshake(Self.handshake("PLAIN"), version: 1)
         answer = state.handshake(Self.handshake("PLAIN"), version: 1)
         #expect(Self.errorCode(answer) == ErrorCode.illegalSaslState.rawValue && answer.closeReason != nil)
+    }
+
+    @Test(arguments: [(Int64(0), Int64(30_000)), (Int64(10_000), Int64(10_000)), (Int64(60_000), Int64(30_000))])
+    func oauthBearerSessionsLastNoLongerThanTheToken(reauthenticationMs: Int64, expected: Int64) {
+        var security = ListenerSecurity.plaintext
+        security.securityProtocol = .saslPlaintext
+        security.mechanisms = [.oauthBearer]
+        security.reauthenticationMs = reauthenticationMs
+        let wallClock: Int64 = 1_800_000_000_000
+        var state = SaslAuthenticator(security: security, credentials: SaslCredentials(nowMs: { wallClock }))
+        #expect(Self.errorCode(state.handshake(Self.handshake("OAUTHBEARER"), version: 1)) == 0)
+        let claims = #"{"sub":"alice","exp":\#(wallClock / 1000 + 30)}"#
+        let token = "eyJhbGciOiJub25lIn0." + Data(claims.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "") + "."
+        let answer = state.authenticate(SaslAuthenticateRequest(authBytes: ByteBuffer(string: "n,,\u{1}auth=Bearer \(token)\u{1}\u{1}")),
+                                         version: 2, nowMs: 500)
+        #expect(Self.errorCode(answer) == 0)
+        if case let .message(.saslAuthenticate(response)) = answer.response { #expect(response.sessionLifetimeMs == expected) }
+        #expect(state.principal == "User:alice")
+        #expect(state.admission(of: .produce, nowMs: 500 + expected - 1) == .serve)
+        guard case .close = state.admission(of: .produce, nowMs: 500 + expected) else { Issue.record("served after the token expired"); return }
     }
 
     @Test func sessionsExpireUnlessAuthenticatedAgain() {

@@ -5,7 +5,7 @@ import socket
 import sys
 import time
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 
 from conftest import REPO_ROOT
 
@@ -60,3 +60,19 @@ def is_closed(sock, timeout=10.0) -> bool:
         return True
     except socket.timeout:
         return False
+
+
+def consume_values(config, topic, count, timeout=30.0, commit=False):
+    """Up to `count` record values of `topic` read from the start by a new group with these settings (bytes)."""
+    consumer = Consumer({**config, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    values = []
+    deadline = time.monotonic() + timeout
+    while len(values) < count and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            values.append(message.value())
+    if commit:
+        consumer.commit(asynchronous=False)
+    consumer.close()
+    return values

@@ -10,10 +10,10 @@ import time
 
 import pytest
 import requests
-from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
 from conftest import BrokerProcess, free_port, unique_topic
+from security_support import consume_values
 from test_tls import openssl, pki  # noqa: F401 (the CA and certificates fixture)
 
 PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
@@ -61,16 +61,7 @@ def cli(vltava_bin, *args, stdin=None):
 
 
 def committed_values(broker, topic, count):
-    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": f"check-{topic}", "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    values = []
-    deadline = time.monotonic() + 30
-    while len(values) < count and time.monotonic() < deadline:
-        message = consumer.poll(0.5)
-        if message is not None and message.error() is None:
-            values.append(message.value())
-    consumer.close()
-    return values
+    return consume_values({"bootstrap.servers": broker.bootstrap}, topic, count)
 
 
 @pytest.mark.parametrize("listener,settings", [

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
 from conftest import BrokerProcess, free_port, unique_topic
-from security_support import call, client_error, is_closed, plain_login, wire
+from security_support import call, client_error, consume_values, is_closed, plain_login, wire
 
 SASL_AUTHENTICATION_FAILED = 58
 UNSUPPORTED_SASL_MECHANISM = 33
@@ -72,16 +72,7 @@ def roundtrip_confluent(broker, mechanism, user, password, count=100):
         producer.produce(topic, key=f"k{i % 5}", value=f"v{i}", on_delivery=lambda err, msg: delivered.append(err))
     assert producer.flush(30) == 0
     assert delivered == [None] * count
-    consumer = Consumer({**config, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    values = []
-    deadline = time.monotonic() + 30
-    while len(values) < count and time.monotonic() < deadline:
-        message = consumer.poll(0.5)
-        if message is not None and message.error() is None:
-            values.append(message.value().decode())
-    consumer.commit(asynchronous=False)
-    consumer.close()
+    values = [value.decode() for value in consume_values(config, topic, count, commit=True)]
     assert sorted(values) == sorted(f"v{i}" for i in range(count))
 
 

@@ -41,6 +41,14 @@ public final class SecurityChecks {
 
     /** SASL_PLAINTEXT settings for `mechanism` with the JAAS configuration of Kafka's own login modules. */
     static Properties sasl(String mechanism, String user, String password) {
+        if (mechanism.equals("OAUTHBEARER")) {
+            // Kafka's default login callback handler makes an unsecured JWT naming the user (no password).
+            return Support.props(
+                CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_PLAINTEXT",
+                SaslConfigs.SASL_MECHANISM, mechanism,
+                SaslConfigs.SASL_JAAS_CONFIG, "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+                    + "unsecuredLoginStringClaim_sub=\"" + user + "\";");
+        }
         String module = mechanism.equals("PLAIN")
             ? "org.apache.kafka.common.security.plain.PlainLoginModule"
             : "org.apache.kafka.common.security.scram.ScramLoginModule";
