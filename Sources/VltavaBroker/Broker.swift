@@ -22,6 +22,8 @@ struct ConnectionContext: Sendable {
     var clientHost: String
     /// Who the client authenticated as (`User:ANONYMOUS` without SASL or a client certificate).
     var principal: String = "User:ANONYMOUS"
+    /// Set by a handler when the client is over a quota: the connection stops reading for a while.
+    var throttle = ConnectionThrottle()
     /// TLS cannot carry sendfile's file regions: fetch answers on such a connection carry their records as bytes.
     var usesTls = false
 }
@@ -55,6 +57,8 @@ public final class Broker: Sendable {
     let requestHandlers: NIOThreadPool?
     /// The ACL checks (every request allowed unless `authorizer.class.name` is set).
     let authorization: Authorization
+    /// Client quotas (AlterClientQuotas) and the rates they are measured against.
+    let quotas: ClientQuotaManager
 
     /// The versions of each API this broker serves; ApiVersions advertises exactly these.
     static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -100,6 +104,8 @@ public final class Broker: Sendable {
         .createAcls: 0...3,
         .describeAcls: 0...3,
         .deleteAcls: 0...3,
+        .describeClientQuotas: 0...1,
+        .alterClientQuotas: 0...1,
     ]
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
@@ -112,6 +118,9 @@ public final class Broker: Sendable {
         self.logger = logger
         self.clock = clock
         self.authorization = Authorization(configuration: configuration, acls: logs.metadata.acls())
+        self.quotas = ClientQuotaManager(
+            quotas: logs.metadata.clientQuotas(), windowMs: Int64(configuration.quotaWindowSizeSeconds) * 1000,
+            samples: configuration.quotaWindowNum)
         var groupConfiguration = GroupConfiguration()
         groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
         groupConfiguration.offsetsRetentionMs = configuration.offsetsRetentionMinutes * 60_000
@@ -151,12 +160,13 @@ public final class Broker: Sendable {
             }
         }
         if !jobs.isEmpty {
-            let pending = jobs
-            queue.enqueue(on: requestHandlers) {
-                for (frame, promise) in pending {
+            queue.enqueue(on: requestHandlers, jobs.map { frame, promise in
+                {
+                    let started = self.quotas.isActive ? NIODeadline.now() : nil
                     self.handle(frame, connection: connection).cascade(to: promise)
+                    if let started { self.recordRequestTime(since: started, frame: frame, connection: connection) }
                 }
-            }
+            })
         }
         return futures
     }
@@ -202,9 +212,9 @@ public final class Broker: Sendable {
         case let .metadata(request):
             return connection.eventLoop.makeSucceededFuture(.message(.metadata(handleMetadata(request, context: context))))
         case let .produce(request):
-            return handleProduce(request, context: context)
+            return throttledProduce(request, context: context)
         case let .fetch(request):
-            return handleFetch(request, context: context)
+            return throttledFetch(request, context: context)
         case let .listOffsets(request):
             return connection.eventLoop.makeSucceededFuture(.message(.listOffsets(handleListOffsets(request, context: context))))
         case let .createTopics(request):
@@ -282,6 +292,11 @@ public final class Broker: Sendable {
             return connection.eventLoop.makeSucceededFuture(.message(.describeAcls(handleDescribeAcls(request, context: context))))
         case let .deleteAcls(request):
             return connection.eventLoop.makeSucceededFuture(.message(.deleteAcls(handleDeleteAcls(request, context: context))))
+        case let .describeClientQuotas(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.describeClientQuotas(handleDescribeClientQuotas(request, context: context))))
+        case let .alterClientQuotas(request):
+            return connection.eventLoop.makeSucceededFuture(.message(.alterClientQuotas(handleAlterClientQuotas(request, context: context))))
         case let .alterUserScramCredentials(request):
             return connection.eventLoop.makeSucceededFuture(
                 .message(.alterUserScramCredentials(handleAlterUserScramCredentials(request, context: context))))
@@ -349,24 +364,38 @@ struct RequestContext: Sendable {
 
 /// The jobs of one connection, run on the request-handler pool one after another in the order they were queued
 /// (different connections' jobs run in parallel). Only the start of each request is ordered: a request that waits
-/// (a long-polling fetch, a JoinGroup) waits on its future, not on the queue.
+/// (a long-polling fetch, a JoinGroup) waits on its future, not on the queue. While the connection is throttled
+/// by a quota, the next request waits for the throttle to end — as in Kafka, where a muted connection's next
+/// request is not even read — so that requests a client pipelined do not slip past its quota.
 final class ConnectionJobQueue: @unchecked Sendable {
     private let lock = NIOLock()
     private var jobs: [@Sendable () -> Void] = []
     private var running = false
+    private let throttle: ConnectionThrottle?
+    private let eventLoop: EventLoop?
 
-    func enqueue(on pool: NIOThreadPool, _ job: @escaping @Sendable () -> Void) {
+    init(throttle: ConnectionThrottle? = nil, eventLoop: EventLoop? = nil) {
+        self.throttle = throttle
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(on pool: NIOThreadPool, _ newJobs: [@Sendable () -> Void]) {
         let start = lock.withLock { () -> Bool in
-            jobs.append(job)
+            jobs.append(contentsOf: newJobs)
             if running { return false }
             running = true
             return true
         }
-        if start { pool.submit { _ in self.drain() } }
+        if start { pool.submit { _ in self.drain(on: pool) } }
     }
 
-    private func drain() {
+    private func drain(on pool: NIOThreadPool) {
         while true {
+            if let throttle, let eventLoop, let until = throttle.mutedUntil {
+                // Still `running`: jobs queued meanwhile wait for this resumption.
+                eventLoop.scheduleTask(deadline: until) { pool.submit { _ in self.drain(on: pool) } }
+                return
+            }
             let next = lock.withLock { () -> (@Sendable () -> Void)? in
                 if jobs.isEmpty {
                     running = false

@@ -86,6 +86,10 @@ public struct BrokerConfiguration: Sendable {
     public var saslEnabledMechanisms = "GSSAPI"
     /// `connections.max.reauth.ms` (KIP-368): 0 lets SASL sessions last as long as their connection.
     public var connectionsMaxReauthMs: Int64 = 0
+    /// `quota.window.num` and `quota.window.size.seconds`: client quotas are measured over this many windows of
+    /// this many seconds (Kafka's defaults: 11 of 1 s).
+    public var quotaWindowNum = 11
+    public var quotaWindowSizeSeconds = 1
     /// `sasl.server.max.receive.size`: the largest frame read before authentication.
     public var saslServerMaximumReceiveSize = 524_288
     /// The JAAS file (`java.security.auth.login.config`, also taken from `-D...` in `KAFKA_OPTS`).
@@ -183,6 +187,12 @@ public struct BrokerConfiguration: Sendable {
                 saslEnabledMechanisms = value
             case "connections.max.reauth.ms":
                 connectionsMaxReauthMs = try parse(name, value, as: Int64.self, atLeast: 0)
+            case "quota.window.num":
+                quotaWindowNum = try parse(name, value, as: Int.self, atLeast: 1)
+            case "quota.window.size.seconds":
+                quotaWindowSizeSeconds = try parse(name, value, as: Int.self, atLeast: 1)
+            case "client.quota.callback.class":
+                throw .invalidValue(name: name, value: value, reason: "Vltava loads no classes; quotas are Kafka's default ones")
             case "sasl.server.max.receive.size":
                 saslServerMaximumReceiveSize = try parse(name, value, as: Int.self, atLeast: 1)
             case "java.security.auth.login.config":

@@ -39,6 +39,26 @@ final class FetchedRecords: @unchecked Sendable {
         }
     }
 
+    /// The record bytes an answer carries: its in-memory records, and the lengths of the file regions its markers
+    /// stand for.
+    func recordBytes(in response: FetchResponse) -> Int {
+        let regions = lock.withLock { slices }
+        var total = 0
+        for topic in response.responses {
+            for partition in topic.partitions {
+                guard let records = partition.records else { continue }
+                if records.readableBytes == Self.markerSize, records.readableBytesView.prefix(nonce.count).elementsEqual(nonce),
+                   let index = records.getInteger(at: records.readerIndex + nonce.count, endianness: .big, as: UInt32.self),
+                   regions.indices.contains(Int(index)) {
+                    total += regions[Int(index)].length
+                } else {
+                    total += records.readableBytes
+                }
+            }
+        }
+        return total
+    }
+
     func fileHandle(for index: Int) -> NIOFileHandle? {
         lock.withLock {
             guard slices.indices.contains(index), let descriptor = slices[index].descriptor else { return nil }

@@ -60,6 +60,18 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             localHost: local?.ipAddress ?? "localhost", localPort: local?.port ?? 9092,
             clientHost: context.channel.remoteAddress?.ipAddress ?? "unknown", principal: authenticator.principal,
             usesTls: security.tls != nil)
+        if let connection { jobs = ConnectionJobQueue(throttle: connection.throttle, eventLoop: context.eventLoop) }
+        let clientHost = connection?.clientHost ?? "unknown"
+        let delay = broker.quotas.recordConnection(ip: clientHost, nowMs: broker.clock())
+        if delay > 0 {
+            // connection_creation_rate (KIP-612): over it, the connection is held unread, then closed.
+            logger.info("closing a connection over its IP's connection_creation_rate", metadata: [
+                "client": "\(clientHost)", "delayMs": "\(delay)"])
+            overConnectionRate = true
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) { context.close(promise: nil) }
+            context.fireChannelActive()
+            return
+        }
         scheduleTick(context: context)
         context.fireChannelActive()
     }
@@ -214,7 +226,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     /// request-handler pool as one job (one thread wake-up, not one per request).
     private var toDispatch: [(Int, KafkaRequestFrame)] = []
     /// Keeps this connection's requests starting in order on the pool.
-    private let jobs = ConnectionJobQueue()
+    private var jobs = ConnectionJobQueue()
     private var inRead = false
 
     private func dispatch(_ sequence: Int, context: ChannelHandlerContext) {
@@ -382,7 +394,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     }
 
     private func resumeReadingIfAllowed(context: ChannelHandlerContext) {
-        if readHeldBack && machine.shouldRead {
+        if readHeldBack && machine.shouldRead && !isThrottled(context: context) {
             readHeldBack = false
             machine.readingResumed(nowMs: Self.nowMs())
             context.read()
@@ -390,11 +402,30 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if machine.shouldRead {
+        if machine.shouldRead && !isThrottled(context: context) {
             context.read()
         } else {
             readHeldBack = true
         }
+    }
+
+    /// Whether a quota keeps this connection from reading now (the answer that earned the throttle still goes
+    /// out); reading resumes when the throttle ends.
+    private var unthrottleScheduled = false
+    /// Set for a connection over its IP's `connection_creation_rate`: it is never read, and closed after a delay.
+    private var overConnectionRate = false
+
+    private func isThrottled(context: ChannelHandlerContext) -> Bool {
+        if overConnectionRate { return true }
+        guard let until = connection?.throttle.mutedUntil else { return false }
+        if !unthrottleScheduled {
+            unthrottleScheduled = true
+            context.eventLoop.assumeIsolated().scheduleTask(deadline: until) {
+                self.unthrottleScheduled = false
+                self.resumeReadingIfAllowed(context: context)
+            }
+        }
+        return true
     }
 
     private func scheduleTick(context: ChannelHandlerContext) {

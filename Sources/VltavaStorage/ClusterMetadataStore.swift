@@ -58,6 +58,23 @@ public protocol ClusterMetadataStore: Sendable {
     func acls() -> [AclBinding]
     /// Adds and removes ACLs in one durable change (adding one that exists changes nothing).
     func alterAcls(adding: [AclBinding], removing: [AclBinding]) throws(StorageError)
+    /// Every client quota, by entity.
+    func clientQuotas() -> [ClientQuotaEntity: [ClientQuotaKey: Double]]
+    /// Sets and removes quota values in one durable change; an entity left without values is forgotten.
+    func alterClientQuotas(_ changes: [ClientQuotaChange]) throws(StorageError)
+}
+
+/// Quota values to set and to remove on one entity.
+public struct ClientQuotaChange: Sendable {
+    public var entity: ClientQuotaEntity
+    public var set: [ClientQuotaKey: Double]
+    public var remove: Set<ClientQuotaKey>
+
+    public init(entity: ClientQuotaEntity, set: [ClientQuotaKey: Double] = [:], remove: Set<ClientQuotaKey> = []) {
+        self.entity = entity
+        self.set = set
+        self.remove = remove
+    }
 }
 
 /// One user's credential for one mechanism, to add (with the credential) or remove.
@@ -86,6 +103,13 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
         var scramCredentials: [String: [String: ScramCredential]]?
         /// ACLs (absent in files written before they existed).
         var acls: [AclBinding]?
+        /// Client quotas (absent in files written before they existed).
+        var clientQuotas: [StoredQuota]?
+    }
+
+    private struct StoredQuota: Codable {
+        var entity: ClientQuotaEntity
+        var values: [String: Double]
     }
 
     private static let producerIdBlock: Int64 = 1000
@@ -215,6 +239,39 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
             var present = Set(acls)
             for acl in adding where present.insert(acl).inserted { acls.append(acl) }
             contents.acls = acls
+        }
+    }
+
+    public func clientQuotas() -> [ClientQuotaEntity: [ClientQuotaKey: Double]] {
+        let stored = lock.withLock { contents.clientQuotas ?? [] }
+        var quotas: [ClientQuotaEntity: [ClientQuotaKey: Double]] = [:]
+        for quota in stored {
+            let values = Dictionary(quota.values.compactMap { key, value in ClientQuotaKey(rawValue: key).map { ($0, value) } },
+                                    uniquingKeysWith: { first, _ in first })
+            if !values.isEmpty { quotas[quota.entity] = values }
+        }
+        return quotas
+    }
+
+    public func alterClientQuotas(_ changes: [ClientQuotaChange]) throws(StorageError) {
+        try mutate { contents in
+            var quotas: [ClientQuotaEntity: [String: Double]] = [:]
+            var order: [ClientQuotaEntity] = []
+            for quota in contents.clientQuotas ?? [] {
+                quotas[quota.entity] = quota.values
+                order.append(quota.entity)
+            }
+            for change in changes {
+                var values = quotas[change.entity] ?? [:]
+                if quotas[change.entity] == nil { order.append(change.entity) }
+                for key in change.remove { values[key.rawValue] = nil }
+                for (key, value) in change.set { values[key.rawValue] = value }
+                quotas[change.entity] = values
+            }
+            contents.clientQuotas = order.compactMap { entity in
+                guard let values = quotas[entity], !values.isEmpty else { return nil }
+                return StoredQuota(entity: entity, values: values)
+            }
         }
     }
 

@@ -21,7 +21,12 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.SslConfigs;
+import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.errors.ResourceNotFoundException;
+import org.apache.kafka.common.quota.ClientQuotaAlteration;
+import org.apache.kafka.common.quota.ClientQuotaEntity;
+import org.apache.kafka.common.quota.ClientQuotaFilter;
+import org.apache.kafka.common.quota.ClientQuotaFilterComponent;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
 
 /**
@@ -36,7 +41,8 @@ public final class SecurityChecks {
             "roundtrip", SecurityChecks::roundtrip,
             "refused", SecurityChecks::refused,
             "scram-upsert", SecurityChecks::scramUpsert,
-            "scram-delete", SecurityChecks::scramDelete), args);
+            "scram-delete", SecurityChecks::scramDelete,
+            "quotas", SecurityChecks::quotas), args);
     }
 
     /** SASL_PLAINTEXT settings for `mechanism` with the JAAS configuration of Kafka's own login modules. */
@@ -154,6 +160,42 @@ public final class SecurityChecks {
                 new UserScramCredentialDeletion(args[1], ScramMechanism.SCRAM_SHA_512))).all().get();
             Support.expectFailure(ResourceNotFoundException.class,
                 admin.describeUserScramCredentials(List.of(args[1])).description(args[1]), "describing a deleted user");
+        }
+    }
+
+    /**
+     * args: bootstrap: client quotas set, described with filters, refused when invalid, and removed through the
+     * Admin API (alterClientQuotas, describeClientQuotas).
+     */
+    static void quotas(String[] args) throws Exception {
+        try (Admin admin = admin(args[0], new Properties())) {
+            ClientQuotaEntity limited = new ClientQuotaEntity(Map.of(ClientQuotaEntity.CLIENT_ID, "java-limited"));
+            Map<String, String> defaultUser = new java.util.HashMap<>();
+            defaultUser.put(ClientQuotaEntity.USER, null);
+            ClientQuotaEntity anyUser = new ClientQuotaEntity(defaultUser);
+            admin.alterClientQuotas(List.of(
+                new ClientQuotaAlteration(limited, List.of(
+                    new ClientQuotaAlteration.Op("producer_byte_rate", 2_000_000.0),
+                    new ClientQuotaAlteration.Op("consumer_byte_rate", 3_000_000.0))),
+                new ClientQuotaAlteration(anyUser, List.of(new ClientQuotaAlteration.Op("request_percentage", 150.0)))))
+                .all().get();
+            Map<ClientQuotaEntity, Map<String, Double>> byClient = admin.describeClientQuotas(ClientQuotaFilter.containsOnly(
+                List.of(ClientQuotaFilterComponent.ofEntity(ClientQuotaEntity.CLIENT_ID, "java-limited")))).entities().get();
+            Support.fact("limited", byClient.get(limited));
+            Map<ClientQuotaEntity, Map<String, Double>> defaults = admin.describeClientQuotas(ClientQuotaFilter.contains(
+                List.of(ClientQuotaFilterComponent.ofDefaultEntity(ClientQuotaEntity.USER)))).entities().get();
+            Support.fact("default-user", defaults.get(anyUser));
+            Support.fact("all", admin.describeClientQuotas(ClientQuotaFilter.all()).entities().get().size());
+            InvalidRequestException invalid = Support.expectFailure(InvalidRequestException.class,
+                admin.alterClientQuotas(List.of(new ClientQuotaAlteration(limited, List.of(
+                    new ClientQuotaAlteration.Op("producer_byte_rate", 1.5))))).all(), "a fractional byte rate");
+            Support.fact("invalid", invalid.getMessage());
+            admin.alterClientQuotas(List.of(
+                new ClientQuotaAlteration(limited, List.of(
+                    new ClientQuotaAlteration.Op("producer_byte_rate", null), new ClientQuotaAlteration.Op("consumer_byte_rate", null))),
+                new ClientQuotaAlteration(anyUser, List.of(new ClientQuotaAlteration.Op("request_percentage", null)))))
+                .all().get();
+            Support.fact("after-removal", admin.describeClientQuotas(ClientQuotaFilter.all()).entities().get().size());
         }
     }
 }

@@ -1,0 +1,117 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+import VltavaSecurity
+
+/// The broker's client quotas at work (Kafka's `ClientQuotaManager` and `ClientRequestQuotaManager`): the
+/// configured quotas, one sampled rate per matched quota entity (`quota.window.num` windows of
+/// `quota.window.size.seconds`), and the throttle time a request earns. Without any quota configured a check is
+/// one atomic load.
+final class ClientQuotaManager: Sendable {
+    private struct State {
+        var resolver: ClientQuotaResolver
+        var rates: [String: (rate: QuotaRate, lastMs: Int64)] = [:]
+        /// The matches of each client, by key, until the quotas change.
+        var matches: [MatchKey: ClientQuotaResolver.Match?] = [:]
+    }
+
+    private struct MatchKey: Hashable {
+        var key: ClientQuotaKey
+        var user: String
+        var clientId: String
+    }
+
+    let windowMs: Int64
+    let samples: Int
+    private let state: NIOLockedValueBox<State>
+    private let active = Atomic<Bool>(false)
+
+    init(quotas: [ClientQuotaEntity: [ClientQuotaKey: Double]], windowMs: Int64 = 1000, samples: Int = 11) {
+        self.windowMs = windowMs
+        self.samples = samples
+        state = NIOLockedValueBox(State(resolver: ClientQuotaResolver(quotas: quotas)))
+        active.store(!quotas.isEmpty, ordering: .releasing)
+    }
+
+    /// Whether any quota is configured (without one, nothing is recorded).
+    var isActive: Bool { active.load(ordering: .acquiring) }
+
+    /// Takes the quotas as they are now (after AlterClientQuotas); rates of quotas that still apply go on.
+    func replace(_ quotas: [ClientQuotaEntity: [ClientQuotaKey: Double]]) {
+        state.withLockedValue { state in
+            state.resolver = ClientQuotaResolver(quotas: quotas)
+            state.matches.removeAll()
+        }
+        active.store(!quotas.isEmpty, ordering: .releasing)
+    }
+
+    /// Records `value` against the quota `key` of this client, if one applies; returns the throttle time in ms.
+    func record(_ key: ClientQuotaKey, user: String, clientId: String, value: Double, nowMs: Int64) -> Int64 {
+        guard active.load(ordering: .acquiring) else { return 0 }
+        return state.withLockedValue { state in
+            guard let match = Self.match(&state, key, user: user, clientId: clientId) else { return 0 }
+            return record(&state, match, value, nowMs: nowMs)
+        }
+    }
+
+    /// Takes back a recorded value (a fetch answered empty because its client was throttled, as Kafka does).
+    func unrecord(_ key: ClientQuotaKey, user: String, clientId: String, value: Double, nowMs: Int64) {
+        guard active.load(ordering: .acquiring) else { return }
+        state.withLockedValue { state in
+            guard let match = Self.match(&state, key, user: user, clientId: clientId) else { return }
+            state.rates[match.metricKey]?.rate.record(-value, nowMs: nowMs)
+        }
+    }
+
+    /// A new connection from `ip` under `connection_creation_rate`: the time to hold it before serving it
+    /// (Kafka delays, then closes, connections over the rate).
+    func recordConnection(ip: String, nowMs: Int64) -> Int64 {
+        guard active.load(ordering: .acquiring) else { return 0 }
+        return state.withLockedValue { state in
+            guard let match = state.resolver.connectionRate(ip: ip) else { return 0 }
+            return record(&state, match, 1, nowMs: nowMs)
+        }
+    }
+
+    private func record(_ state: inout State, _ match: ClientQuotaResolver.Match, _ value: Double, nowMs: Int64) -> Int64 {
+        var rate = state.rates[match.metricKey]?.rate ?? QuotaRate(windowMs: windowMs, samples: samples, nowMs: nowMs)
+        let throttle = rate.recordAndThrottle(value, bound: match.bound, nowMs: nowMs)
+        if state.rates.count >= 10_000, state.rates[match.metricKey] == nil {
+            // Metrics are per client id, which clients choose: those idle for a whole window go (Kafka expires
+            // its quota sensors after an hour of inactivity).
+            let horizon = nowMs - Int64(samples) * windowMs
+            state.rates = state.rates.filter { $0.value.lastMs >= horizon }
+        }
+        state.rates[match.metricKey] = (rate, nowMs)
+        return throttle
+    }
+
+    private static func match(_ state: inout State, _ key: ClientQuotaKey, user: String, clientId: String) -> ClientQuotaResolver.Match? {
+        let matchKey = MatchKey(key: key, user: user, clientId: clientId)
+        if let known = state.matches[matchKey] { return known }
+        let match = state.resolver.match(key, user: user, clientId: clientId)
+        // Client ids are chosen by clients: the cache is bounded, not a way to grow memory.
+        if state.matches.count >= 100_000 { state.matches.removeAll() }
+        state.matches[matchKey] = match
+        return match
+    }
+}
+
+/// A connection's throttle, set by the request handlers and obeyed by the connection: once the answer that earned
+/// it is written, the connection reads nothing more until the time has passed (KIP-219's muting).
+final class ConnectionThrottle: Sendable {
+    private let until = NIOLockedValueBox<NIODeadline>(.uptimeNanoseconds(0))
+
+    /// Throttles the connection for `milliseconds` from now, unless it already is for longer.
+    func throttle(_ milliseconds: Int64) {
+        guard milliseconds > 0 else { return }
+        let deadline = NIODeadline.now() + .milliseconds(milliseconds)
+        until.withLockedValue { $0 = max($0, deadline) }
+    }
+
+    /// When the connection may read again, if that is still ahead.
+    var mutedUntil: NIODeadline? {
+        let deadline = until.withLockedValue { $0 }
+        return deadline > .now() ? deadline : nil
+    }
+}

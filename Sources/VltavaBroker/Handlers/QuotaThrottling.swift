@@ -1,0 +1,68 @@
+import KafkaProtocol
+import NIOCore
+import VltavaSecurity
+
+extension Broker {
+    /// The user a quota is looked up for: the principal's name (`ANONYMOUS` without authentication).
+    static func quotaUser(_ principal: String) -> String {
+        principal.hasPrefix("User:") ? String(principal.dropFirst("User:".count)) : principal
+    }
+
+    /// Produce under `producer_byte_rate`: the records' bytes are recorded against the client's quota; over it, the
+    /// answer carries the throttle time and the connection stops reading for that long (KIP-219), as Kafka's
+    /// `ClientQuotaManager` does. acks=0 requests are throttled too, without an answer.
+    func throttledProduce(_ request: ProduceRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        let future = handleProduce(request, context: context)
+        guard quotas.isActive else { return future }
+        let bytes = request.topicData.reduce(0) { total, topic in
+            topic.partitionData.reduce(total) { $0 + ($1.records?.readableBytes ?? 0) }
+        }
+        let throttle = quotas.record(.producerByteRate, user: Self.quotaUser(context.connection.principal),
+                                     clientId: context.header.clientId ?? "", value: Double(bytes), nowMs: clock())
+        guard throttle > 0 else { return future }
+        context.connection.throttle.throttle(throttle)
+        return future.map { response in
+            guard case var .message(.produce(body)) = response, context.version >= 1 else { return response }
+            body.throttleTimeMs = Int32(clamping: throttle)
+            return .message(.produce(body))
+        }
+    }
+
+    /// `request_percentage`: the time a request took on the request-handler pool, as a percentage of one thread
+    /// over the quota window (Kafka's `ClientRequestQuotaManager`). Over it, the connection's next requests wait
+    /// and it reads nothing for the throttle time (the answer already sent does not carry it).
+    func recordRequestTime(since started: NIODeadline, frame: KafkaRequestFrame, connection: ConnectionContext) {
+        let nanoseconds = (NIODeadline.now() - started).nanoseconds
+        let percentSeconds = Double(nanoseconds) / 1e9 * 100
+        let throttle = quotas.record(.requestPercentage, user: Self.quotaUser(connection.principal),
+                                     clientId: frame.header.clientId ?? "", value: percentSeconds, nowMs: clock())
+        connection.throttle.throttle(throttle)
+    }
+
+    /// Fetch under `consumer_byte_rate`: the answer's record bytes are recorded; a client over its quota gets,
+    /// as from Kafka, an answer without records (the bytes taken back from its rate) carrying the throttle time,
+    /// and its connection stops reading for that long.
+    func throttledFetch(_ request: FetchRequest, context: RequestContext) -> EventLoopFuture<BrokerResponse> {
+        let future = handleFetch(request, context: context)
+        guard quotas.isActive else { return future }
+        let user = Self.quotaUser(context.connection.principal), clientId = context.header.clientId ?? ""
+        return future.map { response in
+            guard case let .fetch(body, records) = response else { return response }
+            let bytes = Double(records.recordBytes(in: body))
+            let now = self.clock()
+            let throttle = self.quotas.record(.consumerByteRate, user: user, clientId: clientId, value: bytes, nowMs: now)
+            guard throttle > 0 else { return response }
+            self.quotas.unrecord(.consumerByteRate, user: user, clientId: clientId, value: bytes, nowMs: now)
+            records.close()
+            context.connection.throttle.throttle(throttle)
+            var empty = body
+            if context.version >= 1 { empty.throttleTimeMs = Int32(clamping: throttle) }
+            for topic in empty.responses.indices {
+                for partition in empty.responses[topic].partitions.indices {
+                    empty.responses[topic].partitions[partition].records = ByteBuffer()
+                }
+            }
+            return .fetch(empty, FetchedRecords())
+        }
+    }
+}
