@@ -148,7 +148,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // SwiftPM links executables with --export-dynamic: 62 000 symbols the loader consults for every symbol
+            // it binds at start-up, pages of memory for nothing (nothing loads plug-ins into vltava).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "vltava-bench",
