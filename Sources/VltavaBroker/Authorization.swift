@@ -8,30 +8,56 @@ final class Authorization: Sendable {
     let enabled: Bool
     private let superUsers: Set<String>
     private let allowEveryoneIfNoAclFound: Bool
-    private let authorizer: NIOLockedValueBox<AclAuthorizer>
+    private let state: NIOLockedValueBox<State>
+
+    /// The authorizer and the decisions it made since the ACLs last changed: a client asks the same question on
+    /// every request (its topic, its group), and a decision from the cache is one lookup instead of one per
+    /// prefix of the resource name.
+    private struct State {
+        var authorizer: AclAuthorizer
+        var decisions: [Question: Bool] = [:]
+    }
+
+    private struct Question: Hashable {
+        var principal: String
+        var host: String
+        var operation: AclOperation
+        var type: AclResourceType
+        var name: String
+    }
+
+    /// Clients choose resource names: the cache is bounded, not a way to grow memory.
+    static let cachedDecisions = 10_000
 
     init(configuration: BrokerConfiguration, acls: [AclBinding]) {
         enabled = configuration.aclsEnabled
         superUsers = configuration.superUsers
         allowEveryoneIfNoAclFound = configuration.allowEveryoneIfNoAclFound
-        authorizer = NIOLockedValueBox(AclAuthorizer(
-            acls: acls, superUsers: configuration.superUsers, allowEveryoneIfNoAclFound: configuration.allowEveryoneIfNoAclFound))
+        state = NIOLockedValueBox(State(authorizer: AclAuthorizer(
+            acls: acls, superUsers: configuration.superUsers, allowEveryoneIfNoAclFound: configuration.allowEveryoneIfNoAclFound)))
     }
 
     func reload(_ acls: [AclBinding]) {
         let rebuilt = AclAuthorizer(acls: acls, superUsers: superUsers, allowEveryoneIfNoAclFound: allowEveryoneIfNoAclFound)
-        authorizer.withLockedValue { $0 = rebuilt }
+        state.withLockedValue { $0 = State(authorizer: rebuilt) }
     }
 
     func authorize(_ connection: ConnectionContext, _ operation: AclOperation, _ type: AclResourceType, _ name: String) -> Bool {
         guard enabled else { return true }
-        return authorizer.withLockedValue { $0 }.authorize(
-            principal: connection.principal, host: connection.clientHost, operation: operation, resourceType: type, resourceName: name)
+        let question = Question(principal: connection.principal, host: connection.clientHost, operation: operation, type: type, name: name)
+        return state.withLockedValue { state in
+            if let known = state.decisions[question] { return known }
+            let decision = state.authorizer.authorize(
+                principal: question.principal, host: question.host, operation: operation, resourceType: type, resourceName: name)
+            if state.decisions.count >= Self.cachedDecisions { state.decisions.removeAll(keepingCapacity: true) }
+            state.decisions[question] = decision
+            return decision
+        }
     }
 
     func authorizeAny(_ connection: ConnectionContext, _ operation: AclOperation, _ type: AclResourceType) -> Bool {
         guard enabled else { return true }
-        return authorizer.withLockedValue { $0 }.authorizeAny(
+        return state.withLockedValue { $0.authorizer }.authorizeAny(
             principal: connection.principal, host: connection.clientHost, operation: operation, resourceType: type)
     }
 }
