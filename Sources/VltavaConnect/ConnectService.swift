@@ -22,6 +22,8 @@ public struct ConnectService: Service {
     /// does not compete with the broker's.
     public var startAfter: (@Sendable () async -> Void)?
     public var limits = HTTPLimits()
+    /// HTTP Basic authentication (`rest.extension.classes` with Kafka's BasicAuthSecurityRestExtension), nil when open.
+    public var authentication: BasicAuthentication?
     public var cluster: ConnectClusterInfo
     public let loggers: LoggerLevels
     let logger: Logger
@@ -114,6 +116,7 @@ public struct ConnectService: Service {
         await herder.useLoggerLevels(loggers)
         let router = Router()
         router.add(middleware: ConnectHTTPErrors())
+        if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
         router.add(middleware: ConnectForwarding(herder: herder))
         ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)
         let server = limits.serverBuilder(logger: logger)

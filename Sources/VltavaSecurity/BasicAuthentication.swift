@@ -70,6 +70,35 @@ public struct BasicAuthentication: Sendable {
         return BasicAuthentication(realm: realm, roles: roles, skipPaths: skipPaths, users: try PropertyFileUserStore(path: file))
     }
 
+    /// Kafka Connect's `BasicAuthSecurityRestExtension` named in `rest.extension.classes` (nil without it): the
+    /// `KafkaConnect` section of the JAAS file in `KAFKA_OPTS` names Kafka's `PropertyFileLoginModule` and its file
+    /// of `user: password` lines. Any other extension class is refused: none is loaded.
+    public static let connectBasicAuthExtension = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+    static let connectLoginModule = "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule"
+
+    public static func connect(restExtensionClasses: String?, javaOptions: String?) throws(SecurityError) -> BasicAuthentication? {
+        let classes = (restExtensionClasses ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        for name in classes where name != connectBasicAuthExtension {
+            throw .invalidConfiguration("rest.extension.classes: \(name) is not supported: Vltava loads no classes "
+                + "(\(connectBasicAuthExtension) is built in)")
+        }
+        guard !classes.isEmpty else { return nil }
+        guard let jaasPath = javaOptions.flatMap(JaasConfiguration.loginConfigPath) else {
+            throw .invalidConfiguration("BasicAuthSecurityRestExtension needs a JAAS file: -Djava.security.auth.login.config=/path "
+                + "in KAFKA_OPTS, with a KafkaConnect section")
+        }
+        guard let data = FileManager.default.contents(atPath: jaasPath) else {
+            throw .invalidConfiguration("cannot read the JAAS file \(jaasPath)")
+        }
+        let sections = try JaasConfiguration.sections(parsingFile: String(decoding: data, as: UTF8.self), allowing: [connectLoginModule])
+        guard let file = sections["KafkaConnect"]?.modules.first?.options["file"] else {
+            throw .invalidConfiguration("the JAAS file \(jaasPath) has no KafkaConnect section naming a user file (file=\"...\")")
+        }
+        return BasicAuthentication(realm: "KafkaConnect", roles: nil, skipPaths: [],
+                                   users: try PropertyFileUserStore(path: file, format: .plain))
+    }
+
     /// Whether a request for `path` with this `Authorization` header may go on.
     public func decide(authorization: String?, path: String) -> Decision {
         if skipPaths.contains(where: { Self.matches(path: path, pattern: $0) }) { return .allowed(user: nil) }

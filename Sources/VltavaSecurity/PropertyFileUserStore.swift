@@ -19,7 +19,15 @@ public final class PropertyFileUserStore: Sendable {
         public var roles: [String]
     }
 
+    /// How a line's value is read: Jetty's `password[,role ...]` with credential prefixes, or Kafka Connect's
+    /// `PropertyFileLoginModule`, whose whole value is the password, compared as it is.
+    public enum Format: Sendable {
+        case jetty
+        case plain
+    }
+
     public let path: String
+    public let format: Format
     private struct Loaded {
         var users: [String: User]
         var modified: Date?
@@ -28,20 +36,25 @@ public final class PropertyFileUserStore: Sendable {
     private let loaded: Mutex<Loaded>
 
     /// Reads the users of `path`; refuses a file that cannot be read or a credential scheme it cannot check.
-    public init(path: String) throws(SecurityError) {
+    public init(path: String, format: Format = .jetty) throws(SecurityError) {
         self.path = path
+        self.format = format
         let modified = Self.modificationDate(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidConfiguration("cannot read the user file \(path)")
         }
-        let users = try Self.parse(String(decoding: data, as: UTF8.self), path: path)
+        let users = try Self.parse(String(decoding: data, as: UTF8.self), path: path, format: format)
         loaded = Mutex(Loaded(users: users, modified: modified, checked: .now))
     }
 
     /// The users of Jetty's format; a `CRYPT:` credential needs the system's crypt(3), checked here once.
-    static func parse(_ text: String, path: String) throws(SecurityError) -> [String: User] {
+    static func parse(_ text: String, path: String, format: Format = .jetty) throws(SecurityError) -> [String: User] {
         var users: [String: User] = [:]
         for (name, value) in JavaProperties.parse(text) {
+            if format == .plain {
+                users[name] = User(credential: value, roles: [])
+                continue
+            }
             let fields = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard let credential = fields.first, !credential.isEmpty else {
                 throw .invalidConfiguration("\(path): user \(name) has no password")
@@ -60,7 +73,9 @@ public final class PropertyFileUserStore: Sendable {
         let stored = currentUsers()[user]
         // A missing user still costs a comparison, so timing tells nothing about which names exist.
         let credential = stored?.credential ?? "MD5:00000000000000000000000000000000"
-        let matches = JettyCredential.verifies(stored: credential, password: password)
+        let matches = format == .plain
+            ? SecureRandom.constantTimeEqual(Array(credential.utf8), Array(password.utf8))
+            : JettyCredential.verifies(stored: credential, password: password)
         guard let stored, matches else { return nil }
         return stored.roles
     }
@@ -72,7 +87,7 @@ public final class PropertyFileUserStore: Sendable {
             state.checked = now
             let modified = Self.modificationDate(path)
             guard modified != state.modified, let data = FileManager.default.contents(atPath: path),
-                  let users = try? Self.parse(String(decoding: data, as: UTF8.self), path: path) else { return state.users }
+                  let users = try? Self.parse(String(decoding: data, as: UTF8.self), path: path, format: format) else { return state.users }
             state.users = users
             state.modified = modified
             return users

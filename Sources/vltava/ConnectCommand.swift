@@ -8,6 +8,7 @@ import Logging
 import SchemaRegistry
 import ServiceLifecycle
 import VltavaClient
+import VltavaSecurity
 import VltavaConnect
 
 /// `vltava connect`: a Kafka Connect worker against any Kafka cluster, as Kafka's `connect-standalone.sh` and
@@ -110,6 +111,13 @@ struct ConnectCommand: AsyncParsableCommand {
             service.limits = try HTTPLimits.from(environment: [:])
         } catch {
             throw ValidationError(error.message)
+        }
+        do {
+            service.authentication = try BasicAuthentication.connect(
+                restExtensionClasses: worker.properties["rest.extension.classes"],
+                javaOptions: ProcessInfo.processInfo.environment["KAFKA_OPTS"])
+        } catch {
+            throw ValidationError("\(error)")
         }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service), .init(service: StartupHook(herder: herder, body: afterStart),

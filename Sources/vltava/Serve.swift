@@ -15,6 +15,7 @@ import SchemaRegistry
 import ServiceLifecycle
 import VltavaBroker
 import VltavaClient
+import VltavaSecurity
 import VltavaConnect
 import VltavaStorage
 
@@ -199,6 +200,12 @@ extension Serve {
             service.limits = try HTTPLimits.from(environment: environment)
         } catch {
             throw ValidationError(error.message)
+        }
+        do {
+            service.authentication = try BasicAuthentication.connect(
+                restExtensionClasses: worker.properties["rest.extension.classes"], javaOptions: environment["KAFKA_OPTS"])
+        } catch {
+            throw ValidationError("\(error)")
         }
         return service
     }

@@ -67,4 +67,23 @@ struct BasicAuthenticationTests {
         #expect(JaasConfiguration.loginConfigPath(javaOptions: "-Xmx1G -Djava.security.auth.login.config=/etc/sr/jaas.conf -Dx=y")
             == "/etc/sr/jaas.conf")
     }
+
+    @Test func kafkaConnectsExtension() throws {
+        #expect(try BasicAuthentication.connect(restExtensionClasses: nil, javaOptions: nil) == nil)
+        #expect(throws: SecurityError.self) {
+            try BasicAuthentication.connect(restExtensionClasses: "com.example.Other", javaOptions: nil)
+        }
+        #expect(throws: SecurityError.self) {
+            try BasicAuthentication.connect(restExtensionClasses: BasicAuthentication.connectBasicAuthExtension, javaOptions: "-Xmx1G")
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("connect-auth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let users = directory.appendingPathComponent("users").path
+        try "admin: MD5:5f4dcc3b5aa765d61d8327deb882cf99,x\n".write(toFile: users, atomically: true, encoding: .utf8)
+        let store = try PropertyFileUserStore(path: users, format: .plain)
+        // Kafka Connect's module compares the whole value as it is: no credential prefixes, no roles.
+        #expect(store.roles(of: "admin", password: "MD5:5f4dcc3b5aa765d61d8327deb882cf99,x") == [])
+        #expect(store.roles(of: "admin", password: "password") == nil)
+    }
 }

@@ -35,7 +35,7 @@ struct ConnectForwarding: RouterMiddleware {
             target += target.contains("?") ? "&forward=false" : "?forward=false"
             do {
                 let answer = try await Self.send(leaderUrl: leaderUrl, method: HTTPMethod(rawValue: request.method.rawValue),
-                                                 target: target, body: body)
+                                                 target: target, body: body, authorization: request.headers[.authorization])
                 var headers = HTTPFields()
                 if !answer.body.isEmpty { headers[.contentType] = "application/json" }
                 return Response(status: .init(code: answer.status), headers: headers,
@@ -56,9 +56,12 @@ struct ConnectForwarding: RouterMiddleware {
     }
 
     /// Sends one request to another worker and returns its answer.
-    static func send(leaderUrl: String, method: HTTPMethod, target: String, body: ByteBuffer) async throws -> HTTPAnswer {
+    /// The client's credentials go along, as Kafka's forwarding passes its `Authorization` header on.
+    static func send(leaderUrl: String, method: HTTPMethod, target: String, body: ByteBuffer, authorization: String? = nil)
+        async throws -> HTTPAnswer {
         let endpoint = try HTTPSchemaRegistryClient.parse(leaderUrl)
-        let headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
+        var headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
+        if let authorization { headers.add(name: "Authorization", value: authorization) }
         return try await HTTPExchangeHandler.exchange(
             endpoint: endpoint, method: method, target: target, headers: headers, body: Array(body.readableBytesView),
             on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: .seconds(10), timeout: .seconds(90)).get()
