@@ -221,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "VltavaConnectTests",
             dependencies: [
-                "VltavaConnect", "SchemaRegistry", .product(name: "NIOCore", package: "swift-nio"),
+                "VltavaConnect", "SchemaRegistry", "VltavaSecurity", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

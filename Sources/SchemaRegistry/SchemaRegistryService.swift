@@ -74,11 +74,7 @@ public struct SchemaRegistryService: Service {
     /// `..._SSL_TRUSTSTORE_LOCATION`, ...). Without a protocol, the one every bootstrap address names as its
     /// scheme (`SASL_SSL://broker:9093`) is taken, else PLAINTEXT.
     public static func storeSecurity(environment: [String: String], bootstrapServers: String) throws(RegistryError) -> ClientSecurity {
-        var properties: [String: String] = [:]
-        let prefix = "SCHEMA_REGISTRY_KAFKASTORE_"
-        for (name, value) in environment where name.hasPrefix(prefix) {
-            properties[confluentPropertyName(String(name.dropFirst(prefix.count)))] = value
-        }
+        var properties = Self.properties(fromEnvironment: environment, under: "SCHEMA_REGISTRY_KAFKASTORE_")
         if properties["security.protocol"] == nil {
             let schemes = Set(bootstrapServers.split(separator: ",").map { server -> String in
                 guard let scheme = server.range(of: "://") else { return "PLAINTEXT" }
@@ -96,12 +92,14 @@ public struct SchemaRegistryService: Service {
         }
     }
 
-    /// A Confluent image's environment name turned into its property (`SASL_JAAS_CONFIG` → `sasl.jaas.config`;
-    /// `__` stands for `_` and `___` for `-`).
-    static func confluentPropertyName(_ name: String) -> String {
-        name.lowercased().replacingOccurrences(of: "___", with: "\u{1}").replacingOccurrences(of: "__", with: "\u{2}")
-            .replacingOccurrences(of: "_", with: ".").replacingOccurrences(of: "\u{1}", with: "-")
-            .replacingOccurrences(of: "\u{2}", with: "_")
+    /// The registry's settings in the environment (`SCHEMA_REGISTRY_<NAME>`) as properties; `SCHEMA_REGISTRY_OPTS`
+    /// holds JVM options, not a property.
+    static func properties(fromEnvironment environment: [String: String], under prefix: String = "SCHEMA_REGISTRY_") -> [String: String] {
+        var properties: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix(prefix) && name != "SCHEMA_REGISTRY_OPTS" {
+            properties[JavaProperties.propertyName(confluentVariable: name.dropFirst(prefix.count))] = value
+        }
+        return properties
     }
 
     /// Parses `SCHEMA_REGISTRY_LISTENERS`-style text: `http://host:port` or `https://host:port`, several separated by
@@ -138,11 +136,7 @@ public struct SchemaRegistryService: Service {
     /// `ssl.enabled.protocols`, `ssl.cipher.suites`), `SCHEMA_REGISTRY_AUTHENTICATION_METHOD`, `_REALM`, `_ROLES`,
     /// `_SKIP_PATHS` and the JAAS file of `SCHEMA_REGISTRY_OPTS`.
     public mutating func configureSecurity(environment: [String: String], usesTLS: Bool) throws(RegistryError) {
-        var properties: [String: String] = [:]
-        let prefix = "SCHEMA_REGISTRY_"
-        for (name, value) in environment where name.hasPrefix(prefix) && name != "SCHEMA_REGISTRY_OPTS" {
-            properties[Self.confluentPropertyName(String(name.dropFirst(prefix.count)))] = value
-        }
+        let properties = Self.properties(fromEnvironment: environment)
         do {
             if usesTLS {
                 var ssl = properties.filter { $0.key.hasPrefix("ssl.") }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import VltavaCoordinator
+import VltavaSecurity
 import VltavaStorage
 
 /// A listener: a name (PLAINTEXT, PLAINTEXT_HOST, ...), a host and a port.
@@ -338,17 +339,11 @@ public struct BrokerConfiguration: Sendable {
                 result.append(("cluster.id", value))
             } else if key == "KAFKA_OPTS" {
                 // The JVM options of Confluent's images name the JAAS file of SASL listeners.
-                for option in value.split(whereSeparator: \.isWhitespace) where option.hasPrefix("-Djava.security.auth.login.config=") {
-                    result.append(("java.security.auth.login.config", String(option.dropFirst("-Djava.security.auth.login.config=".count))))
+                if let path = JaasConfiguration.loginConfigPath(javaOptions: value) {
+                    result.append(("java.security.auth.login.config", path))
                 }
             } else if key.hasPrefix("KAFKA_"), !imageVariables.contains(key) {
-                let name = String(key.dropFirst(6))
-                    .replacing("___", with: "-")
-                    .replacing("__", with: "\u{0}")
-                    .replacing("_", with: ".")
-                    .replacing("\u{0}", with: "_")
-                    .lowercased()
-                result.append((name, value))
+                result.append((JavaProperties.propertyName(confluentVariable: key.dropFirst(6)), value))
             }
         }
         return result

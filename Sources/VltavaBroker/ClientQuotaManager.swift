@@ -98,20 +98,31 @@ final class ClientQuotaManager: Sendable {
 }
 
 /// A connection's throttle, set by the request handlers and obeyed by the connection: once the answer that earned
-/// it is written, the connection reads nothing more until the time has passed (KIP-219's muting).
+/// it is written, the connection reads nothing more until the time has passed (KIP-219's muting). Every read and
+/// every queued request asks, so an unthrottled connection's answer is one atomic load, without reading the clock.
 final class ConnectionThrottle: Sendable {
-    private let until = NIOLockedValueBox<NIODeadline>(.uptimeNanoseconds(0))
+    /// The end of the throttle in uptime nanoseconds; 0 when the connection is not throttled.
+    private let until = Atomic<UInt64>(0)
 
     /// Throttles the connection for `milliseconds` from now, unless it already is for longer.
     func throttle(_ milliseconds: Int64) {
         guard milliseconds > 0 else { return }
-        let deadline = NIODeadline.now() + .milliseconds(milliseconds)
-        until.withLockedValue { $0 = max($0, deadline) }
+        let deadline = (NIODeadline.now() + .milliseconds(milliseconds)).uptimeNanoseconds
+        var current = until.load(ordering: .relaxed)
+        while current < deadline {
+            let (exchanged, original) = until.compareExchange(expected: current, desired: deadline, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
     }
 
     /// When the connection may read again, if that is still ahead.
     var mutedUntil: NIODeadline? {
-        let deadline = until.withLockedValue { $0 }
-        return deadline > .now() ? deadline : nil
+        let deadline = until.load(ordering: .relaxed)
+        guard deadline != 0 else { return nil }
+        if deadline > NIODeadline.now().uptimeNanoseconds { return .uptimeNanoseconds(deadline) }
+        // Over: the next askers need not read the clock (a newer throttle set meanwhile stays).
+        _ = until.compareExchange(expected: deadline, desired: 0, ordering: .relaxed)
+        return nil
     }
 }

@@ -62,7 +62,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             usesTls: security.tls != nil)
         if let connection { jobs = ConnectionJobQueue(throttle: connection.throttle, eventLoop: context.eventLoop) }
         let clientHost = connection?.clientHost ?? "unknown"
-        let delay = broker.quotas.recordConnection(ip: clientHost, nowMs: broker.clock())
+        let delay = broker.quotas.isActive ? broker.quotas.recordConnection(ip: clientHost, nowMs: broker.clock()) : 0
         if delay > 0 {
             // connection_creation_rate (KIP-612): over it, the connection is held unread, then closed.
             logger.info("closing a connection over its IP's connection_creation_rate", metadata: [

@@ -66,40 +66,21 @@ extension BrokerConfiguration {
         }
         security.mechanisms = mechanisms
         security.reauthenticationMs = connectionsMaxReauthMs
-        if mechanisms.contains(.plain) {
-            let jaasProperty = prefix + "plain.sasl.jaas.config"
-            if let text = listenerProperties[jaasProperty] {
-                do {
-                    security.plainUsers = try JaasConfiguration(parsing: text).plainUsers
-                } catch {
-                    throw .invalidValue(name: jaasProperty, value: "(hidden)", reason: error.description)
-                }
-            } else if let section = try jaasFileSection(for: listener) {
-                security.plainUsers = section.plainUsers
-            }
+        if mechanisms.contains(.plain), let jaas = try jaas(of: listener, mechanism: "plain") {
+            security.plainUsers = jaas.configuration.plainUsers
         }
         if mechanisms.contains(.oauthBearer) {
             let handlerName = prefix + "oauthbearer.sasl.server.callback.handler.class"
             if let value = listenerProperties[handlerName] {
-                let name = handlerName
-                throw .invalidValue(name: name, value: value, reason: "no callback handler class is loaded: OAUTHBEARER tokens are "
+                throw .invalidValue(name: handlerName, value: value, reason: "no callback handler class is loaded: OAUTHBEARER tokens are "
                     + "checked by Kafka's unsecured JWT validator (the options of the listener's OAuthBearerLoginModule)")
             }
-            let jaasProperty = prefix + "oauthbearer.sasl.jaas.config"
-            var module: JaasConfiguration.LoginModule?
-            if let text = listenerProperties[jaasProperty] {
-                do {
-                    module = try JaasConfiguration(parsing: text).modules.first { $0.className == JaasConfiguration.oauthBearerModule }
-                } catch {
-                    throw .invalidValue(name: jaasProperty, value: "(hidden)", reason: error.description)
-                }
-            } else if let section = try jaasFileSection(for: listener) {
-                module = section.modules.first { $0.className == JaasConfiguration.oauthBearerModule }
-            }
+            let jaas = try jaas(of: listener, mechanism: "oauthbearer")
+            let module = jaas?.configuration.modules.first { $0.className == JaasConfiguration.oauthBearerModule }
             do {
                 security.oauthBearer = try UnsecuredJwtValidator(jaasOptions: module?.options ?? [:])
             } catch {
-                throw .invalidValue(name: jaasProperty, value: "(hidden)", reason: error.description)
+                throw .invalidValue(name: jaas?.setting ?? prefix + "oauthbearer.sasl.jaas.config", value: "(hidden)", reason: error.description)
             }
         }
         return security
@@ -114,6 +95,21 @@ extension BrokerConfiguration {
                                 reason: "listener \(listener.name) needs a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)")
         }
         return securityProtocol
+    }
+
+    /// A mechanism's JAAS configuration on a listener — `listener.name.<l>.<mechanism>.sasl.jaas.config`, else the
+    /// JAAS file's section — and the setting it came from, for messages.
+    private func jaas(of listener: ListenerEndpoint, mechanism: String) throws(ConfigurationError)
+        -> (configuration: JaasConfiguration, setting: String)? {
+        let property = "listener.name.\(listener.name.lowercased()).\(mechanism).sasl.jaas.config"
+        if let text = listenerProperties[property] {
+            do {
+                return (try JaasConfiguration(parsing: text), property)
+            } catch {
+                throw .invalidValue(name: property, value: "(hidden)", reason: error.description)
+            }
+        }
+        return try jaasFileSection(for: listener).map { ($0, "java.security.auth.login.config") }
     }
 
     /// The `<listener>.KafkaServer` section of the JAAS file (`java.security.auth.login.config`), else its

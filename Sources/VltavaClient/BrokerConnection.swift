@@ -32,6 +32,9 @@ public final class BrokerConnection: Sendable {
         self.sessionRenewal = sessionRenewal
     }
 
+    /// Whether the socket is still open (whatever the SASL session).
+    var isOpen: Bool { channel.isActive }
+
     /// Whether the connection is still open (and its SASL session not about to expire).
     public var isActive: Bool {
         guard channel.isActive else { return false }

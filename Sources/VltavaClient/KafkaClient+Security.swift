@@ -4,13 +4,13 @@ import VltavaSecurity
 
 /// One user's SCRAM credentials as DescribeUserScramCredentials lists them (never the password or its keys).
 public struct ScramUserDescription: Sendable, Equatable {
-    public var user: String
-    public var credentials: [(mechanism: ScramMechanism, iterations: Int32)]
-
-    public static func == (lhs: ScramUserDescription, rhs: ScramUserDescription) -> Bool {
-        lhs.user == rhs.user && lhs.credentials.map(\.mechanism) == rhs.credentials.map(\.mechanism)
-            && lhs.credentials.map(\.iterations) == rhs.credentials.map(\.iterations)
+    public struct Credential: Sendable, Equatable {
+        public var mechanism: ScramMechanism
+        public var iterations: Int32
     }
+
+    public var user: String
+    public var credentials: [Credential]
 }
 
 /// The security admin APIs: ACLs, SCRAM users, client quotas.
@@ -119,7 +119,7 @@ extension KafkaClient {
         for result in response.results {
             try KafkaClientError.check(result.errorCode, message: result.errorMessage, resource: "user \(result.user)")
             described.append(ScramUserDescription(user: result.user, credentials: result.credentialInfos.compactMap { info in
-                ScramMechanism(kafkaType: info.mechanism).map { ($0, info.iterations) }
+                ScramMechanism(kafkaType: info.mechanism).map { .init(mechanism: $0, iterations: info.iterations) }
             }))
         }
         return described

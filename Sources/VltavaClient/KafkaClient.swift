@@ -64,7 +64,11 @@ public actor KafkaClient {
 
     /// A connection to any broker: the bootstrap connection, opened to the first address that answers.
     public func anyConnection() async throws(KafkaClientError) -> BrokerConnection {
-        if let bootstrapConnection, bootstrapConnection.isActive { return bootstrapConnection }
+        if let bootstrapConnection {
+            if bootstrapConnection.isActive { return bootstrapConnection }
+            retire(bootstrapConnection)
+            self.bootstrapConnection = nil
+        }
         var lastError = KafkaClientError.invalidArgument("no bootstrap server given")
         for address in bootstrapServers {
             do {
@@ -80,8 +84,9 @@ public actor KafkaClient {
 
     /// A connection to the broker with node id `nodeId`, found through the metadata.
     public func connection(toBroker nodeId: Int32) async throws(KafkaClientError) -> BrokerConnection {
-        if let task = brokerConnections[nodeId], let connection = try? await task.value, connection.isActive {
-            return connection
+        if let task = brokerConnections[nodeId], let connection = try? await task.value {
+            if connection.isActive { return connection }
+            retire(connection)
         }
         var broker = metadata?.broker(id: nodeId)
         if broker == nil {
@@ -105,6 +110,16 @@ public actor KafkaClient {
             to: address, clientId: configuration.clientId, connectTimeout: configuration.connectTimeout,
             requestTimeout: configuration.requestTimeout, security: configuration.security,
             eventLoopGroup: configuration.eventLoopGroup)
+    }
+
+    /// A connection no longer used: closed at once if the broker closed it, else (a spent SASL session) once the
+    /// requests still on it had their request timeout to finish.
+    private func retire(_ connection: BrokerConnection) {
+        let grace = connection.isOpen ? configuration.requestTimeout : .zero
+        Task {
+            if grace > .zero { try? await Task.sleep(nanoseconds: UInt64(grace.nanoseconds)) }
+            await connection.close()
+        }
     }
 
     /// Forgets the connection to a broker that answered NOT_LEADER or the like, so the next request reconnects.

@@ -77,14 +77,10 @@ public struct ConnectService: Service {
     }
 
     private static func clientFactory(_ worker: WorkerConfig, clientId: String) throws(ConnectError) -> @Sendable () -> KafkaClient {
-        let servers = worker.bootstrapServers.split(separator: ",").map { server -> String in
-            let trimmed = String(server).trimmingWhitespace()
-            guard let scheme = trimmed.range(of: "://") else { return trimmed }
-            return String(trimmed[scheme.upperBound...])
-        }.joined(separator: ",")
         let addresses: [BrokerAddress]
         do {
-            addresses = try BrokerAddress.parseList(servers)
+            // Listener names as schemes (`PLAINTEXT://broker:29092`) are dropped by the address parser.
+            addresses = try BrokerAddress.parseList(worker.bootstrapServers)
         } catch {
             throw .config(name: "bootstrap.servers", message: "\(error)")
         }

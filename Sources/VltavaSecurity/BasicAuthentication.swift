@@ -47,21 +47,11 @@ public struct BasicAuthentication: Sendable {
             throw .invalidConfiguration("authentication.method=BASIC needs authentication.realm: the name of the JAAS section "
                 + "that names the user file (for example SchemaRegistry)")
         }
-        guard let jaasPath = properties["java.security.auth.login.config"] ?? javaOptions.flatMap(JaasConfiguration.loginConfigPath) else {
-            throw .invalidConfiguration("authentication.method=BASIC needs a JAAS file: -Djava.security.auth.login.config=/path/jaas.conf "
-                + "in the service's OPTS variable")
-        }
-        guard let data = FileManager.default.contents(atPath: jaasPath) else {
-            throw .invalidConfiguration("cannot read the JAAS file \(jaasPath)")
-        }
-        let sections = try JaasConfiguration.sections(
-            parsingFile: String(decoding: data, as: UTF8.self), allowing: JaasConfiguration.jettyPropertyFileModules)
-        guard let section = sections[realm] else {
-            throw .invalidConfiguration("the JAAS file \(jaasPath) has no section \(realm) (authentication.realm)")
-        }
-        guard let file = section.modules.first?.options["file"] else {
-            throw .invalidConfiguration("the JAAS section \(realm) of \(jaasPath) names no user file (file=\"...\")")
-        }
+        let file = try userFile(
+            jaasPath: properties["java.security.auth.login.config"] ?? javaOptions.flatMap(JaasConfiguration.loginConfigPath),
+            section: realm, allowing: JaasConfiguration.jettyPropertyFileModules,
+            missingPath: "authentication.method=BASIC needs a JAAS file: -Djava.security.auth.login.config=/path/jaas.conf in the "
+                + "service's OPTS variable")
         let roleList = (properties["authentication.roles"] ?? "*").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         let roles: Set<String>? = roleList.contains("*") || roleList.contains("**") ? nil : Set(roleList)
@@ -84,19 +74,29 @@ public struct BasicAuthentication: Sendable {
                 + "(\(connectBasicAuthExtension) is built in)")
         }
         guard !classes.isEmpty else { return nil }
-        guard let jaasPath = javaOptions.flatMap(JaasConfiguration.loginConfigPath) else {
-            throw .invalidConfiguration("BasicAuthSecurityRestExtension needs a JAAS file: -Djava.security.auth.login.config=/path "
-                + "in KAFKA_OPTS, with a KafkaConnect section")
-        }
+        let file = try userFile(
+            jaasPath: javaOptions.flatMap(JaasConfiguration.loginConfigPath), section: "KafkaConnect", allowing: [connectLoginModule],
+            missingPath: "BasicAuthSecurityRestExtension needs a JAAS file: -Djava.security.auth.login.config=/path in KAFKA_OPTS, "
+                + "with a KafkaConnect section")
+        return BasicAuthentication(realm: "KafkaConnect", roles: nil, skipPaths: [],
+                                   users: try PropertyFileUserStore(path: file, format: .plain))
+    }
+
+    /// The user file that the JAAS file's `section` names (its login module's `file` option).
+    private static func userFile(jaasPath: String?, section name: String, allowing modules: Set<String>, missingPath: String)
+        throws(SecurityError) -> String {
+        guard let jaasPath else { throw .invalidConfiguration(missingPath) }
         guard let data = FileManager.default.contents(atPath: jaasPath) else {
             throw .invalidConfiguration("cannot read the JAAS file \(jaasPath)")
         }
-        let sections = try JaasConfiguration.sections(parsingFile: String(decoding: data, as: UTF8.self), allowing: [connectLoginModule])
-        guard let file = sections["KafkaConnect"]?.modules.first?.options["file"] else {
-            throw .invalidConfiguration("the JAAS file \(jaasPath) has no KafkaConnect section naming a user file (file=\"...\")")
+        let sections = try JaasConfiguration.sections(parsingFile: String(decoding: data, as: UTF8.self), allowing: modules)
+        guard let section = sections[name] else {
+            throw .invalidConfiguration("the JAAS file \(jaasPath) has no section \(name)")
         }
-        return BasicAuthentication(realm: "KafkaConnect", roles: nil, skipPaths: [],
-                                   users: try PropertyFileUserStore(path: file, format: .plain))
+        guard let file = section.modules.first?.options["file"] else {
+            throw .invalidConfiguration("the JAAS section \(name) of \(jaasPath) names no user file (file=\"...\")")
+        }
+        return file
     }
 
     /// Whether a request for `path` with this `Authorization` header may go on.

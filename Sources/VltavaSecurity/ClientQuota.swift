@@ -170,7 +170,10 @@ public struct QuotaRate: Sendable {
 
     /// Per second.
     public mutating func measure(nowMs: Int64) -> Double {
-        let elapsed = windowSizeMs(nowMs: nowMs)
+        rate(overMs: windowSizeMs(nowMs: nowMs))
+    }
+
+    private func rate(overMs elapsed: Int64) -> Double {
         let total = ring.reduce(0) { $0 + $1.value }
         return elapsed > 0 ? total * 1000 / Double(elapsed) : 0
     }
@@ -181,7 +184,7 @@ public struct QuotaRate: Sendable {
         for index in ring.indices where nowMs - ring[index].start >= expiry {
             ring[index] = Sample(start: nowMs, value: 0)
         }
-        let oldest = ring.map(\.start).min() ?? nowMs
+        let oldest = ring.reduce(nowMs) { min($0, $1.start) }
         var elapsed = nowMs - oldest
         let fullWindows = elapsed / windowMs
         let minimum = Int64(samples - 1)
@@ -194,9 +197,10 @@ public struct QuotaRate: Sendable {
     /// the whole window).
     public mutating func recordAndThrottle(_ value: Double, bound: Double, nowMs: Int64) -> Int64 {
         record(value, nowMs: nowMs)
-        let rate = measure(nowMs: nowMs)
+        let window = windowSizeMs(nowMs: nowMs)
+        let rate = rate(overMs: window)
         guard rate > bound, bound > 0 else { return 0 }
-        let throttle = (rate - bound) / bound * Double(windowSizeMs(nowMs: nowMs))
+        let throttle = (rate - bound) / bound * Double(window)
         return min(Int64(throttle.rounded()), Int64(samples) * windowMs)
     }
 }

@@ -94,16 +94,15 @@ struct Acls: AsyncParsableCommand {
                 throw ValidationError("name --allow-principal or --deny-principal")
             }
             var bindings: [AclBinding] = []
+            var seen = Set<AclBinding>()
             for (type, name, operations) in perResource {
                 for (principals, hosts, permission) in [(allowPrincipals, allowHosts, AclPermission.allow), (denyPrincipals, denyHosts, .deny)] {
                     for principal in principals {
                         for host in hosts.isEmpty ? ["*"] : hosts {
-                            for operation in operations where !bindings.contains(where: {
-                                $0.resourceType == type && $0.resourceName == name && $0.principal == principal && $0.host == host
-                                    && $0.operation == operation && $0.permission == permission
-                            }) {
-                                bindings.append(AclBinding(resourceType: type, resourceName: name, patternType: pattern,
-                                                           principal: principal, host: host, operation: operation, permission: permission))
+                            for operation in operations {
+                                let binding = AclBinding(resourceType: type, resourceName: name, patternType: pattern,
+                                                         principal: principal, host: host, operation: operation, permission: permission)
+                                if seen.insert(binding).inserted { bindings.append(binding) }
                             }
                         }
                     }

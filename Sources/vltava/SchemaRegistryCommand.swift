@@ -37,8 +37,8 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
     func run() async throws {
         Allocator.limitArenas()
         let environment = ProcessInfo.processInfo.environment
-        let bootstrap = Self.bootstrapServers(
-            bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "localhost:9092")
+        // Listener names as schemes (`PLAINTEXT://`, `SASL_SSL://`) are dropped by the address parser.
+        let bootstrap = bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "localhost:9092"
         let listener: (host: String, port: Int, usesTLS: Bool)
         do {
             listener = try SchemaRegistryService.parseListenerURL(
@@ -58,7 +58,7 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
         do {
             security = try SchemaRegistryService.storeSecurity(
                 environment: environment,
-                bootstrapServers: bootstrapServer ?? environment["SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS"] ?? "")
+                bootstrapServers: bootstrap)
         } catch {
             throw ValidationError(error.message)
         }
@@ -79,12 +79,4 @@ struct SchemaRegistryCommand: AsyncParsableCommand {
         await client.close()
     }
 
-    /// Drops the `PLAINTEXT://` (or other listener name) prefixes Confluent's settings allow.
-    static func bootstrapServers(_ text: String) -> String {
-        text.split(separator: ",").map { server -> String in
-            let trimmed = server.trimmedWhitespace
-            guard let scheme = trimmed.range(of: "://") else { return trimmed }
-            return String(trimmed[scheme.upperBound...])
-        }.joined(separator: ",")
-    }
 }

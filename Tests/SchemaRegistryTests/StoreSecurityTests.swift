@@ -5,9 +5,12 @@ import VltavaSecurity
 @Suite("The registry store's Kafka security")
 struct StoreSecurityTests {
     @Test func confluentEnvironmentNamesBecomeProperties() {
-        #expect(SchemaRegistryService.confluentPropertyName("SASL_JAAS_CONFIG") == "sasl.jaas.config")
-        #expect(SchemaRegistryService.confluentPropertyName("SSL_TRUSTSTORE_LOCATION") == "ssl.truststore.location")
-        #expect(SchemaRegistryService.confluentPropertyName("A__B___C_D") == "a_b-c.d")
+        #expect(JavaProperties.propertyName(confluentVariable: "SASL_JAAS_CONFIG") == "sasl.jaas.config")
+        #expect(JavaProperties.propertyName(confluentVariable: "SSL_TRUSTSTORE_LOCATION") == "ssl.truststore.location")
+        #expect(JavaProperties.propertyName(confluentVariable: "A__B___C_D") == "a_b-c.d")
+        #expect(SchemaRegistryService.properties(fromEnvironment: ["SCHEMA_REGISTRY_SSL_KEY_PASSWORD": "k",
+                                                                   "SCHEMA_REGISTRY_OPTS": "-Xmx1G", "OTHER": "x"])
+            == ["ssl.key.password": "k"])
     }
 
     @Test func protocolFromTheSettingOrTheBootstrapScheme() throws {

@@ -1,4 +1,5 @@
 import Testing
+import VltavaSecurity
 @testable import VltavaConnect
 
 @Suite("Worker configuration")

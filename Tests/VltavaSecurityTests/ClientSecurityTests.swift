@@ -14,7 +14,7 @@ struct ClientSecurityTests {
                 password="bob-secret";
             empty=
             """
-        let properties = JavaProperties.parse(text)
+        let properties = JavaProperties.dictionary(text)
         #expect(properties["security.protocol"] == "SASL_SSL")
         #expect(properties["sasl.mechanism"] == "SCRAM-SHA-512")
         #expect(properties["sasl.jaas.config"]

@@ -5,6 +5,7 @@ import Musl
 #endif
 import KafkaProtocol
 import NIOCore
+import VltavaSecurity
 
 /// A Connect worker's configuration, read with Kafka's worker property names from a properties file and from the
 /// environment variables of Confluent's cp-kafka-connect image (`CONNECT_BOOTSTRAP_SERVERS`, …).
@@ -148,13 +149,7 @@ public struct WorkerConfig: Sendable {
         var result: [(String, String)] = []
         for (key, value) in environment.sorted(by: { $0.key < $1.key }) where key.hasPrefix("CONNECT_") {
             if imagePrefixes.contains(where: { key.hasPrefix($0) }) { continue }
-            let name = String(key.dropFirst("CONNECT_".count))
-                .replacing("___", with: "-")
-                .replacing("__", with: "\u{0}")
-                .replacing("_", with: ".")
-                .replacing("\u{0}", with: "_")
-                .lowercased()
-            result.append((name, value))
+            result.append((JavaProperties.propertyName(confluentVariable: key.dropFirst("CONNECT_".count)), value))
         }
         return result
     }
