@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 
@@ -108,6 +109,7 @@ def main():
         finally:
             broker.kill()
             broker.wait()
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

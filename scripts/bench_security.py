@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import os
+import shutil
 import socket
 import ssl
 import struct
@@ -185,6 +186,8 @@ def main():
     finally:
         broker.kill()
         broker.wait()
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -169,8 +169,7 @@ public struct SchemaRegistryService: Service {
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
         SchemaRegistryRoutes(registry: registry).add(to: router)
         let logger = self.logger
-        var server = limits.serverBuilder(logger: logger)
-        if let tls { server = try .tls(server, tlsConfiguration: tls.configuration) }
+        let server = try limits.serverBuilder(logger: logger, tls: tls)
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
@@ -197,6 +196,13 @@ public struct HTTPLimits: Sendable, Equatable {
     public init() {}
 
     /// An HTTP/1.1 server with these limits: a connection count, an idle timeout, bounded request heads.
+    /// The same served over TLS when `tls` is given (HTTPS).
+    public func serverBuilder(logger: Logger, tls: TLSServerSettings?) throws -> HTTPServerBuilder {
+        let server = serverBuilder(logger: logger)
+        guard let tls else { return server }
+        return try .tls(server, tlsConfiguration: tls.configuration)
+    }
+
     public func serverBuilder(logger: Logger) -> HTTPServerBuilder {
         let limiter = HTTPConnectionLimiter.Counter(maximum: maximumConnections)
         return HTTPServerBuilder.http1(configuration: .init(

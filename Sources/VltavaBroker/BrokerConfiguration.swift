@@ -99,6 +99,9 @@ public struct BrokerConfiguration: Sendable {
     public var listenerProperties: [String: String] = [:]
     /// `ssl.*` properties of TLS listeners (per listener with the `listener.name.<listener>.` prefix).
     public var sslProperties: [String: String] = [:]
+    /// `sasl.oauthbearer.*` properties of the brokers' signed-token validator (also per listener with the
+    /// `listener.name.<listener>.oauthbearer.` prefix).
+    public var oauthBearerProperties: [String: String] = [:]
     /// `authorizer.class.name` set to Kafka's ACL authorizer: every request is checked against the ACLs.
     public var aclsEnabled = false
     /// `super.users` (`User:admin;User:ops`): allowed everything.
@@ -279,6 +282,10 @@ public struct BrokerConfiguration: Sendable {
                         throw .unknownOption(name)
                     }
                     sslProperties[name] = value
+                } else if name.hasPrefix("sasl.oauthbearer.") {
+                    guard Self.oauthBearerServerProperties.contains(name)
+                        || Self.oauthBearerClientProperties.contains(name) else { throw .unknownOption(name) }
+                    oauthBearerProperties[name] = value
                 } else if name.hasPrefix("listener.name.") {
                     listenerProperties[name.lowercased()] = value
                 } else if !Self.acceptedAndIgnored.contains(name) {

@@ -149,6 +149,26 @@ public final class KafkaServer: Service, @unchecked Sendable {
         maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             pool.submit { _ in logs.flushDueLogs() }
         })
+        let jwksFiles = securities.values.compactMap(\.jwksFile)
+        if !jwksFiles.isEmpty {
+            let logger = self.logger
+            maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                pool.submit { _ in
+                    for file in jwksFiles {
+                        switch file.reloadIfChanged() {
+                        case .success(true):
+                            logger.info("JWKS file read again", metadata: ["path": "\(file.path)", "keys": "\(file.keys.keys.count)"])
+                        case .success(false):
+                            break
+                        case let .failure(error):
+                            logger.warning("JWKS file changed but cannot be used; keeping its previous keys", metadata: [
+                                "path": "\(file.path)", "error": "\(error.description)",
+                            ])
+                        }
+                    }
+                }
+            })
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish, flushes and closes the logs.

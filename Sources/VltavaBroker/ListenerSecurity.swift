@@ -13,8 +13,11 @@ public struct ListenerSecurity: Sendable {
     public var mechanisms: [SaslMechanism]
     /// `user_<name>` of the listener's `PlainLoginModule`.
     public var plainUsers: [String: String]
-    /// The unsecured-JWT validator the listener's `OAuthBearerLoginModule` options configure.
-    public var oauthBearer = UnsecuredJwtValidator()
+    /// How the listener checks OAUTHBEARER tokens: the unsecured-JWT validator the listener's
+    /// `OAuthBearerLoginModule` options configure, or signed tokens against a JWKS file.
+    public var oauthBearer = OAuthBearerValidator.unsecured(UnsecuredJwtValidator())
+    /// The JWKS file of a signed-token validator, read again when it changes.
+    public var jwksFile: JwksFile?
     /// `connections.max.reauth.ms`: the session lifetime told to SASL clients (0: sessions do not expire).
     public var reauthenticationMs: Int64
     /// `sasl.server.max.receive.size`: the largest frame read before a client is authenticated.
@@ -70,20 +73,87 @@ extension BrokerConfiguration {
             security.plainUsers = jaas.configuration.plainUsers
         }
         if mechanisms.contains(.oauthBearer) {
-            let handlerName = prefix + "oauthbearer.sasl.server.callback.handler.class"
-            if let value = listenerProperties[handlerName] {
-                throw .invalidValue(name: handlerName, value: value, reason: "no callback handler class is loaded: OAUTHBEARER tokens are "
-                    + "checked by Kafka's unsecured JWT validator (the options of the listener's OAuthBearerLoginModule)")
-            }
+            try configureOAuthBearer(&security, listener: listener)
+        }
+        return security
+    }
+
+    /// Kafka's callback handler classes for OAUTHBEARER tokens on a listener: the unsecured validator (the default)
+    /// and the validator of signed tokens (its current and its deprecated name).
+    static let unsecuredValidatorHandler = "org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler"
+    static let signedValidatorHandlers: Set<String> = [
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler",
+        "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerValidatorCallbackHandler",
+    ]
+    /// The `sasl.oauthbearer.*` settings a broker's validator reads.
+    static let oauthBearerServerProperties: Set<String> = [
+        "sasl.oauthbearer.jwks.endpoint.url", "sasl.oauthbearer.jwks.endpoint.refresh.ms",
+        "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", "sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms",
+        "sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name", "sasl.oauthbearer.clock.skew.seconds",
+        "sasl.oauthbearer.expected.audience", "sasl.oauthbearer.expected.issuer",
+    ]
+    /// The `sasl.oauthbearer.*` settings of a client's login (a broker's own client connections), accepted and not used:
+    /// Vltava's brokers open no SASL connections to each other.
+    static let oauthBearerClientProperties: Set<String> = [
+        "sasl.oauthbearer.token.endpoint.url", "sasl.oauthbearer.header.urlencode",
+    ]
+
+    /// The OAUTHBEARER validator of a listener from `listener.name.<l>.oauthbearer.sasl.server.callback.handler.class`
+    /// and, for signed tokens, the `sasl.oauthbearer.*` settings (each also under `listener.name.<l>.oauthbearer.` or
+    /// `listener.name.<l>.`).
+    func configureOAuthBearer(_ security: inout ListenerSecurity, listener: ListenerEndpoint) throws(ConfigurationError) {
+        let prefix = "listener.name.\(listener.name.lowercased())."
+        let handlerName = prefix + "oauthbearer.sasl.server.callback.handler.class"
+        let handler = listenerProperties[handlerName]?.trimmedWhitespace ?? Self.unsecuredValidatorHandler
+        if handler == Self.unsecuredValidatorHandler {
             let jaas = try jaas(of: listener, mechanism: "oauthbearer")
             let module = jaas?.configuration.modules.first { $0.className == JaasConfiguration.oauthBearerModule }
             do {
-                security.oauthBearer = try UnsecuredJwtValidator(jaasOptions: module?.options ?? [:])
+                security.oauthBearer = .unsecured(try UnsecuredJwtValidator(jaasOptions: module?.options ?? [:]))
             } catch {
                 throw .invalidValue(name: jaas?.setting ?? prefix + "oauthbearer.sasl.jaas.config", value: "(hidden)", reason: error.description)
             }
+            return
         }
-        return security
+        guard Self.signedValidatorHandlers.contains(handler) else {
+            throw .invalidValue(name: handlerName, value: handler, reason: "no other callback handler class is loaded: OAUTHBEARER tokens are "
+                + "checked by Kafka's unsecured JWT validator (\(Self.unsecuredValidatorHandler)) or its validator of signed tokens "
+                + "(org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler)")
+        }
+        func setting(_ key: String) -> (name: String, value: String)? {
+            for name in [prefix + "oauthbearer." + key, prefix + key] {
+                if let value = listenerProperties[name] { return (name, value.trimmedWhitespace) }
+            }
+            return oauthBearerProperties[key].map { (key, $0.trimmedWhitespace) }
+        }
+        guard let url = setting("sasl.oauthbearer.jwks.endpoint.url") else {
+            throw .invalidValue(name: handlerName, value: handler, reason: "the validator of signed tokens needs sasl.oauthbearer.jwks.endpoint.url")
+        }
+        guard let path = JwksFile.path(fileURL: url.value) else {
+            throw .invalidValue(name: url.name, value: url.value, reason: "Vltava reads the JWKS from a file (file:///path/to/jwks.json); "
+                + "fetching it from an identity provider's URL is not supported")
+        }
+        let file: JwksFile
+        do {
+            file = try JwksFile(path: path)
+        } catch {
+            throw .invalidValue(name: url.name, value: url.value, reason: error.description)
+        }
+        var validator = SignedJwtValidator(keys: { file.keys })
+        if let claim = setting("sasl.oauthbearer.sub.claim.name"), !claim.value.isEmpty { validator.subClaimName = claim.value }
+        if let claim = setting("sasl.oauthbearer.scope.claim.name"), !claim.value.isEmpty { validator.scopeClaimName = claim.value }
+        if let skew = setting("sasl.oauthbearer.clock.skew.seconds") {
+            guard let seconds = Int64(skew.value), seconds >= 0, seconds <= Int64(Int32.max) else {
+                throw .invalidValue(name: skew.name, value: skew.value, reason: "expected a number of seconds ≥ 0")
+            }
+            validator.clockSkewSeconds = seconds
+        }
+        if let audience = setting("sasl.oauthbearer.expected.audience") {
+            validator.expectedAudiences = audience.value.split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
+        }
+        if let issuer = setting("sasl.oauthbearer.expected.issuer"), !issuer.value.isEmpty { validator.expectedIssuer = issuer.value }
+        security.oauthBearer = .signed(validator)
+        security.jwksFile = file
     }
 
     /// A listener's protocol from `listener.security.protocol.map` (a listener named after a protocol needs no entry).

@@ -1,3 +1,4 @@
+import Foundation
 import KafkaProtocol
 import NIOCore
 import VltavaSecurity
@@ -55,6 +56,19 @@ enum SaslLogin {
             let serverFinal = try await round(clientFinal)
             guard client.verifies(serverFinal: serverFinal) else {
                 throw failure(address, "the broker's SCRAM signature is wrong (it does not hold this user's credential)")
+            }
+        case let .oauthBearer(login):
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            let challenge = try await round(login.initialResponse(nowMs: nowMs))
+            if !challenge.isEmpty {
+                // RFC 7628: an error challenge ({"status":"invalid_token"}) is acknowledged with ^A; the broker then fails.
+                let status = String(decoding: challenge, as: UTF8.self)
+                do {
+                    _ = try await round([0x01])
+                } catch {
+                    throw failure(address, "the broker refused the OAUTHBEARER token: \(status)")
+                }
+                throw failure(address, "the broker refused the OAUTHBEARER token: \(status)")
             }
         }
         guard lifetimeMs > 0 else { return nil }

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOSSL
 import SchemaRegistry
 import ServiceLifecycle
 import VltavaClient
@@ -24,6 +25,10 @@ public struct ConnectService: Service {
     public var limits = HTTPLimits()
     /// HTTP Basic authentication (`rest.extension.classes` with Kafka's BasicAuthSecurityRestExtension), nil when open.
     public var authentication: BasicAuthentication?
+    /// HTTPS (`listeners=https://...`): the server's TLS settings, nil for HTTP.
+    public var tls: TLSServerSettings?
+    /// The TLS client context of requests forwarded to other workers over HTTPS (`rest.advertised.listener=https`).
+    public var forwardingTLS: NIOSSLContext?
     public var cluster: ConnectClusterInfo
     public let loggers: LoggerLevels
     let logger: Logger
@@ -38,6 +43,27 @@ public struct ConnectService: Service {
         self.loggers = loggers
         let clusterIdCache = ClusterIdCache(client: client)
         cluster = ConnectClusterInfo(version: version, commit: "vltava", clusterId: { await clusterIdCache.clusterId() })
+    }
+
+    /// HTTPS from the worker's properties: `listeners=https://...` with the `listeners.https.ssl.*` settings, or the
+    /// worker's `ssl.*` ones when none is prefixed (Kafka's rule): a keystore (PEM or PKCS12), `ssl.client.auth`
+    /// none|requested|required, protocols, suites. Requests forwarded to an https leader trust the same truststore.
+    public mutating func configureTLS(worker: WorkerConfig) throws(ConnectError) {
+        let properties = worker.restSslProperties
+        if worker.restUsesTLS {
+            do {
+                tls = try TLSServerSettings(properties: properties)
+            } catch {
+                throw .config(name: "listeners", message: "the https listener cannot be served: \(error.description)")
+            }
+        }
+        if worker.restUsesTLS || worker.advertisedScheme == "https" {
+            do {
+                forwardingTLS = try ClientSecurity.tlsContext(properties: properties)
+            } catch {
+                throw .config(name: "listeners.https.ssl.truststore.location", message: error.description)
+            }
+        }
     }
 
     // MARK: Workers
@@ -113,14 +139,16 @@ public struct ConnectService: Service {
         let router = Router()
         router.add(middleware: ConnectHTTPErrors())
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
-        router.add(middleware: ConnectForwarding(herder: herder))
+        router.add(middleware: ConnectForwarding(herder: herder, tls: forwardingTLS))
         ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)
-        let server = limits.serverBuilder(logger: logger)
+        let server = try limits.serverBuilder(logger: logger, tls: tls)
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-connect"),
             logger: logger)
-        logger.info("connect worker listening", metadata: ["address": "http://\(host):\(port)", "workerId": "\(herder.workerId)"])
+        logger.info("connect worker listening", metadata: [
+            "address": "\(tls == nil ? "http" : "https")://\(host):\(port)", "workerId": "\(herder.workerId)",
+            "authentication": "\(authentication == nil ? "none" : "basic")"])
         let herder = self.herder
         let logger = self.logger
         do {

@@ -19,24 +19,28 @@ public enum SecurityProtocol: String, Sendable, CaseIterable {
 /// How a Kafka client (the CLI, the registry's store, Connect's workers) reaches a secured listener, from the
 /// properties Kafka's clients take (`security.protocol`, `sasl.mechanism`, `sasl.jaas.config`, `ssl.*`) or
 /// librdkafka's spelling of them (`sasl.username`, `sasl.password`, `ssl.ca.location`, ...). Settings that would
-/// be silently ignored otherwise — Kerberos, OAUTHBEARER, a Java KeyStore — are refused, naming them.
+/// be silently ignored otherwise — Kerberos, tokens from an identity provider, a Java KeyStore — are refused, naming them.
 public struct ClientSecurity: Sendable {
     /// The SASL mechanism and what it proves.
     public enum Credentials: Sendable, Equatable {
         case plain(user: String, password: String)
         case scram(ScramMechanism, user: String, password: String)
+        /// An unsecured token made at each login (no identity provider).
+        case oauthBearer(OAuthBearerUnsecuredLogin)
 
         /// The mechanism's name as SaslHandshake sends it.
         public var mechanism: String {
             switch self {
             case .plain: return "PLAIN"
             case let .scram(mechanism, _, _): return mechanism.rawValue
+            case .oauthBearer: return "OAUTHBEARER"
             }
         }
 
         public var user: String {
             switch self {
             case let .plain(user, _), let .scram(_, user, _): return user
+            case let .oauthBearer(login): return login.principal
             }
         }
     }
@@ -83,11 +87,13 @@ public struct ClientSecurity: Sendable {
         let mechanism = (properties["sasl.mechanism"] ?? properties["sasl.mechanisms"] ?? "GSSAPI").trimmingCharacters(in: .whitespaces)
         var user = properties["sasl.username"]
         var password = properties["sasl.password"]
+        if mechanism.uppercased() == "OAUTHBEARER" { return try oauthBearerCredentials(properties) }
         if let jaasText = properties["sasl.jaas.config"] {
             let jaas = try JaasConfiguration(parsing: jaasText)
             guard let module = jaas.modules.first else { throw .invalidConfiguration("sasl.jaas.config has no login module") }
             guard module.className == JaasConfiguration.plainModule || module.className == JaasConfiguration.scramModule else {
-                throw .invalidConfiguration("sasl.jaas.config: \(module.className) is not supported here (PlainLoginModule or ScramLoginModule)")
+                throw .invalidConfiguration("sasl.jaas.config: \(module.className) is not supported with sasl.mechanism \(mechanism) "
+                    + "(PlainLoginModule or ScramLoginModule)")
             }
             user = module.options["username"] ?? user
             password = module.options["password"] ?? password
@@ -105,8 +111,42 @@ public struct ClientSecurity: Sendable {
             throw .invalidConfiguration("sasl.mechanism is GSSAPI (Kafka's default): Kerberos is not supported; set sasl.mechanism to "
                 + "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
         default:
-            throw .invalidConfiguration("sasl.mechanism \(mechanism) is not supported here (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+            throw .invalidConfiguration("sasl.mechanism \(mechanism) is not supported here (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)")
         }
+    }
+
+    /// OAUTHBEARER with unsecured tokens: Kafka's `OAuthBearerLoginModule` options in `sasl.jaas.config`, or
+    /// librdkafka's `sasl.oauthbearer.config`. Tokens from an identity provider (a login callback handler, a token
+    /// endpoint, librdkafka's `oidc` method) are refused: Vltava's clients do not fetch them.
+    private static func oauthBearerCredentials(_ properties: [String: String]) throws(SecurityError) -> Credentials {
+        for name in ["sasl.login.callback.handler.class", "sasl.oauthbearer.token.endpoint.url"] {
+            if let value = properties[name], !value.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw .invalidConfiguration("\(name) is set: Vltava's clients do not fetch tokens from an identity provider; "
+                    + "they make unsecured tokens (OAuthBearerLoginModule's unsecuredLoginStringClaim_sub)")
+            }
+        }
+        if let method = properties["sasl.oauthbearer.method"], method.lowercased() != "default" {
+            throw .invalidConfiguration("sasl.oauthbearer.method=\(method): Vltava's clients make unsecured tokens only (method default)")
+        }
+        if let jaasText = properties["sasl.jaas.config"] {
+            let jaas = try JaasConfiguration(parsing: jaasText)
+            guard let module = jaas.modules.first else { throw .invalidConfiguration("sasl.jaas.config has no login module") }
+            guard module.className == JaasConfiguration.oauthBearerModule else {
+                throw .invalidConfiguration("sasl.jaas.config: \(module.className) is not the OAUTHBEARER login module (\(JaasConfiguration.oauthBearerModule))")
+            }
+            return .oauthBearer(try OAuthBearerUnsecuredLogin(jaasOptions: module.options))
+        }
+        if let config = properties["sasl.oauthbearer.config"] {
+            return .oauthBearer(try OAuthBearerUnsecuredLogin(librdkafkaConfig: config))
+        }
+        throw .invalidConfiguration("sasl.mechanism OAUTHBEARER needs sasl.jaas.config with OAuthBearerLoginModule and "
+            + "unsecuredLoginStringClaim_sub=\"<principal>\" (or librdkafka's sasl.oauthbearer.config=principal=<name>)")
+    }
+
+    /// A TLS client context from Kafka's client `ssl.*` settings (truststore, client keystore, protocols, host name
+    /// check): what an HTTPS client of a worker or registry uses.
+    public static func tlsContext(properties: [String: String]) throws(SecurityError) -> NIOSSLContext {
+        try tls(properties).0
     }
 
     private static func tls(_ properties: [String: String]) throws(SecurityError) -> (NIOSSLContext, Bool) {

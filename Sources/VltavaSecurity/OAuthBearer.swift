@@ -31,20 +31,8 @@ public struct UnsecuredJwtValidator: Sendable, Equatable {
         }
     }
 
-    /// A token that passed: who it names and when it expires.
-    public struct Token: Equatable, Sendable {
-        public var principal: String
-        public var expiresAtMs: Int64
-        public var scope: [String]
-    }
-
-    /// Why a token did not pass, and the RFC 6750 status the server sends back (`invalid_token`,
-    /// `insufficient_scope`).
-    public struct Failure: Error, Equatable, Sendable {
-        public var status: String
-        public var reason: String
-        public var scope: [String] = []
-    }
+    public typealias Token = OAuthBearerToken
+    public typealias Failure = OAuthBearerTokenFailure
 
     public func validate(_ compact: String, nowMs: Int64) -> Result<Token, Failure> {
         func invalid(_ reason: String) -> Result<Token, Failure> { .failure(Failure(status: "invalid_token", reason: reason)) }
@@ -79,10 +67,8 @@ public struct UnsecuredJwtValidator: Sendable, Equatable {
     }
 
     static func jsonObject(_ part: Substring) -> [String: Any]? {
-        var text = part.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        guard let bytes = Base64URL.decode(part) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
     }
 
     /// A NumericDate (seconds since the epoch, maybe with a fraction) in milliseconds.
@@ -94,12 +80,48 @@ public struct UnsecuredJwtValidator: Sendable, Equatable {
     }
 }
 
+/// A token that passed: who it names and when it expires.
+public struct OAuthBearerToken: Equatable, Sendable {
+    public var principal: String
+    public var expiresAtMs: Int64
+    public var scope: [String]
+}
+
+/// Why a token did not pass, and the RFC 6750 status the server sends back (`invalid_token`, `insufficient_scope`).
+public struct OAuthBearerTokenFailure: Error, Equatable, Sendable {
+    public var status: String
+    public var reason: String
+    public var scope: [String] = []
+}
+
+/// How a listener checks OAUTHBEARER tokens: Kafka's default unsecured validator, or its
+/// `OAuthBearerValidatorCallbackHandler` (signed tokens against a JWKS).
+public enum OAuthBearerValidator: Sendable {
+    case unsecured(UnsecuredJwtValidator)
+    case signed(SignedJwtValidator)
+
+    public func validate(_ compact: String, nowMs: Int64) -> Result<OAuthBearerToken, OAuthBearerTokenFailure> {
+        switch self {
+        case let .unsecured(validator): return validator.validate(compact, nowMs: nowMs)
+        case let .signed(validator): return validator.validate(compact, nowMs: nowMs)
+        }
+    }
+
+    /// The clock skew a token's expiry is allowed (its session gets the same grace).
+    public var allowableClockSkewMs: Int64 {
+        switch self {
+        case let .unsecured(validator): return validator.allowableClockSkewMs
+        case let .signed(validator): return validator.clockSkewSeconds * 1000
+        }
+    }
+}
+
 /// The server side of SASL OAUTHBEARER (RFC 7628) as Kafka's `OAuthBearerSaslServer`: the client's first message
 /// `n,[a=authzid],^Aauth=Bearer <token>^A[key=value^A...]^A`; a token that does not pass is answered with an
 /// RFC 7628 error challenge (`{"status":"invalid_token"}`), the client acknowledges it with `^A`, and the exchange
 /// fails.
 public struct OAuthBearerServer: Sendable {
-    private let validator: UnsecuredJwtValidator
+    private let validator: OAuthBearerValidator
     private let nowMs: @Sendable () -> Int64
     private enum State { case initial, awaitingErrorAcknowledgement(Failure), done }
     private struct Failure { var json: String; var detail: String }
@@ -107,7 +129,7 @@ public struct OAuthBearerServer: Sendable {
     /// How long the accepted token had left when it was checked (the session may last no longer).
     public private(set) var lifetimeMs: Int64?
 
-    public init(validator: UnsecuredJwtValidator, nowMs: @escaping @Sendable () -> Int64) {
+    public init(validator: OAuthBearerValidator, nowMs: @escaping @Sendable () -> Int64) {
         self.validator = validator
         self.nowMs = nowMs
     }

@@ -33,14 +33,14 @@ public struct SaslCredentials: Sendable {
     /// `user_<name>="<password>"` of the listener's `PlainLoginModule`.
     public var plainUsers: [String: String]
     public var scramCredential: @Sendable (_ user: String, _ mechanism: ScramMechanism) -> ScramCredential?
-    /// How OAUTHBEARER tokens are checked (the options of the listener's `OAuthBearerLoginModule`).
-    public var oauthBearer: UnsecuredJwtValidator
+    /// How OAUTHBEARER tokens are checked (the listener's validator callback handler and its options).
+    public var oauthBearer: OAuthBearerValidator
     /// The wall clock, in milliseconds since the epoch, for token expiry.
     public var nowMs: @Sendable () -> Int64
 
     public init(plainUsers: [String: String] = [:],
                 scramCredential: @escaping @Sendable (String, ScramMechanism) -> ScramCredential? = { _, _ in nil },
-                oauthBearer: UnsecuredJwtValidator = UnsecuredJwtValidator(),
+                oauthBearer: OAuthBearerValidator = .unsecured(UnsecuredJwtValidator()),
                 nowMs: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         self.plainUsers = plainUsers
         self.scramCredential = scramCredential

@@ -116,6 +116,7 @@ struct ConnectCommand: AsyncParsableCommand {
             service.authentication = try BasicAuthentication.connect(
                 restExtensionClasses: worker.properties["rest.extension.classes"],
                 javaOptions: ProcessInfo.processInfo.environment["KAFKA_OPTS"])
+            try service.configureTLS(worker: worker)
         } catch {
             throw ValidationError("\(error)")
         }

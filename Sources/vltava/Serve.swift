@@ -204,6 +204,7 @@ extension Serve {
         do {
             service.authentication = try BasicAuthentication.connect(
                 restExtensionClasses: worker.properties["rest.extension.classes"], javaOptions: environment["KAFKA_OPTS"])
+            try service.configureTLS(worker: worker)
         } catch {
             throw ValidationError("\(error)")
         }

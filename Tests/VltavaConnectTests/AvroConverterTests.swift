@@ -266,7 +266,11 @@ struct AvroConverterTests {
                                             message: "Missing required configuration \"schema.registry.url\" which has no default value.")) {
             try converter.configure([:], isKey: false)
         }
-        #expect(throws: ConnectError.self) { try converter.configure(["schema.registry.url": "https://secure:8081"], isKey: false) }
+        #expect(throws: ConnectError.self) { try converter.configure(["schema.registry.url": "ftp://secure:8081"], isKey: false) }
+        #expect(throws: ConnectError.self) {
+            try converter.configure(["schema.registry.url": "https://secure:8081",
+                                     "schema.registry.ssl.truststore.location": "/nonexistent/ca.pem"], isKey: false)
+        }
         #expect(throws: ConnectError.self) {
             try converter.configure(["schema.registry.url": "http://r:8081", "basic.auth.credentials.source": "USER_INFO"], isKey: false)
         }
@@ -274,6 +278,10 @@ struct AvroConverterTests {
         try converter.configure(["schema.registry.url": " http://a:1, http://b:2/base/ "], isKey: true)
         let client = try #require((converter.registryClient as? CachedSchemaRegistryClient)?.underlying as? HTTPSchemaRegistryClient)
         #expect(client.endpoints.map { "\($0.host):\($0.port)\($0.basePath)" } == ["a:1", "b:2/base"])
+        try converter.configure(["schema.registry.url": "https://secure/base"], isKey: false)
+        let secure = try #require((converter.registryClient as? CachedSchemaRegistryClient)?.underlying as? HTTPSchemaRegistryClient)
+        #expect(secure.endpoints.map { "\($0.host):\($0.port)\($0.basePath) \($0.usesTLS)" } == ["secure:443/base true"])
+        #expect(secure.tls != nil, "https with the system's trust roots")
 
         // mock:// scopes are shared in-memory registries, as in Confluent's serializers.
         var first = AvroConverter()

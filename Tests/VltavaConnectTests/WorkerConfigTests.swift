@@ -63,6 +63,15 @@ struct WorkerConfigTests {
         ])
         #expect(config.restHost == "127.0.0.1" && config.restPort == 18083)
         #expect(config.workerId == "connect:8083")
+        #expect(config.restUrl == "http://connect:8083/" && !config.restUsesTLS)
+        let https = try WorkerConfig(properties: [
+            "listeners": "https://127.0.0.1:8443", "listeners.https.ssl.keystore.location": "/k.pem", "ssl.keystore.location": "/other.pem",
+        ])
+        #expect(https.restUsesTLS && https.restUrl == "https://127.0.0.1:8443/")
+        #expect(https.restSslProperties == ["ssl.keystore.location": "/k.pem"], "the prefixed settings win, all or nothing")
+        let unprefixed = try WorkerConfig(properties: ["listeners": "https://127.0.0.1:8443", "ssl.keystore.location": "/other.pem",
+                                                       "rest.advertised.listener": "http"])
+        #expect(unprefixed.restSslProperties == ["ssl.keystore.location": "/other.pem"] && unprefixed.restUrl == "http://127.0.0.1:8443/")
         let legacy = try WorkerConfig(properties: ["rest.host.name": "10.0.0.1", "rest.port": "8084"])
         #expect(legacy.restHost == "10.0.0.1" && legacy.restPort == 8084)
         #expect(legacy.workerId == "10.0.0.1:8084")
@@ -70,7 +79,9 @@ struct WorkerConfigTests {
 
     @Test func badValuesNameTheirProperty() {
         #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["offset.flush.interval.ms": "soon"]) }
-        #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["listeners": "https://0.0.0.0:8083"]) }
+        #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["listeners": "ftp://0.0.0.0:8083"]) }
+        #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["listeners": "http://:8083,https://:8443"]) }
+        #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["rest.advertised.listener": "gopher"]) }
         #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["value.converter": "com.example.Nope"]) }
         #expect(throws: ConnectError.self) { try WorkerConfig(properties: ["config.storage.replication.factor": "0"]) }
     }

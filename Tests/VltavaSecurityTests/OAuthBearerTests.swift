@@ -62,15 +62,15 @@ struct OAuthBearerTests {
     @Test func theExchange() {
         let exp = Self.now / 1000 + 30
         let good = Self.token(#"{"sub":"alice","exp":\#(exp)}"#)
-        var server = OAuthBearerServer(validator: UnsecuredJwtValidator(), nowMs: { Self.now })
+        var server = OAuthBearerServer(validator: .unsecured(UnsecuredJwtValidator()), nowMs: { Self.now })
         #expect(server.evaluate(Array("n,,\u{1}auth=Bearer \(good)\u{1}host=x\u{1}\u{1}".utf8)) == .authenticated(user: "alice", finalMessage: []))
         #expect(server.lifetimeMs == 30_000)
 
-        var refused = OAuthBearerServer(validator: UnsecuredJwtValidator(), nowMs: { Self.now + 60_000 })
+        var refused = OAuthBearerServer(validator: .unsecured(UnsecuredJwtValidator()), nowMs: { Self.now + 60_000 })
         #expect(refused.evaluate(Array("n,,\u{1}auth=Bearer \(good)\u{1}\u{1}".utf8)) == .challenge(Array(#"{"status":"invalid_token"}"#.utf8)))
         guard case .failed = refused.evaluate([1]) else { Issue.record("no failure after the error challenge"); return }
 
-        var other = OAuthBearerServer(validator: UnsecuredJwtValidator(), nowMs: { Self.now })
+        var other = OAuthBearerServer(validator: .unsecured(UnsecuredJwtValidator()), nowMs: { Self.now })
         guard case .failed = other.evaluate(Array("n,a=bob,\u{1}auth=Bearer \(good)\u{1}\u{1}".utf8)) else {
             Issue.record("another authorization id passed"); return
         }
@@ -79,5 +79,59 @@ struct OAuthBearerTests {
                           "n,x=1,\u{1}auth=Bearer t\u{1}\u{1}", "n,,\u{1}junk\u{1}\u{1}"] {
             #expect(OAuthBearerServer.parseInitialResponse(Array(malformed.utf8)) == nil, "\(malformed.debugDescription)")
         }
+    }
+}
+
+@Suite("OAUTHBEARER unsecured tokens a client makes")
+struct OAuthBearerLoginTests {
+    static let now: Int64 = 1_800_000_000_000
+
+    @Test func kafkasLoginModuleOptions() throws {
+        let login = try OAuthBearerUnsecuredLogin(jaasOptions: [
+            "unsecuredLoginStringClaim_sub": "alice", "unsecuredLoginListClaim_scope": ",kafka,admin",
+            "unsecuredLoginNumberClaim_level": "3", "unsecuredLoginStringClaim_team": "a \"quoted\" team",
+            "unsecuredLoginLifetimeSeconds": "600", "unsecuredLoginExtension_traceId": "abc123",
+        ])
+        #expect(login.principal == "alice" && login.scope == ["kafka", "admin"] && login.lifetimeSeconds == 600)
+        let token = login.token(nowMs: Self.now)
+        // The broker's own validator takes it, with its scope.
+        var validator = UnsecuredJwtValidator()
+        validator.requiredScope = ["kafka"]
+        #expect(try validator.validate(token, nowMs: Self.now + 1000).get()
+            == OAuthBearerToken(principal: "alice", expiresAtMs: Self.now + 600_000, scope: ["kafka", "admin"]))
+        let claims = try #require(UnsecuredJwtValidator.jsonObject(token.split(separator: ".", omittingEmptySubsequences: false)[1]))
+        #expect(claims["team"] as? String == "a \"quoted\" team")
+        #expect((claims["level"] as? NSNumber)?.intValue == 3)
+        let message = String(decoding: login.initialResponse(nowMs: Self.now), as: UTF8.self)
+        #expect(message == "n,,\u{1}auth=Bearer \(token)\u{1}traceId=abc123\u{1}\u{1}")
+        #expect(OAuthBearerServer.parseInitialResponse(Array(message.utf8))?.1 == token)
+        // A broker refusing it: expired after its lifetime.
+        #expect(throws: OAuthBearerTokenFailure.self) { try validator.validate(token, nowMs: Self.now + 601_000).get() }
+
+        for (options, fragment) in [
+            ([String: String](), "unsecuredLoginStringClaim_sub"),
+            (["unsecuredLoginStringClaim_sub": "a", "unsecuredLoginNumberClaim_exp": "1"], "exp"),
+            (["unsecuredLoginStringClaim_sub": "a", "unsecuredLoginNumberClaim_n": "many"], "must be a number"),
+            (["unsecuredLoginStringClaim_sub": "a", "unsecuredLoginLifetimeSeconds": "0"], "unsecuredLoginLifetimeSeconds"),
+            (["unsecuredLoginStringClaim_sub": "a", "unsecuredLoginExtension_bad-name": "x"], "not a valid SASL extension"),
+        ] {
+            #expect(throws: SecurityError.self, "\(options)") { try OAuthBearerUnsecuredLogin(jaasOptions: options) }
+            do { _ = try OAuthBearerUnsecuredLogin(jaasOptions: options) } catch {
+                #expect(error.description.contains(fragment), "\(error.description)")
+            }
+        }
+    }
+
+    @Test func librdkafkasConfig() throws {
+        let login = try OAuthBearerUnsecuredLogin(librdkafkaConfig: "principal=bob scope=kafka,other lifeSeconds=60 extension_region=eu")
+        #expect(login.principal == "bob" && login.scope == ["kafka", "other"] && login.lifetimeSeconds == 60 && login.extensions == ["region": "eu"])
+        #expect(try UnsecuredJwtValidator().validate(login.token(nowMs: Self.now), nowMs: Self.now).get().principal == "bob")
+        let renamed = try OAuthBearerUnsecuredLogin(librdkafkaConfig: "principal=carol principalClaimName=client_id")
+        var validator = UnsecuredJwtValidator()
+        validator.principalClaimName = "client_id"
+        #expect(try validator.validate(renamed.token(nowMs: Self.now), nowMs: Self.now).get().principal == "carol")
+        #expect(throws: SecurityError.self) { try OAuthBearerUnsecuredLogin(librdkafkaConfig: "scope=a") }
+        #expect(throws: SecurityError.self) { try OAuthBearerUnsecuredLogin(librdkafkaConfig: "principal=a color=blue") }
+        #expect(throws: SecurityError.self) { try OAuthBearerUnsecuredLogin(librdkafkaConfig: "principal=a lifeSeconds=-1") }
     }
 }

@@ -100,7 +100,7 @@ def test_the_cli_takes_a_client_properties_file(vltava_bin, secured, pki, tmp_pa
      "authentication failed"),
     ({"security.protocol": "SASL_SSL", "sasl.jaas.config": f'{PLAIN_MODULE} required username="alice" password="alice-secret";'},
      "GSSAPI"),
-    ({"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER"}, "OAUTHBEARER is not supported"),
+    ({"security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER"}, "unsecuredLoginStringClaim_sub"),
     ({"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
       "sasl.jaas.config": 'com.example.EvilLoginModule required username="a" password="b";'}, "EvilLoginModule"),
     ({"security.protocol": "TLS"}, "security.protocol must be"),

@@ -159,9 +159,48 @@ def test_the_exchange_byte_by_byte(oauth):
 def test_a_callback_handler_class_is_refused(vltava_bin, tmp_path):
     process = OAuthBroker(vltava_bin, tmp_path / "data", extra=[
         "--override", "listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class="
-                      "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"])
-    with pytest.raises(RuntimeError, match="no callback handler class is loaded"):
+                      "com.example.MyValidatorCallbackHandler"])
+    with pytest.raises(RuntimeError, match="no other callback handler class is loaded"):
         process.start()
     bad_skew = OAuthBroker(vltava_bin, tmp_path / "data2", 'unsecuredValidatorAllowableClockSkewMs="soon"')
     with pytest.raises(RuntimeError, match="unsecuredValidatorAllowableClockSkewMs"):
         bad_skew.start()
+
+
+def test_the_cli_logs_in_with_unsecured_tokens(vltava_bin, oauth, tmp_path):
+    """Vltava's own client makes OAUTHBEARER tokens as Kafka's OAuthBearerLoginModule (and librdkafka) do without an
+    identity provider, and says why the broker refused one."""
+    import subprocess
+
+    def cli(config, *args, stdin=None):
+        return subprocess.run([str(vltava_bin), *args, "-b", oauth.sasl_bootstrap, "--command-config", str(config)],
+                              input=stdin, capture_output=True, timeout=60)
+
+    kafka_style = tmp_path / "kafka.properties"
+    kafka_style.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\n"
+                           f'sasl.jaas.config={OAUTH_MODULE} required unsecuredLoginStringClaim_sub="dana" '
+                           'unsecuredLoginListClaim_scope=",kafka,extra" unsecuredLoginLifetimeSeconds="120";\n')
+    topic = f"oauth-cli-{time.time_ns()}"
+    created = cli(kafka_style, "topics", "create", "--topic", topic)
+    assert created.returncode == 0, created.stderr
+    produced = cli(kafka_style, "produce", "--topic", topic, stdin=b"a\nb\n")
+    assert produced.returncode == 0, produced.stderr
+    librdkafka_style = tmp_path / "librdkafka.properties"
+    librdkafka_style.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanisms=OAUTHBEARER\n"
+                                "sasl.oauthbearer.config=principal=erin scope=kafka\n")
+    consumed = cli(librdkafka_style, "consume", "--topic", topic, "-e")
+    assert consumed.returncode == 0, consumed.stderr
+    assert consumed.stdout.split() == [b"a", b"b"]
+    deadline = time.monotonic() + 10
+    while not ("principal=User:dana" in oauth.log() and "principal=User:erin" in oauth.log()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "principal=User:dana" in oauth.log() and "principal=User:erin" in oauth.log()
+
+    # The listener requires the scope "kafka": a token without it is refused, and the CLI says what the broker said.
+    scopeless = tmp_path / "scopeless.properties"
+    scopeless.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\n"
+                         f'sasl.jaas.config={OAUTH_MODULE} required unsecuredLoginStringClaim_sub="dana";\n')
+    refused = cli(scopeless, "topics", "list")
+    assert refused.returncode != 0
+    error = refused.stderr.decode()
+    assert "the broker refused the OAUTHBEARER token" in error and "insufficient_scope" in error, error

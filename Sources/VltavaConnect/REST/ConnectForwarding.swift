@@ -2,6 +2,8 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import VltavaSecurity
 
 /// A worker of a group answers requests that change configs only when it leads (Kafka's
 /// `ConnectResource.completeOrForwardRequest`): a follower forwards them to the leader's URL with
@@ -9,6 +11,8 @@ import NIOPosix
 struct ConnectForwarding: RouterMiddleware {
     typealias Context = BasicRequestContext
     let herder: Herder
+    /// The TLS client context for an https leader.
+    var tls: NIOSSLContext?
 
     static let changingMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
 
@@ -35,14 +39,14 @@ struct ConnectForwarding: RouterMiddleware {
             target += target.contains("?") ? "&forward=false" : "?forward=false"
             do {
                 let answer = try await Self.send(leaderUrl: leaderUrl, method: HTTPMethod(rawValue: request.method.rawValue),
-                                                 target: target, body: body, authorization: request.headers[.authorization])
+                                                 target: target, body: body, authorization: request.headers[.authorization], tls: tls)
                 var headers = HTTPFields()
                 if !answer.body.isEmpty { headers[.contentType] = "application/json" }
                 return Response(status: .init(code: answer.status), headers: headers,
                                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
             } catch {
                 return ConnectRoutes.errorResponse(ConnectRestError(
-                    500, "Error trying to forward REST request: cannot reach the leader at \(leaderUrl): \(error)"))
+                    500, "Error trying to forward REST request: cannot reach the leader at \(leaderUrl): \(TLSFailure.describe(error) ?? "\(error)")"))
             }
         }
     }
@@ -57,13 +61,13 @@ struct ConnectForwarding: RouterMiddleware {
 
     /// Sends one request to another worker and returns its answer.
     /// The client's credentials go along, as Kafka's forwarding passes its `Authorization` header on.
-    static func send(leaderUrl: String, method: HTTPMethod, target: String, body: ByteBuffer, authorization: String? = nil)
-        async throws -> HTTPAnswer {
-        let endpoint = try HTTPSchemaRegistryClient.parse(leaderUrl)
+    static func send(leaderUrl: String, method: HTTPMethod, target: String, body: ByteBuffer, authorization: String? = nil,
+                     tls: NIOSSLContext? = nil) async throws -> HTTPAnswer {
+        let endpoint = try HTTPSchemaRegistryClient.parse(leaderUrl, configName: "rest.advertised.listener")
         var headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         return try await HTTPExchangeHandler.exchange(
-            endpoint: endpoint, method: method, target: target, headers: headers, body: Array(body.readableBytesView),
+            endpoint: endpoint, method: method, target: target, headers: headers, body: Array(body.readableBytesView), tls: tls,
             on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: .seconds(10), timeout: .seconds(90)).get()
     }
 }

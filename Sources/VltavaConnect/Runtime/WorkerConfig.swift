@@ -33,6 +33,10 @@ public struct WorkerConfig: Sendable {
     /// Where the REST API listens.
     public var restHost: String
     public var restPort: Int
+    /// Whether the REST API is served over HTTPS (`listeners=https://...`).
+    public var restUsesTLS = false
+    /// `rest.advertised.listener`: the scheme other workers use to reach this one (the listener's by default).
+    public var advertisedScheme: String
     /// The address other workers and clients are told (it also names this worker: `worker_id`).
     public var advertisedHost: String?
     public var advertisedPort: Int?
@@ -63,7 +67,7 @@ public struct WorkerConfig: Sendable {
         taskShutdownGracefulTimeoutMs = Int64(try ConnectConfig.int(
             properties, "task.shutdown.graceful.timeout.ms", default: 5000, minimum: 0))
         if let listeners = properties["listeners"], !listeners.trimmedWhitespace.isEmpty {
-            (restHost, restPort) = try Self.parseListener(listeners)
+            (restHost, restPort, restUsesTLS) = try Self.parseListener(listeners)
         } else {
             restHost = properties["rest.host.name"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0"
             restPort = try ConnectConfig.int(properties, "rest.port", default: 8083, minimum: 0)
@@ -71,6 +75,12 @@ public struct WorkerConfig: Sendable {
         advertisedHost = properties["rest.advertised.host.name"].flatMap { $0.isEmpty ? nil : $0 }
         advertisedPort = properties["rest.advertised.port"] == nil
             ? nil : try ConnectConfig.int(properties, "rest.advertised.port", default: 0, minimum: 0)
+        let scheme = (properties["rest.advertised.listener"] ?? "").trimmedWhitespace.lowercased()
+        guard ["", "http", "https"].contains(scheme) else {
+            throw .config(name: "rest.advertised.listener", message: "Invalid value \(scheme) for configuration rest.advertised.listener: "
+                + "must be http or https")
+        }
+        advertisedScheme = scheme.isEmpty ? (restUsesTLS ? "https" : "http") : scheme
         group = WorkerGroup.Settings(groupId: groupId)
         group.variant = try ConnectProtocol.Variant(configValue: properties["connect.protocol"] ?? "sessioned")
         group.maxDelayMs = Int64(try ConnectConfig.int(properties, "scheduled.rebalance.max.delay.ms", default: 300_000, minimum: 0))
@@ -107,7 +117,16 @@ public struct WorkerConfig: Sendable {
     }
 
     /// The worker's REST URL as other workers reach it (`Assignment.leaderUrl`): the advertised address.
-    public var restUrl: String { "http://\(workerId)/" }
+    public var restUrl: String { "\(advertisedScheme)://\(workerId)/" }
+
+    /// The TLS settings of the REST API (server and, for requests forwarded to other workers, client): the
+    /// `listeners.https.`-prefixed properties if there are any (the prefix dropped), else the worker's `ssl.*` ones —
+    /// Kafka's all-or-nothing rule.
+    public var restSslProperties: [String: String] {
+        let prefixed = withPrefix("listeners.https.")
+        if !prefixed.isEmpty { return prefixed }
+        return properties.filter { $0.key.hasPrefix("ssl.") }
+    }
 
     private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
@@ -123,13 +142,19 @@ public struct WorkerConfig: Sendable {
         return Int16(value)
     }
 
-    /// `http://host:port[,...]` (Kafka's `listeners`): the first listener; only http.
-    public static func parseListener(_ text: String) throws(ConnectError) -> (host: String, port: Int) {
-        let first = text.split(separator: ",").first.map(String.init) ?? text
-        var rest = Substring(first.trimmedWhitespace)
+    /// `http://host:port` or `https://host:port` (Kafka's `listeners`): the first listener.
+    public static func parseListener(_ text: String) throws(ConnectError) -> (host: String, port: Int, usesTLS: Bool) {
+        let listeners = text.split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
+        guard listeners.count <= 1 else {
+            throw .config(name: "listeners", message: "one listener is served (http://host:port or https://host:port), not \(text)")
+        }
+        var rest = Substring(listeners.first ?? text)
+        var usesTLS = false
         if let scheme = rest.range(of: "://") {
-            guard rest[..<scheme.lowerBound].lowercased() == "http" else {
-                throw .config(name: "listeners", message: "only http listeners are supported: \(text)")
+            switch rest[..<scheme.lowerBound].lowercased() {
+            case "http": usesTLS = false
+            case "https": usesTLS = true
+            default: throw .config(name: "listeners", message: "a listener is http:// or https://, not \(text)")
             }
             rest = rest[scheme.upperBound...]
         }
@@ -138,7 +163,7 @@ public struct WorkerConfig: Sendable {
         }
         var host = String(rest[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        return (host.isEmpty ? "0.0.0.0" : host, port, usesTLS)
     }
 
     /// The worker properties that cp-kafka-connect's environment sets: `CONNECT_<NAME>` becomes `<name>` with

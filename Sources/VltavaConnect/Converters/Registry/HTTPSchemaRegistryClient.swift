@@ -2,7 +2,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import SchemaRegistry
+import VltavaSecurity
 
 /// Confluent's REST API over HTTP/1.1, one request per connection, on NIO's shared event loop group. Each call
 /// blocks the calling thread until the answer or the timeout: converters are synchronous, and the Connect worker
@@ -12,12 +14,13 @@ import SchemaRegistry
 /// one that cannot be reached is skipped. An error answer (`{"error_code":…,"message":…}`) becomes a
 /// `ConnectError` carrying the registry's message.
 public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
-    /// A registry address: `http://host[:port][/base]`.
+    /// A registry address: `http://host[:port][/base]` or `https://...`.
     struct Endpoint: Sendable, Hashable {
         var host: String
         var port: Int
         var basePath: String
         var userInfo: String?
+        var usesTLS = false
     }
 
     let endpoints: [Endpoint]
@@ -25,14 +28,18 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
     let authorization: String?
     let connectTimeout: TimeAmount
     let requestTimeout: TimeAmount
+    /// The TLS client context of https registries.
+    let tls: NIOSSLContext?
     private let group: any EventLoopGroup
 
     static let contentType = "application/vnd.schemaregistry.v1+json"
 
-    /// `urls`: registry URLs (`http://` only); `userInfo`: `user:password` for basic authentication;
-    /// `userInfoFromURL`: take the credentials from the URL (`http://user:password@host`), Confluent's `URL` source.
+    /// `urls`: registry URLs (`http://` or `https://`); `userInfo`: `user:password` for basic authentication;
+    /// `userInfoFromURL`: take the credentials from the URL (`http://user:password@host`), Confluent's `URL` source;
+    /// `tls`: the client context of https URLs (`schema.registry.ssl.*`; the system's trust roots when nil).
     public init(urls: [String], userInfo: String? = nil, userInfoFromURL: Bool = false,
-                connectTimeout: Duration = .seconds(60), requestTimeout: Duration = .seconds(60)) throws(ConnectError) {
+                connectTimeout: Duration = .seconds(60), requestTimeout: Duration = .seconds(60),
+                tls: NIOSSLContext? = nil) throws(ConnectError) {
         var endpoints: [Endpoint] = []
         for url in urls { endpoints.append(try Self.parse(url)) }
         guard !endpoints.isEmpty else {
@@ -46,15 +53,26 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
         self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000
                                            + requestTimeout.components.attoseconds / 1_000_000_000)
         self.group = MultiThreadedEventLoopGroup.singleton
+        if let tls {
+            self.tls = tls
+        } else if endpoints.contains(where: \.usesTLS) {
+            do {
+                self.tls = try NIOSSLContext(configuration: .makeClientConfiguration())
+            } catch {
+                throw .config(name: "schema.registry.url", message: "cannot set up TLS: \(error)")
+            }
+        } else {
+            self.tls = nil
+        }
     }
 
-    static func parse(_ url: String) throws(ConnectError) -> Endpoint {
+    static func parse(_ url: String, configName: String = "schema.registry.url") throws(ConnectError) -> Endpoint {
         let text = String(url.trimmingSpaces)
-        guard text.lowercased().hasPrefix("http://") else {
-            throw .config(name: "schema.registry.url",
-                          message: "\(url): only http:// schema registry URLs are supported (https is not)")
+        let usesTLS = text.lowercased().hasPrefix("https://")
+        guard usesTLS || text.lowercased().hasPrefix("http://") else {
+            throw .config(name: configName, message: "\(url): an http:// or https:// URL is expected")
         }
-        var rest = Substring(text.dropFirst("http://".count))
+        var rest = Substring(text.dropFirst(usesTLS ? "https://".count : "http://".count))
         var basePath = ""
         if let slash = rest.firstIndex(of: "/") {
             basePath = String(rest[slash...])
@@ -67,17 +85,17 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
             rest = rest[rest.index(after: at)...]
         }
         var host = String(rest)
-        var port = 80
+        var port = usesTLS ? 443 : 80
         if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
             guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else {
-                throw .config(name: "schema.registry.url", message: "\(url): invalid port")
+                throw .config(name: configName, message: "\(url): invalid port")
             }
             port = number
             host = String(rest[..<colon])
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw .config(name: "schema.registry.url", message: "\(url): no host") }
-        return Endpoint(host: host, port: port, basePath: basePath, userInfo: userInfo)
+        guard !host.isEmpty else { throw .config(name: configName, message: "\(url): no host") }
+        return Endpoint(host: host, port: port, basePath: basePath, userInfo: userInfo, usesTLS: usesTLS)
     }
 
     // MARK: The API
@@ -143,7 +161,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
             do {
                 response = try exchange(endpoint, method, path, body: body)
             } catch {
-                unreachable.append("\(endpoint.host):\(endpoint.port) (\(error))")
+                unreachable.append("\(endpoint.host):\(endpoint.port) (\(TLSFailure.describe(error) ?? "\(error)"))")
                 continue
             }
             let json = try? JSONParser.parse(bytes: response.body)
@@ -164,7 +182,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         if body != nil { headers.add(name: "Content-Type", value: Self.contentType) }
         let answerFuture = HTTPExchangeHandler.exchange(
-            endpoint: endpoint, method: method, target: path, headers: headers, body: Array((body ?? "").utf8),
+            endpoint: endpoint, method: method, target: path, headers: headers, body: Array((body ?? "").utf8), tls: tls,
             on: group.next(), connectTimeout: connectTimeout, timeout: requestTimeout)
         let answer = try answerFuture.wait()
         return (answer.status, answer.body)
@@ -224,12 +242,14 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         case closedEarly
         case timedOut(TimeAmount)
         case tooLarge(Int)
+        case noTLS
 
         var description: String {
             switch self {
             case .closedEarly: return "the connection closed before a whole answer"
             case let .timedOut(timeout): return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
             case let .tooLarge(limit): return "the answer is larger than \(limit) bytes"
+            case .noTLS: return "an https URL needs TLS settings"
             }
         }
     }
@@ -239,12 +259,16 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     /// Sends one request to `endpoint` on a connection of its own (closed after the answer) and completes with the
     /// answer, or fails after `timeout`. `Host`, `Connection: close` and `Content-Length` are added to `headers`.
+    /// An https endpoint is reached through `tls` (SNI and the host name check with its host name; an IP address is
+    /// checked against the certificate's IP entries).
     static func exchange(endpoint: HTTPSchemaRegistryClient.Endpoint, method: HTTPMethod, target: String, headers: HTTPHeaders,
-                         body: [UInt8], on eventLoop: any EventLoop, connectTimeout: TimeAmount,
+                         body: [UInt8], tls: NIOSSLContext? = nil, on eventLoop: any EventLoop, connectTimeout: TimeAmount,
                          timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
         let promise = eventLoop.makePromise(of: HTTPAnswer.self)
+        if endpoint.usesTLS && tls == nil { return eventLoop.makeFailedFuture(Failure.noTLS) }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + target, headers: headers)
-        head.headers.add(name: "Host", value: endpoint.port == 80 ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+        let defaultPort = endpoint.usesTLS ? 443 : 80
+        head.headers.add(name: "Host", value: endpoint.port == defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
         head.headers.add(name: "Connection", value: "close")
         head.headers.add(name: "Content-Length", value: String(body.count))
         let request = Request(head: head, body: body)
@@ -252,6 +276,11 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if endpoint.usesTLS, let tls {
+                        let isAddress = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : endpoint.host))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler(request: request, promise: promise))
                 }

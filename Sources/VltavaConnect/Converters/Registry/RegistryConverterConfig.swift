@@ -1,3 +1,6 @@
+import NIOSSL
+import VltavaSecurity
+
 /// The configuration Confluent's registry converters share (`AbstractKafkaSchemaSerDeConfig`): where the registry
 /// is, how to authenticate, which subject a record's schema goes under, and whether to register schemas.
 struct RegistryConverterConfig: Sendable {
@@ -71,9 +74,21 @@ struct RegistryConverterConfig: Sendable {
             }
             let connectTimeout = try ConverterConfig.int(configs, Self.connectTimeoutConfig, default: 60000)
             let readTimeout = try ConverterConfig.int(configs, Self.readTimeoutConfig, default: 60000)
+            // Confluent's `schema.registry.ssl.*` (truststore, keystore, protocols) for https registries.
+            var tls: NIOSSLContext?
+            let ssl = configs.filter { $0.key.hasPrefix("schema.registry.ssl.") }
+            if !ssl.isEmpty, urls.contains(where: { $0.lowercased().hasPrefix("https://") }) {
+                var properties: [String: String] = [:]
+                for (key, value) in ssl { properties[String(key.dropFirst("schema.registry.".count))] = value }
+                do {
+                    tls = try ClientSecurity.tlsContext(properties: properties)
+                } catch {
+                    throw .config(name: "schema.registry.ssl.truststore.location", message: error.description)
+                }
+            }
             registry = try HTTPSchemaRegistryClient(urls: urls, userInfo: userInfo, userInfoFromURL: source == "URL",
                                                     connectTimeout: .milliseconds(Int64(max(1, connectTimeout))),
-                                                    requestTimeout: .milliseconds(Int64(max(1, readTimeout))))
+                                                    requestTimeout: .milliseconds(Int64(max(1, readTimeout))), tls: tls)
         }
         self.client = CachedSchemaRegistryClient(registry, capacity: Int(max(1, maxSchemas)), latestTTL: latestCacheTTL)
     }
