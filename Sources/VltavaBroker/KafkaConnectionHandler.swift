@@ -82,7 +82,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         if let tls = security.tls, !security.securityProtocol.usesSasl, case TLSUserEvent.handshakeCompleted = event {
             let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate
             if let certificate {
-                guard let name = TLSServerSettings.distinguishedName(of: certificate), let user = tls.principalMapper.name(for: name) else {
+                guard let name = TLSServerSettings.distinguishedName(of: certificate), let user = tls.settings.principalMapper.name(for: name) else {
                     carryOut([.close(reason: "no ssl.principal.mapping.rules rule maps the client certificate's name")], context: context)
                     return
                 }

@@ -108,7 +108,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
                     }
                     return channel.eventLoop.makeCompletedFuture {
                         if let tls = security.tls {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.settings.context))
                         }
                         try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler(
                             broker: broker, listenerName: listener.name, security: security, credentials: credentials,
@@ -150,10 +150,25 @@ public final class KafkaServer: Service, @unchecked Sendable {
             pool.submit { _ in logs.flushDueLogs() }
         })
         let jwksFiles = securities.values.compactMap(\.jwksFile)
-        if !jwksFiles.isEmpty {
+        let tlsFiles = securities.sorted { $0.key < $1.key }.compactMap { name, security in security.tls.map { (name, $0) } }
+        if !jwksFiles.isEmpty || !tlsFiles.isEmpty {
             let logger = self.logger
             maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 pool.submit { _ in
+                    for (listener, tls) in tlsFiles {
+                        switch tls.reloadIfChanged() {
+                        case .success(true):
+                            logger.info("TLS key and certificates read again; new connections get them", metadata: [
+                                "listener": "\(listener)", "files": "\(tls.files.joined(separator: ", "))",
+                            ])
+                        case .success(false):
+                            break
+                        case let .failure(error):
+                            logger.warning("TLS files changed but cannot be used; keeping the certificate in force", metadata: [
+                                "listener": "\(listener)", "error": "\(error.description)",
+                            ])
+                        }
+                    }
                     for file in jwksFiles {
                         switch file.reloadIfChanged() {
                         case .success(true):

@@ -22,8 +22,8 @@ public struct ListenerSecurity: Sendable {
     public var reauthenticationMs: Int64
     /// `sasl.server.max.receive.size`: the largest frame read before a client is authenticated.
     public var maximumUnauthenticatedBytes: Int
-    /// The TLS server side of SSL and SASL_SSL listeners.
-    public var tls: TLSServerSettings?
+    /// The TLS server side of SSL and SASL_SSL listeners, read again when its files change.
+    public var tls: TLSServerReloader?
 
     public static let plaintext = ListenerSecurity(
         securityProtocol: .plaintext, mechanisms: [], plainUsers: [:], reauthenticationMs: 0, maximumUnauthenticatedBytes: 524_288,
@@ -46,7 +46,7 @@ extension BrokerConfiguration {
                 properties[String(name.dropFirst(prefix.count))] = value
             }
             do {
-                security.tls = try TLSServerSettings(properties: properties)
+                security.tls = try TLSServerReloader(properties: properties)
             } catch {
                 throw .invalidListener(name: listener.name, reason: error.description)
             }

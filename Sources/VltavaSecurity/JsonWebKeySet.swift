@@ -158,15 +158,11 @@ public final class JwksFile: Sendable {
         var keys: JsonWebKeySet
         var stamp: FileStamp?
     }
-    private struct FileStamp: Equatable {
-        var modified: Date?
-        var size: Int?
-    }
     private let loaded: Mutex<Loaded>
 
     public init(path: String) throws(SecurityError) {
         self.path = path
-        let stamp = Self.stamp(path)
+        let stamp = FileStamp.of(path)
         loaded = Mutex(Loaded(keys: try Self.read(path), stamp: stamp))
     }
 
@@ -188,7 +184,7 @@ public final class JwksFile: Sendable {
     /// Reads the file again if its modification time or size changed: `.success(true)` when new keys were taken,
     /// `.failure` (the old keys kept) when the changed file is not a usable JWKS.
     public func reloadIfChanged() -> Result<Bool, SecurityError> {
-        let stamp = Self.stamp(path)
+        let stamp = FileStamp.of(path)
         guard stamp != loaded.withLock({ $0.stamp }) else { return .success(false) }
         do {
             let keys = try Self.read(path)
@@ -205,11 +201,6 @@ public final class JwksFile: Sendable {
             throw .invalidConfiguration("cannot read the JWKS file \(path)")
         }
         return try JsonWebKeySet(json: data, source: "the JWKS file \(path)")
-    }
-
-    private static func stamp(_ path: String) -> FileStamp? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
-        return FileStamp(modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue)
     }
 }
 

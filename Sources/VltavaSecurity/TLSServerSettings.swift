@@ -23,6 +23,17 @@ public struct TLSServerSettings: Sendable {
 
     static let confluentSecrets = "/etc/kafka/secrets"
 
+    /// The files settings of `properties` are read from (keystore, truststore, Confluent's credential files).
+    static func files(_ properties: [String: String]) -> [String] {
+        var properties = properties
+        try? resolveConfluentFiles(&properties)
+        var files = ["ssl.keystore.location", "ssl.truststore.location"].compactMap { properties[$0] }
+        for credentials in ["ssl.keystore.credentials", "ssl.key.credentials", "ssl.truststore.credentials"] {
+            if let name = properties[credentials] { files.append("\(confluentSecrets)/\(name)") }
+        }
+        return files
+    }
+
     public init(properties: [String: String]) throws(SecurityError) {
         var properties = properties
         try Self.resolveConfluentFiles(&properties)

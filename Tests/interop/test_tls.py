@@ -212,3 +212,60 @@ def test_misspelt_or_class_loading_ssl_settings_stop_start_up(vltava_bin, tmp_pa
                             env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
     assert message in result.stderr.decode(), result.stderr.decode()
+
+
+def served_certificate(port, pki):
+    """The subject CN and serial number of the certificate a TLS listener serves to a new connection."""
+    import socket
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            certificate = tls.getpeercert()
+    subject = dict(item[0] for item in certificate["subject"])
+    return subject["commonName"], certificate["serialNumber"]
+
+
+def test_renewed_certificates_are_served_without_a_restart(vltava_bin, tmp_path, pki):
+    """The keystore rewritten in place (a renewed certificate) is served to new connections within seconds, while a
+    connected producer goes on; a broken keystore is logged and the certificate in force kept."""
+    keystore = tmp_path / "keystore.pem"
+    keystore.write_text((pki / "server-keystore.pem").read_text())
+    process = TlsBroker(vltava_bin, tmp_path / "data", pki, extra=["--override", f"ssl.keystore.location={keystore}"]).start()
+    try:
+        first = served_certificate(process.ssl_port, pki)
+        assert first[0] == "localhost"
+        from confluent_kafka import Producer
+        producer = Producer({**ssl_config(process, pki), "acks": "all"})
+        topic = f"renewal-{time.time_ns()}"
+        producer.produce(topic, value=b"before")
+        assert producer.flush(30) == 0
+
+        # Renew: a new key and certificate (another name, another serial) from the same CA, written over the file.
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "renewed.key", "-out", "renewed.csr",
+                "-subj", "/CN=renewed.localhost", cwd=tmp_path)
+        (tmp_path / "renewed.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        openssl("x509", "-req", "-in", "renewed.csr", "-CA", str(pki / "ca.pem"), "-CAkey", str(pki / "ca.key"),
+                "-CAcreateserial", "-out", "renewed.pem", "-days", "2", "-extfile", "renewed.ext", cwd=tmp_path)
+        keystore.write_text((tmp_path / "renewed.key").read_text() + (tmp_path / "renewed.pem").read_text())
+        deadline = time.monotonic() + 15
+        while served_certificate(process.ssl_port, pki)[0] != "renewed.localhost":
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.3)
+        assert served_certificate(process.ssl_port, pki)[1] != first[1]
+        assert "TLS key and certificates read again" in process.log()
+        # The producer's connection predates the renewal and goes on; new clients get the new certificate.
+        producer.produce(topic, value=b"after")
+        assert producer.flush(30) == 0
+        roundtrip(ssl_config(process, pki), count=5)
+
+        keystore.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+        deadline = time.monotonic() + 15
+        while "TLS files changed but cannot be used" not in process.log():
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.3)
+        assert served_certificate(process.ssl_port, pki)[0] == "renewed.localhost"
+        assert process.process.poll() is None
+    finally:
+        process.kill9()

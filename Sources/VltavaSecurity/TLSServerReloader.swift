@@ -1,0 +1,57 @@
+import Foundation
+import Synchronization
+
+/// A TLS server's settings that follow their files: the keystore and truststore (and Confluent's credential files)
+/// are checked by `reloadIfChanged()` — called off the event loops, by a maintenance thread — and when one changed
+/// the settings are built again, so renewed certificates are served without a restart. New connections get the new
+/// settings; established ones keep theirs. Files that cannot be used keep the settings in force.
+public final class TLSServerReloader: Sendable {
+    public let properties: [String: String]
+    /// The files the settings are read from.
+    public let files: [String]
+    private struct Loaded {
+        var settings: TLSServerSettings
+        var stamps: [FileStamp?]
+    }
+    private let loaded: Mutex<Loaded>
+
+    public init(properties: [String: String]) throws(SecurityError) {
+        self.properties = properties
+        files = TLSServerSettings.files(properties)
+        let stamps = files.map(FileStamp.of)
+        loaded = Mutex(Loaded(settings: try TLSServerSettings(properties: properties), stamps: stamps))
+    }
+
+    /// The settings in force.
+    public var settings: TLSServerSettings { loaded.withLock { $0.settings } }
+
+    /// Builds the settings again if a file changed: `.success(true)` when new settings were taken, `.failure` (the
+    /// settings in force kept) when the changed files cannot be used — a key and certificate written one after the
+    /// other are tried again at the next change.
+    public func reloadIfChanged() -> Result<Bool, SecurityError> {
+        let stamps = files.map(FileStamp.of)
+        guard stamps != loaded.withLock({ $0.stamps }) else { return .success(false) }
+        do {
+            let settings = try TLSServerSettings(properties: properties)
+            loaded.withLock { $0 = Loaded(settings: settings, stamps: stamps) }
+            return .success(true)
+        } catch {
+            loaded.withLock { $0.stamps = stamps }
+            return .failure(error)
+        }
+    }
+}
+
+/// What tells a file's new version from its old one: its modification time, size and inode (a file replaced by a
+/// rename, as certificate renewers do, has a new inode).
+struct FileStamp: Equatable, Sendable {
+    var modified: Date?
+    var size: Int?
+    var inode: Int?
+
+    static func of(_ path: String) -> FileStamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return FileStamp(modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue,
+                         inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
+    }
+}
