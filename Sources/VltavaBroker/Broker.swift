@@ -218,9 +218,9 @@ public final class Broker: Sendable {
         case let .listOffsets(request):
             return connection.eventLoop.makeSucceededFuture(.message(.listOffsets(handleListOffsets(request, context: context))))
         case let .createTopics(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.createTopics(handleCreateTopics(request, context: context))))
+            return connection.eventLoop.makeSucceededFuture(.message(.createTopics(throttledCreateTopics(request, context: context))))
         case let .deleteTopics(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(handleDeleteTopics(request, context: context))))
+            return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(throttledDeleteTopics(request, context: context))))
         case let .initProducerId(request):
             return handleInitProducerId(request, context: context)
         case let .addPartitionsToTxn(request):
@@ -239,7 +239,7 @@ public final class Broker: Sendable {
         case let .listTransactions(request):
             return connection.eventLoop.makeSucceededFuture(.message(.listTransactions(handleListTransactions(request, context: context))))
         case let .createPartitions(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.createPartitions(handleCreatePartitions(request, context: context))))
+            return connection.eventLoop.makeSucceededFuture(.message(.createPartitions(throttledCreatePartitions(request, context: context))))
         case let .describeConfigs(request):
             return connection.eventLoop.makeSucceededFuture(.message(.describeConfigs(handleDescribeConfigs(request, context: context))))
         case let .alterConfigs(request):

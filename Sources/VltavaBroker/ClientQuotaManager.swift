@@ -11,6 +11,8 @@ final class ClientQuotaManager: Sendable {
     private struct State {
         var resolver: ClientQuotaResolver
         var rates: [String: (rate: QuotaRate, lastMs: Int64)] = [:]
+        /// `controller_mutation_rate` buckets, by metric.
+        var buckets: [String: (bucket: QuotaTokenBucket, lastMs: Int64)] = [:]
         /// The matches of each client, by key, until the quotas change.
         var matches: [MatchKey: ClientQuotaResolver.Match?] = [:]
     }
@@ -70,6 +72,37 @@ final class ClientQuotaManager: Sendable {
         return state.withLockedValue { state in
             guard let match = state.resolver.connectionRate(ip: ip) else { return 0 }
             return record(&state, match, 1, nowMs: nowMs)
+        }
+    }
+
+    /// `controller_mutation_rate` (KIP-599): `partitions` created or deleted by this client. Strict (the request
+    /// versions that know THROTTLING_QUOTA_EXCEEDED): refused, with the throttle time, while the client's bucket is
+    /// in debt; otherwise taken, possibly into debt. Permissive (older versions): always taken. Returns nil when
+    /// taken, else the throttle time.
+    func takeMutations(_ partitions: Int64, user: String, clientId: String, strict: Bool, nowMs: Int64) -> Int64? {
+        guard active.load(ordering: .acquiring) else { return nil }
+        return state.withLockedValue { state -> Int64? in
+            guard let match = Self.match(&state, .controllerMutationRate, user: user, clientId: clientId) else { return nil }
+            let burst = Double(samples) * Double(windowMs) / 1000
+            var bucket = state.buckets[match.metricKey]?.bucket ?? QuotaTokenBucket(rate: match.bound, burstSeconds: burst, nowMs: nowMs)
+            let throttle = bucket.take(Double(partitions), rate: match.bound, burstSeconds: burst, nowMs: nowMs, strict: strict)
+            if state.buckets.count >= 10_000, state.buckets[match.metricKey] == nil {
+                state.buckets = state.buckets.filter { nowMs - $0.value.lastMs < Int64(samples) * windowMs }
+            }
+            state.buckets[match.metricKey] = (bucket, nowMs)
+            return throttle > 0 ? throttle : nil
+        }
+    }
+
+    /// How long this client's `controller_mutation_rate` bucket is in debt (0 when it is not, or has no quota).
+    func mutationThrottle(user: String, clientId: String, nowMs: Int64) -> Int64 {
+        guard active.load(ordering: .acquiring) else { return 0 }
+        return state.withLockedValue { state in
+            guard let match = Self.match(&state, .controllerMutationRate, user: user, clientId: clientId),
+                  var bucket = state.buckets[match.metricKey]?.bucket else { return 0 }
+            let throttle = bucket.throttleMs(rate: match.bound, burstSeconds: Double(samples) * Double(windowMs) / 1000, nowMs: nowMs)
+            state.buckets[match.metricKey] = (bucket, nowMs)
+            return throttle
         }
     }
 

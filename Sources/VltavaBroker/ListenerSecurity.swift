@@ -208,6 +208,12 @@ extension BrokerConfiguration {
     /// The first listener a client inside this process can use without credentials (PLAINTEXT), for the
     /// registry's and Connect's own clients.
     public func plaintextListener() -> ListenerEndpoint? {
-        brokerListeners.first { (try? securityProtocol(of: $0)) == .plaintext }
+        listener(speaking: .plaintext)
+    }
+
+    /// The first broker listener of `securityProtocol`: where the registry and Connect inside `vltava serve` connect
+    /// when their settings name a protocol.
+    public func listener(speaking securityProtocol: SecurityProtocol) -> ListenerEndpoint? {
+        brokerListeners.first { (try? self.securityProtocol(of: $0)) == securityProtocol }
     }
 }

@@ -204,3 +204,42 @@ public struct QuotaRate: Sendable {
         return min(Int64(throttle.rounded()), Int64(samples) * windowMs)
     }
 }
+
+/// Kafka's `TokenBucket` for `controller_mutation_rate` (KIP-599): tokens refill at the quota's rate up to a burst
+/// of the quota times the whole quota window (`quota.window.num` × `quota.window.size.seconds`); each partition a
+/// request creates or deletes takes one. A mutation is accepted while the bucket is not in debt (it may take the
+/// bucket below zero); once it is, the time to pay the debt back is the throttle.
+public struct QuotaTokenBucket: Sendable {
+    public private(set) var tokens: Double
+    private var lastMs: Int64
+
+    /// A full bucket.
+    public init(rate: Double, burstSeconds: Double, nowMs: Int64) {
+        tokens = rate * burstSeconds
+        lastMs = nowMs
+    }
+
+    private mutating func refill(rate: Double, burstSeconds: Double, nowMs: Int64) {
+        tokens = min(rate * burstSeconds, tokens + rate * Double(max(0, nowMs - lastMs)) / 1000)
+        lastMs = max(lastMs, nowMs)
+    }
+
+    /// Takes `value` tokens if the bucket is not in debt; otherwise takes nothing and returns the throttle in ms.
+    public mutating func take(_ value: Double, rate: Double, burstSeconds: Double, nowMs: Int64, strict: Bool) -> Int64 {
+        refill(rate: rate, burstSeconds: burstSeconds, nowMs: nowMs)
+        if strict, tokens < 0 { return max(1, throttleMs(rate: rate)) }
+        tokens -= value
+        return 0
+    }
+
+    /// The time until the bucket is out of debt (0 when it is not in debt).
+    public mutating func throttleMs(rate: Double, burstSeconds: Double, nowMs: Int64) -> Int64 {
+        refill(rate: rate, burstSeconds: burstSeconds, nowMs: nowMs)
+        return throttleMs(rate: rate)
+    }
+
+    private func throttleMs(rate: Double) -> Int64 {
+        guard tokens < 0, rate > 0 else { return 0 }
+        return Int64((-tokens / rate * 1000).rounded())
+    }
+}

@@ -124,12 +124,25 @@ struct Serve: AsyncParsableCommand {
 
     // MARK: Schema registry (issue 5)
 
-    /// The schema registry beside the broker, storing `_schemas` through the broker's first listener.
+    /// The schema registry beside the broker, storing `_schemas` through the broker's first PLAINTEXT listener, or
+    /// through the first listener of `SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL` with the `..._SASL_*` and
+    /// `..._SSL_*` settings (as Confluent's image takes them).
     private func schemaRegistryService(configuration: BrokerConfiguration, logger: Logger) throws -> SchemaRegistryService? {
         let text = schemaRegistryListeners ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081"
         guard !["", "none", "off", "false"].contains(text.lowercased()) else { return nil }
-        guard let broker = configuration.plaintextListener() else {
-            logger.warning("schema registry not started: it needs a PLAINTEXT broker listener (inside vltava serve it does not log in to SASL listeners)")
+        let environment = ProcessInfo.processInfo.environment
+        let security: ClientSecurity
+        do {
+            // Without SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL: PLAINTEXT.
+            security = try SchemaRegistryService.storeSecurity(environment: environment, bootstrapServers: "")
+        } catch {
+            throw ValidationError("SCHEMA_REGISTRY_KAFKASTORE_*: \(error.message)")
+        }
+        guard let broker = configuration.listener(speaking: security.securityProtocol) else {
+            logger.warning("""
+                schema registry not started: the broker has no \(security.securityProtocol.rawValue) listener for it \
+                (set SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL and its SASL/SSL settings to use a secured one)
+                """)
             return nil
         }
         let listener: (host: String, port: Int, usesTLS: Bool)
@@ -139,9 +152,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--schema-registry-listeners: \(error)")
         }
         let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
-        let environment = ProcessInfo.processInfo.environment
         let client = SchemaRegistryService.storeClient(
-            bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)], environment: environment)
+            bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)], environment: environment, security: security)
         var registry = SchemaRegistryService(
             client: client, topic: environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
             host: listener.host, port: listener.port,
@@ -162,23 +174,32 @@ extension Serve {
     // MARK: Kafka Connect (issue 10)
 
     /// A Connect worker beside the broker, keeping its connectors, offsets and statuses in `connect-configs`,
-    /// `connect-offsets` and `connect-status` through the broker's first listener. Those topics are created with
-    /// the first connector; until then the worker only reads them (if they exist) and serves its REST API.
+    /// `connect-offsets` and `connect-status` through the broker's first PLAINTEXT listener, or the first listener of
+    /// the worker's `security.protocol` (`CONNECT_SECURITY_PROTOCOL` with `CONNECT_SASL_*` / `CONNECT_SSL_*`). Those
+    /// topics are created with the first connector; until then the worker only reads them (if they exist) and serves
+    /// its REST API.
     func connectService(configuration: BrokerConfiguration, logger: Logger) throws -> ConnectService? {
         let environment = ProcessInfo.processInfo.environment
         let text = connectListeners ?? environment["CONNECT_LISTENERS"] ?? "http://0.0.0.0:8083"
         guard !["", "none", "off", "false"].contains(text.lowercased()) else { return nil }
-        guard let broker = configuration.plaintextListener() else {
-            logger.warning("Connect not started: it needs a PLAINTEXT broker listener (inside vltava serve it does not log in to SASL listeners)")
-            return nil
-        }
-        let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
         var properties: [String: String] = [
             // One broker: the broker's default replication factor, not Kafka Connect's 3.
             "config.storage.replication.factor": "-1", "offset.storage.replication.factor": "-1",
             "status.storage.replication.factor": "-1",
         ]
         for (key, value) in WorkerConfig.properties(fromEnvironment: environment) { properties[key] = value }
+        let protocolName = (properties["security.protocol"] ?? "PLAINTEXT").trimmedWhitespace.uppercased()
+        guard let securityProtocol = SecurityProtocol(rawValue: protocolName) else {
+            throw ValidationError("CONNECT_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, not '\(protocolName)'")
+        }
+        guard let broker = configuration.listener(speaking: securityProtocol) else {
+            logger.warning("""
+                Connect not started: the broker has no \(securityProtocol.rawValue) listener for it \
+                (set CONNECT_SECURITY_PROTOCOL and its SASL/SSL settings to use a secured one)
+                """)
+            return nil
+        }
+        let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
         properties["bootstrap.servers"] = "\(brokerHost):\(broker.port)"
         properties["listeners"] = text
         properties["group.id"] = properties["group.id"] ?? "connect-cluster"

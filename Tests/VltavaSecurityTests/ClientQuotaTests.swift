@@ -77,4 +77,23 @@ struct ClientQuotaTests {
         let perSecond = sent / 120
         #expect(perSecond > 0.9e6 && perSecond < 1.2e6, "\(perSecond)")
     }
+
+    @Test func controllerMutationTokenBucket() {
+        // 2 mutations/s over 11 one-second windows: a burst of 22.
+        var bucket = QuotaTokenBucket(rate: 2, burstSeconds: 11, nowMs: 0)
+        #expect(bucket.tokens == 22)
+        #expect(bucket.take(20, rate: 2, burstSeconds: 11, nowMs: 0, strict: true) == 0)
+        #expect(bucket.take(10, rate: 2, burstSeconds: 11, nowMs: 0, strict: true) == 0, "not in debt yet: let through")
+        #expect(bucket.tokens == -8)
+        #expect(bucket.take(1, rate: 2, burstSeconds: 11, nowMs: 0, strict: true) == 4000, "8 tokens of debt at 2/s")
+        #expect(bucket.tokens == -8, "a refused mutation takes nothing")
+        #expect(bucket.throttleMs(rate: 2, burstSeconds: 11, nowMs: 1000) == 3000)
+        #expect(bucket.take(1, rate: 2, burstSeconds: 11, nowMs: 4000, strict: true) == 0, "the debt is paid")
+        // Permissive: always taken, the debt is the throttle.
+        #expect(bucket.take(30, rate: 2, burstSeconds: 11, nowMs: 4000, strict: false) == 0)
+        #expect(bucket.throttleMs(rate: 2, burstSeconds: 11, nowMs: 4000) == 15_500)
+        // Refilled no further than the burst.
+        #expect(bucket.throttleMs(rate: 2, burstSeconds: 11, nowMs: 1_000_000) == 0)
+        #expect(bucket.tokens == 22)
+    }
 }

@@ -243,3 +243,50 @@ def test_connection_creation_rate_per_ip(quota_broker):
     assert alter(quota_broker, [{"Entity": [{"EntityType": "ip", "EntityName": None}],
                                  "Ops": [op("connection_creation_rate", remove=True)]}])[0]["ErrorCode"] == 0
     assert served()
+
+
+THROTTLING_QUOTA_EXCEEDED = 89
+
+
+def creatable(name, partitions):
+    return {"Name": name, "NumPartitions": partitions, "ReplicationFactor": -1, "Assignments": [], "Configs": []}
+
+
+def test_controller_mutation_rate(quota_broker):
+    """KIP-599: CreateTopics, CreatePartitions and DeleteTopics take one token per partition from a bucket refilled at
+    the quota's rate (burst: the quota times the 11 s window). Strict versions refuse a topic while the bucket is in
+    debt and say how long to wait; older versions go through and are throttled afterwards; validate-only is free."""
+    assert [a["ErrorCode"] for a in alter(quota_broker, [
+        {"Entity": entity(client_id="vltava-fuzz"), "Ops": [op("controller_mutation_rate", 2)]}])] == [0]
+    prefix = unique_topic("mutations")
+    with socket.create_connection(("127.0.0.1", quota_broker.port), timeout=10) as sock:
+        # 22 tokens: 20 partitions fit, 10 more are let through into debt (-8), then nothing until it is paid back.
+        checked = call(sock, "CreateTopics", 7, {"Topics": [creatable(f"{prefix}-v", 50)], "timeoutMs": 10000,
+                                                 "validateOnly": True})
+        assert checked["Topics"][0]["ErrorCode"] == 0 and checked["Topics"][0]["TopicId"] == b"\0" * 16, "not validate-only"
+        answer = call(sock, "CreateTopics", 7, {"Topics": [creatable(f"{prefix}-a", 20), creatable(f"{prefix}-b", 10),
+                                                           creatable(f"{prefix}-c", 1)], "timeoutMs": 10000})
+        codes = {topic["Name"]: topic["ErrorCode"] for topic in answer["Topics"]}
+        assert codes == {f"{prefix}-a": 0, f"{prefix}-b": 0, f"{prefix}-c": THROTTLING_QUOTA_EXCEEDED}, answer
+        refused = next(topic for topic in answer["Topics"] if topic["Name"] == f"{prefix}-c")
+        assert refused["ErrorMessage"] == "The throttling quota has been exceeded."
+        # 8 tokens of debt at 2 per second: about 4 s.
+        assert 3000 <= answer["ThrottleTimeMs"] <= 4100, answer["ThrottleTimeMs"]
+        # The connection is muted for the throttle: the next request is read once it has passed.
+        started = time.monotonic()
+        call(sock, "DescribeClientQuotas", 1, {"Components": [], "Strict": False})
+        assert time.monotonic() - started >= 2.5
+        time.sleep(1)
+        deleted = call(sock, "DeleteTopics", 6, {"Topics": [{"Name": f"{prefix}-b", "TopicId": b"\0" * 16}], "TimeoutMs": 10000})
+        assert deleted["Responses"][0]["ErrorCode"] == 0
+        more = call(sock, "CreatePartitions", 3, {"Topics": [{"Name": f"{prefix}-a", "Count": 40, "Assignments": None}],
+                                                  "TimeoutMs": 10000, "ValidateOnly": False})
+        assert more["Results"][0]["ErrorCode"] == THROTTLING_QUOTA_EXCEEDED and more["ThrottleTimeMs"] > 0, more
+    time.sleep(6)
+    with socket.create_connection(("127.0.0.1", quota_broker.port), timeout=10) as sock:
+        # A permissive (old) version is never refused: the debt it makes is its throttle.
+        old = call(sock, "CreateTopics", 5, {"Topics": [creatable(f"{prefix}-d", 40)], "timeoutMs": 10000})
+        assert old["Topics"][0]["ErrorCode"] == 0 and old["ThrottleTimeMs"] > 1000, old
+    # Another client id has no quota.
+    admin = AdminClient({"bootstrap.servers": quota_broker.bootstrap, "client.id": "unlimited"})
+    admin.create_topics([NewTopic(f"{prefix}-e", 100)])[f"{prefix}-e"].result(20)

@@ -5,7 +5,10 @@ import VltavaStorage
 extension Broker {
     /// CreatePartitions: raises a topic's partition count, with Kafka's checks and messages; manual assignments
     /// must give one replica list per new partition, each naming this node only.
-    func handleCreatePartitions(_ request: CreatePartitionsRequest, context: RequestContext) -> CreatePartitionsResponse {
+    /// `admit` is asked for the partitions each topic adds (`controller_mutation_rate`); a refused topic gets
+    /// THROTTLING_QUOTA_EXCEEDED.
+    func handleCreatePartitions(_ request: CreatePartitionsRequest, context: RequestContext,
+                                admit: (Int64) -> Bool = { _ in true }) -> CreatePartitionsResponse {
         var response = CreatePartitionsResponse()
         var seen: [String: Int] = [:]
         for topic in request.topics { seen[topic.name, default: 0] += 1 }
@@ -22,7 +25,7 @@ extension Broker {
             } else if seen[topic.name, default: 0] > 1 {
                 problem = ApiError(.invalidRequest, "Duplicate topic name.")
             } else {
-                problem = createPartitions(topic, validateOnly: request.validateOnly)
+                problem = createPartitions(topic, validateOnly: request.validateOnly, admit: admit)
             }
             if let problem {
                 result.errorCode = problem.code.rawValue
@@ -33,7 +36,8 @@ extension Broker {
         return response
     }
 
-    private func createPartitions(_ request: CreatePartitionsRequest.CreatePartitionsTopic, validateOnly: Bool) -> ApiError? {
+    private func createPartitions(_ request: CreatePartitionsRequest.CreatePartitionsTopic, validateOnly: Bool,
+                                  admit: (Int64) -> Bool) -> ApiError? {
         guard let topic = metadata.topic(named: request.name) else {
             return ApiError(.unknownTopicOrPartition, "The topic '\(request.name)' does not exist.")
         }
@@ -64,6 +68,7 @@ extension Broker {
             }
         }
         if validateOnly { return nil }
+        guard admit(Int64(request.count - current)) else { return ApiError(.throttlingQuotaExceeded, Self.throttlingQuotaMessage) }
         do {
             try logs.addPartitions(topic: topic.name, count: request.count)
             return nil

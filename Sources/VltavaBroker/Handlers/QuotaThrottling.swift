@@ -39,6 +39,52 @@ extension Broker {
         connection.throttle.throttle(throttle)
     }
 
+    /// CreateTopics, CreatePartitions and DeleteTopics under `controller_mutation_rate` (KIP-599): each topic's
+    /// partitions are taken from the client's token bucket. The versions that know THROTTLING_QUOTA_EXCEEDED
+    /// (CreateTopics 6+, CreatePartitions 3+, DeleteTopics 5+) are strict — a topic is refused while the bucket is in
+    /// debt, and the answer carries the time to pay it back; older versions are permissive — everything is taken,
+    /// and the debt becomes the throttle. Either way the connection then reads nothing for that long.
+    func withMutationQuota<Response>(context: RequestContext, strict: Bool,
+                                     _ body: ((Int64) -> Bool) -> Response) -> (Response, throttleMs: Int64) {
+        guard quotas.isActive else { return (body { _ in true }, 0) }
+        let user = Self.quotaUser(context.connection.principal), clientId = context.header.clientId ?? ""
+        var refused: Int64 = 0
+        let response = body { partitions in
+            guard let throttle = quotas.takeMutations(partitions, user: user, clientId: clientId, strict: strict, nowMs: clock()) else {
+                return true
+            }
+            refused = max(refused, throttle)
+            return false
+        }
+        let throttle = strict ? refused : quotas.mutationThrottle(user: user, clientId: clientId, nowMs: clock())
+        context.connection.throttle.throttle(throttle)
+        return (response, throttle)
+    }
+
+    func throttledCreateTopics(_ request: CreateTopicsRequest, context: RequestContext) -> CreateTopicsResponse {
+        var (response, throttle) = withMutationQuota(context: context, strict: context.version >= 6) { admit in
+            handleCreateTopics(request, context: context, admit: admit)
+        }
+        if throttle > 0 { response.throttleTimeMs = Int32(clamping: throttle) }
+        return response
+    }
+
+    func throttledDeleteTopics(_ request: DeleteTopicsRequest, context: RequestContext) -> DeleteTopicsResponse {
+        var (response, throttle) = withMutationQuota(context: context, strict: context.version >= 5) { admit in
+            handleDeleteTopics(request, context: context, admit: admit)
+        }
+        if throttle > 0 { response.throttleTimeMs = Int32(clamping: throttle) }
+        return response
+    }
+
+    func throttledCreatePartitions(_ request: CreatePartitionsRequest, context: RequestContext) -> CreatePartitionsResponse {
+        var (response, throttle) = withMutationQuota(context: context, strict: context.version >= 3) { admit in
+            handleCreatePartitions(request, context: context, admit: admit)
+        }
+        if throttle > 0 { response.throttleTimeMs = Int32(clamping: throttle) }
+        return response
+    }
+
     /// Fetch under `consumer_byte_rate`: the answer's record bytes are recorded; a client over its quota gets,
     /// as from Kafka, an answer without records (the bytes taken back from its rate) carrying the throttle time,
     /// and its connection stops reading for that long.

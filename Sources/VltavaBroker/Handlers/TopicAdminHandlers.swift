@@ -5,10 +5,15 @@ import VltavaStorage
 extension Broker {
     /// Kafka's `MAX_PARTITIONS_PER_BATCH`: the most partitions one CreateTopics or CreatePartitions may add.
     static let maximumPartitionsPerRequest: Int64 = 10_000
+    /// Kafka's `ThrottlingQuotaExceededException` message.
+    static let throttlingQuotaMessage = "The throttling quota has been exceeded."
 
     /// CreateTopics: partitions and replication factor (-1 for the broker defaults; only 1 replica on a single
     /// node), manual assignments onto this node, configs validated by Kafka's rules, and validate-only.
-    func handleCreateTopics(_ request: CreateTopicsRequest, context: RequestContext) -> CreateTopicsResponse {
+    /// `admit` is asked for each topic's partitions before it is created (`controller_mutation_rate`); a refused
+    /// topic gets THROTTLING_QUOTA_EXCEEDED. Validate-only requests do not ask.
+    func handleCreateTopics(_ request: CreateTopicsRequest, context: RequestContext,
+                            admit: (Int64) -> Bool = { _ in true }) -> CreateTopicsResponse {
         var response = CreateTopicsResponse()
         // Kafka's controller refuses a request that would create more than 10 000 partitions, all of it.
         let requested = request.topics.reduce(Int64(0)) { total, topic in
@@ -58,6 +63,8 @@ extension Broker {
                 fail(.invalidReplicationFactor, "Replication factor: \(replicationFactor) larger than available brokers: 1.")
             } else if creatable.assignments.contains(where: { $0.brokerIds != [nodeId] }) {
                 fail(.invalidReplicaAssignment, "Replica assignments must name broker \(nodeId) only.")
+            } else if (try? TopicConfigs.validate(configs)) != nil, !request.validateOnly, !admit(Int64(partitions)) {
+                fail(.throttlingQuotaExceeded, Self.throttlingQuotaMessage)
             } else {
                 do {
                     try TopicConfigs.validate(configs)
@@ -88,8 +95,10 @@ extension Broker {
         return response
     }
 
-    /// DeleteTopics: by name, or by topic id from version 6.
-    func handleDeleteTopics(_ request: DeleteTopicsRequest, context: RequestContext) -> DeleteTopicsResponse {
+    /// DeleteTopics: by name, or by topic id from version 6; `admit` is asked for each topic's partitions
+    /// (`controller_mutation_rate`).
+    func handleDeleteTopics(_ request: DeleteTopicsRequest, context: RequestContext,
+                            admit: (Int64) -> Bool = { _ in true }) -> DeleteTopicsResponse {
         var response = DeleteTopicsResponse()
         let wanted: [(name: String?, id: KafkaUUID)] = context.version >= 6
             ? request.topics.map { ($0.name, $0.topicId) }
@@ -105,6 +114,9 @@ extension Broker {
                 result.topicId = topic.topicId
                 if !configuration.deleteTopicEnable {
                     result.errorCode = ErrorCode.topicDeletionDisabled.rawValue
+                } else if !admit(Int64(topic.partitionCount)) {
+                    result.errorCode = ErrorCode.throttlingQuotaExceeded.rawValue
+                    result.errorMessage = Self.throttlingQuotaMessage
                 } else {
                     do {
                         try logs.deleteTopic(name: topic.name)
