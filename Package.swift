@@ -47,6 +47,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VltavaHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
             name: "VltavaStorage",
             dependencies: [
                 "KafkaProtocol",
@@ -73,6 +82,7 @@ let package = Package(
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaSecurity",
+                "VltavaHTTP",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 "VltavaStorage",
@@ -116,6 +126,7 @@ let package = Package(
             dependencies: [
                 "VltavaClient",
                 "VltavaSecurity",
+                "VltavaHTTP",
                 "SchemaRegistry",
                 "KafkaProtocol",
                 "KafkaRecords",

@@ -150,11 +150,15 @@ public final class KafkaServer: Service, @unchecked Sendable {
             pool.submit { _ in logs.flushDueLogs() }
         })
         let jwksFiles = securities.values.compactMap(\.jwksFile)
+        let jwksEndpoints = securities.values.compactMap(\.jwksEndpoint)
+        let clock = Broker.wallClockMilliseconds
+        for endpoint in jwksEndpoints { endpoint.tick(nowMs: clock()) }
         let tlsFiles = securities.sorted { $0.key < $1.key }.compactMap { name, security in security.tls.map { (name, $0) } }
-        if !jwksFiles.isEmpty || !tlsFiles.isEmpty {
+        if !jwksFiles.isEmpty || !tlsFiles.isEmpty || !jwksEndpoints.isEmpty {
             let logger = self.logger
             maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 pool.submit { _ in
+                    for endpoint in jwksEndpoints { endpoint.tick(nowMs: clock()) }
                     for (listener, tls) in tlsFiles {
                         switch tls.reloadIfChanged() {
                         case .success(true):

@@ -3,6 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Logging
+import NIOSSL
 import VltavaSecurity
 
 /// How one listener authenticates its clients: its protocol, and for SASL the mechanisms it offers and the users
@@ -18,6 +20,8 @@ public struct ListenerSecurity: Sendable {
     public var oauthBearer = OAuthBearerValidator.unsecured(UnsecuredJwtValidator())
     /// The JWKS file of a signed-token validator, read again when it changes.
     public var jwksFile: JwksFile?
+    /// The JWKS endpoint of a signed-token validator (an identity provider's https URL), fetched and refreshed.
+    public var jwksEndpoint: JwksEndpoint?
     /// `connections.max.reauth.ms`: the session lifetime told to SASL clients (0: sessions do not expire).
     public var reauthenticationMs: Int64
     /// `sasl.server.max.receive.size`: the largest frame read before a client is authenticated.
@@ -129,17 +133,22 @@ extension BrokerConfiguration {
         guard let url = setting("sasl.oauthbearer.jwks.endpoint.url") else {
             throw .invalidValue(name: handlerName, value: handler, reason: "the validator of signed tokens needs sasl.oauthbearer.jwks.endpoint.url")
         }
-        guard let path = JwksFile.path(fileURL: url.value) else {
-            throw .invalidValue(name: url.name, value: url.value, reason: "Vltava reads the JWKS from a file (file:///path/to/jwks.json); "
-                + "fetching it from an identity provider's URL is not supported")
+        var validator: SignedJwtValidator
+        if let path = JwksFile.path(fileURL: url.value) {
+            let file: JwksFile
+            do {
+                file = try JwksFile(path: path)
+            } catch {
+                throw .invalidValue(name: url.name, value: url.value, reason: error.description)
+            }
+            validator = SignedJwtValidator(keys: { file.keys })
+            security.jwksFile = file
+        } else {
+            let endpoint = try jwksEndpoint(url, listener: listener, setting: setting)
+            validator = SignedJwtValidator(keys: { endpoint.keys })
+            validator.missingKey = { endpoint.keyMissing($0) }
+            security.jwksEndpoint = endpoint
         }
-        let file: JwksFile
-        do {
-            file = try JwksFile(path: path)
-        } catch {
-            throw .invalidValue(name: url.name, value: url.value, reason: error.description)
-        }
-        var validator = SignedJwtValidator(keys: { file.keys })
         if let claim = setting("sasl.oauthbearer.sub.claim.name"), !claim.value.isEmpty { validator.subClaimName = claim.value }
         if let claim = setting("sasl.oauthbearer.scope.claim.name"), !claim.value.isEmpty { validator.scopeClaimName = claim.value }
         if let skew = setting("sasl.oauthbearer.clock.skew.seconds") {
@@ -153,7 +162,38 @@ extension BrokerConfiguration {
         }
         if let issuer = setting("sasl.oauthbearer.expected.issuer"), !issuer.value.isEmpty { validator.expectedIssuer = issuer.value }
         security.oauthBearer = .signed(validator)
-        security.jwksFile = file
+    }
+
+    /// An identity provider's JWKS URL with its refresh and retry settings; an https URL is trusted through the
+    /// `ssl.*` options of the listener's `OAuthBearerLoginModule` (Kafka's `JaasOptionsUtils`), else the system's roots.
+    private func jwksEndpoint(_ url: (name: String, value: String), listener: ListenerEndpoint,
+                              setting: (String) -> (name: String, value: String)?) throws(ConfigurationError) -> JwksEndpoint {
+        var settings = JwksEndpoint.Settings()
+        for (key, path) in [("sasl.oauthbearer.jwks.endpoint.refresh.ms", \JwksEndpoint.Settings.refreshMs),
+                            ("sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", \.retryBackoffMs),
+                            ("sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", \.retryBackoffMaxMs)] {
+            guard let value = setting(key) else { continue }
+            guard let milliseconds = Int64(value.value), milliseconds > 0 else {
+                throw .invalidValue(name: value.name, value: value.value, reason: "expected a number of milliseconds > 0")
+            }
+            settings[keyPath: path] = milliseconds
+        }
+        var tls: NIOSSLContext?
+        if url.value.lowercased().hasPrefix("https://") {
+            let module = try jaas(of: listener, mechanism: "oauthbearer")?.configuration.modules
+                .first { $0.className == JaasConfiguration.oauthBearerModule }
+            let ssl = (module?.options ?? [:]).filter { $0.key.hasPrefix("ssl.") }
+            do {
+                tls = try ClientSecurity.tlsContext(properties: ssl)
+            } catch {
+                throw .invalidValue(name: url.name, value: url.value, reason: "the TLS settings of the listener's OAuthBearerLoginModule: \(error.description)")
+            }
+        }
+        do {
+            return try JwksEndpoint(url: url.value, tls: tls, settings: settings, logger: Logger(label: "vltava"))
+        } catch {
+            throw .invalidValue(name: url.name, value: url.value, reason: "\(error.description) (a file:// or https:// URL is expected)")
+        }
     }
 
     /// A listener's protocol from `listener.security.protocol.map` (a listener named after a protocol needs no entry).

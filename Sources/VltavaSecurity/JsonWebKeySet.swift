@@ -118,6 +118,14 @@ public struct JsonWebKeySet: Sendable {
     /// Why each skipped key was skipped.
     public var skipped: [String]
 
+    /// No keys (an endpoint's set before its first answer).
+    public static let empty = JsonWebKeySet(keys: [], skipped: [])
+
+    public init(keys: [JsonWebKey], skipped: [String] = []) {
+        self.keys = keys
+        self.skipped = skipped
+    }
+
     public init(json data: Data, source: String) throws(SecurityError) {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let members = object["keys"] as? [Any] else {

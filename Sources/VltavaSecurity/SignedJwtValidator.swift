@@ -7,6 +7,8 @@ import Foundation
 /// `sasl.oauthbearer.sub.claim.name`, and `aud` / `iss` equal to the expected ones when those are configured.
 public struct SignedJwtValidator: Sendable {
     public var keys: @Sendable () -> JsonWebKeySet
+    /// Told when no key suits a token (a JWKS endpoint then fetches its keys again: the provider may have rotated).
+    public var missingKey: (@Sendable (_ keyId: String?) -> Void)?
     public var subClaimName = "sub"
     public var scopeClaimName = "scope"
     /// `sasl.oauthbearer.clock.skew.seconds` (Kafka's default: 30).
@@ -37,6 +39,7 @@ public struct SignedJwtValidator: Sendable {
         guard let signature = Base64URL.decode(parts[2]), !signature.isEmpty else { return invalid("the JWT's signature is not base64url") }
         let candidates = keys().candidates(for: algorithm, keyId: keyId)
         guard !candidates.isEmpty else {
+            missingKey?(keyId)
             return invalid("no key of the JWKS suits the JWT (alg \(name)" + (keyId.map { ", kid \($0)" } ?? "") + ")")
         }
         let input = Array(compact.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Synchronization
 import Testing
 @testable import VltavaSecurity
 
@@ -154,5 +155,22 @@ struct SignedJwtTests {
         #expect(try file.reloadIfChanged().get() == true)
         #expect(file.keys.keys.first?.keyId == "two-and-longer")
         #expect(throws: SecurityError.self) { try JwksFile(path: directory.appendingPathComponent("missing.json").path) }
+    }
+
+    @Test func aMissingKeyIsReported() throws {
+        let ec = P256.Signing.PrivateKey()
+        let empty = SignedJwtValidator(keys: { .empty })
+        let asked = Mutex<[String?]>([])
+        var validator = empty
+        validator.missingKey = { keyId in asked.withLock { $0.append(keyId) } }
+        let token = try Self.token(Self.claims(), header: #"{"alg":"ES256","kid":"new"}"#) {
+            Array(try ec.signature(for: SHA256.hash(data: $0)).rawRepresentation)
+        }
+        guard case let .failure(failure) = validator.validate(token, nowMs: Self.now) else {
+            Issue.record("a token was accepted without keys")
+            return
+        }
+        #expect(failure.reason.contains("no key"))
+        #expect(asked.withLock { $0 } == ["new"])
     }
 }

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from conftest import BrokerProcess, free_port
 from security_support import client_error, is_closed
 from test_oauthbearer import OAUTH_MODULE, config_with_token, roundtrip, sasl_frames
+from test_tls import pki  # noqa: F401 (the CA and certificates fixture)
 
 HANDLER = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
 ISSUER = "https://idp.example"
@@ -65,13 +66,13 @@ def write_jwks(path, *signers):
 
 
 class SignedBroker(BrokerProcess):
-    def __init__(self, binary, data_dir, jwks_url, extra=()):
+    def __init__(self, binary, data_dir, jwks_url, extra=(), jaas_options=""):
         self.sasl_port = free_port()
         port = free_port()
         super().__init__(binary, data_dir, port, extra_args=[
             "--override", f"listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}",
             "--override", "sasl.enabled.mechanisms=OAUTHBEARER",
-            "--override", f"listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config={OAUTH_MODULE} required;",
+            "--override", f"listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config={OAUTH_MODULE} required {jaas_options};",
             "--override", f"listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class={HANDLER}",
             "--override", f"sasl.oauthbearer.jwks.endpoint.url={jwks_url}",
             "--override", "sasl.oauthbearer.expected.audience=kafka,other",
@@ -179,7 +180,7 @@ def test_keys_rotate_with_the_file(signed, keys):
 
 def test_start_up_refuses_what_cannot_be_used(vltava_bin, tmp_path, keys):
     cases = [
-        ("https://idp.example/jwks", "reads the JWKS from a file"),
+        ("ftp://idp.example/jwks", "a file:// or https:// URL is expected"),
         (f"file://{tmp_path}/missing.json", "cannot read the JWKS file"),
     ]
     only_secret = tmp_path / "secret.json"
@@ -213,3 +214,90 @@ def test_listener_settings_override_the_brokers(vltava_bin, tmp_path, keys):
         assert client_error(config_with_token(process, without)) is not None
     finally:
         process.kill9()
+
+
+class IdentityProvider:
+    """An identity provider's JWKS over HTTPS (the test CA's server certificate), whose answer a test changes."""
+
+    def __init__(self, pki, keys):
+        import http.server
+        import ssl
+        import threading
+
+        provider = self
+        self.keys, self.status, self.requests = list(keys), 200, 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                provider.requests += 1
+                body = json.dumps({"keys": [k.jwk() for k in provider.keys]}).encode() if provider.status == 200 else b"down"
+                self.send_response(provider.status if self.path == "/oauth2/jwks" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certfile=str(pki / "server.pem"), keyfile=str(pki / "server.key"))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}/oauth2/jwks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def wait_accepted(broker, token, timeout=20):
+    deadline = time.monotonic() + timeout
+    while client_error(config_with_token(broker, token)) is not None:
+        assert time.monotonic() < deadline, broker.log()
+        time.sleep(0.5)
+
+
+def test_jwks_from_an_identity_provider_over_https(vltava_bin, tmp_path, keys, pki):  # noqa: F811
+    """`sasl.oauthbearer.jwks.endpoint.url=https://...`: fetched at start-up through the truststore named in the
+    listener's OAuthBearerLoginModule options, fetched again when a token names a key the set lacks (rotation), and
+    kept when the provider fails."""
+    idp = IdentityProvider(pki, [keys["ec"]])
+    process = SignedBroker(vltava_bin, tmp_path / "data", idp.url,
+                           jaas_options=f'ssl.truststore.location="{pki / "ca.pem"}" ssl.truststore.type="PEM"').start()
+    try:
+        wait_accepted(process, keys["ec"].sign(claims("from-idp")))
+        assert "JWKS fetched" in process.log()
+        # The provider rotates: a token of the new key makes the broker fetch again (at most every 10 s).
+        idp.keys = [keys["next"], keys["ec"]]
+        wait_accepted(process, keys["next"].sign(claims("rotated")), timeout=30)
+        assert idp.requests >= 2
+        # The provider fails: the keys in force stay.
+        idp.status = 500
+        unknown = Signer("EC", "ec-unknown")
+        assert client_error(config_with_token(process, unknown.sign(claims()))) is not None
+        deadline = time.monotonic() + 30
+        while "JWKS not fetched" not in process.log():
+            assert time.monotonic() < deadline, process.log()
+            client_error(config_with_token(process, unknown.sign(claims())))
+            time.sleep(1)
+        assert "HTTP status 500" in process.log()
+        assert client_error(config_with_token(process, keys["next"].sign(claims("still")))) is None
+    finally:
+        process.kill9()
+        idp.close()
+
+
+def test_an_untrusted_identity_provider_is_said_in_plain_words(vltava_bin, tmp_path, keys, pki):  # noqa: F811
+    idp = IdentityProvider(pki, [keys["ec"]])
+    process = SignedBroker(vltava_bin, tmp_path / "data", idp.url).start()  # no truststore: the system's roots
+    try:
+        deadline = time.monotonic() + 15
+        while "certificate verify failed" not in process.log():
+            assert time.monotonic() < deadline, process.log()
+            time.sleep(0.3)
+        assert client_error(config_with_token(process, keys["ec"].sign(claims()))) is not None
+        assert process.process.poll() is None
+    finally:
+        process.kill9()
+        idp.close()

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import VltavaHTTP
 import VltavaSecurity
 
 /// A worker of a group answers requests that change configs only when it leads (Kafka's
@@ -66,7 +67,7 @@ struct ConnectForwarding: RouterMiddleware {
         let endpoint = try HTTPSchemaRegistryClient.parse(leaderUrl, configName: "rest.advertised.listener")
         var headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
         if let authorization { headers.add(name: "Authorization", value: authorization) }
-        return try await HTTPExchangeHandler.exchange(
+        return try await HTTPExchange.exchange(
             endpoint: endpoint, method: method, target: target, headers: headers, body: Array(body.readableBytesView), tls: tls,
             on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: .seconds(10), timeout: .seconds(90)).get()
     }

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import SchemaRegistry
+import VltavaHTTP
 import VltavaSecurity
 
 /// Confluent's REST API over HTTP/1.1, one request per connection, on NIO's shared event loop group. Each call
@@ -15,13 +16,7 @@ import VltavaSecurity
 /// `ConnectError` carrying the registry's message.
 public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
     /// A registry address: `http://host[:port][/base]` or `https://...`.
-    struct Endpoint: Sendable, Hashable {
-        var host: String
-        var port: Int
-        var basePath: String
-        var userInfo: String?
-        var usesTLS = false
-    }
+    typealias Endpoint = HTTPEndpoint
 
     let endpoints: [Endpoint]
     /// The `Authorization` header value, when basic authentication is configured.
@@ -67,35 +62,11 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
     }
 
     static func parse(_ url: String, configName: String = "schema.registry.url") throws(ConnectError) -> Endpoint {
-        let text = String(url.trimmingSpaces)
-        let usesTLS = text.lowercased().hasPrefix("https://")
-        guard usesTLS || text.lowercased().hasPrefix("http://") else {
-            throw .config(name: configName, message: "\(url): an http:// or https:// URL is expected")
+        do {
+            return try HTTPEndpoint(url: url)
+        } catch {
+            throw .config(name: configName, message: error.description)
         }
-        var rest = Substring(text.dropFirst(usesTLS ? "https://".count : "http://".count))
-        var basePath = ""
-        if let slash = rest.firstIndex(of: "/") {
-            basePath = String(rest[slash...])
-            rest = rest[..<slash]
-        }
-        while basePath.hasSuffix("/") { basePath.removeLast() }
-        var userInfo: String?
-        if let at = rest.lastIndex(of: "@") {
-            userInfo = percentDecoded(rest[..<at])
-            rest = rest[rest.index(after: at)...]
-        }
-        var host = String(rest)
-        var port = usesTLS ? 443 : 80
-        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
-            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else {
-                throw .config(name: configName, message: "\(url): invalid port")
-            }
-            port = number
-            host = String(rest[..<colon])
-        }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { throw .config(name: configName, message: "\(url): no host") }
-        return Endpoint(host: host, port: port, basePath: basePath, userInfo: userInfo, usesTLS: usesTLS)
     }
 
     // MARK: The API
@@ -181,7 +152,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
         var headers = HTTPHeaders([("Accept", "\(Self.contentType), application/json")])
         if let authorization { headers.add(name: "Authorization", value: authorization) }
         if body != nil { headers.add(name: "Content-Type", value: Self.contentType) }
-        let answerFuture = HTTPExchangeHandler.exchange(
+        let answerFuture = HTTPExchange.exchange(
             endpoint: endpoint, method: method, target: path, headers: headers, body: Array((body ?? "").utf8), tls: tls,
             on: group.next(), connectTimeout: connectTimeout, timeout: requestTimeout)
         let answer = try answerFuture.wait()
@@ -190,20 +161,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
 
     /// Text with its `%XX` escapes decoded (credentials in a URL).
     static func percentDecoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        while index < text.utf8.endIndex {
-            let byte = text.utf8[index]
-            if byte == UInt8(ascii: "%"), text.utf8.distance(from: index, to: text.utf8.endIndex) >= 3,
-               let value = UInt8(String(decoding: text.utf8[text.utf8.index(after: index)...].prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                index = text.utf8.index(index, offsetBy: 3)
-            } else {
-                bytes.append(byte)
-                index = text.utf8.index(after: index)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        HTTPEndpoint.percentDecoded(text)
     }
 
     /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).
@@ -220,124 +178,5 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
             }
         }
         return String(decoding: encoded, as: UTF8.self)
-    }
-}
-
-struct HTTPAnswer: Sendable {
-    var status: Int
-    var body: [UInt8]
-}
-
-/// Writes one request when the connection is up and completes the promise with the answer.
-final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-
-    struct Request: Sendable {
-        var head: HTTPRequestHead
-        var body: [UInt8]
-    }
-
-    enum Failure: Error, CustomStringConvertible {
-        case closedEarly
-        case timedOut(TimeAmount)
-        case tooLarge(Int)
-        case noTLS
-
-        var description: String {
-            switch self {
-            case .closedEarly: return "the connection closed before a whole answer"
-            case let .timedOut(timeout): return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
-            case let .tooLarge(limit): return "the answer is larger than \(limit) bytes"
-            case .noTLS: return "an https URL needs TLS settings"
-            }
-        }
-    }
-
-    /// Answers larger than this fail (a registry's or a worker's answers are small; the bound stops a runaway).
-    static let maximumAnswerBytes = 64 << 20
-
-    /// Sends one request to `endpoint` on a connection of its own (closed after the answer) and completes with the
-    /// answer, or fails after `timeout`. `Host`, `Connection: close` and `Content-Length` are added to `headers`.
-    /// An https endpoint is reached through `tls` (SNI and the host name check with its host name; an IP address is
-    /// checked against the certificate's IP entries).
-    static func exchange(endpoint: HTTPSchemaRegistryClient.Endpoint, method: HTTPMethod, target: String, headers: HTTPHeaders,
-                         body: [UInt8], tls: NIOSSLContext? = nil, on eventLoop: any EventLoop, connectTimeout: TimeAmount,
-                         timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
-        let promise = eventLoop.makePromise(of: HTTPAnswer.self)
-        if endpoint.usesTLS && tls == nil { return eventLoop.makeFailedFuture(Failure.noTLS) }
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + target, headers: headers)
-        let defaultPort = endpoint.usesTLS ? 443 : 80
-        head.headers.add(name: "Host", value: endpoint.port == defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
-        head.headers.add(name: "Connection", value: "close")
-        head.headers.add(name: "Content-Length", value: String(body.count))
-        let request = Request(head: head, body: body)
-        let connected = ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if endpoint.usesTLS, let tls {
-                        let isAddress = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : endpoint.host))
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler(request: request, promise: promise))
-                }
-            }
-            .connect(host: endpoint.host, port: endpoint.port)
-        connected.whenFailure { promise.fail($0) }
-        let deadline = eventLoop.scheduleTask(in: timeout) {
-            promise.fail(Failure.timedOut(timeout))
-            connected.whenSuccess { $0.close(promise: nil) }
-        }
-        promise.futureResult.whenComplete { _ in deadline.cancel() }
-        return promise.futureResult
-    }
-
-    let request: Request
-    let promise: EventLoopPromise<HTTPAnswer>
-    var status: Int?
-    var body: [UInt8] = []
-
-    init(request: Request, promise: EventLoopPromise<HTTPAnswer>) {
-        self.request = request
-        self.promise = promise
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        if !request.body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: request.body)))), promise: nil)
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case let .head(head):
-            status = Int(head.status.code)
-        case var .body(chunk):
-            guard body.count + chunk.readableBytes <= Self.maximumAnswerBytes else {
-                promise.fail(Failure.tooLarge(Self.maximumAnswerBytes))
-                context.close(promise: nil)
-                return
-            }
-            body += chunk.readBytes(length: chunk.readableBytes) ?? []
-        case .end:
-            if let status { promise.succeed(HTTPAnswer(status: status, body: body)) } else { promise.fail(Failure.closedEarly) }
-            context.close(promise: nil)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(Failure.closedEarly)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
-        context.close(promise: nil)
     }
 }
