@@ -100,6 +100,7 @@ let package = Package(
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaSecurity",
+                "VltavaHTTP",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

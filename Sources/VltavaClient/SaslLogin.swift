@@ -41,6 +41,16 @@ enum SaslLogin {
             return Array(response.authBytes.readableBytesView)
         }
 
+        /// OAUTHBEARER's one message; an RFC 7628 error challenge (`{"status":"invalid_token"}`) is acknowledged with
+        /// ^A, and the broker then fails the exchange.
+        func bearer(_ message: [UInt8]) async throws(KafkaClientError) {
+            let challenge = try await round(message)
+            guard !challenge.isEmpty else { return }
+            let status = String(decoding: challenge, as: UTF8.self)
+            _ = try? await round([0x01])
+            throw failure(address, "the broker refused the OAUTHBEARER token: \(status)")
+        }
+
         switch credentials {
         case let .plain(user, password):
             _ = try await round(Array("\0\(user)\0\(password)".utf8))
@@ -58,18 +68,10 @@ enum SaslLogin {
                 throw failure(address, "the broker's SCRAM signature is wrong (it does not hold this user's credential)")
             }
         case let .oauthBearer(login):
-            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
-            let challenge = try await round(login.initialResponse(nowMs: nowMs))
-            if !challenge.isEmpty {
-                // RFC 7628: an error challenge ({"status":"invalid_token"}) is acknowledged with ^A; the broker then fails.
-                let status = String(decoding: challenge, as: UTF8.self)
-                do {
-                    _ = try await round([0x01])
-                } catch {
-                    throw failure(address, "the broker refused the OAUTHBEARER token: \(status)")
-                }
-                throw failure(address, "the broker refused the OAUTHBEARER token: \(status)")
-            }
+            try await bearer(login.initialResponse(nowMs: Int64(Date().timeIntervalSince1970 * 1000)))
+        case let .oauthBearerProvider(provider):
+            let token = try await OAuthBearerTokens.token(for: provider, timeout: timeout)
+            try await bearer(OAuthBearerUnsecuredLogin.initialResponse(token: token, extensions: provider.extensions))
         }
         guard lifetimeMs > 0 else { return nil }
         // Kafka's clients re-authenticate between 85 % and 95 % of the session; a new connection does the same here.

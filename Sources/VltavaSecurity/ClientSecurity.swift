@@ -27,13 +27,15 @@ public struct ClientSecurity: Sendable {
         case scram(ScramMechanism, user: String, password: String)
         /// An unsecured token made at each login (no identity provider).
         case oauthBearer(OAuthBearerUnsecuredLogin)
+        /// A token from an identity provider (client credentials grant, or a token file).
+        case oauthBearerProvider(OAuthBearerClientCredentials)
 
         /// The mechanism's name as SaslHandshake sends it.
         public var mechanism: String {
             switch self {
             case .plain: return "PLAIN"
             case let .scram(mechanism, _, _): return mechanism.rawValue
-            case .oauthBearer: return "OAUTHBEARER"
+            case .oauthBearer, .oauthBearerProvider: return "OAUTHBEARER"
             }
         }
 
@@ -41,6 +43,7 @@ public struct ClientSecurity: Sendable {
             switch self {
             case let .plain(user, _), let .scram(_, user, _): return user
             case let .oauthBearer(login): return login.principal
+            case let .oauthBearerProvider(provider): return provider.clientId ?? provider.tokenEndpoint
             }
         }
     }
@@ -115,18 +118,34 @@ public struct ClientSecurity: Sendable {
         }
     }
 
-    /// OAUTHBEARER with unsecured tokens: Kafka's `OAuthBearerLoginModule` options in `sasl.jaas.config`, or
-    /// librdkafka's `sasl.oauthbearer.config`. Tokens from an identity provider (a login callback handler, a token
-    /// endpoint, librdkafka's `oidc` method) are refused: Vltava's clients do not fetch them.
+    /// OAUTHBEARER: tokens from an identity provider (Kafka's `OAuthBearerLoginCallbackHandler` with
+    /// `sasl.oauthbearer.token.endpoint.url`, or librdkafka's `sasl.oauthbearer.method=oidc`), else unsecured tokens
+    /// from Kafka's `OAuthBearerLoginModule` options in `sasl.jaas.config` or librdkafka's `sasl.oauthbearer.config`.
     private static func oauthBearerCredentials(_ properties: [String: String]) throws(SecurityError) -> Credentials {
-        for name in ["sasl.login.callback.handler.class", "sasl.oauthbearer.token.endpoint.url"] {
-            if let value = properties[name], !value.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw .invalidConfiguration("\(name) is set: Vltava's clients do not fetch tokens from an identity provider; "
-                    + "they make unsecured tokens (OAuthBearerLoginModule's unsecuredLoginStringClaim_sub)")
+        if let method = properties["sasl.oauthbearer.method"]?.lowercased(), method != "default" {
+            guard method == "oidc" else {
+                throw .invalidConfiguration("sasl.oauthbearer.method must be default or oidc, not '\(method)'")
             }
+            return .oauthBearerProvider(try OAuthBearerClientCredentials(librdkafka: properties))
         }
-        if let method = properties["sasl.oauthbearer.method"], method.lowercased() != "default" {
-            throw .invalidConfiguration("sasl.oauthbearer.method=\(method): Vltava's clients make unsecured tokens only (method default)")
+        if let handler = properties["sasl.login.callback.handler.class"]?.trimmingCharacters(in: .whitespaces), !handler.isEmpty {
+            guard OAuthBearerClientCredentials.loginHandlers.contains(handler) else {
+                throw .invalidConfiguration("sasl.login.callback.handler.class \(handler) is not loaded: Vltava's clients get tokens "
+                    + "as Kafka's OAuthBearerLoginCallbackHandler does (sasl.oauthbearer.token.endpoint.url), or make unsecured ones")
+            }
+            guard let endpoint = properties["sasl.oauthbearer.token.endpoint.url"] else {
+                throw .invalidConfiguration("sasl.login.callback.handler.class \(handler) needs sasl.oauthbearer.token.endpoint.url")
+            }
+            let jaas = try JaasConfiguration(parsing: properties["sasl.jaas.config"] ?? "")
+            guard let module = jaas.modules.first, module.className == JaasConfiguration.oauthBearerModule else {
+                throw .invalidConfiguration("sasl.jaas.config must name \(JaasConfiguration.oauthBearerModule) with clientId and clientSecret")
+            }
+            return .oauthBearerProvider(try OAuthBearerClientCredentials(tokenEndpoint: endpoint, jaasOptions: module.options,
+                                                                         properties: properties))
+        }
+        if let endpoint = properties["sasl.oauthbearer.token.endpoint.url"], !endpoint.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw .invalidConfiguration("sasl.oauthbearer.token.endpoint.url is set without sasl.login.callback.handler.class="
+                + "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler (Kafka's clients need both)")
         }
         if let jaasText = properties["sasl.jaas.config"] {
             let jaas = try JaasConfiguration(parsing: jaasText)

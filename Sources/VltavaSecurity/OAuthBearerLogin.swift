@@ -134,9 +134,14 @@ public struct OAuthBearerUnsecuredLogin: Sendable, Equatable {
         return Self.base64URL(Data(#"{"alg":"none"}"#.utf8)) + "." + Self.base64URL(claims) + "."
     }
 
-    /// The client's first message (RFC 7628): `n,,^Aauth=Bearer <token>^A[name=value^A...]^A`.
+    /// The client's first message (RFC 7628) with a new token.
     public func initialResponse(nowMs: Int64) -> [UInt8] {
-        var message = "n,,\u{1}auth=Bearer \(token(nowMs: nowMs))\u{1}"
+        Self.initialResponse(token: token(nowMs: nowMs), extensions: extensions)
+    }
+
+    /// The client's first message (RFC 7628): `n,,^Aauth=Bearer <token>^A[name=value^A...]^A`.
+    public static func initialResponse(token: String, extensions: [String: String]) -> [UInt8] {
+        var message = "n,,\u{1}auth=Bearer \(token)\u{1}"
         for (name, value) in extensions.sorted(by: { $0.key < $1.key }) { message += "\(name)=\(value)\u{1}" }
         return Array((message + "\u{1}").utf8)
     }

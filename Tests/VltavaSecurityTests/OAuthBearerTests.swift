@@ -135,3 +135,67 @@ struct OAuthBearerLoginTests {
         #expect(throws: SecurityError.self) { try OAuthBearerUnsecuredLogin(librdkafkaConfig: "principal=a lifeSeconds=-1") }
     }
 }
+
+@Suite("OAUTHBEARER tokens from an identity provider")
+struct OAuthBearerClientCredentialsTests {
+    @Test func kafkasAndLibrdkafkasSettings() throws {
+        let security = try ClientSecurity(properties: [
+            "security.protocol": "SASL_SSL", "sasl.mechanism": "OAUTHBEARER",
+            "sasl.login.callback.handler.class": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+            "sasl.oauthbearer.token.endpoint.url": "https://idp.example/oauth2/token",
+            "sasl.jaas.config": #"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="app one" "#
+                + #"clientSecret="s&cret:1" scope="kafka read" extension_tenant="t1" ssl.truststore.location="/ca.pem";"#,
+        ])
+        guard case let .oauthBearerProvider(provider)? = security.credentials else {
+            Issue.record("not a provider: \(String(describing: security.credentials))")
+            return
+        }
+        #expect(provider.clientId == "app one" && provider.extensions == ["tenant": "t1"])
+        #expect(provider.tlsProperties == ["ssl.truststore.location": "/ca.pem"])
+        let request = provider.tokenRequest
+        #expect(request.authorization == "Basic " + Data("app one:s&cret:1".utf8).base64EncodedString())
+        #expect(request.body == "grant_type=client_credentials&scope=kafka+read")
+        var encoded = provider
+        encoded.urlEncodeHeader = true
+        #expect(encoded.tokenRequest.authorization == "Basic " + Data("app+one:s%26cret%3A1".utf8).base64EncodedString())
+
+        let librdkafka = try OAuthBearerClientCredentials(librdkafka: [
+            "sasl.oauthbearer.token.endpoint.url": "http://idp:8080/token", "sasl.oauthbearer.client.id": "c",
+            "sasl.oauthbearer.client.secret": "s", "sasl.oauthbearer.extensions": "a=1,b=2", "https.ca.location": "/ca.pem",
+        ])
+        #expect(librdkafka.extensions == ["a": "1", "b": "2"] && librdkafka.tlsProperties["ssl.truststore.location"] == "/ca.pem")
+        let file = try OAuthBearerClientCredentials(tokenEndpoint: "file:///run/secrets/token", jaasOptions: [:], properties: [:])
+        #expect(file.tokenFile == "/run/secrets/token")
+
+        for (properties, fragment) in [
+            (["sasl.login.callback.handler.class": "com.example.Handler"], "is not loaded"),
+            (["sasl.login.callback.handler.class": "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler"],
+             "token.endpoint.url"),
+            (["sasl.oauthbearer.token.endpoint.url": "https://idp/token"], "without sasl.login.callback.handler.class"),
+            (["sasl.oauthbearer.method": "oidc", "sasl.oauthbearer.token.endpoint.url": "https://idp/token"], "clientId and clientSecret"),
+            (["sasl.oauthbearer.method": "magic"], "default or oidc"),
+        ] {
+            do {
+                _ = try ClientSecurity(properties: ["security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "OAUTHBEARER"]
+                    .merging(properties) { $1 })
+                Issue.record("accepted \(properties)")
+            } catch {
+                #expect(error.description.contains(fragment), "\(error.description)")
+            }
+        }
+    }
+
+    @Test func answersAndTokens() throws {
+        #expect(try OAuthBearerClientCredentials.accessToken(fromAnswer: Array(#"{"access_token":"a.b.c","expires_in":300}"#.utf8)) == "a.b.c")
+        #expect(throws: SecurityError.self) { try OAuthBearerClientCredentials.accessToken(fromAnswer: Array(#"{"error":"x"}"#.utf8)) }
+        let provider = try OAuthBearerClientCredentials(tokenEndpoint: "https://idp/token", jaasOptions: ["clientId": "c", "clientSecret": "s"],
+                                                        properties: [:])
+        let login = OAuthBearerUnsecuredLogin(principal: "svc")
+        let token = login.token(nowMs: 1_800_000_000_000)
+        #expect(try provider.inspect(token: token) == ("svc", 1_800_003_600_000))
+        #expect(throws: SecurityError.self) { try provider.inspect(token: "opaque-token") }
+        var other = provider
+        other.subClaimName = "client_id"
+        #expect(throws: SecurityError.self) { try other.inspect(token: token) }
+    }
+}

@@ -7,6 +7,7 @@ import base64
 import json
 import socket
 import time
+import uuid
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -226,12 +227,32 @@ class IdentityProvider:
 
         provider = self
         self.keys, self.status, self.requests = list(keys), 200, 0
+        self.token_requests, self.clients = 0, {}
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 provider.requests += 1
                 body = json.dumps({"keys": [k.jwk() for k in provider.keys]}).encode() if provider.status == 200 else b"down"
                 self.send_response(provider.status if self.path == "/oauth2/jwks" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):  # noqa: N802
+                # The client credentials grant (RFC 6749 §4.4): Basic credentials, a form body.
+                import urllib.parse
+
+                provider.token_requests += 1
+                form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                user, _, secret = base64.b64decode(self.headers.get("Authorization", "Basic ")[6:]).decode().partition(":")
+                if self.path != "/oauth2/token" or form.get("grant_type") != ["client_credentials"] \
+                        or provider.clients.get(user) != secret:
+                    body, status = b'{"error":"invalid_client"}', 401
+                else:
+                    token = provider.keys[0].sign(claims(f"svc-{user}", scope=form.get("scope", [""])[0]))
+                    body, status = json.dumps({"access_token": token, "token_type": "bearer", "expires_in": 300}).encode(), 200
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -298,6 +319,62 @@ def test_an_untrusted_identity_provider_is_said_in_plain_words(vltava_bin, tmp_p
             time.sleep(0.3)
         assert client_error(config_with_token(process, keys["ec"].sign(claims()))) is not None
         assert process.process.poll() is None
+    finally:
+        process.kill9()
+        idp.close()
+
+
+def test_vltavas_client_gets_tokens_from_the_identity_provider(vltava_bin, tmp_path, keys, pki):  # noqa: F811
+    """Vltava's own client (the CLI here) with Kafka's OAuthBearerLoginCallbackHandler settings: the client credentials
+    grant at the token endpoint over HTTPS, one token per process reused by its connections, the broker checking it
+    against the same provider's JWKS; librdkafka's `oidc` spelling; a refused client said in plain words."""
+    import subprocess
+
+    idp = IdentityProvider(pki, [keys["ec"]])
+    idp.clients = {"cli": "cli-secret"}
+    process = SignedBroker(vltava_bin, tmp_path / "data", idp.url,
+                           jaas_options=f'ssl.truststore.location="{pki / "ca.pem"}" ssl.truststore.type="PEM"').start()
+
+    def cli(config, *args, stdin=None):
+        return subprocess.run([str(vltava_bin), *args, "-b", process.sasl_bootstrap, "--command-config", str(config)],
+                              input=stdin, capture_output=True, timeout=60)
+
+    def kafka_style(secret):
+        path = tmp_path / f"client-{secret}.properties"
+        path.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\n"
+                        "sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler\n"
+                        f"sasl.oauthbearer.token.endpoint.url=https://127.0.0.1:{idp.server.server_address[1]}/oauth2/token\n"
+                        f'sasl.jaas.config={OAUTH_MODULE} required clientId="cli" clientSecret="{secret}" scope="kafka" '
+                        f'ssl.truststore.location="{pki / "ca.pem"}" ssl.truststore.type="PEM";\n')
+        return path
+
+    try:
+        wait_accepted(process, keys["ec"].sign(claims("ready")))
+        config = kafka_style("cli-secret")
+        topic = f"idp-cli-{uuid.uuid4().hex[:6]}"
+        created = cli(config, "topics", "create", "--topic", topic)
+        assert created.returncode == 0, created.stderr
+        produced = cli(config, "produce", "--topic", topic, stdin=b"x\ny\n")
+        assert produced.returncode == 0, produced.stderr
+        consumed = cli(config, "consume", "--topic", topic, "-e")
+        assert consumed.returncode == 0, consumed.stderr
+        assert consumed.stdout.split() == [b"x", b"y"]
+        assert "principal=User:svc-cli" in process.log()
+        # One token per process, whatever the connections it opens.
+        assert idp.token_requests == 3, idp.token_requests
+
+        librdkafka = tmp_path / "librdkafka.properties"
+        librdkafka.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanisms=OAUTHBEARER\nsasl.oauthbearer.method=oidc\n"
+                              "sasl.oauthbearer.client.id=cli\nsasl.oauthbearer.client.secret=cli-secret\n"
+                              f"sasl.oauthbearer.token.endpoint.url=https://127.0.0.1:{idp.server.server_address[1]}/oauth2/token\n"
+                              f"https.ca.location={pki / 'ca.pem'}\n")
+        listed = cli(librdkafka, "topics", "list")
+        assert listed.returncode == 0 and topic in listed.stdout.decode(), listed.stderr
+
+        refused = cli(kafka_style("wrong"), "topics", "list")
+        assert refused.returncode != 0
+        error = refused.stderr.decode()
+        assert "cannot get an OAUTHBEARER token: HTTP status 401" in error and "invalid_client" in error, error
     finally:
         process.kill9()
         idp.close()
