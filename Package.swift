@@ -40,6 +40,7 @@ let package = Package(
         .target(
             name: "VltavaSecurity",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -25,7 +25,7 @@ public struct SchemaRegistryService: Service {
     /// The registry this service serves.
     public let registry: SchemaRegistry
     /// HTTPS (a `https://` listener with `ssl.*`), nil for HTTP.
-    public var tls: TLSServerSettings?
+    public var tls: TLSServerReloader?
     /// HTTP Basic authentication, nil when the API is open.
     public var authentication: BasicAuthentication?
     /// Limits of the HTTP server: a connection with no request for `idleTimeout` is closed (a request head that
@@ -145,7 +145,7 @@ public struct SchemaRegistryService: Service {
                 } else if let flag = ssl["ssl.client.auth"]?.lowercased(), flag == "true" || flag == "false" {
                     ssl["ssl.client.auth"] = flag == "true" ? "required" : "none"
                 }
-                tls = try TLSServerSettings(properties: ssl)
+                tls = try TLSServerReloader(properties: ssl)
             }
             authentication = try BasicAuthentication.configured(properties: properties, javaOptions: environment["SCHEMA_REGISTRY_OPTS"])
         } catch {
@@ -169,7 +169,7 @@ public struct SchemaRegistryService: Service {
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
         SchemaRegistryRoutes(registry: registry).add(to: router)
         let logger = self.logger
-        let server = try limits.serverBuilder(logger: logger, tls: tls)
+        let server = limits.serverBuilder(logger: logger, tls: tls)
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
@@ -177,8 +177,10 @@ public struct SchemaRegistryService: Service {
         logger.info("schema registry listening", metadata: [
             "address": "\(tls == nil ? "http" : "https")://\(host):\(port)",
             "authentication": "\(authentication == nil ? "none" : "basic")"])
+        let tls = self.tls
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await registry.followTopic() }
+            if let tls { group.addTask { await tls.follow(logger: logger, listener: "schema registry") } }
             try await application.run()
             group.cancelAll()
         }
@@ -195,22 +197,28 @@ public struct HTTPLimits: Sendable, Equatable {
 
     public init() {}
 
-    /// An HTTP/1.1 server with these limits: a connection count, an idle timeout, bounded request heads.
-    /// The same served over TLS when `tls` is given (HTTPS).
-    public func serverBuilder(logger: Logger, tls: TLSServerSettings?) throws -> HTTPServerBuilder {
-        let server = serverBuilder(logger: logger)
-        guard let tls else { return server }
-        return try .tls(server, tlsConfiguration: tls.configuration)
+    /// The same served over TLS when `tls` is given (HTTPS), each connection with the settings in force.
+    public func serverBuilder(logger: Logger, tls: TLSServerReloader?) -> HTTPServerBuilder {
+        guard let tls else { return serverBuilder(logger: logger) }
+        let configuration = http1Configuration(logger: logger)
+        return HTTPServerBuilder { responder in
+            ReloadingTLSChannel(baseChannel: HTTP1Channel(responder: responder, configuration: configuration), reloader: tls)
+        }
     }
 
+    /// An HTTP/1.1 server with these limits: a connection count, an idle timeout, bounded request heads.
     public func serverBuilder(logger: Logger) -> HTTPServerBuilder {
+        .http1(configuration: http1Configuration(logger: logger))
+    }
+
+    private func http1Configuration(logger: Logger) -> HTTP1Channel.Configuration {
         let limiter = HTTPConnectionLimiter.Counter(maximum: maximumConnections)
-        return HTTPServerBuilder.http1(configuration: .init(
+        return HTTP1Channel.Configuration(
             additionalChannelHandlers: [HTTPConnectionLimiter(counter: limiter, logger: logger)],
             idleTimeout: .milliseconds(idleTimeoutMs),
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: maximumHeaderBytes, maxHeaderListSize: maximumHeaderBytes,
-                maxHeaderFieldCount: maximumHeaderCount)))
+                maxHeaderFieldCount: maximumHeaderCount))
     }
 
     /// The limits the environment sets, or a message naming the variable that is wrong.

@@ -159,20 +159,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
             maintenanceTasks.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 pool.submit { _ in
                     for endpoint in jwksEndpoints { endpoint.tick(nowMs: clock()) }
-                    for (listener, tls) in tlsFiles {
-                        switch tls.reloadIfChanged() {
-                        case .success(true):
-                            logger.info("TLS key and certificates read again; new connections get them", metadata: [
-                                "listener": "\(listener)", "files": "\(tls.files.joined(separator: ", "))",
-                            ])
-                        case .success(false):
-                            break
-                        case let .failure(error):
-                            logger.warning("TLS files changed but cannot be used; keeping the certificate in force", metadata: [
-                                "listener": "\(listener)", "error": "\(error.description)",
-                            ])
-                        }
-                    }
+                    for (listener, tls) in tlsFiles { tls.reloadAndLog(logger: logger, listener: listener) }
                     for file in jwksFiles {
                         switch file.reloadIfChanged() {
                         case .success(true):

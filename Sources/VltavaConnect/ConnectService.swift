@@ -26,7 +26,7 @@ public struct ConnectService: Service {
     /// HTTP Basic authentication (`rest.extension.classes` with Kafka's BasicAuthSecurityRestExtension), nil when open.
     public var authentication: BasicAuthentication?
     /// HTTPS (`listeners=https://...`): the server's TLS settings, nil for HTTP.
-    public var tls: TLSServerSettings?
+    public var tls: TLSServerReloader?
     /// The TLS client context of requests forwarded to other workers over HTTPS (`rest.advertised.listener=https`).
     public var forwardingTLS: NIOSSLContext?
     public var cluster: ConnectClusterInfo
@@ -52,7 +52,7 @@ public struct ConnectService: Service {
         let properties = worker.restSslProperties
         if worker.restUsesTLS {
             do {
-                tls = try TLSServerSettings(properties: properties)
+                tls = try TLSServerReloader(properties: properties)
             } catch {
                 throw .config(name: "listeners", message: "the https listener cannot be served: \(error.description)")
             }
@@ -141,7 +141,7 @@ public struct ConnectService: Service {
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
         router.add(middleware: ConnectForwarding(herder: herder, tls: forwardingTLS))
         ConnectRoutes(herder: herder, cluster: cluster, loggers: loggers).add(to: router)
-        let server = try limits.serverBuilder(logger: logger, tls: tls)
+        let server = limits.serverBuilder(logger: logger, tls: tls)
         let application = Application(
             router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-connect"),
@@ -151,12 +151,14 @@ public struct ConnectService: Service {
             "authentication": "\(authentication == nil ? "none" : "basic")"])
         let herder = self.herder
         let logger = self.logger
+        let tls = self.tls
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     await Self.startHerder(herder, logger: logger)
                     await herder.runGroup()
                 }
+                if let tls { group.addTask { await tls.follow(logger: logger, listener: "connect") } }
                 try await application.run()
                 group.cancelAll()
             }

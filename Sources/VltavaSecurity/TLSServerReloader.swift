@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// A TLS server's settings that follow their files: the keystore and truststore (and Confluent's credential files)
@@ -38,6 +39,33 @@ public final class TLSServerReloader: Sendable {
         } catch {
             loaded.withLock { $0.stamps = stamps }
             return .failure(error)
+        }
+    }
+}
+
+extension TLSServerReloader {
+    /// `reloadIfChanged()`, saying what happened in the log.
+    public func reloadAndLog(logger: Logger, listener: String) {
+        switch reloadIfChanged() {
+        case .success(true):
+            logger.info("TLS key and certificates read again; new connections get them", metadata: [
+                "listener": "\(listener)", "files": "\(files.joined(separator: ", "))",
+            ])
+        case .success(false):
+            break
+        case let .failure(error):
+            logger.warning("TLS files changed but cannot be used; keeping the certificate in force", metadata: [
+                "listener": "\(listener)", "error": "\(error.description)",
+            ])
+        }
+    }
+
+    /// Reads the files again every second until the task is cancelled (the registry's and Connect's HTTPS
+    /// listeners; off the event loops, on Swift's cooperative pool).
+    public func follow(logger: Logger, listener: String) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            reloadAndLog(logger: logger, listener: listener)
         }
     }
 }

@@ -67,8 +67,10 @@ def standalone_properties(broker, directory, **extra):
 
 
 def test_rest_api_over_https(vltava_bin, broker, pki, tmp_path):  # noqa: F811
+    keystore = tmp_path / "keystore.pem"
+    keystore.write_text((pki / "server-keystore.pem").read_text())
     worker = HttpsWorker(vltava_bin, tmp_path, "https", standalone_properties(
-        broker, tmp_path, **{"listeners.https.ssl.keystore.location": pki / "server-keystore.pem",
+        broker, tmp_path, **{"listeners.https.ssl.keystore.location": keystore,
                              "listeners.https.ssl.keystore.type": "PEM"}))
     try:
         worker.wait_healthy(verify=str(pki / "ca.pem"))
@@ -81,6 +83,11 @@ def test_rest_api_over_https(vltava_bin, broker, pki, tmp_path):  # noqa: F811
                                              "topic": f"https-{uuid.uuid4().hex[:6]}"}})
         assert created.status_code == 201, created.text
         assert "https://127.0.0.1" in worker.log()
+        # A renewed certificate written over the keystore is served to new connections without a restart.
+        from test_tls import renew_keystore, wait_for_certificate
+        renew_keystore(keystore, pki, tmp_path)
+        wait_for_certificate(worker.port, pki, "renewed.localhost", worker.log)
+        assert requests.get(worker.url + "/connectors", verify=ca, timeout=10).status_code == 200
         # Plain HTTP on the https port and a client that does not trust the certificate are refused.
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(f"http://127.0.0.1:{worker.port}/connectors", timeout=5)

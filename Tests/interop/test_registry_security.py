@@ -264,3 +264,24 @@ def test_vltava_serve_runs_its_registry_with_https_and_basic_auth(vltava_bin, pk
         assert ok.status_code == 200, ok.text
     finally:
         process.stop()
+
+
+def test_a_renewed_certificate_is_served_without_a_restart(vltava_bin, broker, pki, tmp_path):  # noqa: F811
+    from test_tls import renew_keystore, served_certificate, wait_for_certificate
+
+    keystore = tmp_path / "keystore.pem"
+    keystore.write_text((pki / "server-keystore.pem").read_text())
+    port = free_port()
+    environment = {**os.environ, "SCHEMA_REGISTRY_LISTENERS": f"https://127.0.0.1:{port}",
+                   "SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS": broker.bootstrap,
+                   "SCHEMA_REGISTRY_SSL_KEYSTORE_LOCATION": str(keystore), "SCHEMA_REGISTRY_SSL_KEYSTORE_TYPE": "PEM"}
+    registry = Registry(vltava_bin, environment, tmp_path / "registry.log").wait(f"https://127.0.0.1:{port}",
+                                                                               verify=str(pki / "ca.pem"))
+    try:
+        assert served_certificate(port, pki)[0] == "localhost"
+        renew_keystore(keystore, pki, tmp_path)
+        wait_for_certificate(port, pki, "renewed.localhost", lambda: (tmp_path / "registry.log").read_text())
+        assert requests.get(f"https://127.0.0.1:{port}/subjects", verify=str(pki / "ca.pem"), timeout=10).status_code == 200
+        assert "TLS key and certificates read again" in (tmp_path / "registry.log").read_text()
+    finally:
+        registry.stop()

@@ -227,6 +227,23 @@ def served_certificate(port, pki):
     return subject["commonName"], certificate["serialNumber"]
 
 
+def renew_keystore(keystore, pki, directory):
+    """Writes over `keystore` a new key and certificate (CN renewed.localhost, another serial) from the same CA."""
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "renewed.key", "-out", "renewed.csr",
+            "-subj", "/CN=renewed.localhost", cwd=directory)
+    (directory / "renewed.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", "renewed.csr", "-CA", str(pki / "ca.pem"), "-CAkey", str(pki / "ca.key"),
+            "-CAcreateserial", "-out", "renewed.pem", "-days", "2", "-extfile", "renewed.ext", cwd=directory)
+    keystore.write_text((directory / "renewed.key").read_text() + (directory / "renewed.pem").read_text())
+
+
+def wait_for_certificate(port, pki, name, log, timeout=15):
+    deadline = time.monotonic() + timeout
+    while served_certificate(port, pki)[0] != name:
+        assert time.monotonic() < deadline, log()
+        time.sleep(0.3)
+
+
 def test_renewed_certificates_are_served_without_a_restart(vltava_bin, tmp_path, pki):
     """The keystore rewritten in place (a renewed certificate) is served to new connections within seconds, while a
     connected producer goes on; a broken keystore is logged and the certificate in force kept."""
@@ -242,17 +259,8 @@ def test_renewed_certificates_are_served_without_a_restart(vltava_bin, tmp_path,
         producer.produce(topic, value=b"before")
         assert producer.flush(30) == 0
 
-        # Renew: a new key and certificate (another name, another serial) from the same CA, written over the file.
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "renewed.key", "-out", "renewed.csr",
-                "-subj", "/CN=renewed.localhost", cwd=tmp_path)
-        (tmp_path / "renewed.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        openssl("x509", "-req", "-in", "renewed.csr", "-CA", str(pki / "ca.pem"), "-CAkey", str(pki / "ca.key"),
-                "-CAcreateserial", "-out", "renewed.pem", "-days", "2", "-extfile", "renewed.ext", cwd=tmp_path)
-        keystore.write_text((tmp_path / "renewed.key").read_text() + (tmp_path / "renewed.pem").read_text())
-        deadline = time.monotonic() + 15
-        while served_certificate(process.ssl_port, pki)[0] != "renewed.localhost":
-            assert time.monotonic() < deadline, process.log()
-            time.sleep(0.3)
+        renew_keystore(keystore, pki, tmp_path)
+        wait_for_certificate(process.ssl_port, pki, "renewed.localhost", process.log)
         assert served_certificate(process.ssl_port, pki)[1] != first[1]
         assert "TLS key and certificates read again" in process.log()
         # The producer's connection predates the renewal and goes on; new clients get the new certificate.
