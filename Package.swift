@@ -150,6 +150,7 @@ let package = Package(
         .executableTarget(
             name: "vltava",
             dependencies: [
+                "VltavaHTTP",
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaStorage",

@@ -10,6 +10,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SchemaRegistry
+import VltavaSecurity
 
 /// `vltava connectors`: list, create, inspect and control connectors through any Kafka Connect REST API.
 struct ConnectorsCommand: AsyncParsableCommand {
@@ -26,6 +27,9 @@ struct ConnectorsCommand: AsyncParsableCommand {
         @Flag(help: "Print Kafka Connect's JSON answer as it is.")
         var json = false
 
+        @Option(help: "A PEM file of the CA certificates an https worker is checked against (default: the system's).")
+        var cacert: String?
+
         var baseURL: String {
             url ?? ProcessInfo.processInfo.environment["CONNECT_URL"] ?? "http://localhost:8083"
         }
@@ -36,11 +40,11 @@ struct ConnectorsCommand: AsyncParsableCommand {
             let response: RESTClient.Response
             do {
                 response = try await RESTClient.send(method: request.method, url: baseURL, path: request.path, body: request.body,
-                                                     mediaTypes: RESTClient.jsonMediaTypes)
+                                                     mediaTypes: RESTClient.jsonMediaTypes, caFile: cacert)
             } catch let failure as RESTClient.Failure {
                 throw ValidationError("\(failure)")
             } catch {
-                let target = (try? RESTClient.parse(baseURL)).map { "\($0.host):\($0.port)" } ?? baseURL
+                let target = (try? RESTClient.endpoint(baseURL)).map { "\($0.host):\($0.port)" } ?? baseURL
                 printError("Error: cannot connect to \(target): \(ConnectorsCommand.describe(error))")
                 throw ExitCode.failure
             }
@@ -76,6 +80,7 @@ struct ConnectorsCommand: AsyncParsableCommand {
         }
         if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
         if let channel = error as? ChannelError, case .connectTimeout = channel { return "timed out" }
+        if let tls = TLSFailure.describe(error) { return tls }
         return "\(error)"
     }
 

@@ -1,10 +1,19 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import VltavaHTTP
+import VltavaSecurity
 
-/// A minimal HTTP/1.1 client for the commands that speak REST APIs (`vltava schemas`, `vltava connectors`): one
-/// request per connection, the whole answer collected. It keeps the binary free of Foundation's networking (and so
-/// of libFoundation and libcurl at start-up).
+/// The HTTP client of the commands that speak REST APIs (`vltava schemas`, `vltava connectors`): VltavaHTTP's, one
+/// request per connection, the whole answer collected; https with the system's trust roots or `--cacert`, Basic
+/// credentials from the URL (`https://user:password@host`). It keeps the binary free of Foundation's networking (and
+/// so of libFoundation and libcurl at start-up).
 enum RESTClient {
     struct Response {
         var status: Int
@@ -13,30 +22,23 @@ enum RESTClient {
 
     enum Failure: Error, CustomStringConvertible {
         case invalidURL(String)
-        case noResponse
+        case tls(String)
 
         var description: String {
             switch self {
-            case let .invalidURL(url): return "invalid URL \(url) (expected http://host:port)"
-            case .noResponse: return "the connection closed before an answer"
+            case let .invalidURL(reason): return "invalid URL: \(reason)"
+            case let .tls(reason): return reason
             }
         }
     }
 
-    /// Splits `http://host[:port][/base]` into its parts.
-    static func parse(_ url: String) throws -> (host: String, port: Int, base: String) {
-        guard url.hasPrefix("http://") else { throw Failure.invalidURL(url) }
-        var rest = url.dropFirst("http://".count)
-        var base = ""
-        if let slash = rest.firstIndex(of: "/") {
-            base = String(rest[slash...])
-            rest = rest[..<slash]
+    /// The server of `url` (`http(s)://[user:password@]host[:port][/base]`).
+    static func endpoint(_ url: String) throws(Failure) -> HTTPEndpoint {
+        do {
+            return try HTTPEndpoint(url: url)
+        } catch {
+            throw .invalidURL(error.description)
         }
-        while base.hasSuffix("/") { base.removeLast() }
-        if let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) {
-            return (String(rest[..<colon]), port, base)
-        }
-        return (String(rest), 80, base)
     }
 
     /// The media types of Confluent's schema registry.
@@ -46,43 +48,27 @@ enum RESTClient {
     static let jsonMediaTypes = (accept: "application/json", contentType: "application/json")
 
     static func send(method: HTTPMethod, url: String, path: String, body: String?,
-                     mediaTypes: (accept: String, contentType: String) = registryMediaTypes) async throws -> Response {
-        let (host, port, base) = try parse(url)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(10))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                }
+                     mediaTypes: (accept: String, contentType: String) = registryMediaTypes,
+                     caFile: String? = nil) async throws -> Response {
+        let endpoint = try endpoint(url)
+        var tls: NIOSSLContext?
+        if endpoint.usesTLS {
+            do {
+                tls = try ClientSecurity.tlsContext(
+                    properties: caFile.map { ["ssl.truststore.location": $0, "ssl.truststore.type": "PEM"] } ?? [:])
+            } catch {
+                throw Failure.tls("--cacert: \(error.description)")
             }
-        return try await channel.executeThenClose { inbound, outbound in
-            var head = HTTPRequestHead(version: .http1_1, method: method, uri: base + path)
-            head.headers.add(name: "Host", value: "\(host):\(port)")
-            head.headers.add(name: "Accept", value: mediaTypes.accept)
-            head.headers.add(name: "Connection", value: "close")
-            var payload = ByteBuffer()
-            if let body {
-                payload.writeString(body)
-                head.headers.add(name: "Content-Type", value: mediaTypes.contentType)
-            }
-            head.headers.add(name: "Content-Length", value: String(payload.readableBytes))
-            try await outbound.write(.head(head))
-            if payload.readableBytes > 0 { try await outbound.write(.body(.byteBuffer(payload))) }
-            try await outbound.write(.end(nil))
-            var status: Int?
-            var answer = ByteBuffer()
-            for try await part in inbound {
-                switch part {
-                case let .head(responseHead): status = Int(responseHead.status.code)
-                case var .body(chunk): answer.writeBuffer(&chunk)
-                case .end:
-                    guard let status else { throw Failure.noResponse }
-                    return Response(status: status, body: String(buffer: answer))
-                }
-            }
-            throw Failure.noResponse
         }
+        var headers = HTTPHeaders([("Accept", mediaTypes.accept)])
+        if body != nil { headers.add(name: "Content-Type", value: mediaTypes.contentType) }
+        if let userInfo = endpoint.userInfo {
+            headers.add(name: "Authorization", value: "Basic " + Data(userInfo.utf8).base64EncodedString())
+        }
+        let answer = try await HTTPExchange.exchange(
+            endpoint: endpoint, method: method, target: path, headers: headers, body: Array((body ?? "").utf8), tls: tls,
+            on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: .seconds(10), timeout: .seconds(120)).get()
+        return Response(status: answer.status, body: String(decoding: answer.body, as: UTF8.self))
     }
 
     /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).

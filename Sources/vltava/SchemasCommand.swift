@@ -17,6 +17,9 @@ struct SchemasCommand: AsyncParsableCommand {
         @Option(name: .customLong("registry-url"), help: "The registry's URL (SCHEMA_REGISTRY_URL, default http://localhost:8081).")
         var registryURL: String?
 
+        @Option(help: "A PEM file of the CA certificates an https registry is checked against (default: the system's).")
+        var cacert: String?
+
         var baseURL: String {
             registryURL ?? ProcessInfo.processInfo.environment["SCHEMA_REGISTRY_URL"] ?? "http://localhost:8081"
         }
@@ -25,11 +28,11 @@ struct SchemasCommand: AsyncParsableCommand {
         func call(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws {
             let response: RESTClient.Response
             do {
-                response = try await RESTClient.send(method: method, url: baseURL, path: path, body: body)
+                response = try await RESTClient.send(method: method, url: baseURL, path: path, body: body, caFile: cacert)
             } catch let failure as RESTClient.Failure {
                 throw ValidationError("\(failure)")
             } catch {
-                printError("Error: cannot reach \(baseURL): \(error)")
+                printError("Error: cannot reach \(baseURL): \(ConnectorsCommand.describe(error))")
                 throw ExitCode.failure
             }
             guard response.status < 300 else {

@@ -73,16 +73,24 @@ class BrokerProcess:
             [str(self.binary), "serve", "--listeners", f"PLAINTEXT://127.0.0.1:{self.port}",
              "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env)
+        # Every listener of a `listeners=` override is waited for (they are bound one after the other).
+        ports = [self.port]
+        for arg in self.extra_args:
+            if isinstance(arg, str) and arg.startswith("listeners="):
+                ports += [int(item.rsplit(":", 1)[1]) for item in arg[len("listeners="):].split(",") if ":" in item]
         deadline = time.monotonic() + timeout
+        waiting = list(dict.fromkeys(ports))
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"vltava exited with {self.process.returncode}: {self.log()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+                    if not waiting:
+                        return self
             except OSError:
                 time.sleep(0.02)
-        raise RuntimeError(f"vltava did not listen on {self.port} within {timeout}s: {self.log()}")
+        raise RuntimeError(f"vltava did not listen on {waiting} within {timeout}s: {self.log()}")
 
     def stop(self, timeout: float = 20.0):
         import signal

@@ -88,6 +88,14 @@ def test_rest_api_over_https(vltava_bin, broker, pki, tmp_path):  # noqa: F811
         renew_keystore(keystore, pki, tmp_path)
         wait_for_certificate(worker.port, pki, "renewed.localhost", worker.log)
         assert requests.get(worker.url + "/connectors", verify=ca, timeout=10).status_code == 200
+        # `vltava connectors` over https, trusting the CA given with --cacert.
+        listed = subprocess.run([str(vltava_bin), "connectors", "list", "--url", worker.url, "--cacert", ca],
+                                capture_output=True, timeout=60)
+        assert listed.returncode == 0 and "over-https" in listed.stdout.decode(), listed.stderr
+        untrusted = subprocess.run([str(vltava_bin), "connectors", "list", "--url", worker.url], capture_output=True, timeout=60)
+        assert untrusted.returncode != 0
+        assert f"cannot connect to 127.0.0.1:{worker.port}: TLS handshake failed: certificate verify failed" \
+            in untrusted.stderr.decode(), untrusted.stderr
         # Plain HTTP on the https port and a client that does not trust the certificate are refused.
         with pytest.raises(requests.exceptions.ConnectionError):
             requests.get(f"http://127.0.0.1:{worker.port}/connectors", timeout=5)

@@ -285,3 +285,25 @@ def test_a_renewed_certificate_is_served_without_a_restart(vltava_bin, broker, p
         assert "TLS key and certificates read again" in (tmp_path / "registry.log").read_text()
     finally:
         registry.stop()
+
+
+def test_the_cli_talks_to_an_https_registry_with_basic_auth(vltava_bin, secured_registry, pki, tmp_path):  # noqa: F811
+    """`vltava schemas` over HTTPS: the registry's CA given with --cacert, the credentials in the URL."""
+    host = secured_registry.removeprefix("https://")
+    schema = tmp_path / "schema.avsc"
+    schema.write_text('{"type":"record","name":"CliOverHttps","fields":[{"name":"id","type":"long"}]}')
+
+    def schemas(*args, url=f"https://barney:changeme@{host}", cacert=str(pki / "ca.pem")):
+        extra = ["--cacert", cacert] if cacert else []
+        return subprocess.run([str(vltava_bin), "schemas", *args, "--registry-url", url, *extra],
+                              capture_output=True, timeout=60)
+
+    registered = schemas("register", "cli-https-value", "--file", str(schema))
+    assert registered.returncode == 0, registered.stderr
+    listed = schemas("list")
+    assert listed.returncode == 0 and "cli-https-value" in listed.stdout.decode(), listed.stderr
+    untrusted = schemas("list", cacert=None)
+    assert untrusted.returncode != 0
+    assert "TLS handshake failed: certificate verify failed" in untrusted.stderr.decode(), untrusted.stderr
+    anonymous = schemas("list", url=secured_registry)
+    assert anonymous.returncode != 0 and "Unauthorized" in anonymous.stderr.decode(), anonymous.stderr
