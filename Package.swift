@@ -165,8 +165,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             // SwiftPM links executables with --export-dynamic: 62 000 symbols the loader consults for every symbol
-            // it binds at start-up, pages of memory for nothing (nothing loads plug-ins into vltava).
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release))]
+            // it binds at start-up, pages of memory for nothing (nothing loads plug-ins into vltava). lld packs the
+            // binary's relative relocations (DT_RELR, glibc 2.36+): the loader reads 50 kB of them instead of 3.3 MB.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                                          .when(configuration: .release))]
         ),
         .executableTarget(
             name: "vltava-bench",
