@@ -257,13 +257,20 @@ struct ProtobufParser {
     /// reserved ranges).
     private mutating func rawText(until terminators: Set<Character>) throws(RegistryError) -> String {
         var parts: [String] = []
-        var depth = 0
+        // The brackets opened and not yet closed: each must be closed by its own kind, so that the text, written
+        // out again, ends at the same terminator (a `<` closed by `]` once made the normalized form unreadable).
+        var open: [Character] = []
+        let closers: [Character: Character] = ["{": "}", "[": "]", "(": ")", "<": ">"]
         while let token = current {
             if case let .symbol(symbol) = token {
-                if depth == 0, terminators.contains(symbol) { break }
-                if "{[(<".contains(symbol) { depth += 1 }
-                if "}])>".contains(symbol) { depth -= 1 }
-                guard depth <= Self.maximumDepth else { throw .invalidSchema("options nested too deeply") }
+                if open.isEmpty, terminators.contains(symbol) { break }
+                if let closer = closers[symbol] {
+                    open.append(closer)
+                    guard open.count <= Self.maximumDepth else { throw .invalidSchema("options nested too deeply") }
+                } else if "}])>".contains(symbol) {
+                    guard open.last == symbol else { throw .invalidSchema("unbalanced '\(symbol)' in options") }
+                    open.removeLast()
+                }
             }
             parts.append(Self.text(token))
             position += 1
