@@ -243,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "VltavaConnectTests",
             dependencies: [
-                "VltavaConnect", "SchemaRegistry", "VltavaSecurity", .product(name: "NIOCore", package: "swift-nio"),
+                "VltavaConnect", "SchemaRegistry", "VltavaSecurity", "VltavaHTTP", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -218,9 +218,13 @@ public final class Broker: Sendable {
         case let .listOffsets(request):
             return connection.eventLoop.makeSucceededFuture(.message(.listOffsets(handleListOffsets(request, context: context))))
         case let .createTopics(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.createTopics(throttledCreateTopics(request, context: context))))
+            return connection.eventLoop.makeSucceededFuture(.message(.createTopics(withMutationQuota(context: context, strictFrom: 6, throttleTime: \.throttleTimeMs) {
+                handleCreateTopics(request, context: context, admit: $0)
+            })))
         case let .deleteTopics(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(throttledDeleteTopics(request, context: context))))
+            return connection.eventLoop.makeSucceededFuture(.message(.deleteTopics(withMutationQuota(context: context, strictFrom: 5, throttleTime: \.throttleTimeMs) {
+                handleDeleteTopics(request, context: context, admit: $0)
+            })))
         case let .initProducerId(request):
             return handleInitProducerId(request, context: context)
         case let .addPartitionsToTxn(request):
@@ -239,7 +243,9 @@ public final class Broker: Sendable {
         case let .listTransactions(request):
             return connection.eventLoop.makeSucceededFuture(.message(.listTransactions(handleListTransactions(request, context: context))))
         case let .createPartitions(request):
-            return connection.eventLoop.makeSucceededFuture(.message(.createPartitions(throttledCreatePartitions(request, context: context))))
+            return connection.eventLoop.makeSucceededFuture(.message(.createPartitions(withMutationQuota(context: context, strictFrom: 3, throttleTime: \.throttleTimeMs) {
+                handleCreatePartitions(request, context: context, admit: $0)
+            })))
         case let .describeConfigs(request):
             return connection.eventLoop.makeSucceededFuture(.message(.describeConfigs(handleDescribeConfigs(request, context: context))))
         case let .alterConfigs(request):

@@ -10,9 +10,9 @@ import VltavaSecurity
 final class ClientQuotaManager: Sendable {
     private struct State {
         var resolver: ClientQuotaResolver
-        var rates: [String: (rate: QuotaRate, lastMs: Int64)] = [:]
+        var rates = Metrics<QuotaRate>()
         /// `controller_mutation_rate` buckets, by metric.
-        var buckets: [String: (bucket: QuotaTokenBucket, lastMs: Int64)] = [:]
+        var buckets = Metrics<QuotaTokenBucket>()
         /// The matches of each client, by key, until the quotas change.
         var matches: [MatchKey: ClientQuotaResolver.Match?] = [:]
     }
@@ -25,6 +25,8 @@ final class ClientQuotaManager: Sendable {
 
     let windowMs: Int64
     let samples: Int
+    /// A metric idle this long (the whole quota window) may be dropped.
+    var idleMs: Int64 { Int64(samples) * windowMs }
     private let state: NIOLockedValueBox<State>
     private let active = Atomic<Bool>(false)
 
@@ -61,7 +63,9 @@ final class ClientQuotaManager: Sendable {
         guard active.load(ordering: .acquiring) else { return }
         state.withLockedValue { state in
             guard let match = Self.match(&state, key, user: user, clientId: clientId) else { return }
-            state.rates[match.metricKey]?.rate.record(-value, nowMs: nowMs)
+            guard var rate = state.rates[match.metricKey] else { return }
+            rate.record(-value, nowMs: nowMs)
+            state.rates.store(rate, for: match.metricKey, nowMs: nowMs, idleMs: idleMs)
         }
     }
 
@@ -84,12 +88,9 @@ final class ClientQuotaManager: Sendable {
         return state.withLockedValue { state -> Int64? in
             guard let match = Self.match(&state, .controllerMutationRate, user: user, clientId: clientId) else { return nil }
             let burst = Double(samples) * Double(windowMs) / 1000
-            var bucket = state.buckets[match.metricKey]?.bucket ?? QuotaTokenBucket(rate: match.bound, burstSeconds: burst, nowMs: nowMs)
+            var bucket = state.buckets[match.metricKey] ?? QuotaTokenBucket(rate: match.bound, burstSeconds: burst, nowMs: nowMs)
             let throttle = bucket.take(Double(partitions), rate: match.bound, burstSeconds: burst, nowMs: nowMs, strict: strict)
-            if state.buckets.count >= 10_000, state.buckets[match.metricKey] == nil {
-                state.buckets = state.buckets.filter { nowMs - $0.value.lastMs < Int64(samples) * windowMs }
-            }
-            state.buckets[match.metricKey] = (bucket, nowMs)
+            state.buckets.store(bucket, for: match.metricKey, nowMs: nowMs, idleMs: idleMs)
             return throttle > 0 ? throttle : nil
         }
     }
@@ -99,23 +100,17 @@ final class ClientQuotaManager: Sendable {
         guard active.load(ordering: .acquiring) else { return 0 }
         return state.withLockedValue { state in
             guard let match = Self.match(&state, .controllerMutationRate, user: user, clientId: clientId),
-                  var bucket = state.buckets[match.metricKey]?.bucket else { return 0 }
+                  var bucket = state.buckets[match.metricKey] else { return 0 }
             let throttle = bucket.throttleMs(rate: match.bound, burstSeconds: Double(samples) * Double(windowMs) / 1000, nowMs: nowMs)
-            state.buckets[match.metricKey] = (bucket, nowMs)
+            state.buckets.store(bucket, for: match.metricKey, nowMs: nowMs, idleMs: idleMs)
             return throttle
         }
     }
 
     private func record(_ state: inout State, _ match: ClientQuotaResolver.Match, _ value: Double, nowMs: Int64) -> Int64 {
-        var rate = state.rates[match.metricKey]?.rate ?? QuotaRate(windowMs: windowMs, samples: samples, nowMs: nowMs)
+        var rate = state.rates[match.metricKey] ?? QuotaRate(windowMs: windowMs, samples: samples, nowMs: nowMs)
         let throttle = rate.recordAndThrottle(value, bound: match.bound, nowMs: nowMs)
-        if state.rates.count >= 10_000, state.rates[match.metricKey] == nil {
-            // Metrics are per client id, which clients choose: those idle for a whole window go (Kafka expires
-            // its quota sensors after an hour of inactivity).
-            let horizon = nowMs - Int64(samples) * windowMs
-            state.rates = state.rates.filter { $0.value.lastMs >= horizon }
-        }
-        state.rates[match.metricKey] = (rate, nowMs)
+        state.rates.store(rate, for: match.metricKey, nowMs: nowMs, idleMs: idleMs)
         return throttle
     }
 
@@ -127,6 +122,21 @@ final class ClientQuotaManager: Sendable {
         if state.matches.count >= 100_000 { state.matches.removeAll() }
         state.matches[matchKey] = match
         return match
+    }
+}
+
+/// Per-client metrics, by metric key. Client ids are chosen by clients: past 10 000 metrics, those idle for a whole
+/// quota window go before a new one is added (Kafka expires its quota sensors after an hour of inactivity).
+struct Metrics<Value: Sendable>: Sendable {
+    private var entries: [String: (value: Value, lastMs: Int64)] = [:]
+
+    subscript(key: String) -> Value? { entries[key]?.value }
+
+    mutating func store(_ value: Value, for key: String, nowMs: Int64, idleMs: Int64) {
+        if entries.count >= 10_000, entries[key] == nil {
+            entries = entries.filter { nowMs - $0.value.lastMs < idleMs }
+        }
+        entries[key] = (value, nowMs)
     }
 }
 

@@ -81,7 +81,7 @@ public final class JwksEndpoint: Sendable {
     private func fetch(startedMs: Int64) {
         let headers = HTTPHeaders([("Accept", "application/json")])
         let answer = HTTPExchange.exchange(
-            endpoint: endpoint, method: .GET, target: endpoint.basePath.isEmpty ? "/" : "", headers: headers, body: [], tls: tls,
+            endpoint: endpoint, method: .GET, target: "", headers: headers, body: [], tls: tls,
             on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: settings.timeout, timeout: settings.timeout)
         answer.whenComplete { result in
             let outcome: Result<JsonWebKeySet, FetchFailure>

@@ -160,18 +160,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
                 pool.submit { _ in
                     for endpoint in jwksEndpoints { endpoint.tick(nowMs: clock()) }
                     for (listener, tls) in tlsFiles { tls.reloadAndLog(logger: logger, listener: listener) }
-                    for file in jwksFiles {
-                        switch file.reloadIfChanged() {
-                        case .success(true):
-                            logger.info("JWKS file read again", metadata: ["path": "\(file.path)", "keys": "\(file.keys.keys.count)"])
-                        case .success(false):
-                            break
-                        case let .failure(error):
-                            logger.warning("JWKS file changed but cannot be used; keeping its previous keys", metadata: [
-                                "path": "\(file.path)", "error": "\(error.description)",
-                            ])
-                        }
-                    }
+                    for file in jwksFiles { file.reloadAndLog(logger: logger) }
                 }
             })
         }

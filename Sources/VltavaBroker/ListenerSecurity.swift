@@ -134,7 +134,7 @@ extension BrokerConfiguration {
             throw .invalidValue(name: handlerName, value: handler, reason: "the validator of signed tokens needs sasl.oauthbearer.jwks.endpoint.url")
         }
         var validator: SignedJwtValidator
-        if let path = JwksFile.path(fileURL: url.value) {
+        if let path = FileURL.path(url.value) {
             let file: JwksFile
             do {
                 file = try JwksFile(path: path)

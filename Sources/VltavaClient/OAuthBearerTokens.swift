@@ -51,7 +51,7 @@ enum OAuthBearerTokens {
         } catch {
             throw failure(provider, error.description)
         }
-        if endpoint.usesTLS {
+        if endpoint.usesTLS, !provider.tlsProperties.isEmpty {
             do {
                 tls = try ClientSecurity.tlsContext(properties: provider.tlsProperties)
             } catch {
@@ -64,7 +64,7 @@ enum OAuthBearerTokens {
         let answer: HTTPAnswer
         do {
             answer = try await HTTPExchange.exchange(
-                endpoint: endpoint, method: .POST, target: endpoint.basePath.isEmpty ? "/" : "", headers: headers,
+                endpoint: endpoint, method: .POST, target: "", headers: headers,
                 body: Array(body.utf8), tls: tls, on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: timeout,
                 timeout: timeout).get()
         } catch {

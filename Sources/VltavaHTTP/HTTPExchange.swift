@@ -53,8 +53,9 @@ public struct HTTPEndpoint: Sendable, Hashable {
         self.init(host: host, port: port, basePath: basePath, userInfo: userInfo, usesTLS: usesTLS)
     }
 
-    /// Text with its `%XX` escapes decoded (credentials in a URL).
+    /// Text with its `%XX` escapes decoded (credentials in a URL, a `$ref` fragment); a malformed escape is kept.
     public static func percentDecoded(_ text: Substring) -> String {
+        guard text.contains("%") else { return String(text) }
         var bytes: [UInt8] = []
         var index = text.utf8.startIndex
         while index < text.utf8.endIndex {
@@ -70,6 +71,22 @@ public struct HTTPEndpoint: Sendable, Hashable {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).
+    public static func encodePathSegment(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var encoded: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.append(byte)
+            default:
+                encoded += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: encoded, as: UTF8.self)
+    }
 }
 
 /// A URL that is not an http(s) address, said in plain words.
@@ -84,16 +101,22 @@ public enum HTTPExchange {
     /// bound stops a runaway).
     public static let maximumAnswerBytes = 64 << 20
 
+    /// A TLS client context trusting the system's roots, for https endpoints given no context of their own (made
+    /// once; nil if the system's roots cannot be loaded).
+    public static let systemTrust: NIOSSLContext? = try? NIOSSLContext(configuration: .makeClientConfiguration())
+
     /// Sends one request to `endpoint` on a connection of its own (closed after the answer) and completes with the
     /// answer, or fails after `timeout`. `Host`, `Connection: close` and `Content-Length` are added to `headers`.
-    /// An https endpoint is reached through `tls` (SNI and the host name check with its host name; an IP address is
-    /// checked against the certificate's IP entries).
+    /// An https endpoint is reached through `tls`, else the system's roots (SNI and the host name check with its host
+    /// name; an IP address is checked against the certificate's IP entries). An empty path is `/`.
     public static func exchange(endpoint: HTTPEndpoint, method: HTTPMethod, target: String, headers: HTTPHeaders,
                          body: [UInt8], tls: NIOSSLContext? = nil, on eventLoop: any EventLoop, connectTimeout: TimeAmount,
                          timeout: TimeAmount) -> EventLoopFuture<HTTPAnswer> {
         let promise = eventLoop.makePromise(of: HTTPAnswer.self)
+        let tls = endpoint.usesTLS ? tls ?? systemTrust : nil
         if endpoint.usesTLS && tls == nil { return eventLoop.makeFailedFuture(HTTPExchangeHandler.Failure.noTLS) }
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.basePath + target, headers: headers)
+        let uri = endpoint.basePath + target
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri.isEmpty ? "/" : uri, headers: headers)
         let defaultPort = endpoint.usesTLS ? 443 : 80
         head.headers.add(name: "Host", value: endpoint.port == defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
         head.headers.add(name: "Connection", value: "close")
@@ -103,7 +126,7 @@ public enum HTTPExchange {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if endpoint.usesTLS, let tls {
+                    if let tls {
                         let isAddress = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : endpoint.host))
@@ -155,7 +178,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             case .closedEarly: return "the connection closed before a whole answer"
             case let .timedOut(timeout): return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
             case let .tooLarge(limit): return "the answer is larger than \(limit) bytes"
-            case .noTLS: return "an https URL needs TLS settings"
+            case .noTLS: return "TLS cannot be set up with the system's trust roots"
             }
         }
     }

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Logging
 import Synchronization
 
 /// A JWS signature algorithm (RFC 7518 §3) that a signed OAUTHBEARER token may use. `none` and the HMAC algorithms
@@ -174,19 +175,6 @@ public final class JwksFile: Sendable {
         loaded = Mutex(Loaded(keys: try Self.read(path), stamp: stamp))
     }
 
-    /// The path of a `file:` URL (`file:/p`, `file:///p`, `file://localhost/p`), nil for any other URL.
-    public static func path(fileURL url: String) -> String? {
-        guard url.lowercased().hasPrefix("file:") else { return nil }
-        var rest = Substring(url.dropFirst("file:".count))
-        if rest.hasPrefix("//") {
-            rest = rest.dropFirst(2)
-            if rest.lowercased().hasPrefix("localhost/") { rest = rest.dropFirst("localhost".count) }
-            guard rest.hasPrefix("/") else { return nil }
-        }
-        guard rest.hasPrefix("/") else { return nil }
-        return String(rest).removingPercentEncoding ?? String(rest)
-    }
-
     public var keys: JsonWebKeySet { loaded.withLock { $0.keys } }
 
     /// Reads the file again if its modification time or size changed: `.success(true)` when new keys were taken,
@@ -204,25 +192,24 @@ public final class JwksFile: Sendable {
         }
     }
 
+    /// `reloadIfChanged()`, saying what happened in the log.
+    public func reloadAndLog(logger: Logger) {
+        switch reloadIfChanged() {
+        case .success(true):
+            logger.info("JWKS file read again", metadata: ["path": "\(path)", "keys": "\(keys.keys.count)"])
+        case .success(false):
+            break
+        case let .failure(error):
+            logger.warning("JWKS file changed but cannot be used; keeping its previous keys", metadata: [
+                "path": "\(path)", "error": "\(error.description)",
+            ])
+        }
+    }
+
     private static func read(_ path: String) throws(SecurityError) -> JsonWebKeySet {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidConfiguration("cannot read the JWKS file \(path)")
         }
         return try JsonWebKeySet(json: data, source: "the JWKS file \(path)")
-    }
-}
-
-/// base64url without padding (RFC 4648 §5), as JWTs and JWKs write it; padding is accepted too.
-enum Base64URL {
-    static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
-        var base64 = String(text).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        if base64.contains("=") {
-            guard base64.utf8.count % 4 == 0 else { return nil }
-        } else {
-            guard base64.utf8.count % 4 != 1 else { return nil }
-            while base64.utf8.count % 4 != 0 { base64 += "=" }
-        }
-        guard let data = Data(base64Encoded: base64) else { return nil }
-        return Array(data)
     }
 }

@@ -52,12 +52,7 @@ public struct UnsecuredJwtValidator: Sendable, Equatable {
             if nowMs + allowableClockSkewMs < iat { return invalid("the JWT was issued in the future") }
             if exp < iat { return invalid("the JWT expires before it was issued") }
         }
-        let scope: [String]
-        switch claims[scopeClaimName] {
-        case let text as String: scope = text.split(separator: " ").map(String.init)
-        case let list as [Any]: scope = list.compactMap { $0 as? String }
-        default: scope = []
-        }
+        let scope = Self.strings(claims[scopeClaimName], separator: " ")
         let missing = requiredScope.filter { !scope.contains($0) }
         if !missing.isEmpty {
             return .failure(Failure(status: "insufficient_scope", reason: "the JWT lacks the scope " + missing.joined(separator: " "),
@@ -69,6 +64,15 @@ public struct UnsecuredJwtValidator: Sendable, Equatable {
     static func jsonObject(_ part: Substring) -> [String: Any]? {
         guard let bytes = Base64URL.decode(part) else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+    }
+
+    /// A claim that is a string (split at `separator`, if given) or a list of strings (`scope`, `aud`).
+    static func strings(_ value: Any?, separator: Character? = nil) -> [String] {
+        switch value {
+        case let text as String: return separator.map { text.split(separator: $0).map(String.init) } ?? [text]
+        case let list as [Any]: return list.compactMap { $0 as? String }
+        default: return []
+        }
     }
 
     /// A NumericDate (seconds since the epoch, maybe with a fraction) in milliseconds.

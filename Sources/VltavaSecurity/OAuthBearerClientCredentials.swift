@@ -26,7 +26,7 @@ public struct OAuthBearerClientCredentials: Sendable, Hashable {
     ]
 
     /// The path of a `file:` token endpoint, nil for an http(s) one.
-    public var tokenFile: String? { JwksFile.path(fileURL: tokenEndpoint) }
+    public var tokenFile: String? { FileURL.path(tokenEndpoint) }
 
     /// Kafka's settings: the token endpoint, the login module's options.
     public init(tokenEndpoint: String, jaasOptions options: [String: String], properties: [String: String]) throws(SecurityError) {

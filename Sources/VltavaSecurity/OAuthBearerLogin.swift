@@ -131,7 +131,7 @@ public struct OAuthBearerUnsecuredLogin: Sendable, Equatable {
         object["exp"] = iat + lifetimeSeconds
         // A dictionary of strings, numbers and string arrays always serializes.
         let claims = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Self.base64URL(Data(#"{"alg":"none"}"#.utf8)) + "." + Self.base64URL(claims) + "."
+        return Base64URL.encode(Data(#"{"alg":"none"}"#.utf8)) + "." + Base64URL.encode(claims) + "."
     }
 
     /// The client's first message (RFC 7628) with a new token.
@@ -149,10 +149,5 @@ public struct OAuthBearerUnsecuredLogin: Sendable, Equatable {
     static func validExtension(name: String, value: String) -> Bool {
         !name.isEmpty && name != "auth" && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) }
             && value.unicodeScalars.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || (0x21...0x7E).contains($0.value) }
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

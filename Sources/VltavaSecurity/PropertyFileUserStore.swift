@@ -30,7 +30,7 @@ public final class PropertyFileUserStore: Sendable {
     public let format: Format
     private struct Loaded {
         var users: [String: User]
-        var modified: Date?
+        var stamp: FileStamp?
         var checked: ContinuousClock.Instant
     }
     private let loaded: Mutex<Loaded>
@@ -39,12 +39,12 @@ public final class PropertyFileUserStore: Sendable {
     public init(path: String, format: Format = .jetty) throws(SecurityError) {
         self.path = path
         self.format = format
-        let modified = Self.modificationDate(path)
+        let stamp = FileStamp.of(path)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .invalidConfiguration("cannot read the user file \(path)")
         }
         let users = try Self.parse(String(decoding: data, as: UTF8.self), path: path, format: format)
-        loaded = Mutex(Loaded(users: users, modified: modified, checked: .now))
+        loaded = Mutex(Loaded(users: users, stamp: stamp, checked: .now))
     }
 
     /// The users of Jetty's format; a `CRYPT:` credential needs the system's crypt(3), checked here once.
@@ -85,17 +85,13 @@ public final class PropertyFileUserStore: Sendable {
             let now = ContinuousClock.now
             guard now - state.checked >= .seconds(1) else { return state.users }
             state.checked = now
-            let modified = Self.modificationDate(path)
-            guard modified != state.modified, let data = FileManager.default.contents(atPath: path),
+            let stamp = FileStamp.of(path)
+            guard stamp != state.stamp, let data = FileManager.default.contents(atPath: path),
                   let users = try? Self.parse(String(decoding: data, as: UTF8.self), path: path, format: format) else { return state.users }
             state.users = users
-            state.modified = modified
+            state.stamp = stamp
             return users
         }
-    }
-
-    private static func modificationDate(_ path: String) -> Date? {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }
 

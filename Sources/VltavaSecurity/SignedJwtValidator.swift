@@ -60,12 +60,7 @@ public struct SignedJwtValidator: Sendable {
             return invalid("the JWT's issuer (iss) is not \(expectedIssuer)")
         }
         if !expectedAudiences.isEmpty {
-            let audiences: [String]
-            switch claims["aud"] {
-            case let text as String: audiences = [text]
-            case let list as [Any]: audiences = list.compactMap { $0 as? String }
-            default: audiences = []
-            }
+            let audiences = UnsecuredJwtValidator.strings(claims["aud"])
             guard audiences.contains(where: expectedAudiences.contains) else {
                 return invalid("the JWT's audience (aud) is none of " + expectedAudiences.joined(separator: ", "))
             }
@@ -73,12 +68,7 @@ public struct SignedJwtValidator: Sendable {
         guard let subject = claims[subClaimName] as? String, !subject.trimmingCharacters(in: .whitespaces).isEmpty else {
             return invalid("the JWT has no subject claim \"\(subClaimName)\"")
         }
-        let scope: [String]
-        switch claims[scopeClaimName] {
-        case let text as String: scope = text.split(separator: " ").map(String.init)
-        case let list as [Any]: scope = list.compactMap { $0 as? String }
-        default: scope = []
-        }
+        let scope = UnsecuredJwtValidator.strings(claims[scopeClaimName], separator: " ")
         return .success(OAuthBearerToken(principal: subject.trimmingCharacters(in: .whitespaces), expiresAtMs: exp, scope: scope))
     }
 }

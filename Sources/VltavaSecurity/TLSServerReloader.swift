@@ -69,17 +69,3 @@ extension TLSServerReloader {
         }
     }
 }
-
-/// What tells a file's new version from its old one: its modification time, size and inode (a file replaced by a
-/// rename, as certificate renewers do, has a new inode).
-struct FileStamp: Equatable, Sendable {
-    var modified: Date?
-    var size: Int?
-    var inode: Int?
-
-    static func of(_ path: String) -> FileStamp? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
-        return FileStamp(modified: attributes[.modificationDate] as? Date, size: (attributes[.size] as? NSNumber)?.intValue,
-                         inode: (attributes[.systemFileNumber] as? NSNumber)?.intValue)
-    }
-}

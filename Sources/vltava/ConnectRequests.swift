@@ -1,4 +1,5 @@
 import NIOHTTP1
+import VltavaHTTP
 import SchemaRegistry
 
 /// One call of Kafka Connect's REST API.
@@ -11,12 +12,12 @@ struct ConnectRequest: Equatable {
 /// The REST calls behind `vltava connectors` (Kafka Connect's API, as any worker answers it).
 enum ConnectRequests {
     static func connector(_ name: String, _ suffix: String = "") -> String {
-        "/connectors/" + RESTClient.encodePathSegment(name) + suffix
+        "/connectors/" + HTTPEndpoint.encodePathSegment(name) + suffix
     }
 
     /// `GET /connectors`, with `?expand=status` and/or `?expand=info`.
     static func list(expand: [String]) -> ConnectRequest {
-        let query = expand.map { "expand=" + RESTClient.encodePathSegment($0) }.joined(separator: "&")
+        let query = expand.map { "expand=" + HTTPEndpoint.encodePathSegment($0) }.joined(separator: "&")
         return ConnectRequest(method: .GET, path: "/connectors" + (query.isEmpty ? "" : "?" + query))
     }
 

@@ -52,10 +52,9 @@ enum RESTClient {
                      caFile: String? = nil) async throws -> Response {
         let endpoint = try endpoint(url)
         var tls: NIOSSLContext?
-        if endpoint.usesTLS {
+        if endpoint.usesTLS, let caFile {
             do {
-                tls = try ClientSecurity.tlsContext(
-                    properties: caFile.map { ["ssl.truststore.location": $0, "ssl.truststore.type": "PEM"] } ?? [:])
+                tls = try ClientSecurity.tlsContext(properties: ["ssl.truststore.location": caFile, "ssl.truststore.type": "PEM"])
             } catch {
                 throw Failure.tls("--cacert: \(error.description)")
             }
@@ -69,22 +68,6 @@ enum RESTClient {
             endpoint: endpoint, method: method, target: path, headers: headers, body: Array((body ?? "").utf8), tls: tls,
             on: MultiThreadedEventLoopGroup.singleton.next(), connectTimeout: .seconds(10), timeout: .seconds(120)).get()
         return Response(status: answer.status, body: String(decoding: answer.body, as: UTF8.self))
-    }
-
-    /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).
-    static func encodePathSegment(_ text: String) -> String {
-        var encoded = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                encoded += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
-            }
-        }
-        return encoded
     }
 
     /// A JSON string literal.

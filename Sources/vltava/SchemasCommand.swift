@@ -1,4 +1,5 @@
 import ArgumentParser
+import VltavaHTTP
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -44,7 +45,7 @@ struct SchemasCommand: AsyncParsableCommand {
     }
 
     static func path(_ subject: String) -> String {
-        RESTClient.encodePathSegment(subject)
+        HTTPEndpoint.encodePathSegment(subject)
     }
 
     struct List: AsyncParsableCommand {

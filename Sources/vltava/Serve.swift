@@ -122,6 +122,11 @@ struct Serve: AsyncParsableCommand {
         try await group.run()
     }
 
+    /// Where a service inside this process reaches the broker's `listener` (127.0.0.1 for a listener on every address).
+    static func localAddress(of listener: ListenerEndpoint) -> BrokerAddress {
+        BrokerAddress(host: ["0.0.0.0", "::", ""].contains(listener.host) ? "127.0.0.1" : listener.host, port: listener.port)
+    }
+
     // MARK: Schema registry (issue 5)
 
     /// The schema registry beside the broker, storing `_schemas` through the broker's first PLAINTEXT listener, or
@@ -151,9 +156,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("--schema-registry-listeners: \(error)")
         }
-        let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
         let client = SchemaRegistryService.storeClient(
-            bootstrapServers: [BrokerAddress(host: brokerHost, port: broker.port)], environment: environment, security: security)
+            bootstrapServers: [Self.localAddress(of: broker)], environment: environment, security: security)
         var registry = SchemaRegistryService(
             client: client, topic: environment["SCHEMA_REGISTRY_KAFKASTORE_TOPIC"] ?? "_schemas",
             host: listener.host, port: listener.port,
@@ -199,8 +203,7 @@ extension Serve {
                 """)
             return nil
         }
-        let brokerHost = ["0.0.0.0", "::", ""].contains(broker.host) ? "127.0.0.1" : broker.host
-        properties["bootstrap.servers"] = "\(brokerHost):\(broker.port)"
+        properties["bootstrap.servers"] = Self.localAddress(of: broker).description
         properties["listeners"] = text
         properties["group.id"] = properties["group.id"] ?? "connect-cluster"
         let worker: WorkerConfig

@@ -1,5 +1,6 @@
 import SchemaRegistry
 import Testing
+import VltavaHTTP
 @testable import VltavaConnect
 
 /// A registry that knows fixed schemas by id and nothing else (for bytes written elsewhere).
@@ -303,7 +304,7 @@ struct AvroConverterTests {
         #expect(explicit.authorization == "Basic YTpi")
         #expect(HTTPSchemaRegistryClient.schemaBody(schemaType: "AVRO", schema: "\"int\"") == #"{"schema":"\"int\""}"#)
         #expect(HTTPSchemaRegistryClient.schemaBody(schemaType: "JSON", schema: "{}") == #"{"schemaType":"JSON","schema":"{}"}"#)
-        #expect(HTTPSchemaRegistryClient.encodePathSegment("a b/c") == "a%20b%2Fc")
+        #expect(HTTPEndpoint.encodePathSegment("a b/c") == "a%20b%2Fc")
         // Nothing listens on port 9 of the loopback: the error says which registry could not be reached.
         let unreachable = try HTTPSchemaRegistryClient(urls: ["http://127.0.0.1:9"], connectTimeout: .seconds(2), requestTimeout: .seconds(2))
         #expect(throws: ConnectError.self) { try unreachable.schema(id: 1) }

@@ -134,11 +134,11 @@ struct SignedJwtTests {
         let encryption = try Self.keySet([#"{"kty":"EC","crv":"P-256","use":"enc","x":"\#(Self.b64(Array(ec.publicKey.x963Representation)[1..<33]))","y":"\#(Self.b64(Array(ec.publicKey.x963Representation)[33...]))"}"#])
         #expect(encryption.candidates(for: .es256, keyId: nil).isEmpty)
 
-        #expect(JwksFile.path(fileURL: "file:///etc/jwks.json") == "/etc/jwks.json")
-        #expect(JwksFile.path(fileURL: "file:/etc/jwks.json") == "/etc/jwks.json")
-        #expect(JwksFile.path(fileURL: "file://localhost/etc/a%20b.json") == "/etc/a b.json")
-        #expect(JwksFile.path(fileURL: "https://idp/jwks") == nil)
-        #expect(JwksFile.path(fileURL: "file:relative.json") == nil)
+        #expect(FileURL.path("file:///etc/jwks.json") == "/etc/jwks.json")
+        #expect(FileURL.path("file:/etc/jwks.json") == "/etc/jwks.json")
+        #expect(FileURL.path("file://localhost/etc/a%20b.json") == "/etc/a b.json")
+        #expect(FileURL.path("https://idp/jwks") == nil)
+        #expect(FileURL.path("file:relative.json") == nil)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

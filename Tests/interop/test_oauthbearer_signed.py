@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from conftest import BrokerProcess, free_port
+from conftest import free_port
 from security_support import client_error, is_closed
-from test_oauthbearer import OAUTH_MODULE, config_with_token, roundtrip, sasl_frames
+from test_oauthbearer import OAUTH_MODULE, OAuthBroker, config_with_token, roundtrip, sasl_frames
 from test_tls import pki  # noqa: F401 (the CA and certificates fixture)
 
 HANDLER = "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
@@ -66,26 +66,18 @@ def write_jwks(path, *signers):
     path.write_text(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}] + [s.jwk() for s in signers]}))
 
 
-class SignedBroker(BrokerProcess):
+class SignedBroker(OAuthBroker):
+    """The OAUTHBEARER listener of test_oauthbearer with Kafka's validator of signed tokens and a JWKS."""
+
     def __init__(self, binary, data_dir, jwks_url, extra=(), jaas_options=""):
-        self.sasl_port = free_port()
-        port = free_port()
-        super().__init__(binary, data_dir, port, extra_args=[
-            "--override", f"listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}",
-            "--override", "sasl.enabled.mechanisms=OAUTHBEARER",
-            "--override", f"listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config={OAUTH_MODULE} required {jaas_options};",
+        super().__init__(binary, data_dir, jaas_options, extra=[
             "--override", f"listener.name.sasl_plaintext.oauthbearer.sasl.server.callback.handler.class={HANDLER}",
             "--override", f"sasl.oauthbearer.jwks.endpoint.url={jwks_url}",
             "--override", "sasl.oauthbearer.expected.audience=kafka,other",
             "--override", f"sasl.oauthbearer.expected.issuer={ISSUER}",
             "--override", "sasl.oauthbearer.clock.skew.seconds=5",
-            "--log-level", "debug",
             *extra,
         ])
-
-    @property
-    def sasl_bootstrap(self):
-        return f"127.0.0.1:{self.sasl_port}"
 
 
 @pytest.fixture(scope="module")
@@ -370,6 +362,18 @@ def test_vltavas_client_gets_tokens_from_the_identity_provider(vltava_bin, tmp_p
                               f"https.ca.location={pki / 'ca.pem'}\n")
         listed = cli(librdkafka, "topics", "list")
         assert listed.returncode == 0 and topic in listed.stdout.decode(), listed.stderr
+
+        # A `file:` token endpoint: the token is read from the file (Kafka's clients take the same URL).
+        token_file = tmp_path / "token.jwt"
+        token_file.write_text(keys["ec"].sign(claims("from-file")) + "\n")
+        from_file = tmp_path / "file-token.properties"
+        from_file.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=OAUTHBEARER\n"
+                             "sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler\n"
+                             f"sasl.oauthbearer.token.endpoint.url=file://{token_file}\n"
+                             f"sasl.jaas.config={OAUTH_MODULE} required;\n")
+        listed = cli(from_file, "topics", "list")
+        assert listed.returncode == 0 and topic in listed.stdout.decode(), listed.stderr
+        assert "principal=User:from-file" in process.log()
 
         refused = cli(kafka_style("wrong"), "topics", "list")
         assert refused.returncode != 0

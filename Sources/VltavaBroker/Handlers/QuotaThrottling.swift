@@ -44,12 +44,16 @@ extension Broker {
     /// (CreateTopics 6+, CreatePartitions 3+, DeleteTopics 5+) are strict — a topic is refused while the bucket is in
     /// debt, and the answer carries the time to pay it back; older versions are permissive — everything is taken,
     /// and the debt becomes the throttle. Either way the connection then reads nothing for that long.
-    func withMutationQuota<Response>(context: RequestContext, strict: Bool,
-                                     _ body: ((Int64) -> Bool) -> Response) -> (Response, throttleMs: Int64) {
-        guard quotas.isActive else { return (body { _ in true }, 0) }
+    /// `body` answers with an `admit` that takes the partitions of each topic; the answer's `throttleTime` carries
+    /// the throttle. `strictFrom`: the first version that knows THROTTLING_QUOTA_EXCEEDED.
+    func withMutationQuota<Response>(context: RequestContext, strictFrom strictVersion: Int16,
+                                     throttleTime: WritableKeyPath<Response, Int32>,
+                                     _ body: ((Int64) -> Bool) -> Response) -> Response {
+        guard quotas.isActive else { return body { _ in true } }
+        let strict = context.version >= strictVersion
         let user = Self.quotaUser(context.connection.principal), clientId = context.header.clientId ?? ""
         var refused: Int64 = 0
-        let response = body { partitions in
+        var response = body { partitions in
             guard let throttle = quotas.takeMutations(partitions, user: user, clientId: clientId, strict: strict, nowMs: clock()) else {
                 return true
             }
@@ -57,31 +61,9 @@ extension Broker {
             return false
         }
         let throttle = strict ? refused : quotas.mutationThrottle(user: user, clientId: clientId, nowMs: clock())
+        guard throttle > 0 else { return response }
         context.connection.throttle.throttle(throttle)
-        return (response, throttle)
-    }
-
-    func throttledCreateTopics(_ request: CreateTopicsRequest, context: RequestContext) -> CreateTopicsResponse {
-        var (response, throttle) = withMutationQuota(context: context, strict: context.version >= 6) { admit in
-            handleCreateTopics(request, context: context, admit: admit)
-        }
-        if throttle > 0 { response.throttleTimeMs = Int32(clamping: throttle) }
-        return response
-    }
-
-    func throttledDeleteTopics(_ request: DeleteTopicsRequest, context: RequestContext) -> DeleteTopicsResponse {
-        var (response, throttle) = withMutationQuota(context: context, strict: context.version >= 5) { admit in
-            handleDeleteTopics(request, context: context, admit: admit)
-        }
-        if throttle > 0 { response.throttleTimeMs = Int32(clamping: throttle) }
-        return response
-    }
-
-    func throttledCreatePartitions(_ request: CreatePartitionsRequest, context: RequestContext) -> CreatePartitionsResponse {
-        var (response, throttle) = withMutationQuota(context: context, strict: context.version >= 3) { admit in
-            handleCreatePartitions(request, context: context, admit: admit)
-        }
-        if throttle > 0 { response.throttleTimeMs = Int32(clamping: throttle) }
+        response[keyPath: throttleTime] = Int32(clamping: throttle)
         return response
     }
 

@@ -63,12 +63,11 @@ extension Broker {
                 fail(.invalidReplicationFactor, "Replication factor: \(replicationFactor) larger than available brokers: 1.")
             } else if creatable.assignments.contains(where: { $0.brokerIds != [nodeId] }) {
                 fail(.invalidReplicaAssignment, "Replica assignments must name broker \(nodeId) only.")
-            } else if (try? TopicConfigs.validate(configs)) != nil, !request.validateOnly, !admit(Int64(partitions)) {
-                fail(.throttlingQuotaExceeded, Self.throttlingQuotaMessage)
             } else {
                 do {
                     try TopicConfigs.validate(configs)
                     if !request.validateOnly {
+                        guard admit(Int64(partitions)) else { throw ApiError(.throttlingQuotaExceeded, Self.throttlingQuotaMessage) }
                         _ = try logs.createTopic(name: creatable.name, partitions: partitions, configs: configs)
                     }
                     result.numPartitions = partitions
@@ -81,6 +80,8 @@ extension Broker {
                             configSource: configs[definition.name] != nil ? 1 : (logs.defaults[definition.name] != nil ? 4 : 5),
                             isSensitive: false)
                     }
+                } catch let error as ApiError {
+                    fail(error.code, error.message)
                 } catch let StorageError.invalidConfig(name, value, reason) {
                     fail(.invalidConfig, "Invalid value \(value) for configuration \(name): \(reason)")
                 } catch let error as StorageError where error.isTooManyOpenFiles {

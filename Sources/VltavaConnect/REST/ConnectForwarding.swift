@@ -57,7 +57,7 @@ struct ConnectForwarding: RouterMiddleware {
         let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: false)
         guard request.method == .post, parts.count == 6, parts[1] == "connectors", parts[3] == "tasks", parts[5] == "restart",
               let task = Int(parts[4]) else { return nil }
-        return ConnectorTaskId(connector: HTTPSchemaRegistryClient.percentDecoded(parts[2]), task: task)
+        return ConnectorTaskId(connector: HTTPEndpoint.percentDecoded(parts[2]), task: task)
     }
 
     /// Sends one request to another worker and returns its answer.

@@ -1,4 +1,5 @@
 import SchemaRegistry
+import VltavaHTTP
 
 extension JsonSchemaData {
     /// The Connect schema of a JSON Schema document, as Confluent's `toConnectSchema` reads it. `version` (the
@@ -321,7 +322,7 @@ enum JSONSchemaPointer {
         guard pointer.hasPrefix("/") else { return nil }
         var node = root
         for rawSegment in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            let segment = percentDecoded(rawSegment).replacing("~1", with: "/").replacing("~0", with: "~")
+            let segment = HTTPEndpoint.percentDecoded(rawSegment).replacing("~1", with: "/").replacing("~0", with: "~")
             switch node {
             case let .object(members):
                 guard let next = members.last(where: { $0.0 == segment })?.1 else { return nil }
@@ -334,24 +335,5 @@ enum JSONSchemaPointer {
             }
         }
         return node
-    }
-
-    /// `%XX` escapes decoded (a `$ref` is a URI fragment); a malformed escape is kept as it is.
-    private static func percentDecoded(_ text: Substring) -> String {
-        guard text.contains("%") else { return String(text) }
-        var bytes: [UInt8] = []
-        let utf8 = Array(text.utf8)
-        var index = 0
-        while index < utf8.count {
-            if utf8[index] == UInt8(ascii: "%"), index + 2 < utf8.count,
-               let byte = UInt8(String(decoding: utf8[(index + 1)...(index + 2)], as: UTF8.self), radix: 16) {
-                bytes.append(byte)
-                index += 3
-            } else {
-                bytes.append(utf8[index])
-                index += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -48,17 +48,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
         self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000
                                            + requestTimeout.components.attoseconds / 1_000_000_000)
         self.group = MultiThreadedEventLoopGroup.singleton
-        if let tls {
-            self.tls = tls
-        } else if endpoints.contains(where: \.usesTLS) {
-            do {
-                self.tls = try NIOSSLContext(configuration: .makeClientConfiguration())
-            } catch {
-                throw .config(name: "schema.registry.url", message: "cannot set up TLS: \(error)")
-            }
-        } else {
-            self.tls = nil
-        }
+        self.tls = tls ?? (endpoints.contains(where: \.usesTLS) ? HTTPExchange.systemTrust : nil)
     }
 
     static func parse(_ url: String, configName: String = "schema.registry.url") throws(ConnectError) -> Endpoint {
@@ -72,7 +62,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
     // MARK: The API
 
     public func register(subject: String, schemaType: String, schema: String, normalize: Bool) throws(ConnectError) -> Int32 {
-        let path = "/subjects/\(Self.encodePathSegment(subject))/versions" + (normalize ? "?normalize=true" : "")
+        let path = "/subjects/\(HTTPEndpoint.encodePathSegment(subject))/versions" + (normalize ? "?normalize=true" : "")
         let answer = try send(.POST, path, body: Self.schemaBody(schemaType: schemaType, schema: schema))
         guard let id = answer["id"]?.integerValue, let id32 = Int32(exactly: id) else {
             throw .data("The schema registry's answer to registering a schema under \(subject) has no id")
@@ -81,7 +71,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
     }
 
     public func lookup(subject: String, schemaType: String, schema: String, normalize: Bool) throws(ConnectError) -> RegistrySchema? {
-        let path = "/subjects/\(Self.encodePathSegment(subject))" + (normalize ? "?normalize=true" : "")
+        let path = "/subjects/\(HTTPEndpoint.encodePathSegment(subject))" + (normalize ? "?normalize=true" : "")
         let answer: JSONValue
         do {
             answer = try send(.POST, path, body: Self.schemaBody(schemaType: schemaType, schema: schema))
@@ -104,7 +94,7 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
     }
 
     public func latestVersion(subject: String) throws(ConnectError) -> RegistrySchema {
-        let answer = try send(.GET, "/subjects/\(Self.encodePathSegment(subject))/versions/latest", body: nil)
+        let answer = try send(.GET, "/subjects/\(HTTPEndpoint.encodePathSegment(subject))/versions/latest", body: nil)
         guard let text = answer["schema"]?.stringValue, let id = answer["id"]?.integerValue.flatMap({ Int32(exactly: $0) }) else {
             throw .data("The schema registry's answer for the latest version of \(subject) has no schema")
         }
@@ -157,26 +147,5 @@ public final class HTTPSchemaRegistryClient: SchemaRegistryClient {
             on: group.next(), connectTimeout: connectTimeout, timeout: requestTimeout)
         let answer = try answerFuture.wait()
         return (answer.status, answer.body)
-    }
-
-    /// Text with its `%XX` escapes decoded (credentials in a URL).
-    static func percentDecoded(_ text: Substring) -> String {
-        HTTPEndpoint.percentDecoded(text)
-    }
-
-    /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).
-    static func encodePathSegment(_ text: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var encoded: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                encoded.append(byte)
-            default:
-                encoded += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            }
-        }
-        return String(decoding: encoded, as: UTF8.self)
     }
 }
