@@ -77,14 +77,24 @@ extension Herder: WorkerGroupListener {
     }
 
     /// Where `POST /connectors/{n}/tasks/{i}/restart` goes: to the worker running the task (Kafka forwards it
-    /// there), known from the task's status.
-    public func taskRestartRoute(_ id: ConnectorTaskId, forwarded: Bool) -> ConfigRequestRoute {
+    /// there), known from the task's status. While that is unknown or stale (a rebalance moving the task, a status
+    /// this worker has not read yet) it waits up to `worker.sync.timeout.ms` before answering 409.
+    public func taskRestartRoute(_ id: ConnectorTaskId, forwarded: Bool) async -> ConfigRequestRoute {
+        let deadline = ContinuousClock.now + .milliseconds(max(worker.workerSyncTimeoutMs, 0))
+        while true {
+            let route = currentTaskRestartRoute(id, forwarded: forwarded)
+            guard case .conflict = route, ContinuousClock.now < deadline, !Task.isCancelled else { return route }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func currentTaskRestartRoute(_ id: ConnectorTaskId, forwarded: Bool) -> ConfigRequestRoute {
         guard let membership = cluster, let record = state.connectors[id.connector], record.taskConfigs.indices.contains(id.task),
               !membership.assigned.contains(.task(id.connector, Int32(id.task))) else { return .local }
         guard !forwarded, let owner = record.taskStatuses[id.task]?.workerId, !owner.isEmpty, owner != workerId else {
             return .conflict(Self.conflictingOperationMessage)
         }
-        return .forward("http://\(owner)/")
+        return .forward("\(worker.advertisedScheme)://\(owner)/")
     }
 
     private func isStable() async -> Bool {
