@@ -169,7 +169,7 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
     public func createTopic(_ topic: TopicMetadata) throws(StorageError) {
         try mutate { contents throws(StorageError) in
             if contents.topics.contains(where: { $0.name == topic.name }) {
-                throw .invalidMetadata("topic \(topic.name) exists")
+                throw .topicExists(topic.name)
             }
             contents.topics.append(topic)
         }

@@ -14,6 +14,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidMetadata(String)
     /// Opening more files would exhaust the process's descriptor limit.
     case tooManyOpenFiles(String)
+    /// A topic of this name exists (another request created it first).
+    case topicExists(String)
 
     public var isTooManyOpenFiles: Bool {
         if case .tooManyOpenFiles = self { return true }
@@ -29,6 +31,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidConfig(name, value, reason): return "invalid value \(value) for \(name): \(reason)"
         case let .invalidMetadata(message): return "invalid metadata: \(message)"
         case let .tooManyOpenFiles(message): return "not enough file descriptors: \(message)"
+        case let .topicExists(name): return "topic \(name) exists"
         }
     }
 }

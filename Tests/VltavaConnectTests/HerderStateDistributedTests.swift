@@ -27,6 +27,43 @@ struct HerderStateDistributedTests {
         #expect(state.connectors["my-c"]?.taskStatuses[0] == nil)
     }
 
+    @Test func statusesReadBeforeTheirConnectorsConfigAreKeptForIt() {
+        var state = HerderState(workerId: "a:8083")
+        let task = ConnectStorageRecords.status(connector: "late", task: 0, state: "RUNNING", trace: nil, workerId: "b:8083", generation: 3)
+        let connector = ConnectStorageRecords.status(connector: "late", task: nil, state: "RUNNING", trace: nil, workerId: "b:8083", generation: 3)
+        let gone = ConnectStorageRecords.status(connector: "late", task: 1, state: "FAILED", trace: "x", workerId: "b:8083", generation: 3)
+        for record in [task, connector, gone] { state.followStatus(key: record.key, value: record.value) }
+        state.followStatus(key: gone.key, value: nil)
+        state.restoreStatus(key: "topic-t-late", value: ConnectStorageRecords.topicStatus(topic: "t", connector: "late", task: 0, discoverTimestampMs: 1).value)
+        let config = ConnectStorageRecords.connectorConfig(name: "late", properties: Self.config)
+        state.restore(key: config.key, value: config.value)
+        #expect(state.connectors["late"]?.status == ConnectStatus(state: .running, workerId: "b:8083"))
+        #expect(state.connectors["late"]?.taskStatuses == [0: ConnectStatus(state: .running, workerId: "b:8083")])
+        #expect(state.connectors["late"]?.topics == ["t"])
+        #expect(state.unclaimedStatuses.isEmpty)
+        // Tombstones of a connector never configured leave nothing behind.
+        let other = ConnectStorageRecords.status(connector: "never", task: nil, state: "RUNNING", trace: nil, workerId: "b:8083", generation: 3)
+        state.followStatus(key: other.key, value: other.value)
+        state.followStatus(key: other.key, value: nil)
+        #expect(state.unclaimedStatuses.isEmpty)
+    }
+
+    @Test func aWorkerOfAGroupSetsOnlyTheStatusesOfWhatItIsAssigned() {
+        var state = HerderState(workerId: "a:8083")
+        state.owned = []
+        _ = state.put(name: "my-c", config: Self.config)
+        // The leader generates task configs of a connector another worker runs: nothing of its status changes.
+        let generated = state.tasksGenerated(name: "my-c", [["task.class": "x"]])
+        #expect(!generated.contains { if case .persistStatus = $0 { return true } else { return false } })
+        #expect(state.connectors["my-c"]?.status == ConnectStatus(state: .unassigned, workerId: "a:8083"))
+        // Once the connector is assigned here, its RUNNING status is set and written.
+        state.owned = [.connector("my-c")]
+        let running = state.connectorRunning("my-c")
+        #expect(running.contains { if case .persistStatus = $0 { return true } else { return false } })
+        #expect(state.connectors["my-c"]?.status == ConnectStatus(state: .running, workerId: "a:8083"))
+        #expect(state.taskReported(ConnectorTaskId(connector: "my-c", task: 0), .running, trace: nil).isEmpty)
+    }
+
     @Test func aWorkerWritesOnlyTheStatusesOfWhatItRuns() {
         let records = [
             StoredRecord((key: "status-connector-c", value: "{}")),

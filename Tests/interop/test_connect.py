@@ -67,10 +67,12 @@ class ConnectServe:
 
 
 def wait_until(condition, timeout, message):
+    """Waits until `condition()` is true and returns what it returned."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        value = condition()
+        if value:
+            return value
         time.sleep(0.1)
     raise AssertionError(message() if callable(message) else message)
 

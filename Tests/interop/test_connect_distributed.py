@@ -113,6 +113,10 @@ def test_two_workers_share_connectors_and_take_over_after_a_kill(vltava_bin, tmp
         # Each worker shows the tasks the other runs (statuses followed in connect-status), spread over both.
         for worker in (first, second):
             wait_until(lambda: spread(worker) == set(workers), 30, lambda: f"tasks run on {spread(worker)}, not on both")
+        # Both workers report the same statuses (each reads what the other wrote to connect-status).
+        for name in names:
+            wait_until(lambda: first.get(f"/connectors/{name}/status").json() == second.get(f"/connectors/{name}/status").json(), 30,
+                       lambda: f"{first.get(f'/connectors/{name}/status').text} != {second.get(f'/connectors/{name}/status').text}" + first.log() + second.log())
         wait_until(lambda: len(lines_of(sink_file)) >= len(lines), 60,
                    lambda: f"sink has {len(lines_of(sink_file))} lines: {first.log()}")
 
@@ -125,12 +129,14 @@ def test_two_workers_share_connectors_and_take_over_after_a_kill(vltava_bin, tmp
         # A task restart goes to the worker running the task, whichever worker gets it.
         for worker in (first, second):
             restarted = requests.post(worker.url + "/connectors/lines-out/tasks/0/restart", timeout=30)
-            assert restarted.status_code == 204, restarted.text
+            assert restarted.status_code == 204, (
+                f"{worker.worker_id}: {restarted.text}; as {first.worker_id} sees it: {first.get('/connectors/lines-out/status').text}; "
+                f"as {second.worker_id} sees it: {second.get('/connectors/lines-out/status').text} {first.log()} {second.log()}")
         wait_until(lambda: running_workers(first, "lines-out") is not None, 30,
                    lambda: f"{first.get('/connectors/lines-out/status').text} {first.log()} {second.log()}")
 
         # Kill the worker that runs the source's task: after the delay the other runs everything.
-        victim = workers[next(iter(running_workers(first, "lines-in")))]
+        victim = workers[next(iter(wait_until(lambda: running_workers(first, "lines-in"), 30, "lines-in does not run")))]
         survivor = first if victim is second else second
         victim.process.kill()
         victim.process.wait()

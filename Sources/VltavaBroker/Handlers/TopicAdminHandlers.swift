@@ -84,6 +84,9 @@ extension Broker {
                     fail(error.code, error.message)
                 } catch let StorageError.invalidConfig(name, value, reason) {
                     fail(.invalidConfig, "Invalid value \(value) for configuration \(name): \(reason)")
+                } catch StorageError.topicExists {
+                    // Another request created it between the check above and this one.
+                    fail(.topicAlreadyExists, "Topic '\(creatable.name)' already exists.")
                 } catch let error as StorageError where error.isTooManyOpenFiles {
                     fail(.policyViolation, "\(error)")
                 } catch {

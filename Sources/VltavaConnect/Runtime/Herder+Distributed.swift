@@ -142,6 +142,7 @@ extension Herder: WorkerGroupListener {
         assigned.subtract(assignment.revoked)
         if assignment.error == 0 { assigned.formUnion(assignment.assigned) }
         membership.assigned = assigned
+        state.owned = assigned
         cluster = membership
         await stopUnassigned(keeping: assigned)
         do {

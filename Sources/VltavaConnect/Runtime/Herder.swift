@@ -70,6 +70,8 @@ public actor Herder {
         self.logger = logger
         self.cluster = cluster
         self.state = HerderState(workerId: worker.workerId)
+        // A worker of a group reports the statuses of what its assignment gives it, and no other.
+        if cluster != nil { state.owned = [] }
     }
 
     // MARK: Life cycle
@@ -160,10 +162,19 @@ public actor Herder {
         case var .persistStatus(records):
             if let cluster { records = HerderState.statusRecords(records, ownedBy: cluster.assigned) }
             guard !records.isEmpty else { return }
-            do {
-                try await statusStore.write(records.map { ($0.key, $0.value) })
-            } catch {
-                logger.warning("cannot store a status", metadata: ["error": "\(error)"])
+            // Tried again after a failure (Kafka's status store resends on retriable errors): a status lost here
+            // stays wrong on every other worker until the next change.
+            for attempt in 1...3 {
+                do {
+                    try await statusStore.write(records.map { ($0.key, $0.value) })
+                    break
+                } catch {
+                    guard attempt < 3 else {
+                        logger.warning("cannot store a status", metadata: ["error": "\(error)"])
+                        break
+                    }
+                    try? await Task.sleep(for: .milliseconds(100 * attempt * attempt))
+                }
             }
         case .startConnector, .startTasks:
             // A worker of a group starts what its assignment gives it when it reconciles: a connector object to

@@ -18,7 +18,17 @@ extension HerderState {
             restoreStatus(key: key, value: value)
             return
         }
-        guard connectors[parsed.connector] != nil else { return }
+        guard connectors[parsed.connector] != nil else {
+            var unclaimed = unclaimedStatuses[parsed.connector] ?? UnclaimedStatuses()
+            if let task = parsed.task {
+                unclaimed.taskStatuses[task] = parsed.status
+            } else {
+                unclaimed.status = parsed.status
+            }
+            unclaimedStatuses[parsed.connector] = unclaimed.status == nil && unclaimed.taskStatuses.isEmpty && unclaimed.topics.isEmpty
+                ? nil : unclaimed
+            return
+        }
         if let task = parsed.task {
             connectors[parsed.connector]?.taskStatuses[task] = parsed.status
         } else if let status = parsed.status {

@@ -65,7 +65,7 @@ public struct HerderState: Sendable {
         switch record {
         case let .connector(name, properties):
             if let properties {
-                var connector = connectors[name] ?? newRecord(config: properties, target: pendingTargets[name] ?? .started)
+                var connector = connectors[name] ?? claimStatuses(name, newRecord(config: properties, target: pendingTargets[name] ?? .started))
                 connector.config = properties
                 connectors[name] = connector
                 pendingTargets[name] = nil
@@ -96,9 +96,31 @@ public struct HerderState: Sendable {
     /// Applies a `connect-status` record read at start: only the topics connectors used matter to a worker that
     /// starts every connector itself (`topic-<topic>-<connector>` → `{"topic":{...}}`).
     public mutating func restoreStatus(key: String, value: String?) {
-        guard key.hasPrefix("topic-"), let value, let parsed = ConnectStorageRecords.parseTopicStatus(value),
-              connectors[parsed.connector] != nil else { return }
-        connectors[parsed.connector]?.topics.insert(parsed.topic)
+        guard key.hasPrefix("topic-"), let value, let parsed = ConnectStorageRecords.parseTopicStatus(value) else { return }
+        if connectors[parsed.connector] != nil {
+            connectors[parsed.connector]?.topics.insert(parsed.topic)
+        } else {
+            unclaimedStatuses[parsed.connector, default: UnclaimedStatuses()].topics.insert(parsed.topic)
+        }
+    }
+
+    /// Statuses read for connectors whose config has not been read yet (the two topics are read apart, and another
+    /// worker may write a status as soon as it has read the config): they are the connector's once its config comes.
+    struct UnclaimedStatuses: Sendable {
+        var status: ConnectStatus?
+        var taskStatuses: [Int: ConnectStatus] = [:]
+        var topics: Set<String> = []
+    }
+
+    var unclaimedStatuses: [String: UnclaimedStatuses] = [:]
+
+    private mutating func claimStatuses(_ name: String, _ record: ConnectorRecord) -> ConnectorRecord {
+        guard let unclaimed = unclaimedStatuses.removeValue(forKey: name) else { return record }
+        var record = record
+        if let status = unclaimed.status { record.status = status }
+        record.taskStatuses = unclaimed.taskStatuses
+        record.topics = unclaimed.topics
+        return record
     }
 
     /// The actions that start every restored connector as its target state says.
@@ -130,6 +152,7 @@ public struct HerderState: Sendable {
         }
         let target = initialState ?? .started
         connectors[name] = newRecord(config: config, target: target)
+        unclaimedStatuses[name] = nil
         var records: [StoredRecord] = []
         if target != .started {
             records.append(StoredRecord(ConnectStorageRecords.targetState(connector: name, state: target.rawValue)))
@@ -274,8 +297,14 @@ public struct HerderState: Sendable {
                         status: ConnectStatus(state: .unassigned, workerId: workerId), taskStatuses: [:], topics: [])
     }
 
+    /// What this worker reports statuses of: in a group, what its assignment gives it (nil: everything, as a
+    /// standalone worker). The statuses of the rest are those their workers write; this worker changes none of them,
+    /// not even in its own view — a status it set without writing would stay wrong there and, once the work came
+    /// here, never be written (it would equal the new one).
+    public var owned: Set<ConnectAssignmentItem>?
+
     mutating func setConnectorStatus(_ name: String, _ state: ConnectState, trace: String? = nil) -> [HerderAction] {
-        guard connectors[name] != nil else { return [] }
+        guard connectors[name] != nil, owned?.contains(.connector(name)) ?? true else { return [] }
         let status = ConnectStatus(state: state, trace: trace, workerId: workerId)
         if connectors[name]?.status == status { return [] }
         connectors[name]?.status = status
@@ -284,7 +313,7 @@ public struct HerderState: Sendable {
     }
 
     mutating func setTaskStatus(_ id: ConnectorTaskId, _ state: ConnectState, trace: String? = nil) -> [HerderAction] {
-        guard connectors[id.connector] != nil else { return [] }
+        guard connectors[id.connector] != nil, owned?.contains(.task(id.connector, Int32(id.task))) ?? true else { return [] }
         let status = ConnectStatus(state: state, trace: trace, workerId: workerId)
         if connectors[id.connector]?.taskStatuses[id.task] == status { return [] }
         connectors[id.connector]?.taskStatuses[id.task] = status
