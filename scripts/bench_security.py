@@ -5,8 +5,9 @@
 
 Starts BINARY with a PLAINTEXT, a SASL_PLAINTEXT and a SASL_SSL listener (a test CA and server certificate made with
 openssl in a temporary folder; SCRAM-SHA-256 user with 4096 iterations) and prints, per listener:
-  - produce: N records of 100 B and of 1 KiB with confluent-kafka (acks=all, linger 5 ms): records/s, MB/s and the
-    broker's CPU per record (its utime+stime from /proc over the run);
+  - produce: N records of 100 B and of 1 KiB with confluent-kafka (acks=all, linger 5 ms): records/s, MB/s, the
+    broker's CPU per record (its utime+stime from /proc over the run) and the client's (this process, librdkafka's
+    threads included);
   - consume: the same records read back by a consumer from the beginning: records/s and broker CPU per record;
   - new authenticated connections per second: a raw socket doing SaslHandshake + a SCRAM-SHA-256 exchange (the
     client's PBKDF2 done once and reused, so the figure is the broker's), then closing; over SASL_SSL each one also
@@ -60,7 +61,7 @@ def produce(config, topic, count, size, pid, settings=None):
     producer = Producer({**config, "queue.buffering.max.messages": 1_000_000,
                          **(settings or {"acks": "all", "linger.ms": 5, "batch.size": 1 << 20})})
     payload = b"x" * size
-    cpu, start = cpu_seconds(pid), time.monotonic()
+    cpu, client_cpu, start = cpu_seconds(pid), time.process_time(), time.monotonic()
     for _ in range(count):
         while True:
             try:
@@ -69,8 +70,8 @@ def produce(config, topic, count, size, pid, settings=None):
             except BufferError:
                 producer.poll(0.005)
     assert producer.flush(120) == 0
-    seconds, cpu = time.monotonic() - start, cpu_seconds(pid) - cpu
-    return count / seconds, count * size / seconds / 1e6, cpu / count * 1e6
+    seconds, cpu, client_cpu = time.monotonic() - start, cpu_seconds(pid) - cpu, time.process_time() - client_cpu
+    return count / seconds, count * size / seconds / 1e6, cpu / count * 1e6, client_cpu / count * 1e6
 
 
 def consume(config, topic, count, pid):
@@ -164,16 +165,17 @@ def main():
                          "sasl.password": PASSWORD},
         }
         print(f"records per run: {args.records}; broker {args.binary}")
-        print(f"{'listener':<16}{'size':>6}{'produce rec/s':>15}{'MB/s':>8}{'µs CPU/rec':>12}{'consume rec/s':>15}{'µs CPU/rec':>12}")
+        print(f"{'listener':<16}{'size':>6}{'produce rec/s':>15}{'MB/s':>8}{'µs CPU/rec':>12}{'client µs':>11}"
+              f"{'consume rec/s':>15}{'µs CPU/rec':>12}")
         rates = {}
         for size in (100, 1024):
             for name, config in configs.items():
                 topic = f"bench-{name.lower()}-{size}"
                 admin.create_topics([NewTopic(topic, 1)])[topic].result(20)
-                rate, mbps, cpu = produce(config, topic, args.records, size, broker.pid)
+                rate, mbps, cpu, client_cpu = produce(config, topic, args.records, size, broker.pid)
                 consume_rate, consume_cpu = consume(config, topic, args.records, broker.pid)
                 rates[(name, size)] = (rate, consume_rate)
-                print(f"{name:<16}{size:>6}{rate:>15,.0f}{mbps:>8.1f}{cpu:>12.2f}{consume_rate:>15,.0f}{consume_cpu:>12.2f}")
+                print(f"{name:<16}{size:>6}{rate:>15,.0f}{mbps:>8.1f}{cpu:>12.2f}{client_cpu:>11.2f}{consume_rate:>15,.0f}{consume_cpu:>12.2f}")
         for size in (100, 1024):
             produce_ratio = rates[("SASL_SSL", size)][0] / rates[("PLAINTEXT", size)][0]
             consume_ratio = rates[("SASL_SSL", size)][1] / rates[("PLAINTEXT", size)][1]

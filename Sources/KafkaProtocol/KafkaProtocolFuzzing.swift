@@ -7,7 +7,9 @@ package enum KafkaProtocolFuzzing {
     package static let requestApiKeys: [ApiKey] = ApiKey.allCases.filter(\.isBrokerApi)
 
     /// A byte stream as a connection delivers it. The first byte sets the size of the reads (1 to 256 bytes);
-    /// the rest goes through `KafkaFrameDecoder` whole and read by read, which must give the same frames; each
+    /// the rest goes through `KafkaFrameDecoder` whole and through `KafkaFrameAccumulator` read by read (copying
+    /// frames for even read sizes, growing frames above 16 bytes for sizes divisible by 3), which must give the same
+    /// frames; each
     /// frame is split into its header and body and the body decoded, as the broker does.
     package static func frameDecoder(_ input: UnsafeRawBufferPointer) {
         guard let first = input.first else { return }
@@ -26,17 +28,17 @@ package enum KafkaProtocolFuzzing {
             failed = true
         }
 
-        var received = ByteBuffer()
         var readFrames: [ByteBuffer] = []
         var readFailed = false
-        decoder = KafkaFrameDecoder(maximumFrameSize: maximumFrameSize)
+        var accumulator = KafkaFrameAccumulator(
+            maximumFrameSize: maximumFrameSize, copiesFrames: readSize.isMultiple(of: 2), eagerAllocationLimit: readSize % 3 == 0 ? 16 : 1 << 16)
         var start = 0
         reading: while start < stream.count {
             let end = min(start + readSize, stream.count)
-            received.writeBytes(UnsafeRawBufferPointer(rebasing: stream[start..<end]))
+            let read = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: stream[start..<end]))
             start = end
             do {
-                while let frame = try decoder.decode(buffer: &received) { readFrames.append(frame) }
+                try accumulator.process(read) { readFrames.append($0) }
             } catch {
                 readFailed = true
                 break reading

@@ -22,7 +22,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private let memory: RequestMemoryPool
     private var machine: ConnectionStateMachine
-    private var decoder: NIOSingleStepByteToMessageProcessor<KafkaFrameDecoder>
+    private var frameAccumulator: KafkaFrameAccumulator
     private var frames: [Int: KafkaRequestFrame] = [:]
     /// Answers ready and waiting for their turn to be written, with the header of their request.
     private var results: [Int: (header: AnswerHeader, result: Result<BrokerResponse, Error>)] = [:]
@@ -46,10 +46,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         self.authenticator = SaslAuthenticator(security: security, credentials: credentials)
         self.machine = ConnectionStateMachine(limits: limits, nowMs: Self.nowMs())
         if authenticator.isAuthenticating { machine.unauthenticatedFrameLimit = security.maximumUnauthenticatedBytes }
-        self.decoder = NIOSingleStepByteToMessageProcessor(KafkaFrameDecoder(maximumFrameSize: limits.maximumRequestBytes))
+        // Over TLS each frame is copied out of the read: NIOSSLHandler decrypts the next bytes into the same storage.
+        self.frameAccumulator = KafkaFrameAccumulator(maximumFrameSize: limits.maximumRequestBytes, copiesFrames: security.tls != nil)
     }
-
-    static let largeFrameBytes = 256 * 1024
 
     static func nowMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
@@ -128,15 +127,8 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
             machine.brokerWasBusy(milliseconds: Self.nowMs() - now)
         }
         do {
-            var largest = 0
-            try decoder.process(buffer: bytes) { payload in
-                largest = max(largest, payload.readableBytes)
+            try frameAccumulator.process(bytes) { payload in
                 self.frameReceived(payload, context: context)
-            }
-            // The decoder keeps its buffer's capacity; after a large frame, start a fresh one so that an idle
-            // connection does not hold megabytes.
-            if largest > Self.largeFrameBytes, decoder.unprocessedBytes == 0 {
-                decoder = NIOSingleStepByteToMessageProcessor(KafkaFrameDecoder(maximumFrameSize: machine.limits.maximumRequestBytes))
             }
         } catch {
             logger.info("closing connection after an unreadable request frame", metadata: [

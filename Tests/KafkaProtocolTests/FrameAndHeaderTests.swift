@@ -45,6 +45,87 @@ import Testing
     }
 }
 
+@Suite struct FrameAccumulatorTests {
+    static let stream: ByteBuffer = {
+        var input = ByteBuffer()
+        input.writeBytes([0, 0, 0, 3, 1, 2, 3])
+        input.writeBytes([0, 0, 0, 0])
+        input.writeBytes([0, 0, 0, 1, 9])
+        return input
+    }()
+
+    @Test(arguments: [false, true]) func framesSurviveEverySplitPoint(copiesFrames: Bool) throws {
+        let input = Self.stream
+        let expected = [ByteBuffer(bytes: [1, 2, 3]), ByteBuffer(), ByteBuffer(bytes: [9])]
+        for first in 0...input.readableBytes {
+            for second in first...input.readableBytes {
+                var accumulator = KafkaFrameAccumulator(copiesFrames: copiesFrames)
+                var frames: [ByteBuffer] = []
+                for (start, end) in [(0, first), (first, second), (second, input.readableBytes)] {
+                    try accumulator.process(input.getSlice(at: start, length: end - start)!) { frames.append($0) }
+                }
+                #expect(frames == expected, "split at \(first) and \(second)")
+                #expect(accumulator.unprocessedBytes == 0)
+            }
+        }
+    }
+
+    @Test func aFrameWholeInOneReadIsASliceOfIt() throws {
+        var accumulator = KafkaFrameAccumulator()
+        var frames: [ByteBuffer] = []
+        try accumulator.process(Self.stream) { frames.append($0) }
+        #expect(frames.count == 3)
+        #expect(frames[0].storageCapacity == Self.stream.storageCapacity)
+    }
+
+    @Test func copiedFramesKeepNothingOfTheRead() throws {
+        var read = Self.stream
+        read.writeBytes([0, 0, 0, 2, 7])
+        var accumulator = KafkaFrameAccumulator(copiesFrames: true)
+        var frames: [ByteBuffer] = []
+        try accumulator.process(read) { frames.append($0) }
+        // Each frame has a buffer of its own size (rounded up to a power of two), and so has the frame still arriving.
+        #expect(frames.map(\.storageCapacity) == [4, 0, 1])
+        #expect(accumulator.unprocessedBytes == 5)
+        try accumulator.process(ByteBuffer(bytes: [8])) { frames.append($0) }
+        #expect(frames.last == ByteBuffer(bytes: [7, 8]))
+    }
+
+    @Test func aLargeFrameGrowsWithWhatArrives() throws {
+        let size = 1 << 20
+        var accumulator = KafkaFrameAccumulator(eagerAllocationLimit: 1 << 16)
+        var prefix = ByteBuffer()
+        prefix.writeInteger(Int32(size))
+        prefix.writeBytes([1, 2, 3, 4])
+        var frames: [ByteBuffer] = []
+        try accumulator.process(prefix) { frames.append($0) }
+        #expect(accumulator.unprocessedBytes == 8)
+        let chunk = ByteBuffer(repeating: 5, count: 64 * 1024)
+        var sent = 4
+        while sent + chunk.readableBytes <= size {
+            try accumulator.process(chunk) { frames.append($0) }
+            sent += chunk.readableBytes
+        }
+        try accumulator.process(ByteBuffer(repeating: 6, count: size - sent)) { frames.append($0) }
+        #expect(frames.count == 1)
+        #expect(frames.first?.readableBytes == size)
+        #expect(frames.first.map { Array($0.readableBytesView.prefix(5)) } == [1, 2, 3, 4, 5])
+        #expect(frames.first?.readableBytesView.last == 6)
+    }
+
+    @Test func sizesThatCannotBeAreErrors() {
+        var accumulator = KafkaFrameAccumulator(maximumFrameSize: 1024)
+        #expect(throws: KafkaProtocolError.frameTooLarge(size: 1025, maximum: 1024)) {
+            try accumulator.process(ByteBuffer(bytes: [0, 0, 4, 1])) { _ in }
+        }
+        accumulator = KafkaFrameAccumulator()
+        #expect(throws: KafkaProtocolError.negativeFrameSize(-2)) {
+            try accumulator.process(ByteBuffer(bytes: [0xFF, 0xFF])) { _ in }
+            try accumulator.process(ByteBuffer(bytes: [0xFF, 0xFE, 0])) { _ in }
+        }
+    }
+}
+
 @Suite struct RequestHeaderTests {
     @Test func headerVersionsFollowFlexibility() {
         #expect(ApiKey.produce.requestHeaderVersion(apiVersion: 8) == 1)

@@ -277,3 +277,29 @@ def test_renewed_certificates_are_served_without_a_restart(vltava_bin, tmp_path,
         assert process.process.poll() is None
     finally:
         process.kill9()
+
+
+def test_requests_of_megabytes_arrive_whole_over_tls(tls_broker, pki):
+    """Produce requests of several MiB (four partitions of ~900 KB batches each) come in many TLS records and reads:
+    the broker gathers each frame whole (growing those above 2 MiB as they arrive) and keeps every byte in place."""
+    topic = unique_topic("tls-large")
+    config = ssl_config(tls_broker, pki)
+    admin = AdminClient(config)
+    admin.create_topics([NewTopic(topic, 4)])[topic].result(20)
+    producer = Producer({**config, "acks": "all", "linger.ms": 200, "message.max.bytes": 4_000_000,
+                         "batch.size": 1_000_000, "compression.type": "none"})
+    records = {f"{i}".encode(): bytes([i % 251]) * 100_000 + f"end {i}".encode() for i in range(160)}
+    for i, (key, value) in enumerate(records.items()):
+        producer.produce(topic, key=key, value=value, partition=i % 4)
+    assert producer.flush(60) == 0
+    consumer = Consumer({**config, "group.id": f"g-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    seen = {}
+    deadline = time.monotonic() + 60
+    while len(seen) < len(records) and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            seen[message.key()] = message.value()
+    consumer.close()
+    assert seen == records
+    assert tls_broker.process.poll() is None
