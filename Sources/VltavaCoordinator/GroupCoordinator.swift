@@ -365,14 +365,7 @@ public final class GroupCoordinator: Sendable {
     /// The log of a `__consumer_offsets` partition, creating the topic on first use; nil (logged) when it cannot.
     func offsetsLog(partition: Int32) -> PartitionLog? {
         do {
-            if logs.metadata.topic(named: OffsetsTopic.name) == nil {
-                do {
-                    _ = try logs.createTopic(name: OffsetsTopic.name, partitions: partitionCount, configs: OffsetsTopic.topicConfigs)
-                } catch {
-                    // Another shard may have created it first.
-                    if logs.metadata.topic(named: OffsetsTopic.name) == nil { throw error }
-                }
-            }
+            _ = try logs.ensureTopic(name: OffsetsTopic.name, partitions: partitionCount, configs: OffsetsTopic.topicConfigs)
         } catch {
             logger.error("cannot create __consumer_offsets", metadata: ["error": "\(error)"])
             return nil

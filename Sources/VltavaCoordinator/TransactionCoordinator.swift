@@ -317,14 +317,7 @@ public final class TransactionCoordinator: Sendable {
 
     /// Appends one record of `__transaction_state`, creating the topic on first use.
     private func append(_ target: TransactionMetadata) throws -> (log: PartitionLog, end: Int64) {
-        if logs.metadata.topic(named: TransactionStateTopic.name) == nil {
-            do {
-                _ = try logs.createTopic(name: TransactionStateTopic.name, partitions: partitionCount,
-                                         configs: TransactionStateTopic.topicConfigs)
-            } catch {
-                if logs.metadata.topic(named: TransactionStateTopic.name) == nil { throw error }
-            }
-        }
+        _ = try logs.ensureTopic(name: TransactionStateTopic.name, partitions: partitionCount, configs: TransactionStateTopic.topicConfigs)
         let partition = TransactionStateTopic.partition(for: target.transactionalId, partitionCount: partitionCount)
         guard let log = logs.log(topic: TransactionStateTopic.name, partition: partition) else {
             throw StorageError.invalidMetadata("no log for \(TransactionStateTopic.name)-\(partition)")

@@ -26,6 +26,9 @@ public final class LogManager: @unchecked Sendable {
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private let lock = NIOLock()
+    /// Held while a topic is created, so that a second creation of the same topic learns that it exists only once
+    /// the first has opened every partition (a coordinator creating its internal topic uses the logs right after).
+    private let creationLock = NIOLock()
     private var logs: [TopicPartition: PartitionLog] = [:]
     private var brokerDefaults: [String: String]
     private let cleanerSettings: LogCleanerSettings
@@ -101,6 +104,22 @@ public final class LogManager: @unchecked Sendable {
 
     /// Creates a topic's metadata and its partition folders.
     public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
+        creationLock.lock()
+        defer { creationLock.unlock() }
+        return try createWhileLocked(name: name, partitions: partitions, configs: configs)
+    }
+
+    /// The topic of this name, created first if there is none (an internal topic on its first use): once it returns,
+    /// every partition is open, even when another thread created the topic at the same moment.
+    public func ensureTopic(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
+        if let topic = metadata.topic(named: name), log(topic: name, partition: topic.partitionCount - 1) != nil { return topic }
+        creationLock.lock()
+        defer { creationLock.unlock() }
+        if let topic = metadata.topic(named: name) { return topic }
+        return try createWhileLocked(name: name, partitions: partitions, configs: configs)
+    }
+
+    private func createWhileLocked(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
         try TopicConfigs.validate(configs)
         try checkDescriptorHeadroom(partitions: Int(partitions))
         let topic = TopicMetadata(name: name, topicId: .random(), partitionCount: partitions, configs: configs)
