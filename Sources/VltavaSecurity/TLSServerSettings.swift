@@ -171,8 +171,26 @@ public struct TLSServerSettings: Sendable {
         }
         guard let location = properties["ssl.truststore.location"] else { return nil }
         let bytes = try read(location, what: "ssl.truststore.location")
-        guard isPEM(bytes), (properties["ssl.truststore.type"] ?? "PEM").uppercased() == "PEM" else {
-            throw .invalidConfiguration("ssl.truststore.location \(location): only PEM truststores (ssl.truststore.type=PEM) are supported")
+        let declared = properties["ssl.truststore.type"]?.uppercased()
+        if declared == "JKS" || (declared == nil && bytes.starts(with: [0xFE, 0xED, 0xFE, 0xED])) {
+            throw .invalidConfiguration("ssl.truststore.location \(location) is a Java KeyStore (JKS), which Vltava cannot read: convert it "
+                + "with `keytool -importkeystore -srckeystore \(location) -destkeystore truststore.p12 -deststoretype PKCS12` "
+                + "and set ssl.truststore.type=PKCS12, or use PEM")
+        }
+        if declared == "PKCS12" || (declared == nil && !isPEM(bytes)) {
+            do {
+                let certificates = try PKCS12Truststore.certificates(bytes, password: properties["ssl.truststore.password"])
+                let parsed = try certificates.map { try NIOSSLCertificate(bytes: $0, format: .der) }
+                guard !parsed.isEmpty else { throw PKCS12Truststore.Failure("no certificate in it") }
+                return parsed
+            } catch let failure as PKCS12Truststore.Failure {
+                throw .invalidConfiguration("ssl.truststore.location \(location): \(failure.message)")
+            } catch {
+                throw .invalidConfiguration("ssl.truststore.location \(location): a certificate in it cannot be read")
+            }
+        }
+        guard declared == nil || declared == "PEM" else {
+            throw .invalidConfiguration("ssl.truststore.type \(declared ?? "") is not supported (PEM, PKCS12)")
         }
         return try certificates(bytes, what: "ssl.truststore.location \(location)")
     }

@@ -104,7 +104,7 @@ def test_the_cli_takes_a_client_properties_file(vltava_bin, secured, pki, tmp_pa
     ({"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
       "sasl.jaas.config": 'com.example.EvilLoginModule required username="a" password="b";'}, "EvilLoginModule"),
     ({"security.protocol": "TLS"}, "security.protocol must be"),
-    ({"security.protocol": "SSL", "ssl.truststore.type": "JKS"}, "only PEM truststores"),
+    ({"security.protocol": "SSL", "ssl.truststore.type": "JKS"}, "Java KeyStore (JKS)"),
     ({"security.protocol": "SSL", "ssl.endpoint.identification.algorithm": "ldap"}, "ssl.endpoint.identification.algorithm"),
 ])
 def test_the_cli_says_why_it_cannot_connect(vltava_bin, secured, pki, tmp_path, settings, message):  # noqa: F811

@@ -35,6 +35,10 @@ def pki(tmp_path_factory):
     (d / "server-encrypted-keystore.pem").write_text((d / "server-encrypted.key").read_text() + (d / "server.pem").read_text())
     openssl("pkcs12", "-export", "-in", "server.pem", "-inkey", "server.key", "-out", "server.p12", "-passout", "pass:p12-pass",
             cwd=d)
+    # PKCS12 truststores holding the CA alone: OpenSSL 3's default (PBES2, AES-256, MAC SHA-256) and legacy 3DES.
+    openssl("pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", "truststore.p12", "-passout", "pass:trust-pass", cwd=d)
+    openssl("pkcs12", "-export", "-nokeys", "-in", "ca.pem", "-out", "truststore-3des.p12", "-certpbe", "PBE-SHA1-3DES",
+            "-passout", "pass:trust-pass", cwd=d)
     return d
 
 
@@ -154,6 +158,34 @@ def test_client_certificates_required_and_mapped(vltava_bin, tmp_path, pki):
         process.kill9()
 
 
+@pytest.mark.parametrize("maker", ["openssl", "keytool", "openssl-unencrypted"])
+def test_pkcs12_truststores_check_client_certificates(vltava_bin, tmp_path, pki, maker):
+    """A PKCS12 truststore holding only the CA, as `openssl pkcs12 -export -nokeys` and Java's keytool make them (and
+    one without encryption or MAC, read without a password), decides which client certificates get in."""
+    store = tmp_path / "truststore.p12"
+    password = "trust-pass"
+    if maker == "openssl":
+        store = pki / "truststore.p12"
+    elif maker == "keytool":
+        subprocess.run(["keytool", "-importcert", "-noprompt", "-storetype", "PKCS12", "-keystore", str(store), "-storepass", password,
+                        "-alias", "ca", "-file", str(pki / "ca.pem")], check=True, capture_output=True, timeout=60)
+    else:
+        openssl("pkcs12", "-export", "-nokeys", "-in", str(pki / "ca.pem"), "-out", str(store), "-certpbe", "NONE", "-nomac",
+                "-passout", "pass:", cwd=tmp_path)
+        password = None
+    extra = ["--override", "listener.name.ssl.ssl.client.auth=required", "--override", "ssl.truststore.type=PKCS12",
+             "--override", f"ssl.truststore.location={store}"]
+    if password:
+        extra += ["--override", f"ssl.truststore.password={password}"]
+    process = TlsBroker(vltava_bin, tmp_path / "data", pki, extra=extra).start()
+    try:
+        roundtrip(ssl_config(process, pki, **{"ssl.certificate.location": str(pki / "client.pem"),
+                                              "ssl.key.location": str(pki / "client.key")}), count=5)
+        assert client_error(ssl_config(process, pki)) is not None, "a client without a certificate got in"
+    finally:
+        process.kill9()
+
+
 def test_tls_versions(vltava_bin, tmp_path, pki):
     process = TlsBroker(vltava_bin, tmp_path / "data", pki, extra=["--override", "ssl.enabled.protocols=TLSv1.3"]).start()
     try:
@@ -186,6 +218,14 @@ def test_keystore_kinds(vltava_bin, tmp_path, pki, keystore):
     (["ssl.keystore.location={pki}/server-encrypted-keystore.pem", "ssl.key.password=wrong"], "ssl.key.password does not open it"),
     (["ssl.keystore.type=JKS", "ssl.keystore.location={pki}/server.p12"], "Java KeyStore (JKS)"),
     (["ssl.keystore.type=PKCS12", "ssl.keystore.location={pki}/server.p12", "ssl.keystore.password=wrong"], "PKCS12"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.truststore.type=PKCS12", "ssl.truststore.location={pki}/truststore.p12",
+      "ssl.truststore.password=wrong"], "ssl.truststore.password does not open it"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.truststore.location={pki}/truststore.p12"],
+     "its certificates are encrypted: set ssl.truststore.password"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.truststore.type=PKCS12", "ssl.truststore.location={pki}/truststore-3des.p12",
+      "ssl.truststore.password=trust-pass"], "pbeWithSHAAnd3-KeyTripleDES-CBC, which Vltava cannot read"),
+    (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.truststore.type=PKCS12", "ssl.truststore.location={pki}/ca.pem"],
+     "not a PKCS12 file"),
     (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.client.auth=sometimes"], "ssl.client.auth"),
     (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.cipher.suites=TLS_NULL_WITH_NULL_NULL"], "ssl.cipher.suites"),
     (["ssl.keystore.location={pki}/server-keystore.pem", "ssl.principal.mapping.rules=RULE:oops"], "ssl.principal.mapping.rules"),
