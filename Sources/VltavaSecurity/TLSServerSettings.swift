@@ -128,11 +128,7 @@ public struct TLSServerSettings: Sendable {
         }
         let bytes = try read(location, what: "ssl.keystore.location")
         let declared = properties["ssl.keystore.type"]?.uppercased()
-        if declared == "JKS" || (declared == nil && bytes.starts(with: [0xFE, 0xED, 0xFE, 0xED])) {
-            throw .invalidConfiguration("ssl.keystore.location \(location) is a Java KeyStore (JKS), which Vltava cannot read: convert it "
-                + "with `keytool -importkeystore -srckeystore \(location) -destkeystore keystore.p12 -deststoretype PKCS12` "
-                + "and set ssl.keystore.type=PKCS12, or use PEM")
-        }
+        try refuseJavaKeyStore(bytes, declared: declared, store: "keystore", location: location)
         if declared == "PKCS12" || (declared == nil && !isPEM(bytes)) {
             do {
                 let bundle = try NIOSSLPKCS12Bundle(buffer: bytes, passphrase: properties["ssl.keystore.password"].map { Array($0.utf8) })
@@ -165,6 +161,14 @@ public struct TLSServerSettings: Sendable {
         }
     }
 
+    /// A Java KeyStore (declared, or found by its magic number) is refused with the command that converts it.
+    static func refuseJavaKeyStore(_ bytes: [UInt8], declared: String?, store: String, location: String) throws(SecurityError) {
+        guard declared == "JKS" || (declared == nil && bytes.starts(with: [0xFE, 0xED, 0xFE, 0xED])) else { return }
+        throw .invalidConfiguration("ssl.\(store).location \(location) is a Java KeyStore (JKS), which Vltava cannot read: convert it "
+            + "with `keytool -importkeystore -srckeystore \(location) -destkeystore \(store).p12 -deststoretype PKCS12` "
+            + "and set ssl.\(store).type=PKCS12, or use PEM")
+    }
+
     static func truststore(_ properties: [String: String]) throws(SecurityError) -> [NIOSSLCertificate]? {
         if let text = properties["ssl.truststore.certificates"] {
             return try certificates(Array(text.utf8), what: "ssl.truststore.certificates")
@@ -172,11 +176,7 @@ public struct TLSServerSettings: Sendable {
         guard let location = properties["ssl.truststore.location"] else { return nil }
         let bytes = try read(location, what: "ssl.truststore.location")
         let declared = properties["ssl.truststore.type"]?.uppercased()
-        if declared == "JKS" || (declared == nil && bytes.starts(with: [0xFE, 0xED, 0xFE, 0xED])) {
-            throw .invalidConfiguration("ssl.truststore.location \(location) is a Java KeyStore (JKS), which Vltava cannot read: convert it "
-                + "with `keytool -importkeystore -srckeystore \(location) -destkeystore truststore.p12 -deststoretype PKCS12` "
-                + "and set ssl.truststore.type=PKCS12, or use PEM")
-        }
+        try refuseJavaKeyStore(bytes, declared: declared, store: "truststore", location: location)
         if declared == "PKCS12" || (declared == nil && !isPEM(bytes)) {
             do {
                 let certificates = try PKCS12Truststore.certificates(bytes, password: properties["ssl.truststore.password"])
