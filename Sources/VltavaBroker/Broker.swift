@@ -37,6 +37,21 @@ enum BrokerResponse: Sendable {
     case fetch(FetchResponse, FetchedRecords)
     /// A raw SASL token (after a v0 SaslHandshake): a size and the bytes, no response header.
     case saslToken([UInt8])
+
+    /// The answer with its `throttle_time_ms` at least `milliseconds`, for answers that carry one.
+    func raisingThrottleTime(to milliseconds: Int64) -> BrokerResponse {
+        let clamped = Int32(clamping: milliseconds)
+        switch self {
+        case var .message(body):
+            body.raiseThrottleTime(to: clamped)
+            return .message(body)
+        case var .fetch(body, records):
+            body.throttleTimeMs = max(body.throttleTimeMs, clamped)
+            return .fetch(body, records)
+        case .none, .saslToken:
+            return self
+        }
+    }
 }
 
 /// The single-node broker: the API handlers over the log manager and the metadata store. Each handler runs on
@@ -162,9 +177,15 @@ public final class Broker: Sendable {
         if !jobs.isEmpty {
             queue.enqueue(on: requestHandlers, jobs.map { frame, promise in
                 {
-                    let started = self.quotas.isActive ? NIODeadline.now() : nil
-                    self.handle(frame, connection: connection).cascade(to: promise)
-                    if let started { self.recordRequestTime(since: started, frame: frame, connection: connection) }
+                    guard self.quotas.isActive else {
+                        self.handle(frame, connection: connection).cascade(to: promise)
+                        return
+                    }
+                    let started = NIODeadline.now()
+                    let answer = self.handle(frame, connection: connection)
+                    let throttle = self.recordRequestTime(since: started, frame: frame, connection: connection)
+                    guard throttle > 0 else { return answer.cascade(to: promise) }
+                    answer.map { $0.raisingThrottleTime(to: throttle) }.cascade(to: promise)
                 }
             })
         }

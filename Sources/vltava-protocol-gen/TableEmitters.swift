@@ -69,6 +69,16 @@ struct ApiKeyEmitter {
         return out.text
     }
 
+    /// `switch subject {` with the cases `emitCase` writes for each spec (given its API key case name), then
+    /// `default:` with `fallback` if there is one.
+    private func emitSwitch(_ subject: String, over specs: [MessageSpec], fallback: String?, into out: CodeWriter,
+                            _ emitCase: (String, MessageSpec) -> Void) {
+        out.line("switch \(subject) {")
+        for spec in specs { emitCase(apiKeyCaseName(spec.name), spec) }
+        if let fallback { out.line("default: \(fallback)") }
+        out.line("}")
+    }
+
     private func emitDispatch(kind: String, specs: [MessageSpec], into out: CodeWriter) {
         out.doc("The body of any broker API \(kind.lowercased()), decoded by API key and version.")
         out.line("public enum Kafka\(kind)Body: Hashable, Sendable {")
@@ -96,12 +106,7 @@ struct ApiKeyEmitter {
             out.doc("The API this \(kind.lowercased()) belongs to.")
             out.line("public var apiKey: ApiKey {")
             out.indent {
-                out.line("switch self {")
-                for spec in specs {
-                    let name = apiKeyCaseName(spec.name)
-                    out.line("case .\(name): return .\(name)")
-                }
-                out.line("}")
+                emitSwitch("self", over: specs, fallback: nil, into: out) { name, _ in out.line("case .\(name): return .\(name)") }
             }
             out.line("}")
             out.line("")
@@ -119,6 +124,22 @@ struct ApiKeyEmitter {
                     }
                     out.line("default: return nil")
                     out.line("}")
+                }
+                out.line("}")
+                out.line("")
+                let withThrottle = specs.filter { spec in spec.fields.contains { $0.name == "ThrottleTimeMs" } }
+                out.doc("Raises the top-level `throttleTimeMs` of a response that has one to at least `milliseconds` (Kafka's quota managers write the longest throttle into the answer); false for responses without one.")
+                out.line("@discardableResult")
+                out.line("public mutating func raiseThrottleTime(to milliseconds: Int32) -> Bool {")
+                out.indent {
+                    emitSwitch("self", over: withThrottle, fallback: "return false", into: out) { name, _ in
+                        out.line("case var .\(name)(message):")
+                        out.indent {
+                            out.line("message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)")
+                            out.line("self = .\(name)(message)")
+                            out.line("return true")
+                        }
+                    }
                 }
                 out.line("}")
                 out.line("")

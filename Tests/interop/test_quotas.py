@@ -198,26 +198,35 @@ def test_a_consumer_over_its_byte_rate_is_throttled(quota_broker):
 
 
 def requests_in(broker, client_id, seconds):
-    """How many Metadata requests one connection gets answered in `seconds`."""
+    """How many Metadata requests one connection gets answered in `seconds`, and the longest throttle time an answer
+    carried."""
     from security_support import wire
 
-    done = 0
+    done, longest = 0, 0
+    sp = wire.specs()
     with socket.create_connection(("127.0.0.1", broker.port), timeout=15) as sock:
         request = wire.encode_request("Metadata", 12, {"Topics": [], "AllowAutoTopicCreation": False},
                                       correlation_id=1, client_id=client_id)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             sock.sendall(request)
-            assert wire.read_frame(sock) is not None
+            payload = wire.read_frame(sock)
+            assert payload is not None
+            _, body = wire.decode_response(sp, sp.request("Metadata").api_key, 12, payload)
+            longest = max(longest, body["ThrottleTimeMs"])
             done += 1
-    return done
+    return done, longest
 
 
 def test_request_percentage_limits_handler_time(quota_broker):
+    """Over its request_percentage a client waits (its connection muted), and the answers say for how long, as
+    Kafka's answers do (KIP-219)."""
     assert alter(quota_broker, [{"Entity": entity(client_id="busy"), "Ops": [op("request_percentage", 0.1)]}])[0]["ErrorCode"] == 0
-    unlimited = requests_in(quota_broker, "idle", 3)
-    limited = requests_in(quota_broker, "busy", 3)
+    unlimited, unlimited_throttle = requests_in(quota_broker, "idle", 3)
+    limited, limited_throttle = requests_in(quota_broker, "busy", 3)
     assert 0 < limited < unlimited / 3, (limited, unlimited)
+    assert unlimited_throttle == 0
+    assert limited_throttle > 0
 
 
 def test_connection_creation_rate_per_ip(quota_broker):

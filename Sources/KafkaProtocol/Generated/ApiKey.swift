@@ -979,6 +979,266 @@ public enum KafkaResponseBody: Hashable, Sendable {
         }
     }
 
+    /// Raises the top-level `throttleTimeMs` of a response that has one to at least `milliseconds` (Kafka's quota managers write the longest throttle into the answer); false for responses without one.
+    @discardableResult
+    public mutating func raiseThrottleTime(to milliseconds: Int32) -> Bool {
+        switch self {
+        case var .produce(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .produce(message)
+            return true
+        case var .fetch(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .fetch(message)
+            return true
+        case var .listOffsets(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .listOffsets(message)
+            return true
+        case var .metadata(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .metadata(message)
+            return true
+        case var .offsetCommit(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .offsetCommit(message)
+            return true
+        case var .offsetFetch(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .offsetFetch(message)
+            return true
+        case var .findCoordinator(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .findCoordinator(message)
+            return true
+        case var .joinGroup(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .joinGroup(message)
+            return true
+        case var .heartbeat(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .heartbeat(message)
+            return true
+        case var .leaveGroup(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .leaveGroup(message)
+            return true
+        case var .syncGroup(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .syncGroup(message)
+            return true
+        case var .describeGroups(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeGroups(message)
+            return true
+        case var .listGroups(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .listGroups(message)
+            return true
+        case var .apiVersions(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .apiVersions(message)
+            return true
+        case var .createTopics(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .createTopics(message)
+            return true
+        case var .deleteTopics(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .deleteTopics(message)
+            return true
+        case var .deleteRecords(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .deleteRecords(message)
+            return true
+        case var .initProducerId(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .initProducerId(message)
+            return true
+        case var .offsetForLeaderEpoch(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .offsetForLeaderEpoch(message)
+            return true
+        case var .addPartitionsToTxn(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .addPartitionsToTxn(message)
+            return true
+        case var .addOffsetsToTxn(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .addOffsetsToTxn(message)
+            return true
+        case var .endTxn(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .endTxn(message)
+            return true
+        case var .txnOffsetCommit(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .txnOffsetCommit(message)
+            return true
+        case var .describeAcls(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeAcls(message)
+            return true
+        case var .createAcls(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .createAcls(message)
+            return true
+        case var .deleteAcls(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .deleteAcls(message)
+            return true
+        case var .describeConfigs(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeConfigs(message)
+            return true
+        case var .alterConfigs(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .alterConfigs(message)
+            return true
+        case var .alterReplicaLogDirs(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .alterReplicaLogDirs(message)
+            return true
+        case var .describeLogDirs(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeLogDirs(message)
+            return true
+        case var .createPartitions(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .createPartitions(message)
+            return true
+        case var .createDelegationToken(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .createDelegationToken(message)
+            return true
+        case var .renewDelegationToken(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .renewDelegationToken(message)
+            return true
+        case var .expireDelegationToken(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .expireDelegationToken(message)
+            return true
+        case var .describeDelegationToken(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeDelegationToken(message)
+            return true
+        case var .deleteGroups(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .deleteGroups(message)
+            return true
+        case var .electLeaders(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .electLeaders(message)
+            return true
+        case var .incrementalAlterConfigs(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .incrementalAlterConfigs(message)
+            return true
+        case var .alterPartitionReassignments(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .alterPartitionReassignments(message)
+            return true
+        case var .listPartitionReassignments(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .listPartitionReassignments(message)
+            return true
+        case var .offsetDelete(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .offsetDelete(message)
+            return true
+        case var .describeClientQuotas(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeClientQuotas(message)
+            return true
+        case var .alterClientQuotas(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .alterClientQuotas(message)
+            return true
+        case var .describeUserScramCredentials(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeUserScramCredentials(message)
+            return true
+        case var .alterUserScramCredentials(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .alterUserScramCredentials(message)
+            return true
+        case var .updateFeatures(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .updateFeatures(message)
+            return true
+        case var .describeCluster(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeCluster(message)
+            return true
+        case var .describeProducers(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeProducers(message)
+            return true
+        case var .unregisterBroker(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .unregisterBroker(message)
+            return true
+        case var .describeTransactions(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeTransactions(message)
+            return true
+        case var .listTransactions(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .listTransactions(message)
+            return true
+        case var .consumerGroupHeartbeat(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .consumerGroupHeartbeat(message)
+            return true
+        case var .consumerGroupDescribe(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .consumerGroupDescribe(message)
+            return true
+        case var .getTelemetrySubscriptions(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .getTelemetrySubscriptions(message)
+            return true
+        case var .pushTelemetry(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .pushTelemetry(message)
+            return true
+        case var .listClientMetricsResources(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .listClientMetricsResources(message)
+            return true
+        case var .describeTopicPartitions(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .describeTopicPartitions(message)
+            return true
+        case var .shareGroupHeartbeat(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .shareGroupHeartbeat(message)
+            return true
+        case var .shareGroupDescribe(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .shareGroupDescribe(message)
+            return true
+        case var .shareFetch(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .shareFetch(message)
+            return true
+        case var .shareAcknowledge(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .shareAcknowledge(message)
+            return true
+        case var .addRaftVoter(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .addRaftVoter(message)
+            return true
+        case var .removeRaftVoter(message):
+            message.throttleTimeMs = max(message.throttleTimeMs, milliseconds)
+            self = .removeRaftVoter(message)
+            return true
+        default: return false
+        }
+    }
+
     /// Appends the body's encoding at `version`.
     public func write(to buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
         switch self {

@@ -29,14 +29,16 @@ extension Broker {
     }
 
     /// `request_percentage`: the time a request took on the request-handler pool, as a percentage of one thread
-    /// over the quota window (Kafka's `ClientRequestQuotaManager`). Over it, the connection's next requests wait
-    /// and it reads nothing for the throttle time (the answer already sent does not carry it).
-    func recordRequestTime(since started: NIODeadline, frame: KafkaRequestFrame, connection: ConnectionContext) {
+    /// over the quota window (Kafka's `ClientRequestQuotaManager`). Over it, the connection's next requests wait,
+    /// it reads nothing for the throttle time, and the answer carries the throttle (the longest of its quotas', as
+    /// Kafka writes it). Returns the throttle in milliseconds.
+    func recordRequestTime(since started: NIODeadline, frame: KafkaRequestFrame, connection: ConnectionContext) -> Int64 {
         let nanoseconds = (NIODeadline.now() - started).nanoseconds
         let percentSeconds = Double(nanoseconds) / 1e9 * 100
         let throttle = quotas.record(.requestPercentage, user: Self.quotaUser(connection.principal),
                                      clientId: frame.header.clientId ?? "", value: percentSeconds, nowMs: clock())
         connection.throttle.throttle(throttle)
+        return throttle
     }
 
     /// CreateTopics, CreatePartitions and DeleteTopics under `controller_mutation_rate` (KIP-599): each topic's
