@@ -212,9 +212,27 @@ struct ProtobufParser {
         switch token {
         case let .identifier(name): return name
         case let .number(text): return text
-        case let .string(text): return "\"\(text)\""
+        case let .string(text): return quoted(text)
         case let .symbol(symbol): return String(symbol)
         }
+    }
+
+    /// A string token written back in double quotes: its escapes kept as they were, and a bare `"` — which a
+    /// single-quoted string may hold — escaped, so that the text reads back as the same string.
+    private static func quoted(_ text: String) -> String {
+        var result = "\""
+        var escaped = false
+        for scalar in text.unicodeScalars {
+            if escaped {
+                escaped = false
+            } else if scalar == "\\" {
+                escaped = true
+            } else if scalar == "\"" {
+                result.unicodeScalars.append("\\")
+            }
+            result.unicodeScalars.append(scalar)
+        }
+        return result + "\""
     }
 
     private mutating func take(_ symbol: Character) throws(RegistryError) {
