@@ -42,12 +42,12 @@ public struct KafkaFrameAccumulator {
             if gathered.readableBytes < 4 {
                 var head = input.readSlice(length: min(4 - gathered.readableBytes, input.readableBytes)) ?? ByteBuffer()
                 gathered.writeBuffer(&head)
-                guard try frameSize(of: gathered) != nil else {
-                    partial = gathered
-                    return
-                }
             }
-            let total = 4 + (try frameSize(of: gathered) ?? 0)
+            guard let size = try frameSize(of: gathered) else {
+                partial = gathered
+                return
+            }
+            let total = 4 + size
             var chunk = input.readSlice(length: min(total - gathered.readableBytes, input.readableBytes)) ?? ByteBuffer()
             reserve(&gathered, frameBytes: total, arriving: chunk.readableBytes)
             gathered.writeBuffer(&chunk)

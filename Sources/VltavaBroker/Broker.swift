@@ -368,14 +368,8 @@ public final class Broker: Sendable {
         guard configuration.autoCreateTopics, Self.topicNameProblem(name) == nil,
               budget >= Int64(configuration.defaultPartitions) else { return nil }
         budget -= Int64(configuration.defaultPartitions)
-        do {
-            return try logs.createTopic(name: name, partitions: configuration.defaultPartitions, configs: [:])
-        } catch .topicExists {
-            // Another request created it first: that one is the topic.
-            return metadata.topic(named: name)
-        } catch {
-            return nil
-        }
+        // Another request may create it at the same moment: then that one is the topic.
+        return try? logs.ensureTopic(name: name, partitions: configuration.defaultPartitions, configs: [:])
     }
 
     /// KAFKA_STORAGE_ERROR for a partition kept offline because its files are damaged, else UNKNOWN_TOPIC_OR_PARTITION.

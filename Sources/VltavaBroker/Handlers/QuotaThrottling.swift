@@ -21,11 +21,7 @@ extension Broker {
                                      clientId: context.header.clientId ?? "", value: Double(bytes), nowMs: clock())
         guard throttle > 0 else { return future }
         context.connection.throttle.throttle(throttle)
-        return future.map { response in
-            guard case var .message(.produce(body)) = response, context.version >= 1 else { return response }
-            body.throttleTimeMs = Int32(clamping: throttle)
-            return .message(.produce(body))
-        }
+        return future.map { $0.raisingThrottleTime(to: throttle) }
     }
 
     /// `request_percentage`: the time a request took on the request-handler pool, as a percentage of one thread
@@ -86,13 +82,12 @@ extension Broker {
             records.close()
             context.connection.throttle.throttle(throttle)
             var empty = body
-            if context.version >= 1 { empty.throttleTimeMs = Int32(clamping: throttle) }
             for topic in empty.responses.indices {
                 for partition in empty.responses[topic].partitions.indices {
                     empty.responses[topic].partitions[partition].records = ByteBuffer()
                 }
             }
-            return .fetch(empty, FetchedRecords())
+            return BrokerResponse.fetch(empty, FetchedRecords()).raisingThrottleTime(to: throttle)
         }
     }
 }
