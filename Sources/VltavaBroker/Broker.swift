@@ -108,6 +108,8 @@ public final class Broker: Sendable {
         .addOffsetsToTxn: 0...4,
         .endTxn: 0...4,
         .txnOffsetCommit: 0...3,
+        .consumerGroupHeartbeat: 0...1,
+        .consumerGroupDescribe: 0...0,
         .describeTransactions: 0...0,
         .listTransactions: 0...1,
         .describeProducers: 0...0,
@@ -139,6 +141,7 @@ public final class Broker: Sendable {
         var groupConfiguration = GroupConfiguration()
         groupConfiguration.initialRebalanceDelayMs = configuration.groupInitialRebalanceDelayMs
         groupConfiguration.offsetsRetentionMs = configuration.offsetsRetentionMinutes * 60_000
+        groupConfiguration.consumer = configuration.consumerGroups
         let groups = GroupCoordinator(logs: logs, configuration: groupConfiguration, logger: logger, clock: clock)
         self.groups = groups
         self.transactions = TransactionCoordinator(
@@ -307,6 +310,11 @@ public final class Broker: Sendable {
             return connection.eventLoop.makeSucceededFuture(.message(.offsetDelete(handleOffsetDelete(request, context: context))))
         case let .txnOffsetCommit(request):
             return handleTxnOffsetCommit(request, context: context)
+        case let .consumerGroupHeartbeat(request):
+            return handleConsumerGroupHeartbeat(request, context: context)
+        case let .consumerGroupDescribe(request):
+            return connection.eventLoop.makeSucceededFuture(
+                .message(.consumerGroupDescribe(handleConsumerGroupDescribe(request, context: context))))
         case .saslHandshake, .saslAuthenticate:
             // Reached only on a listener without SASL (on a SASL listener the connection answers them).
             return connection.eventLoop.makeSucceededFuture(.message(saslOnPlainListener(apiKey)))

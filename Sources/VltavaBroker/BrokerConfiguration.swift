@@ -65,6 +65,12 @@ public struct BrokerConfiguration: Sendable {
     public var defaultReplicationFactor: Int16 = 1
     public var groupInitialRebalanceDelayMs: Int64 = 3000
     public var offsetsRetentionMinutes: Int64 = 10080
+    /// Consumer groups of the KIP-848 protocol (`group.consumer.*`).
+    public var consumerGroups = ConsumerGroupConfiguration()
+    /// The bounds `group.consumer.heartbeat.interval.ms` and `group.consumer.session.timeout.ms` must keep to
+    /// (Kafka's `group.consumer.min.*` and `group.consumer.max.*`, with its defaults).
+    public var consumerHeartbeatIntervalBounds: ClosedRange<Int32> = 5000...15000
+    public var consumerSessionTimeoutBounds: ClosedRange<Int32> = 45000...60000
     /// `transaction.max.timeout.ms`, `transactional.id.expiration.ms` and the coordinator's timer intervals.
     public var transactions = TransactionConfiguration()
     public var maximumRequestSize = 104_857_600
@@ -221,6 +227,36 @@ public struct BrokerConfiguration: Sendable {
                 groupInitialRebalanceDelayMs = try parse(name, value, as: Int64.self)
             case "offsets.retention.minutes":
                 offsetsRetentionMinutes = try parse(name, value, as: Int64.self)
+            case "group.consumer.heartbeat.interval.ms":
+                consumerGroups.heartbeatIntervalMs = try parse(name, value, as: Int32.self, atLeast: 1)
+            case "group.consumer.session.timeout.ms":
+                consumerGroups.sessionTimeoutMs = try parse(name, value, as: Int32.self, atLeast: 1)
+            case "group.consumer.min.heartbeat.interval.ms":
+                let minimum = try parse(name, value, as: Int32.self, atLeast: 1)
+                consumerHeartbeatIntervalBounds = minimum...max(minimum, consumerHeartbeatIntervalBounds.upperBound)
+            case "group.consumer.max.heartbeat.interval.ms":
+                let maximum = try parse(name, value, as: Int32.self, atLeast: 1)
+                consumerHeartbeatIntervalBounds = min(maximum, consumerHeartbeatIntervalBounds.lowerBound)...maximum
+            case "group.consumer.min.session.timeout.ms":
+                let minimum = try parse(name, value, as: Int32.self, atLeast: 1)
+                consumerSessionTimeoutBounds = minimum...max(minimum, consumerSessionTimeoutBounds.upperBound)
+            case "group.consumer.max.session.timeout.ms":
+                let maximum = try parse(name, value, as: Int32.self, atLeast: 1)
+                consumerSessionTimeoutBounds = min(maximum, consumerSessionTimeoutBounds.lowerBound)...maximum
+            case "group.consumer.max.size":
+                consumerGroups.maxSize = Int(try parse(name, value, as: Int32.self, atLeast: 1))
+            case "group.consumer.assignors":
+                var assignors: [ConsumerGroupAssignor] = []
+                for entry in value.split(separator: ",").map({ $0.trimmedWhitespace }) where !entry.isEmpty {
+                    // Kafka's class names are accepted for the two assignors it ships.
+                    let short = entry.hasSuffix("UniformAssignor") ? "uniform" : entry.hasSuffix("RangeAssignor") ? "range" : entry
+                    guard let assignor = ConsumerGroupAssignor(rawValue: short.lowercased()) else {
+                        throw .invalidValue(name: name, value: value, reason: "the server-side assignors are uniform and range")
+                    }
+                    assignors.append(assignor)
+                }
+                guard !assignors.isEmpty else { throw .invalidValue(name: name, value: value, reason: "name at least one assignor") }
+                consumerGroups.assignors = assignors
             case "transaction.max.timeout.ms":
                 transactions.maxTimeoutMs = try parse(name, value, as: Int32.self, atLeast: 1)
             case "transactional.id.expiration.ms":
@@ -302,6 +338,20 @@ public struct BrokerConfiguration: Sendable {
         }
         if topicDefaults["segment.ms"] == nil, let hours = rollHours, let value = Int64(hours) {
             topicDefaults["segment.ms"] = String(value * 3_600_000)
+        }
+        if !consumerHeartbeatIntervalBounds.contains(consumerGroups.heartbeatIntervalMs) {
+            throw .invalidValue(name: "group.consumer.heartbeat.interval.ms", value: String(consumerGroups.heartbeatIntervalMs),
+                                reason: "must be between group.consumer.min.heartbeat.interval.ms (\(consumerHeartbeatIntervalBounds.lowerBound)) "
+                                    + "and group.consumer.max.heartbeat.interval.ms (\(consumerHeartbeatIntervalBounds.upperBound))")
+        }
+        if !consumerSessionTimeoutBounds.contains(consumerGroups.sessionTimeoutMs) {
+            throw .invalidValue(name: "group.consumer.session.timeout.ms", value: String(consumerGroups.sessionTimeoutMs),
+                                reason: "must be between group.consumer.min.session.timeout.ms (\(consumerSessionTimeoutBounds.lowerBound)) "
+                                    + "and group.consumer.max.session.timeout.ms (\(consumerSessionTimeoutBounds.upperBound))")
+        }
+        if consumerGroups.heartbeatIntervalMs >= consumerGroups.sessionTimeoutMs {
+            throw .invalidValue(name: "group.consumer.heartbeat.interval.ms", value: String(consumerGroups.heartbeatIntervalMs),
+                                reason: "must be less than group.consumer.session.timeout.ms (\(consumerGroups.sessionTimeoutMs))")
         }
     }
 

@@ -65,6 +65,8 @@ public struct GroupConfiguration: Sendable {
     public var offsetsRetentionMs: Int64 = 7 * 24 * 3_600_000
     /// `offset.metadata.max.bytes`.
     public var maxOffsetMetadataBytes = 4096
+    /// Consumer groups of the KIP-848 protocol (`group.consumer.*`).
+    public var consumer = ConsumerGroupConfiguration()
 
     public init() {}
 }

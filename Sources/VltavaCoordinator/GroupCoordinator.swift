@@ -229,9 +229,12 @@ public final class GroupCoordinator: Sendable {
 
     /// OffsetFetch: the committed offsets; with `requireStable`, partitions with offsets of an open transaction
     /// are `unstable` instead (UNSTABLE_OFFSET_COMMIT).
-    public func fetchOffsets(group: String, partitions: [TopicPartition]?, requireStable: Bool = false)
+    public func fetchOffsets(group: String, partitions: [TopicPartition]?, requireStable: Bool = false,
+                             member: (id: String?, epoch: Int32)? = nil)
         -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset], unstable: Set<TopicPartition>) {
-        shard(group).locked { $0.state.fetchOffsets(group: group, partitions: partitions, requireStable: requireStable) }
+        shard(group).locked {
+            $0.state.fetchOffsets(group: group, partitions: partitions, requireStable: requireStable, member: member)
+        }
     }
 
     public func deleteOffsets(group: String, partitions: [TopicPartition])
@@ -273,6 +276,52 @@ public final class GroupCoordinator: Sendable {
 
     public func describe(group: String) -> (error: ErrorCode, group: ClassicGroup?) {
         shard(group).locked { $0.state.describe(group: group) }
+    }
+
+    /// A consumer group (KIP-848) as ConsumerGroupDescribe shows it.
+    public func describeConsumerGroup(_ group: String) -> (error: ErrorCode, group: ConsumerGroup?) {
+        shard(group).locked { $0.state.describeConsumerGroup(group) }
+    }
+
+    /// The consumer group of this id, if the group is one (DescribeGroups shows it in classic terms).
+    public func consumerGroup(_ group: String) -> ConsumerGroup? {
+        shard(group).locked { $0.state.consumerGroups[group] }
+    }
+
+    /// ConsumerGroupHeartbeat; the future completes once the group's records are on disk (a failed write answers
+    /// COORDINATOR_NOT_AVAILABLE and leaves the group as it was).
+    public func consumerHeartbeat(group: String, _ request: ConsumerHeartbeat, version: Int16, eventLoop: EventLoop)
+        -> EventLoopFuture<ConsumerHeartbeatOutcome> {
+        let topics = consumerGroupTopics()
+        var outcome = ConsumerHeartbeatOutcome()
+        let result = run(shard(group)) { state, now in
+            let (answer, actions) = state.consumerHeartbeat(group: group, request, version: version, topics: topics, nowMs: now)
+            outcome = answer
+            return actions
+        }
+        if result.failure != nil {
+            return eventLoop.makeSucceededFuture(ConsumerHeartbeatOutcome(
+                errorCode: .coordinatorNotAvailable, errorMessage: "The group's records could not be written."))
+        }
+        if result.writes.isEmpty { return eventLoop.makeSucceededFuture(outcome) }
+        let flushed = result.writes.map { log, end in
+            let promise = eventLoop.makePromise(of: Void.self)
+            log.whenDurable(upTo: end, promise: promise)
+            return promise.futureResult
+        }
+        let answer = outcome
+        return EventLoopFuture.andAllSucceed(flushed, on: eventLoop).map { answer }.recover { _ in
+            ConsumerHeartbeatOutcome(errorCode: .coordinatorNotAvailable, errorMessage: "The group's records could not be written.")
+        }
+    }
+
+    /// The cluster's topics by name, as consumer groups see them (internal ones left out).
+    func consumerGroupTopics() -> [String: SubscribedTopic] {
+        var topics: [String: SubscribedTopic] = [:]
+        for topic in logs.metadata.topics() where !TopicRegex.internalTopics.contains(topic.name) {
+            topics[topic.name] = SubscribedTopic(topicId: topic.topicId, name: topic.name, partitionCount: topic.partitionCount)
+        }
+        return topics
     }
 
     public func deleteGroups(_ groups: [String]) -> [String: ErrorCode] {
@@ -344,6 +393,7 @@ public final class GroupCoordinator: Sendable {
                     }
                 }
             }
+            core.state.consumerGroupUndo = nil
         }
         for (promise, outcome) in joins { promise.succeed(outcome) }
         for (promise, outcome) in syncs { promise.succeed(outcome) }
@@ -395,6 +445,8 @@ public final class GroupCoordinator: Sendable {
                     encoded = try OffsetsTopic.offsetCommitRecord(group: group, topicPartition, offset)
                 case let .groupMetadata(group, metadata):
                     encoded = try OffsetsTopic.groupMetadataRecord(group: group, metadata)
+                case let .consumerGroup(record):
+                    encoded = try OffsetsTopic.consumerGroupRecord(record)
                 }
                 records.append(Record(offsetDelta: Int32(truncatingIfNeeded: index), key: encoded.key, value: encoded.value))
             }

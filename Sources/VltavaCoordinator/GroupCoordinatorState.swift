@@ -17,7 +17,10 @@ public enum CoordinatorAction: Sendable, Equatable {
 public struct GroupListing: Sendable, Equatable {
     public var groupId: String
     public var protocolType: String
-    public var state: ClassicGroupState
+    /// The state's name ("Stable", "PreparingRebalance", "Reconciling", ...).
+    public var state: String
+    /// "classic" or "consumer" (KIP-848).
+    public var groupType: String
 }
 
 /// Every classic group and committed offset this node coordinates, as a value without I/O: the owner feeds it
@@ -27,6 +30,10 @@ public struct GroupCoordinatorState: Sendable {
     /// True until the reload from `__consumer_offsets` is done; requests get COORDINATOR_LOAD_IN_PROGRESS.
     public private(set) var isLoading = true
     public internal(set) var groups: [String: ClassicGroup] = [:]
+    /// Groups of the consumer protocol (KIP-848); a group id is in `groups` or here, never both.
+    public internal(set) var consumerGroups: [String: ConsumerGroup] = [:]
+    /// The consumer group as it was before the event being run, to put back if its records cannot be written.
+    var consumerGroupUndo: (groupId: String, group: ConsumerGroup?)?
     public internal(set) var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
     /// Offsets of transactions that have not ended, invisible to OffsetFetch until their COMMIT marker.
     public internal(set) var pendingTransactionalOffsets = PendingTransactionalOffsets()
@@ -55,16 +62,21 @@ public struct GroupCoordinatorState: Sendable {
             if offset == nil { pendingTransactionalOffsets.remove(group: group, topicPartition) }
         case let .groupMetadata(group, value):
             loadedMetadata[group] = value
+        case let .consumerGroup(record):
+            replayConsumerGroup(record)
         }
     }
 
     /// Builds the groups from the replayed records and starts answering requests.
     public mutating func finishLoading(nowMs: Int64) {
-        for (groupId, value) in loadedMetadata {
+        for (groupId, value) in loadedMetadata where consumerGroups[groupId] == nil {
             groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, restoring: value, nowMs: nowMs)
         }
+        for groupId in consumerGroups.keys {
+            consumerGroups[groupId]?.startSessions(configuration: configuration.consumer, nowMs: nowMs)
+        }
         let pendingGroups = pendingTransactionalOffsets.byProducer.values.flatMap(\.keys)
-        for groupId in Set(offsets.keys).union(pendingGroups) where groups[groupId] == nil {
+        for groupId in Set(offsets.keys).union(pendingGroups) where groups[groupId] == nil && consumerGroups[groupId] == nil {
             groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
         }
         loadedMetadata = [:]
@@ -107,6 +119,16 @@ public struct GroupCoordinatorState: Sendable {
         if let error = commonError(groupId) ?? Self.joinProblem(request) {
             return [.answerJoin(request.waiter, JoinOutcome(errorCode: error, memberId: request.memberId))]
         }
+        var converted: [CoordinatorAction] = []
+        if let consumerGroup = consumerGroups[groupId] {
+            // An empty consumer group becomes a classic one; a live one refuses classic members (Kafka's answer
+            // without online migration).
+            guard consumerGroup.members.isEmpty else {
+                return [.answerJoin(request.waiter, JoinOutcome(errorCode: .inconsistentGroupProtocol, memberId: request.memberId))]
+            }
+            converted = [.write(group: groupId, consumerGroup.tombstones().map { .consumerGroup($0) })]
+            consumerGroups[groupId] = nil
+        }
         if groups[groupId] == nil {
             guard request.memberId.isEmpty else {
                 return [.answerJoin(request.waiter, JoinOutcome(errorCode: .unknownMemberId, memberId: request.memberId))]
@@ -114,7 +136,7 @@ public struct GroupCoordinatorState: Sendable {
             groups[groupId] = ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
         }
         let actions = groups[groupId]!.join(request, nowMs: nowMs)
-        return convert(actions, group: groupId)
+        return converted + convert(actions, group: groupId)
     }
 
     public mutating func sync(group groupId: String, _ request: SyncRequest, nowMs: Int64) -> [CoordinatorAction] {
@@ -149,6 +171,11 @@ public struct GroupCoordinatorState: Sendable {
             let actions = groups[groupId]!.tick(nowMs: nowMs)
             result += convert(actions, group: groupId)
         }
+        for groupId in consumerGroups.keys {
+            guard let deadline = consumerGroups[groupId]?.nextDeadlineMs, deadline <= nowMs,
+                  let records = consumerGroups[groupId]?.expireMembers(nowMs: nowMs), !records.isEmpty else { continue }
+            result.append(.write(group: groupId, records.map { .consumerGroup($0) }))
+        }
         return result
     }
 
@@ -165,10 +192,23 @@ public struct GroupCoordinatorState: Sendable {
             Dictionary(commits.map { ($0.0, code) }, uniquingKeysWith: { first, _ in first })
         }
         if let error = commonError(groupId) { return (all(error), []) }
+        if let consumerGroup = consumerGroups[groupId] {
+            if let error = consumerGroup.offsetCommitError(memberId: memberId, memberEpoch: generationId) { return (all(error), []) }
+            return offsetRecords(group: groupId, commits)
+        }
         let group = groups[groupId] ?? ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
         if groups[groupId] == nil && generationId >= 0 { return (all(.illegalGeneration), []) }
         let verdict = group.validateOffsetCommit(memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId)
         if verdict != .none { return (all(verdict), []) }
+        let (errors, actions) = offsetRecords(group: groupId, commits)
+        // The group of a simple commit exists from here on, as in Kafka; its offsets once they are written.
+        if !actions.isEmpty && groups[groupId] == nil { groups[groupId] = group }
+        return (errors, actions)
+    }
+
+    /// The records of the offsets of a commit that passed the group's checks; each partition's verdict.
+    private func offsetRecords(group groupId: String, _ commits: [(TopicPartition, CommittedOffset)])
+        -> (errors: [TopicPartition: ErrorCode], actions: [CoordinatorAction]) {
         var errors: [TopicPartition: ErrorCode] = [:]
         var records: [OffsetsTopicEntry] = []
         for (topicPartition, offset) in commits {
@@ -184,8 +224,6 @@ public struct GroupCoordinatorState: Sendable {
             records.append(.offsetCommit(group: groupId, topicPartition, offset))
         }
         if records.isEmpty { return (errors, []) }
-        // The group of a simple commit exists from here on, as in Kafka; its offsets once they are written.
-        if groups[groupId] == nil { groups[groupId] = group }
         return (errors, [.write(group: groupId, records)])
     }
 
@@ -203,6 +241,10 @@ public struct GroupCoordinatorState: Sendable {
     /// Undoes what an event did to a group whose records could not be written: a group that a simple commit
     /// created with nothing committed goes away again.
     public mutating func writeFailed(group groupId: String) {
+        if let undo = consumerGroupUndo, undo.groupId == groupId {
+            consumerGroups[groupId] = undo.group
+            consumerGroupUndo = nil
+        }
         if let group = groups[groupId], group.isEmpty, group.protocolType == nil, group.generationId == 0,
            offsets[groupId]?.isEmpty ?? true, !pendingTransactionalOffsets.hasPending(group: groupId) {
             groups[groupId] = nil
@@ -212,9 +254,13 @@ public struct GroupCoordinatorState: Sendable {
     /// OffsetFetch: the committed offsets of the partitions asked for (all the group has when nil); partitions
     /// without a commit are absent. With `requireStable`, partitions that an open transaction has offsets for
     /// are `unstable` instead (Kafka's UNSTABLE_OFFSET_COMMIT), and their offsets left out.
-    public func fetchOffsets(group groupId: String, partitions: [TopicPartition]?, requireStable: Bool = false)
+    public func fetchOffsets(group groupId: String, partitions: [TopicPartition]?, requireStable: Bool = false,
+                             member: (id: String?, epoch: Int32)? = nil)
         -> (error: ErrorCode, offsets: [TopicPartition: CommittedOffset], unstable: Set<TopicPartition>) {
         if let error = commonError(groupId) { return (error, [:], []) }
+        if let member, let error = offsetFetchError(group: groupId, memberId: member.id, memberEpoch: member.epoch) {
+            return (error, [:], [])
+        }
         let committed = offsets[groupId] ?? [:]
         var result: [TopicPartition: CommittedOffset] = [:]
         var unstable: Set<TopicPartition> = []
@@ -234,12 +280,21 @@ public struct GroupCoordinatorState: Sendable {
     public mutating func deleteOffsets(group groupId: String, partitions: [TopicPartition], subscribedTopics: Set<String>?)
         -> (error: ErrorCode, partitionErrors: [TopicPartition: ErrorCode], actions: [CoordinatorAction]) {
         if let error = commonError(groupId) { return (error, [:], []) }
-        guard let group = groups[groupId] else { return (.groupIdNotFound, [:], []) }
-        if !group.members.isEmpty && subscribedTopics == nil { return (.nonEmptyGroup, [:], []) }
+        let hasMembers: Bool
+        var subscribedTopics = subscribedTopics
+        if let consumerGroup = consumerGroups[groupId] {
+            hasMembers = !consumerGroup.members.isEmpty
+            subscribedTopics = Set(consumerGroup.subscriptionMetadata.keys)
+        } else if let group = groups[groupId] {
+            hasMembers = !group.members.isEmpty
+        } else {
+            return (.groupIdNotFound, [:], [])
+        }
+        if hasMembers && subscribedTopics == nil { return (.nonEmptyGroup, [:], []) }
         var errors: [TopicPartition: ErrorCode] = [:]
         var records: [OffsetsTopicEntry] = []
         for partition in partitions {
-            if !group.members.isEmpty, subscribedTopics?.contains(partition.topic) == true {
+            if hasMembers, subscribedTopics?.contains(partition.topic) == true {
                 errors[partition] = .groupSubscribedToTopic
                 continue
             }
@@ -260,9 +315,13 @@ public struct GroupCoordinatorState: Sendable {
     public func listGroups(statesFilter: [String]) -> (error: ErrorCode, groups: [GroupListing]) {
         if isLoading { return (.coordinatorLoadInProgress, []) }
         let wanted = Set(statesFilter.map { $0.lowercased() })
-        let listed = groups.values
-            .filter { $0.state != .dead && (wanted.isEmpty || wanted.contains($0.state.rawValue.lowercased())) }
-            .map { GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state) }
+        let classic = groups.values
+            .filter { $0.state != .dead }
+            .map { GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state.rawValue, groupType: "classic") }
+        let consumer = consumerGroups.values
+            .map { GroupListing(groupId: $0.groupId, protocolType: "consumer", state: $0.state.rawValue, groupType: "consumer") }
+        let listed = (classic + consumer)
+            .filter { wanted.isEmpty || wanted.contains($0.state.lowercased()) }
             .sorted { $0.groupId < $1.groupId }
         return (.none, listed)
     }
@@ -280,6 +339,13 @@ public struct GroupCoordinatorState: Sendable {
         for groupId in groupIds {
             if let error = commonError(groupId) {
                 errors[groupId] = error
+            } else if let consumerGroup = consumerGroups[groupId] {
+                if !consumerGroup.members.isEmpty {
+                    errors[groupId] = .nonEmptyGroup
+                } else {
+                    errors[groupId] = ErrorCode.none
+                    actions.append(.write(group: groupId, removeGroup(groupId, nowMs: nowMs)))
+                }
             } else if let group = groups[groupId], group.state != .dead {
                 if group.state != .empty || !group.isEmpty {
                     errors[groupId] = .nonEmptyGroup
@@ -300,7 +366,11 @@ public struct GroupCoordinatorState: Sendable {
         var records: [OffsetsTopicEntry] = partitions
             .sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
             .map { .offsetCommit(group: groupId, $0, nil) }
-        records.append(.groupMetadata(group: groupId, nil))
+        if let consumerGroup = consumerGroups.removeValue(forKey: groupId) {
+            records += consumerGroup.tombstones().map { .consumerGroup($0) }
+        } else {
+            records.append(.groupMetadata(group: groupId, nil))
+        }
         offsets[groupId] = nil
         pendingTransactionalOffsets.remove(group: groupId)
         groups[groupId]?.markDead(nowMs: nowMs)
@@ -315,11 +385,16 @@ public struct GroupCoordinatorState: Sendable {
     public mutating func expireOffsets(nowMs: Int64) -> [CoordinatorAction] {
         guard !isLoading else { return [] }
         var actions: [CoordinatorAction] = []
+        var emptySince: [String: Int64?] = [:]
         for (groupId, group) in groups where group.state == .empty && group.isEmpty {
+            emptySince[groupId] = group.protocolType == nil && group.generationId == 0 ? nil : group.stateTimestampMs
+        }
+        for (groupId, group) in consumerGroups where group.members.isEmpty { emptySince[groupId] = group.emptySinceMs }
+        for (groupId, since) in emptySince {
             var records: [OffsetsTopicEntry] = []
             for (partition, offset) in offsets[groupId] ?? [:]
                 where !pendingTransactionalOffsets.hasPending(group: groupId, partition) {
-                let base = group.protocolType == nil && group.generationId == 0 ? offset.commitTimestampMs : max(group.stateTimestampMs, offset.commitTimestampMs)
+                let base = since.map { max($0, offset.commitTimestampMs) } ?? offset.commitTimestampMs
                 let expiry = offset.expireTimestampMs ?? (base + configuration.offsetsRetentionMs)
                 if expiry <= nowMs {
                     offsets[groupId]?[partition] = nil

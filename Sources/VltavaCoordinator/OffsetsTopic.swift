@@ -32,6 +32,8 @@ public enum OffsetsTopicEntry: Sendable, Equatable {
     case offsetCommit(group: String, TopicPartition, CommittedOffset?)
     /// A group's metadata, or its deletion (a tombstone).
     case groupMetadata(group: String, GroupMetadataValue?)
+    /// A record of a consumer group (KIP-848).
+    case consumerGroup(ConsumerGroupRecord)
 }
 
 /// The internal compacted topic `__consumer_offsets` in Kafka's own format, so that Kafka's tools can read it:
@@ -84,7 +86,7 @@ public enum OffsetsTopic {
         return (key, try encode(value, version: 3))
     }
 
-    private static func encode<Message: KafkaMessage>(_ message: Message, version: Int16) throws(KafkaProtocolError) -> ByteBuffer {
+    static func encode<Message: KafkaMessage>(_ message: Message, version: Int16) throws(KafkaProtocolError) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         buffer.writeInteger(version, endianness: .big)
         try message.write(to: &buffer, version: version)
@@ -113,6 +115,8 @@ public enum OffsetsTopic {
             let valueVersion = try bytes.readKafkaInt16()
             guard GroupMetadataValue.validVersions.contains(valueVersion) else { return nil }
             return .groupMetadata(group: record.group, try GroupMetadataValue(from: &bytes, version: valueVersion))
+        case 3...8:
+            return try decodeConsumerGroupRecord(keyVersion: keyVersion, key: &key, value: value).map { .consumerGroup($0) }
         default:
             return nil
         }

@@ -248,8 +248,9 @@ extension Broker {
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }
+                let member: (id: String?, epoch: Int32)? = context.version >= 9 ? (group.memberId, group.memberEpoch) : nil
                 let (error, topics) = fetchOffsets(group: group.groupId, wanted: wanted, requireStable: request.requireStable,
-                                                   context: context)
+                                                   member: member, context: context)
                 return .init(groupId: group.groupId, topics: topics.map { topic in
                     .init(name: topic.name, partitions: topic.partitions.map {
                         .init(partitionIndex: $0.partitionIndex, committedOffset: $0.committedOffset,
@@ -284,7 +285,8 @@ extension Broker {
 
     /// A group's committed offsets: GROUP_AUTHORIZATION_FAILED without DESCRIBE on the group; a topic asked for
     /// without DESCRIBE on it gets TOPIC_AUTHORIZATION_FAILED, and is left out when every offset is asked for.
-    private func fetchOffsets(group: String, wanted: [TopicPartition]?, requireStable: Bool, context: RequestContext)
+    private func fetchOffsets(group: String, wanted: [TopicPartition]?, requireStable: Bool,
+                              member: (id: String?, epoch: Int32)? = nil, context: RequestContext)
         -> (ErrorCode, [OffsetFetchResponse.OffsetFetchResponseTopic]) {
         guard authorized(context, .describe, .group, group) else { return (.groupAuthorizationFailed, []) }
         var topicAllowed: [String: Bool] = [:]
@@ -295,7 +297,7 @@ extension Broker {
             return decision
         }
         let (error, offsets, unstable) = groups.fetchOffsets(group: group, partitions: wanted?.filter { allowed($0.topic) },
-                                                             requireStable: requireStable)
+                                                             requireStable: requireStable, member: member)
         guard error == .none else { return (error, []) }
         let partitions = wanted
             ?? Set(offsets.keys).union(unstable).filter { allowed($0.topic) }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
@@ -321,13 +323,14 @@ extension Broker {
         var response = ListGroupsResponse()
         let (error, listed) = groups.listGroups(statesFilter: context.version >= 4 ? request.statesFilter : [])
         response.errorCode = error.rawValue
-        let types = Set(request.typesFilter.map { $0.lowercased() })
-        if context.version >= 5, !types.isEmpty, !types.contains("classic") { return response }
+        let types = Set((context.version >= 5 ? request.typesFilter : []).map { $0.lowercased() })
         let everyGroup = authorizedOnCluster(context, .describe)
-        response.groups = listed.filter { everyGroup || authorized(context, .describe, .group, $0.groupId) }.map {
-            .init(groupId: $0.groupId, protocolType: $0.protocolType,
-                  groupState: context.version >= 4 ? $0.state.rawValue : "", groupType: context.version >= 5 ? "classic" : "")
-        }
+        response.groups = listed
+            .filter { (types.isEmpty || types.contains($0.groupType)) && (everyGroup || authorized(context, .describe, .group, $0.groupId)) }
+            .map {
+                .init(groupId: $0.groupId, protocolType: $0.protocolType,
+                      groupState: context.version >= 4 ? $0.state : "", groupType: context.version >= 5 ? $0.groupType : "")
+            }
         return response
     }
 
@@ -344,6 +347,12 @@ extension Broker {
             let (error, group) = groups.describe(group: groupId)
             described.errorCode = error.rawValue
             guard error == .none else { return described }
+            if group == nil, let consumerGroup = groups.consumerGroup(groupId) {
+                classicDescription(of: consumerGroup, into: &described, version: context.version)
+                described.authorizedOperations = !request.includeAuthorizedOperations || context.version < 3
+                    ? Int32.min : authorizedOperations(context, .group, groupId, among: Self.groupOperations)
+                return described
+            }
             guard let group else {
                 described.groupState = ClassicGroupState.dead.rawValue
                 return described
