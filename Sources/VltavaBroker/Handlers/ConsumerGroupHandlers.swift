@@ -70,9 +70,7 @@ extension Broker {
 
     /// Topics by id with sorted partitions, in a fixed order.
     static func sortedTopics(_ assignment: PartitionAssignment) -> [(KafkaUUID, [Int32])] {
-        assignment.filter { !$0.value.isEmpty }
-            .sorted { ($0.key.mostSignificantBits, $0.key.leastSignificantBits) < ($1.key.mostSignificantBits, $1.key.leastSignificantBits) }
-            .map { ($0.key, $0.value.sorted()) }
+        OffsetsTopic.sortedTopics(assignment)
     }
 
     /// ConsumerGroupDescribe: each consumer group's epochs, assignor, and members with their assignment and target

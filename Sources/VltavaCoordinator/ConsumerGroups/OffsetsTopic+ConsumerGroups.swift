@@ -54,7 +54,7 @@ extension OffsetsTopic {
     }
 
     /// Topics in id order with their partitions sorted, so that the same assignment is written the same way.
-    static func sortedTopics(_ assignment: PartitionAssignment) -> [(KafkaUUID, [Int32])] {
+    public static func sortedTopics(_ assignment: PartitionAssignment) -> [(KafkaUUID, [Int32])] {
         assignment.filter { !$0.value.isEmpty }
             .sorted { ($0.key.mostSignificantBits, $0.key.leastSignificantBits) < ($1.key.mostSignificantBits, $1.key.leastSignificantBits) }
             .map { ($0.key, $0.value.sorted()) }
