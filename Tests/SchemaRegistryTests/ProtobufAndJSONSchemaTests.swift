@@ -54,6 +54,20 @@ struct ProtobufSchemaTests {
         #expect(try ProtobufSchema.parse(schema.normalizedForm).normalizedForm == schema.normalizedForm)
     }
 
+    /// Field options are split at their top-level commas to be sorted: a comma inside `<...>` or inside a string
+    /// with an escaped quote is not one (the fuzzer's third protobuf crash, and its neighbour).
+    @Test(arguments: [
+        ("syntax = \"proto3\"; message M { string b = 2 [zz = a<b, c>, deprecated = true]; }", "zz = a < b , c >"),
+        ("syntax = \"proto3\"; message M { string b = 2 [zz = 'a\",z', deprecated = true]; }", "zz = \"a\\\",z\""),
+        ("syntax = \"proto3\"; message M { string b = 2 [zz = \"a\\\",z\", deprecated = true]; }", "zz = \"a\\\",z\""),
+    ])
+    func optionListsSplitOnlyAtTopLevelCommas(text: String, option: String) throws {
+        let schema = try ProtobufSchema.parse(text)
+        #expect(schema.normalizedForm.contains("[deprecated = true , \(option)]"), "\(schema.normalizedForm)")
+        let again = try ProtobufSchema.parse(schema.normalizedForm)
+        #expect(again.normalizedForm == schema.normalizedForm)
+    }
+
     @Test(arguments: [
         "syntax = \"proto3\"; message M { string id = ; }",
         "syntax = \"proto3\"; message M { string id = 0; }",

@@ -167,14 +167,23 @@ enum ProtobufValidation {
         var current = ""
         var depth = 0
         var quote: Character?
+        var escaped = false
         for character in text {
             if let open = quote {
-                if character == open { quote = nil }
+                // A backslash escapes the next character, a quote among them (strings are written with `\"`).
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == open {
+                    quote = nil
+                }
             } else if character == "\"" || character == "'" {
                 quote = character
-            } else if "{[(".contains(character) {
+            } else if "{[(<".contains(character) {
+                // `<` and `>` nest as the parser counts them (`map<string, Inner>` in an option's text).
                 depth += 1
-            } else if "}])".contains(character) {
+            } else if "}])>".contains(character) {
                 depth -= 1
             } else if character == ",", depth == 0 {
                 parts.append(current.trimmedWhitespace)
