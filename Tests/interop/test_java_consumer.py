@@ -54,3 +54,26 @@ def test_java_assign_mode_seek_and_offsets_for_times(java, group_broker):
     topic, group = names("seek")
     result = java.ok("ConsumerChecks", "seek", group_broker.bootstrap, topic, group, broker=group_broker)
     assert result.facts["checked"] == "seek"
+
+
+def test_java_consumer_protocol_shares_commits_and_resumes(java, vltava_bin, tmp_path):
+    """group.protocol=consumer (KIP-848, a preview in kafka-clients 3.9): server-side assignment over two members,
+    commits with member epochs (OffsetCommit v9), and a new member resuming after them."""
+    from conftest import BrokerProcess, free_port
+
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=[
+        "--override", "group.consumer.heartbeat.interval.ms=500",
+        "--override", "group.consumer.min.heartbeat.interval.ms=100"]).start()
+    try:
+        topic, group = names("kip848")
+        result = java.ok("ConsumerChecks", "consumerProtocol", broker.bootstrap, topic, group, broker=broker)
+        assert result.facts["assigned.a"] == "2"
+        assert int(result.facts["consumed"]) >= 100
+        assert int(result.facts["consumed"]) + int(result.facts["resumed"]) == 200
+        # The group is a consumer group, not a classic one.
+        import txn_support
+
+        listed = txn_support.ask(broker, "ListGroups", 5, {"StatesFilter": [], "TypesFilter": []})
+        assert [(g["GroupId"], g["GroupType"]) for g in listed["Groups"]] == [(group, "consumer")]
+    finally:
+        broker.kill9()

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
@@ -30,6 +31,9 @@ import org.apache.kafka.common.TopicPartition;
  *                                          resumes exactly after them
  *   seek BOOTSTRAP TOPIC GROUP             assign() mode: seek, seekToBeginning/End, offsetsForTimes,
  *                                          beginning/endOffsets, commits in assign mode, reset none errors
+ *   consumerProtocol BOOTSTRAP TOPIC GROUP group.protocol=consumer (KIP-848): two members share the topic with
+ *                                          server-side assignment, commit, leave; a new member resumes exactly
+ *                                          after the commits
  */
 public final class ConsumerChecks {
     static final long BASE_TIMESTAMP = 1_700_000_000_000L;
@@ -40,7 +44,8 @@ public final class ConsumerChecks {
         Support.main("ConsumerChecks", Map.of(
             "share", ConsumerChecks::share,
             "commits", ConsumerChecks::commits,
-            "seek", ConsumerChecks::seek), args);
+            "seek", ConsumerChecks::seek,
+            "consumerProtocol", ConsumerChecks::consumerProtocol), args);
     }
 
     /** Produces `count` records "v-i" (from `start`) round-robin over `partitions`; returns the values. */
@@ -277,6 +282,55 @@ public final class ConsumerChecks {
             Support.fact("resumed", rest.size());
         }
         Support.fact("committed", consumed.size());
+    }
+
+    static void consumerProtocol(String[] args) throws Exception {
+        String bootstrap = args[0];
+        String topic = args[1];
+        String group = args[2];
+        List<String> sent = produceOnNewTopic(bootstrap, topic, 4, 200);
+        Properties modern = Support.props(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer",
+            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "10");
+        List<ConsumerRecord<String, String>> consumed = new ArrayList<>();
+        try (KafkaConsumer<String, String> a = Support.consumer(bootstrap, group, modern);
+             KafkaConsumer<String, String> b = Support.consumer(bootstrap, group, modern)) {
+            a.subscribe(List.of(topic));
+            b.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+            // Both members get two partitions from the coordinator; each commits what it reads.
+            while (a.assignment().size() != 2 || b.assignment().size() != 2 || consumed.size() < 100) {
+                Support.check(System.nanoTime() < deadline, "no 2/2 assignment with 100 records read: "
+                    + a.assignment() + " " + b.assignment() + " " + consumed.size());
+                for (KafkaConsumer<String, String> member : List.of(a, b)) {
+                    var batch = member.poll(Duration.ofMillis(50));
+                    batch.forEach(consumed::add);
+                    if (!batch.isEmpty()) {
+                        member.commitSync();
+                    }
+                }
+            }
+            Set<TopicPartition> union = new HashSet<>(a.assignment());
+            union.addAll(b.assignment());
+            Support.checkEqual(new HashSet<>(Support.partitions(topic, 4)), union, "partitions of the two members");
+            Support.fact("assigned.a", a.assignment().size());
+        }
+        Set<String> distinct = new HashSet<>(values(consumed));
+        // A new member resumes exactly after the commits: together every record once.
+        try (KafkaConsumer<String, String> c = Support.consumer(bootstrap, group, Support.props(
+            ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer"))) {
+            c.subscribe(List.of(topic));
+            List<ConsumerRecord<String, String>> rest = Support.pollExactly(c, sent.size() - distinct.size(),
+                Duration.ofSeconds(40));
+            List<String> all = new ArrayList<>(distinct);
+            all.addAll(values(rest));
+            Collections.sort(all);
+            List<String> want = new ArrayList<>(sent);
+            Collections.sort(want);
+            Support.checkEqual(want, all, "records before and after the new member");
+            c.commitSync();
+            Support.fact("resumed", rest.size());
+        }
+        Support.fact("consumed", distinct.size());
     }
 
     static List<String> produceOnNewTopic(String bootstrap, String topic, int partitions, int count) throws Exception {
