@@ -19,23 +19,24 @@ extension GroupCoordinatorState {
         if let error = commonError(groupId) { return (all(error), []) }
         // Only a transactional producer's id and epoch can stand in a transactional batch and its markers.
         if producerId < 0 || producerEpoch < 0 { return (all(.invalidRequest), []) }
+        if let consumerGroup = consumerGroups[groupId] {
+            // A consumer group (KIP-848): a producer outside the group commits without member and epoch; otherwise
+            // as OffsetCommit, with a stale epoch answered ILLEGAL_GENERATION (TxnOffsetCommit has no
+            // STALE_MEMBER_EPOCH), as Kafka does.
+            let anonymous = generationId == -1 && memberId.isEmpty && groupInstanceId == nil
+            if !anonymous, let error = consumerGroup.offsetCommitError(memberId: memberId, memberEpoch: generationId) {
+                return (all(error == .staleMemberEpoch ? .illegalGeneration : error), [])
+            }
+            let (errors, records) = offsetEntries(group: groupId, commits)
+            if records.isEmpty { return (errors, []) }
+            return (errors, [.writeTransactional(group: groupId, producerId: producerId, producerEpoch: producerEpoch, records)])
+        }
         let group = groups[groupId] ?? ClassicGroup(groupId: groupId, configuration: configuration, nowMs: nowMs)
         if groups[groupId] == nil && generationId >= 0 { return (all(.illegalGeneration), []) }
         let verdict = group.validateTransactionalOffsetCommit(memberId: memberId, groupInstanceId: groupInstanceId,
                                                               generationId: generationId)
         if verdict != .none { return (all(verdict), []) }
-        var errors: [TopicPartition: ErrorCode] = [:]
-        var records: [OffsetsTopicEntry] = []
-        for (topicPartition, offset) in commits {
-            if offset.metadata.utf8.count > configuration.maxOffsetMetadataBytes {
-                errors[topicPartition] = .offsetMetadataTooLarge
-            } else if topicPartition.topic.utf8.count > OffsetsTopic.maximumStringBytes {
-                errors[topicPartition] = .unknownTopicOrPartition
-            } else {
-                errors[topicPartition] = ErrorCode.none
-                records.append(.offsetCommit(group: groupId, topicPartition, offset))
-            }
-        }
+        let (errors, records) = offsetEntries(group: groupId, commits)
         if records.isEmpty { return (errors, []) }
         if groups[groupId] == nil { groups[groupId] = group }
         return (errors, [.writeTransactional(group: groupId, producerId: producerId, producerEpoch: producerEpoch, records)])

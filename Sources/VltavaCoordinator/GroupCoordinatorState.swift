@@ -209,22 +209,26 @@ public struct GroupCoordinatorState: Sendable {
     /// The records of the offsets of a commit that passed the group's checks; each partition's verdict.
     private func offsetRecords(group groupId: String, _ commits: [(TopicPartition, CommittedOffset)])
         -> (errors: [TopicPartition: ErrorCode], actions: [CoordinatorAction]) {
+        let (errors, records) = offsetEntries(group: groupId, commits)
+        return (errors, records.isEmpty ? [] : [.write(group: groupId, records)])
+    }
+
+    /// One record per offset that can be stored; the others refused (metadata too large, a topic name too long).
+    func offsetEntries(group groupId: String, _ commits: [(TopicPartition, CommittedOffset)])
+        -> (errors: [TopicPartition: ErrorCode], records: [OffsetsTopicEntry]) {
         var errors: [TopicPartition: ErrorCode] = [:]
         var records: [OffsetsTopicEntry] = []
         for (topicPartition, offset) in commits {
             if offset.metadata.utf8.count > configuration.maxOffsetMetadataBytes {
                 errors[topicPartition] = .offsetMetadataTooLarge
-                continue
-            }
-            if topicPartition.topic.utf8.count > OffsetsTopic.maximumStringBytes {
+            } else if topicPartition.topic.utf8.count > OffsetsTopic.maximumStringBytes {
                 errors[topicPartition] = .unknownTopicOrPartition
-                continue
+            } else {
+                errors[topicPartition] = ErrorCode.none
+                records.append(.offsetCommit(group: groupId, topicPartition, offset))
             }
-            errors[topicPartition] = ErrorCode.none
-            records.append(.offsetCommit(group: groupId, topicPartition, offset))
         }
-        if records.isEmpty { return (errors, []) }
-        return (errors, [.write(group: groupId, records)])
+        return (errors, records)
     }
 
     /// Applies the offset commits of a write that succeeded (other entries were applied when they were made);

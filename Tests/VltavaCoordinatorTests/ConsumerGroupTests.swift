@@ -224,6 +224,40 @@ struct ConsumerGroupTests {
         #expect(harness.state.fetchOffsets(group: "g", partitions: nil, member: (nil, -1)).error == .none)
     }
 
+    @Test("transactional offsets: anonymous producers commit, members with their epoch, stale epochs are ILLEGAL_GENERATION")
+    func transactionalOffsets() {
+        var harness = ConsumerGroupHarness()
+        let a = harness.join("a")
+        let partition = TopicPartition(topic: "t", partition: 0)
+        let offset = CommittedOffset(offset: 3, commitTimestampMs: 1)
+        func commit(_ member: String, _ epoch: Int32) -> ErrorCode? {
+            harness.state.commitTransactionalOffsets(group: "g", producerId: 7, producerEpoch: 0, memberId: member,
+                                                     generationId: epoch, groupInstanceId: nil, offsets: [(partition, offset)],
+                                                     nowMs: 2).errors[partition]
+        }
+        #expect(commit("", -1) == ErrorCode.none)
+        #expect(commit("a", a.memberEpoch) == ErrorCode.none)
+        #expect(commit("a", a.memberEpoch + 1) == .illegalGeneration)
+        #expect(commit("zz", a.memberEpoch) == .unknownMemberId)
+    }
+
+    @Test("deleting a consumer group: refused while it has members, then tombstones that reload to nothing")
+    func deletion() throws {
+        var harness = ConsumerGroupHarness()
+        _ = harness.join("a")
+        #expect(harness.state.deleteGroups(["g"], nowMs: harness.now).errors["g"] == .nonEmptyGroup)
+        _ = harness.heartbeat(ConsumerHeartbeat(memberId: "a", memberEpoch: -1))
+        let (errors, actions) = harness.state.deleteGroups(["g"], nowMs: harness.now)
+        #expect(errors["g"] == ErrorCode.none)
+        for case let .write(_, entries) in actions { harness.written += entries }
+        #expect(harness.group == nil)
+        var reloaded = GroupCoordinatorState(configuration: harness.state.configuration)
+        for entry in harness.written { reloaded.replay(entry) }
+        reloaded.finishLoading(nowMs: harness.now)
+        #expect(reloaded.consumerGroups.isEmpty && reloaded.groups.isEmpty)
+        #expect(reloaded.listGroups(statesFilter: []).groups.isEmpty)
+    }
+
     @Test("the records reload to the same group: epochs, members, targets and assignments")
     func reload() throws {
         var harness = ConsumerGroupHarness()
