@@ -7,6 +7,33 @@ public struct GroupOverview: Hashable, Sendable {
     public var protocolType: String
     /// Empty when the broker's ListGroups version has no state.
     public var state: String
+    /// "classic" or "consumer" (KIP-848); empty when the broker's ListGroups version has no type.
+    public var type: String = ""
+}
+
+/// A member of a consumer group (KIP-848) as ConsumerGroupDescribe shows it.
+public struct ConsumerGroupMemberDescription: Hashable, Sendable {
+    public var memberId: String
+    public var instanceId: String?
+    public var clientId: String
+    public var clientHost: String
+    public var memberEpoch: Int32
+    public var subscribedTopics: [String]
+    public var subscribedRegex: String?
+    /// The partitions the member has now, by topic.
+    public var assignment: [String: [Int32]]
+    /// The partitions it is to end up with.
+    public var target: [String: [Int32]]
+}
+
+/// A consumer group (KIP-848) as ConsumerGroupDescribe shows it.
+public struct ConsumerGroupDescription: Hashable, Sendable {
+    public var groupId: String
+    public var state: String
+    public var groupEpoch: Int32
+    public var assignmentEpoch: Int32
+    public var assignor: String
+    public var members: [ConsumerGroupMemberDescription]
 }
 
 /// A member of a described group.
@@ -51,9 +78,11 @@ extension KafkaClient {
         var result: [GroupOverview] = []
         for broker in metadata.brokers {
             let connection = try await connection(toBroker: broker.nodeId)
-            let response = try await connection.send(ListGroupsRequest(), maximumVersion: 4)
+            let response = try await connection.send(ListGroupsRequest(), maximumVersion: 5)
             try KafkaClientError.check(response.errorCode, resource: "ListGroups")
-            result += response.groups.map { GroupOverview(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState) }
+            result += response.groups.map {
+                GroupOverview(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState, type: $0.groupType)
+            }
         }
         return result.sorted { $0.groupId < $1.groupId }
     }
@@ -73,6 +102,37 @@ extension KafkaClient {
                     memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId,
                     clientHost: member.clientHost,
                     assignment: described.protocolType == "consumer" ? Self.decodeAssignment(member.memberAssignment) : [:])
+            })
+    }
+
+    /// A consumer group of the KIP-848 protocol (ConsumerGroupDescribe); nil when the group is not one (or the
+    /// broker has no such API).
+    public func describeConsumerGroup(_ group: String) async throws(KafkaClientError) -> ConsumerGroupDescription? {
+        let response: ConsumerGroupDescribeResponse
+        do {
+            response = try await sendToCoordinator(ConsumerGroupDescribeRequest(groupIds: [group]), group: group)
+        } catch .unsupportedApi {
+            return nil
+        }
+        guard let described = response.groups.first(where: { $0.groupId == group }) else {
+            throw .malformedResponse("ConsumerGroupDescribe did not describe \(group)")
+        }
+        if described.errorCode == ErrorCode.groupIdNotFound.rawValue { return nil }
+        try KafkaClientError.check(described.errorCode, message: described.errorMessage, resource: group)
+        func byTopic(_ assignment: ConsumerGroupDescribeResponse.Assignment) -> [String: [Int32]] {
+            var result: [String: [Int32]] = [:]
+            for topic in assignment.topicPartitions { result[topic.topicName, default: []] += topic.partitions }
+            return result
+        }
+        return ConsumerGroupDescription(
+            groupId: group, state: described.groupState, groupEpoch: described.groupEpoch,
+            assignmentEpoch: described.assignmentEpoch, assignor: described.assignorName,
+            members: described.members.map { member in
+                ConsumerGroupMemberDescription(
+                    memberId: member.memberId, instanceId: member.instanceId, clientId: member.clientId,
+                    clientHost: member.clientHost, memberEpoch: member.memberEpoch, subscribedTopics: member.subscribedTopicNames,
+                    subscribedRegex: member.subscribedTopicRegex, assignment: byTopic(member.assignment),
+                    target: byTopic(member.targetAssignment))
             })
     }
 

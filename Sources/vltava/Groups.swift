@@ -21,7 +21,8 @@ struct Groups: AsyncParsableCommand {
         func run() async throws {
             let groups = try await bootstrap.withClient { (client) throws(KafkaClientError) in try await client.listGroups() }
             for group in groups {
-                print("\(group.groupId)\t\(group.state.isEmpty ? "-" : group.state)\t\(group.protocolType.isEmpty ? "-" : group.protocolType)")
+                print("\(group.groupId)\t\(group.state.isEmpty ? "-" : group.state)\t\(group.protocolType.isEmpty ? "-" : group.protocolType)"
+                    + (group.type.isEmpty ? "" : "\t\(group.type)"))
             }
         }
     }
@@ -34,8 +35,9 @@ struct Groups: AsyncParsableCommand {
         @Option(help: "The group to describe.") var group: String
 
         func run() async throws {
-            let rows = try await bootstrap.withClient { (client) throws(KafkaClientError) -> (GroupDescription, [Row]) in
+            let rows = try await bootstrap.withClient { (client) throws(KafkaClientError) -> (GroupDescription, ConsumerGroupDescription?, [Row]) in
                 let description = try await client.describeGroup(group)
+                let modern = description.protocolType == "consumer" ? try await client.describeConsumerGroup(group) : nil
                 let committed = try await client.committedOffsets(group: group)
                 var owners: [String: [Int32: GroupMemberDescription]] = [:]
                 for member in description.members {
@@ -52,11 +54,16 @@ struct Groups: AsyncParsableCommand {
                                         logEnd: ends[partition], owner: owners[topic]?[partition]))
                     }
                 }
-                return (description, rows)
+                return (description, modern, rows)
             }
-            let (description, partitions) = rows
-            print("Group \(group) is \(description.state) with \(description.members.count) member(s)"
-                + (description.protocolName.isEmpty ? "." : " (assignor \(description.protocolName))."))
+            let (description, modern, partitions) = rows
+            if let modern {
+                print("Group \(group) is \(modern.state) with \(modern.members.count) member(s) (consumer protocol, assignor "
+                    + "\(modern.assignor), group epoch \(modern.groupEpoch), assignment epoch \(modern.assignmentEpoch)).")
+            } else {
+                print("Group \(group) is \(description.state) with \(description.members.count) member(s)"
+                    + (description.protocolName.isEmpty ? "." : " (classic protocol, assignor \(description.protocolName))."))
+            }
             print("")
             var table = [["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]]
             for row in partitions {
@@ -67,18 +74,31 @@ struct Groups: AsyncParsableCommand {
                 ])
             }
             printTable(table)
-            if !description.members.isEmpty {
+            if let modern, !modern.members.isEmpty {
+                print("")
+                var members = [["CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "EPOCH", "ASSIGNMENT", "TARGET"]]
+                for member in modern.members {
+                    members.append([member.memberId, member.instanceId ?? "-", member.clientHost, member.clientId,
+                                    String(member.memberEpoch), Self.partitionList(member.assignment), Self.partitionList(member.target)])
+                }
+                printTable(members)
+            } else if !description.members.isEmpty {
                 print("")
                 var members = [["CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]]
                 for member in description.members {
-                    let assignment = member.assignment.sorted { $0.key < $1.key }
-                        .map { "\($0.key)(\($0.value.sorted().map(String.init).joined(separator: ",")))" }
-                        .joined(separator: ",")
                     members.append([member.memberId, member.groupInstanceId ?? "-", member.clientHost, member.clientId,
-                                    String(member.assignment.values.reduce(0) { $0 + $1.count }), assignment.isEmpty ? "-" : assignment])
+                                    String(member.assignment.values.reduce(0) { $0 + $1.count }), Self.partitionList(member.assignment)])
                 }
                 printTable(members)
             }
+        }
+
+        /// `topic(0,1),other(2)`, or `-` for none.
+        static func partitionList(_ partitions: [String: [Int32]]) -> String {
+            let text = partitions.sorted { $0.key < $1.key }
+                .map { "\($0.key)(\($0.value.sorted().map(String.init).joined(separator: ",")))" }
+                .joined(separator: ",")
+            return text.isEmpty ? "-" : text
         }
 
         struct Row {

@@ -95,7 +95,7 @@ def describe(broker, group):
         time.sleep(0.1)
 
 
-def test_three_members_share_six_partitions_and_consume_each_record_once(cp_broker):
+def test_three_members_share_six_partitions_and_consume_each_record_once(cp_broker, vltava_bin):
     topic, group = unique_topic("cp"), f"g-{uuid.uuid4().hex[:8]}"
     create_topic(cp_broker, topic, 6)
     consumers = {name: new_consumer(cp_broker, group) for name in ("a", "b", "c")}
@@ -129,6 +129,20 @@ def test_three_members_share_six_partitions_and_consume_each_record_once(cp_brok
         assert txn.ask(cp_broker, "ListGroups", 5, {"StatesFilter": [], "TypesFilter": ["classic"]})["Groups"] == []
         classic = txn.ask(cp_broker, "DescribeGroups", 5, {"Groups": [group], "IncludeAuthorizedOperations": False})
         assert classic["Groups"][0]["ProtocolType"] == "consumer" and len(classic["Groups"][0]["Members"]) == 3
+        # The CLI shows the protocol, the epochs, and each member's assignment and target.
+        shown = subprocess.run([str(vltava_bin), "groups", "describe", "--group", group, "-b", cp_broker.bootstrap],
+                               capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        epoch = described["GroupEpoch"]
+        assert (f"Group {group} is Stable with 3 member(s) (consumer protocol, assignor uniform, group epoch {epoch}, "
+                f"assignment epoch {epoch})") in shown.stdout, shown.stdout
+        member_lines = [line for line in shown.stdout.splitlines() if f"{topic}(" in line and "127.0.0.1" in line]
+        assert len(member_lines) == 3, shown.stdout
+        for line in member_lines:
+            assert line.split()[-1] == line.split()[-2], "assignment and target agree once Stable"
+        listed_cli = subprocess.run([str(vltava_bin), "groups", "list", "-b", cp_broker.bootstrap], capture_output=True,
+                                    text=True, timeout=60)
+        assert f"{group}\tStable\tconsumer\tconsumer" in listed_cli.stdout
     finally:
         for consumer in consumers.values():
             consumer.close()
