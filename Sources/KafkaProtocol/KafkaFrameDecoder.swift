@@ -44,9 +44,12 @@ extension ByteBuffer {
         return position
     }
 
-    /// Fills in the size prefix reserved by `startKafkaFrame()`.
+    /// Fills in the size prefix reserved by `startKafkaFrame()`; a frame past the INT32 prefix's reach (2 GiB, an
+    /// answer that many duplicated items in a request blew up) is `frameTooLarge`, never a trap.
     @inlinable
-    public mutating func finishKafkaFrame(sizeAt position: Int) {
-        self.setInteger(Int32(self.writerIndex - position - 4), at: position, endianness: .big)
+    public mutating func finishKafkaFrame(sizeAt position: Int) throws(KafkaProtocolError) {
+        let size = self.writerIndex - position - 4
+        guard let prefix = Int32(exactly: size) else { throw .frameTooLarge(size: size, maximum: Int(Int32.max)) }
+        self.setInteger(prefix, at: position, endianness: .big)
     }
 }

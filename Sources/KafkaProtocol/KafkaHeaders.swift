@@ -61,7 +61,7 @@ extension ByteBuffer {
             correlationId: correlationId, clientId: clientId)
         try header.write(to: &self, version: Request.apiKey.requestHeaderVersion(apiVersion: version))
         try request.write(to: &self, version: version)
-        finishKafkaFrame(sizeAt: start)
+        try finishKafkaFrame(sizeAt: start)
     }
 
     /// Writes a whole response frame: size prefix, header and body.
@@ -72,6 +72,6 @@ extension ByteBuffer {
         let header = ResponseHeader(correlationId: correlationId)
         try header.write(to: &self, version: Response.apiKey.responseHeaderVersion(apiVersion: version))
         try response.write(to: &self, version: version)
-        finishKafkaFrame(sizeAt: start)
+        try finishKafkaFrame(sizeAt: start)
     }
 }

@@ -90,7 +90,7 @@ enum FetchResponseWriter {
         let start = buffer.startKafkaFrame()
         try ResponseHeader(correlationId: correlationId).write(to: &buffer, version: ApiKey.fetch.responseHeaderVersion(apiVersion: version))
         try response.write(to: &buffer, version: version)
-        buffer.finishKafkaFrame(sizeAt: start)
+        try buffer.finishKafkaFrame(sizeAt: start)
         let slices = records.slices
         if slices.isEmpty { return [.byteBuffer(buffer)] }
 

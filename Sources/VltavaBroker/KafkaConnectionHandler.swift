@@ -349,7 +349,7 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 try ResponseHeader(correlationId: correlationId)
                     .write(to: &buffer, version: body.apiKey.responseHeaderVersion(apiVersion: version))
                 try body.write(to: &buffer, version: version)
-                buffer.finishKafkaFrame(sizeAt: start)
+                try buffer.finishKafkaFrame(sizeAt: start)
                 send([.byteBuffer(buffer)], context: context, whenSent: nil)
             case let .fetch(body, records):
                 let parts: [IOData]

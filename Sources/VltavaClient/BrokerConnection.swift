@@ -276,7 +276,13 @@ final class ResponseRouter: ChannelDuplexHandler {
         }
         var body = request.body
         frame.writeBuffer(&body)
-        frame.finishKafkaFrame(sizeAt: start)
+        do {
+            try frame.finishKafkaFrame(sizeAt: start)
+        } catch {
+            request.responsePromise?.fail(error)
+            promise?.fail(error)
+            return
+        }
         if let responsePromise = request.responsePromise {
             inFlight.append(correlationId: correlationId, waiter: responsePromise)
         }

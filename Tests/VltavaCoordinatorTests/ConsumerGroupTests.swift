@@ -285,6 +285,17 @@ struct ConsumerGroupTests {
         #expect(copy.partitionEpochs == original.partitionEpochs)
     }
 
+    @Test("a compacted log's leftover tombstone of a member already gone brings nothing back")
+    func leftoverTombstone() {
+        var state = GroupCoordinatorState(configuration: GroupConfiguration())
+        state.replay(.consumerGroup(.groupEpoch(group: "g", 3)))
+        state.replay(.consumerGroup(.memberMetadata(group: "g", memberId: "m", nil)))
+        state.replay(.consumerGroup(.currentAssignment(group: "g", memberId: "m", nil)))
+        state.finishLoading(nowMs: 0)
+        #expect(state.consumerGroups["g"]?.members.isEmpty == true)
+        #expect(state.consumerGroups["g"]?.state == .empty)
+    }
+
     @Test("a live classic group refuses the consumer protocol; an empty one converts, and back")
     func classicInterplay() {
         var harness = ConsumerGroupHarness()

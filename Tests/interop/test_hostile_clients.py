@@ -113,6 +113,43 @@ def test_offset_commit_with_a_group_id_too_long_to_store(hostile_broker):
     lists_topics(hostile_broker)
 
 
+def test_a_group_asked_for_a_hundred_thousand_times_is_described_once(hostile_broker):
+    """The request fuzzer's find: DescribeGroups naming one group 100 000 times, that group's member carrying 64 KiB of
+    metadata, made an answer of over 2 GiB (and a trap on its INT32 size). Each group is described once now, as are
+    the groups of ConsumerGroupDescribe and OffsetFetch v8+, Metadata's topics and DescribeConfigs' resources."""
+    join = ask(hostile_broker, "JoinGroup", 5, {
+        "GroupId": "big-member", "SessionTimeoutMs": 30_000, "RebalanceTimeoutMs": 30_000, "MemberId": "",
+        "GroupInstanceId": "static-1", "ProtocolType": "consumer",
+        "Protocols": [{"Name": "range", "Metadata": b"m" * 65_536}],
+    })
+    assert join["ErrorCode"] == 0, join
+    sync = ask(hostile_broker, "SyncGroup", 3, {
+        "GroupId": "big-member", "GenerationId": join["GenerationId"], "MemberId": join["MemberId"],
+        "GroupInstanceId": "static-1",
+        "Assignments": [{"MemberId": join["MemberId"], "Assignment": b"a" * 65_536}],
+    })
+    assert sync["ErrorCode"] == 0 and len(sync["Assignment"]) == 65_536, sync["ErrorCode"]
+    body = ask(hostile_broker, "DescribeGroups", 0, {"Groups": ["big-member"] * 100_000}, timeout=60)
+    assert body["Groups"][0]["GroupState"] == "Stable"
+    assert [group["GroupId"] for group in body["Groups"]] == ["big-member"]
+    fetched = ask(hostile_broker, "OffsetFetch", 8, {"Groups": [{"GroupId": "big-member", "Topics": None}] * 1000,
+                                                     "RequireStable": False})
+    assert len(fetched["Groups"]) == 1
+    described = ask(hostile_broker, "ConsumerGroupDescribe", 0, {"GroupIds": ["nope"] * 1000,
+                                                                 "IncludeAuthorizedOperations": False})
+    assert len(described["Groups"]) == 1
+    topic = unique_topic("many")
+    create_topic(hostile_broker, topic, 8)
+    metadata = ask(hostile_broker, "Metadata", 9, {"Topics": [{"Name": topic}] * 100_000, "AllowAutoTopicCreation": False,
+                                                   "IncludeTopicAuthorizedOperations": False}, timeout=60)
+    assert [t["Name"] for t in metadata["Topics"]] == [topic]
+    configs = ask(hostile_broker, "DescribeConfigs", 4, {
+        "Resources": [{"ResourceType": 4, "ResourceName": "1", "ConfigurationKeys": None}] * 10_000,
+        "IncludeSynonyms": True, "IncludeDocumentation": True}, timeout=60)
+    assert len(configs["Results"]) == 1
+    lists_topics(hostile_broker)
+
+
 def test_group_apis_with_ids_too_long_to_store(hostile_broker):
     long = "x" * 40_000
     join = ask(hostile_broker, "JoinGroup", 9, {

@@ -77,7 +77,7 @@ extension Broker {
     /// (topics named); GROUP_ID_NOT_FOUND for a group that is not a consumer group.
     func handleConsumerGroupDescribe(_ request: ConsumerGroupDescribeRequest, context: RequestContext) -> ConsumerGroupDescribeResponse {
         var response = ConsumerGroupDescribeResponse()
-        response.groups = request.groupIds.map { groupId in
+        response.groups = Self.unique(request.groupIds).map { groupId in
             var described = ConsumerGroupDescribeResponse.DescribedGroup()
             described.groupId = groupId
             guard authorized(context, .describe, .group, groupId) else {

@@ -8,7 +8,9 @@ extension Broker {
     /// the resource does not have are left out, as Kafka does.
     func handleDescribeConfigs(_ request: DescribeConfigsRequest, context: RequestContext) -> DescribeConfigsResponse {
         var response = DescribeConfigsResponse()
-        for resource in request.resources {
+        // Each resource once: one named 100 000 times must not make an answer of gigabytes.
+        var seen: Set<String> = []
+        for resource in request.resources where seen.insert("\(resource.resourceType):\(resource.resourceName)").inserted {
             var result = DescribeConfigsResponse.DescribeConfigsResult(resourceType: resource.resourceType, resourceName: resource.resourceName)
             result.errorMessage = nil
             if let refusal = configAuthorizationProblem(context, resource.resourceType, resource.resourceName, .describeConfigs) {

@@ -103,6 +103,12 @@ extension Broker {
         return overflow ? (b > 0 ? Int64.max : Int64.min) : sum
     }
 
+    /// The items in their first order, each once.
+    static func unique(_ items: [String]) -> [String] {
+        var seen: Set<String> = []
+        return items.filter { seen.insert($0).inserted }
+    }
+
     /// Kafka's member id, `{group.instance.id or client.id}-{uuid}`, with the prefix cut so that the id still fits
     /// the int16-length strings of `__consumer_offsets` (a client id may be up to 32 767 bytes long).
     static func newMemberId(prefix: String) -> String {
@@ -244,7 +250,8 @@ extension Broker {
     func handleOffsetFetch(_ request: OffsetFetchRequest, context: RequestContext) -> OffsetFetchResponse {
         var response = OffsetFetchResponse()
         if context.version >= 8 {
-            response.groups = request.groups.map { group in
+            var seen: Set<String> = []
+            response.groups = request.groups.filter { seen.insert($0.groupId).inserted }.map { group in
                 let wanted = group.topics.map { topics in
                     topics.flatMap { topic in topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) } }
                 }
@@ -338,7 +345,8 @@ extension Broker {
     /// is described as Dead with no error, as Kafka does before version 6.
     func handleDescribeGroups(_ request: DescribeGroupsRequest, context: RequestContext) -> DescribeGroupsResponse {
         var response = DescribeGroupsResponse()
-        response.groups = request.groups.map { groupId in
+        // Each group once: a request repeating a group 100 000 times must not make an answer of gigabytes.
+        response.groups = Self.unique(request.groups).map { groupId in
             var described = DescribeGroupsResponse.DescribedGroup(groupId: groupId)
             guard authorized(context, .describe, .group, groupId) else {
                 described.errorCode = ErrorCode.groupAuthorizationFailed.rawValue

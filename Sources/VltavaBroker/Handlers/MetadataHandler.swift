@@ -44,7 +44,16 @@ extension Broker {
         // Auto-creation adds at most as many partitions per request as CreateTopics may.
         var creationBudget = Self.maximumPartitionsPerRequest
         var topics: [MetadataResponse.MetadataResponseTopic] = []
+        // Each topic once, as Kafka does (it takes the request's topics as a set): a topic named 100 000 times must not
+        // make an answer of gigabytes.
+        var seenNames: Set<String> = []
+        var seenIds: Set<KafkaUUID> = []
         for requested in requestedTopics {
+            if let name = requested.name, !name.isEmpty {
+                guard seenNames.insert(name).inserted else { continue }
+            } else if !seenIds.insert(requested.topicId).inserted {
+                continue
+            }
             var name = requested.name
             // The Java client asks for topics by id with an empty name, not a null one: the id decides, as in Kafka.
             if requested.topicId != .zero, name == nil || name == "" {

@@ -118,6 +118,8 @@ public struct ConsumerGroup: Sendable {
         case let .targetAssignment(_, memberId, partitions):
             targetAssignment[memberId] = partitions
         case let .currentAssignment(_, memberId, current):
+            // A tombstone of a member already gone (a compacted log may keep it after the member's) changes nothing.
+            if current == nil && members[memberId] == nil { return }
             var member = members[memberId] ?? ConsumerGroupMember(memberId: memberId)
             releasePartitions(of: member)
             member.apply(current ?? CurrentAssignment(memberEpoch: 0, previousMemberEpoch: 0, state: .stable,
