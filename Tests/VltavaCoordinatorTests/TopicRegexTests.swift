@@ -1,0 +1,53 @@
+import Testing
+@testable import VltavaCoordinator
+
+/// Regex subscriptions: RE2's syntax and refusals, whole-name matching, and an automaton that never backtracks.
+@Suite("Topic regular expressions (RE2 syntax, linear-time matching)")
+struct TopicRegexTests {
+    static let names = ["orders", "orders-1", "orders-eu-2", "Orders-3", "payments", "xorders", "a.b", "aXb", "__consumer_offsets"]
+
+    @Test(arguments: [
+        ("orders-.*", ["orders-1", "orders-eu-2"]),
+        ("^orders", ["orders"]),
+        ("orders$", ["orders"]),
+        ("\\Aorders\\z", ["orders"]),
+        ("(?i)orders-\\d+", ["orders-1", "Orders-3"]),
+        ("(?i:o)rders-\\d", ["orders-1", "Orders-3"]),
+        ("orders-[0-9]", ["orders-1"]),
+        ("orders-[^0-9].*", ["orders-eu-2"]),
+        ("[[:alpha:]]+", ["orders", "payments", "xorders", "aXb"]),
+        ("a\\.b", ["a.b"]),
+        ("a.b", ["a.b", "aXb"]),
+        ("(orders|payments)", ["orders", "payments"]),
+        ("(?:orders|pay)(ments)?", ["orders", "payments"]),
+        ("(?P<topic>orders)-\\w+", ["orders-1"]),
+        ("orders-\\w{2}-\\d", ["orders-eu-2"]),
+        ("o{1,2}rders.*", ["orders", "orders-1", "orders-eu-2"]),
+        ("x?orders", ["orders", "xorders"]),
+        ("orders-.*?", ["orders-1", "orders-eu-2"]),
+        (".*", ["orders", "orders-1", "orders-eu-2", "Orders-3", "payments", "xorders", "a.b", "aXb"]),
+        ("a{,2}", []),
+        ("", []),
+    ])
+    func matchesWholeNames(pattern: String, expected: [String]) {
+        #expect(TopicRegex.problem(pattern) == nil, "\(pattern)")
+        #expect(TopicRegex.matching(pattern, in: Self.names) == expected, "\(pattern)")
+    }
+
+    @Test(arguments: ["(?=a)", "(?!a)", "(?<=a)b", "(?<!a)b", "(a)\\1", "a*+", "a++", "[", "(a", "a)", "*a", "a**",
+                      "a{1001}", "a{3,2}", "\\", "\\q", "(?x)a", "[z-a]", "[[:nope:]]", "(a{1000}){1000}"])
+    func refusesWhatRE2Refuses(pattern: String) {
+        #expect(TopicRegex.problem(pattern) != nil, "\(pattern)")
+        #expect(TopicRegex.matching(pattern, in: Self.names).isEmpty)
+    }
+
+    /// Patterns that make a backtracking engine take exponential time on a long name: here each is a pass over the
+    /// name with a bounded set of states (a hang would show as this test not finishing).
+    @Test(arguments: ["(a|aa)*b", "(a*)*b", "(a+)+b", "(.*a){20}", "((a|a)|a)*c"])
+    func pathologicalPatternsFinish(pattern: String) {
+        let name = String(repeating: "a", count: 249)
+        #expect(TopicRegex.problem(pattern) == nil)
+        #expect(TopicRegex.matching(pattern, in: [name, name + "b"]).count <= 2)
+        #expect(!TopicRegex.matches(pattern, name) || pattern == "(.*a){20}")
+    }
+}
