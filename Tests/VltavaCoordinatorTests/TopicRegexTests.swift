@@ -51,3 +51,33 @@ struct TopicRegexTests {
         #expect(!TopicRegex.matches(pattern, name) || pattern == "(.*a){20}")
     }
 }
+
+/// Random patterns over a small alphabet: the parser never traps, and where Swift's own (backtracking) `Regex` reads
+/// the same syntax, both agree on which names match whole.
+@Suite("Topic regular expressions against Swift's Regex")
+struct TopicRegexDifferentialTests {
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+    }
+
+    @Test func randomPatternsAgree() throws {
+        var random = Generator(state: 0x5eed)
+        let pieces = ["a", "b", ".", "*", "+", "?", "|", "(", ")", "[ab]", "[^a]", "^", "$", "{2}", "{1,2}", "\\d", "1"]
+        let names = ["", "a", "b", "ab", "ba", "aab", "abab", "1", "a1", "bbb", "aaaa"]
+        var compared = 0
+        for _ in 0..<20000 {
+            var pattern = ""
+            for _ in 0..<(1 + random.next(12)) { pattern += pieces[random.next(pieces.count)] }
+            let ours = TopicRegex.problem(pattern) == nil ? TopicRegex.matching(pattern, in: names) : nil
+            guard let ours, let theirs = try? Regex(pattern) else { continue }
+            let expected = names.filter { (try? theirs.wholeMatch(in: $0)) != nil }
+            #expect(ours == expected, "pattern \(pattern)")
+            compared += 1
+        }
+        #expect(compared > 3000)
+    }
+}
