@@ -54,6 +54,17 @@ struct ProtobufSchemaTests {
         #expect(try ProtobufSchema.parse(schema.normalizedForm).normalizedForm == schema.normalizedForm)
     }
 
+    /// A `reserved` or `extensions` statement with nothing in it is refused, as protoc refuses it (the fuzzer's fourth
+    /// protobuf crash: `extensions ;` was written back as `reserved extensions ;`, which read again as another form).
+    @Test(arguments: [
+        "syntax = \"proto2\"; message M { extensions ; }",
+        "syntax = \"proto3\"; message M { reserved ; }",
+        "syntax = \"proto3\"; enum E { A = 0; reserved ; }",
+    ])
+    func emptyReservedStatementsAreRefused(text: String) {
+        #expect(throws: RegistryError.self) { try ProtobufSchema.parse(text) }
+    }
+
     /// Field options are split at their top-level commas to be sorted: a comma inside `<...>` or inside a string
     /// with an escaped quote is not one (the fuzzer's third protobuf crash, and its neighbour).
     @Test(arguments: [

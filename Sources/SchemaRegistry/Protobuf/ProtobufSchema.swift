@@ -394,7 +394,10 @@ struct ProtobufParser {
                 try take(";")
             case "reserved", "extensions":
                 position += 1
-                message.reserved.append((word == "extensions" ? "extensions " : "") + (try rawText(until: [";"])))
+                let ranges = try rawText(until: [";"])
+                // protoc wants at least one range or name; an empty statement would be written back as another.
+                guard !ranges.isEmpty else { throw .invalidSchema("expected ranges or names after '\(word)'") }
+                message.reserved.append((word == "extensions" ? "extensions " : "") + ranges)
                 try take(";")
             case "oneof" where oneof == nil:
                 position += 1
@@ -452,7 +455,9 @@ struct ProtobufParser {
             if name == "option" {
                 enumType.options.append(try rawText(until: [";"]))
             } else if name == "reserved" {
-                enumType.reserved.append(try rawText(until: [";"]))
+                let ranges = try rawText(until: [";"])
+                guard !ranges.isEmpty else { throw .invalidSchema("expected ranges or names after 'reserved'") }
+                enumType.reserved.append(ranges)
             } else {
                 try take("=")
                 let number = try integer()
