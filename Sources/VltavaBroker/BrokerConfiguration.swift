@@ -67,10 +67,12 @@ public struct BrokerConfiguration: Sendable {
     public var offsetsRetentionMinutes: Int64 = 10080
     /// Consumer groups of the KIP-848 protocol (`group.consumer.*`).
     public var consumerGroups = ConsumerGroupConfiguration()
-    /// The bounds `group.consumer.heartbeat.interval.ms` and `group.consumer.session.timeout.ms` must keep to
-    /// (Kafka's `group.consumer.min.*` and `group.consumer.max.*`, with its defaults).
-    public var consumerHeartbeatIntervalBounds: ClosedRange<Int32> = 5000...15000
-    public var consumerSessionTimeoutBounds: ClosedRange<Int32> = 45000...60000
+    /// The bounds `group.consumer.heartbeat.interval.ms` and `group.consumer.session.timeout.ms` must keep to,
+    /// by Kafka's property names (`group.consumer.min.*` and `group.consumer.max.*`), with Kafka's defaults.
+    public var consumerGroupBounds: [String: Int32] = [
+        "group.consumer.min.heartbeat.interval.ms": 5000, "group.consumer.max.heartbeat.interval.ms": 15000,
+        "group.consumer.min.session.timeout.ms": 45000, "group.consumer.max.session.timeout.ms": 60000,
+    ]
     /// `transaction.max.timeout.ms`, `transactional.id.expiration.ms` and the coordinator's timer intervals.
     public var transactions = TransactionConfiguration()
     public var maximumRequestSize = 104_857_600
@@ -231,18 +233,9 @@ public struct BrokerConfiguration: Sendable {
                 consumerGroups.heartbeatIntervalMs = try parse(name, value, as: Int32.self, atLeast: 1)
             case "group.consumer.session.timeout.ms":
                 consumerGroups.sessionTimeoutMs = try parse(name, value, as: Int32.self, atLeast: 1)
-            case "group.consumer.min.heartbeat.interval.ms":
-                let minimum = try parse(name, value, as: Int32.self, atLeast: 1)
-                consumerHeartbeatIntervalBounds = minimum...max(minimum, consumerHeartbeatIntervalBounds.upperBound)
-            case "group.consumer.max.heartbeat.interval.ms":
-                let maximum = try parse(name, value, as: Int32.self, atLeast: 1)
-                consumerHeartbeatIntervalBounds = min(maximum, consumerHeartbeatIntervalBounds.lowerBound)...maximum
-            case "group.consumer.min.session.timeout.ms":
-                let minimum = try parse(name, value, as: Int32.self, atLeast: 1)
-                consumerSessionTimeoutBounds = minimum...max(minimum, consumerSessionTimeoutBounds.upperBound)
-            case "group.consumer.max.session.timeout.ms":
-                let maximum = try parse(name, value, as: Int32.self, atLeast: 1)
-                consumerSessionTimeoutBounds = min(maximum, consumerSessionTimeoutBounds.lowerBound)...maximum
+            case "group.consumer.min.heartbeat.interval.ms", "group.consumer.max.heartbeat.interval.ms",
+                 "group.consumer.min.session.timeout.ms", "group.consumer.max.session.timeout.ms":
+                consumerGroupBounds[name] = try parse(name, value, as: Int32.self, atLeast: 1)
             case "group.consumer.max.size":
                 consumerGroups.maxSize = Int(try parse(name, value, as: Int32.self, atLeast: 1))
             case "group.consumer.assignors":
@@ -339,19 +332,22 @@ public struct BrokerConfiguration: Sendable {
         if topicDefaults["segment.ms"] == nil, let hours = rollHours, let value = Int64(hours) {
             topicDefaults["segment.ms"] = String(value * 3_600_000)
         }
-        if !consumerHeartbeatIntervalBounds.contains(consumerGroups.heartbeatIntervalMs) {
-            throw .invalidValue(name: "group.consumer.heartbeat.interval.ms", value: String(consumerGroups.heartbeatIntervalMs),
-                                reason: "must be between group.consumer.min.heartbeat.interval.ms (\(consumerHeartbeatIntervalBounds.lowerBound)) "
-                                    + "and group.consumer.max.heartbeat.interval.ms (\(consumerHeartbeatIntervalBounds.upperBound))")
-        }
-        if !consumerSessionTimeoutBounds.contains(consumerGroups.sessionTimeoutMs) {
-            throw .invalidValue(name: "group.consumer.session.timeout.ms", value: String(consumerGroups.sessionTimeoutMs),
-                                reason: "must be between group.consumer.min.session.timeout.ms (\(consumerSessionTimeoutBounds.lowerBound)) "
-                                    + "and group.consumer.max.session.timeout.ms (\(consumerSessionTimeoutBounds.upperBound))")
-        }
+        try checkBounds("group.consumer.heartbeat.interval.ms", consumerGroups.heartbeatIntervalMs)
+        try checkBounds("group.consumer.session.timeout.ms", consumerGroups.sessionTimeoutMs)
         if consumerGroups.heartbeatIntervalMs >= consumerGroups.sessionTimeoutMs {
             throw .invalidValue(name: "group.consumer.heartbeat.interval.ms", value: String(consumerGroups.heartbeatIntervalMs),
                                 reason: "must be less than group.consumer.session.timeout.ms (\(consumerGroups.sessionTimeoutMs))")
+        }
+    }
+
+    /// A consumer group timing within its `group.consumer.min.*` and `group.consumer.max.*` bounds.
+    private func checkBounds(_ name: String, _ value: Int32) throws(ConfigurationError) {
+        let suffix = name.dropFirst("group.consumer.".count)
+        let (minName, maxName) = ("group.consumer.min.\(suffix)", "group.consumer.max.\(suffix)")
+        let (minimum, maximum) = (consumerGroupBounds[minName] ?? 1, consumerGroupBounds[maxName] ?? Int32.max)
+        guard (minimum...max(minimum, maximum)).contains(value), minimum <= maximum else {
+            throw .invalidValue(name: name, value: String(value),
+                                reason: "must be between \(minName) (\(minimum)) and \(maxName) (\(maximum))")
         }
     }
 

@@ -211,20 +211,25 @@ public final class GroupCoordinator: Sendable {
     /// write's error when it failed (COORDINATOR_NOT_AVAILABLE, or INVALID_PRODUCER_EPOCH for a fenced producer).
     func answerWhenDurable(_ errors: [TopicPartition: ErrorCode], _ result: RunResult, eventLoop: EventLoop)
         -> EventLoopFuture<[TopicPartition: ErrorCode]> {
-        @Sendable func failed(_ errors: [TopicPartition: ErrorCode], _ code: ErrorCode) -> [TopicPartition: ErrorCode] {
-            errors.mapValues { $0 == ErrorCode.none ? code : $0 }
+        whenDurable(result, eventLoop: eventLoop).map { failure in
+            guard let failure else { return errors }
+            return errors.mapValues { $0 == ErrorCode.none ? failure : $0 }
         }
-        if let failure = result.failure { return eventLoop.makeSucceededFuture(failed(errors, failure)) }
-        if result.writes.isEmpty { return eventLoop.makeSucceededFuture(errors) }
+    }
+
+    /// Completes once an event's writes are on disk: nil, or the error of the write or fsync that failed (the
+    /// write's own, else COORDINATOR_NOT_AVAILABLE).
+    func whenDurable(_ result: RunResult, eventLoop: EventLoop) -> EventLoopFuture<ErrorCode?> {
+        if let failure = result.failure { return eventLoop.makeSucceededFuture(failure) }
+        if result.writes.isEmpty { return eventLoop.makeSucceededFuture(nil) }
         let flushed = result.writes.map { log, end in
             let promise = eventLoop.makePromise(of: Void.self)
             log.whenDurable(upTo: end, promise: promise)
             return promise.futureResult
         }
-        let committed = errors
         return EventLoopFuture.andAllSucceed(flushed, on: eventLoop)
-            .map { committed }
-            .recover { _ in failed(committed, .coordinatorNotAvailable) }
+            .map { nil }
+            .recover { _ in .coordinatorNotAvailable }
     }
 
     /// OffsetFetch: the committed offsets; with `requireStable`, partitions with offsets of an open transaction
@@ -299,19 +304,10 @@ public final class GroupCoordinator: Sendable {
             outcome = answer
             return actions
         }
-        if result.failure != nil {
-            return eventLoop.makeSucceededFuture(ConsumerHeartbeatOutcome(
-                errorCode: .coordinatorNotAvailable, errorMessage: "The group's records could not be written."))
-        }
-        if result.writes.isEmpty { return eventLoop.makeSucceededFuture(outcome) }
-        let flushed = result.writes.map { log, end in
-            let promise = eventLoop.makePromise(of: Void.self)
-            log.whenDurable(upTo: end, promise: promise)
-            return promise.futureResult
-        }
         let answer = outcome
-        return EventLoopFuture.andAllSucceed(flushed, on: eventLoop).map { answer }.recover { _ in
-            ConsumerHeartbeatOutcome(errorCode: .coordinatorNotAvailable, errorMessage: "The group's records could not be written.")
+        return whenDurable(result, eventLoop: eventLoop).map { failure in
+            guard failure != nil else { return answer }
+            return ConsumerHeartbeatOutcome(errorCode: .coordinatorNotAvailable, errorMessage: "The group's records could not be written.")
         }
     }
 

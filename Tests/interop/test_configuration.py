@@ -95,6 +95,11 @@ def test_auto_creation_can_be_switched_off(vltava_bin, tmp_path):
     (["--override", "no.such.option=1"], {}, "no.such.option"),
     ([], {"KAFKA_NO_SUCH_THING": "1"}, "no.such.thing"),
     (["--override", "num.partitions=many"], {}, "num.partitions"),
+    # Consumer group timings outside Kafka's bounds, or bounds that cross.
+    (["--override", "group.consumer.heartbeat.interval.ms=1000"], {}, "group.consumer.min.heartbeat.interval.ms (5000)"),
+    (["--override", "group.consumer.session.timeout.ms=90000"], {}, "group.consumer.max.session.timeout.ms (60000)"),
+    (["--override", "group.consumer.min.heartbeat.interval.ms=20000"], {}, "group.consumer.heartbeat.interval.ms"),
+    (["--override", "group.consumer.assignors=sticky"], {}, "group.consumer.assignors"),
 ])
 def test_unknown_or_invalid_options_are_named(vltava_bin, tmp_path, args, env, name):
     result = subprocess.run([str(vltava_bin), "serve", "--data-dir", str(tmp_path), "--listeners",

@@ -417,3 +417,29 @@ def test_commits_and_epochs_survive_a_broker_restart(cp_broker):
         assert extra == []
     finally:
         again.close()
+
+
+def test_consume_transform_produce_with_the_consumer_protocol(cp_broker):
+    """send_offsets_to_transaction from a member of a consumer-protocol group: TxnOffsetCommit carries its member id
+    and epoch, the offsets become visible when the transaction commits, and an aborted round leaves none behind."""
+    source, sink = unique_topic("cpt-in"), unique_topic("cpt-out")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    create_topic(cp_broker, source, 2)
+    create_topic(cp_broker, sink, 1)
+    produce(cp_broker, source, [str(i) for i in range(20)], 2)
+    consumer = new_consumer(cp_broker, group, **{"isolation.level": "read_committed"})
+    producer = Producer({"bootstrap.servers": cp_broker.bootstrap, "transactional.id": f"tid-{uuid.uuid4().hex[:8]}"})
+    producer.init_transactions(20)
+    try:
+        consumer.subscribe([source])
+        assert txn.consume_transform_produce(consumer, producer, sink, 20, batch=5) == 1
+        committed = consumer.committed([TopicPartition(source, 0), TopicPartition(source, 1)], timeout=20)
+        assert {tp.partition: tp.offset for tp in committed} == {0: 10, 1: 10}
+        output = txn.values(txn.read_partitions(cp_broker, sink, [0], "read_committed"))
+        assert sorted(output) == sorted(b"x%d" % i for i in range(20)), "each input exactly once"
+    finally:
+        consumer.close()
+    # Emptied, the group can be deleted (with its offsets), and is gone.
+    admin = AdminClient({"bootstrap.servers": cp_broker.bootstrap})
+    admin.delete_consumer_groups([group], request_timeout=20)[group].result(20)
+    assert describe(cp_broker, group)["ErrorCode"] == GROUP_ID_NOT_FOUND

@@ -84,29 +84,8 @@ def test_confluent_consume_transform_produce(txn_broker):
                          "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
     consumer.subscribe([source])
     producer = transactional_producer(txn_broker, tid)
-    done, rounds, aborted_rounds = set(), 0, 0
-    deadline = time.monotonic() + 60
-    while len(done) < 30:
-        assert time.monotonic() < deadline, f"transformed {sorted(done)}"
-        messages = [m for m in consumer.consume(4, timeout=0.5) if m.error() is None]
-        if not messages:
-            continue
-        rounds += 1
-        producer.begin_transaction()
-        for message in messages:
-            producer.produce(sink, value=b"x" + message.value())
-        producer.send_offsets_to_transaction(consumer.position(consumer.assignment()),
-                                             consumer.consumer_group_metadata(), 20)
-        if rounds == 2:
-            # One round aborted: its output never shows and its input is read again from the committed offsets.
-            producer.flush(20)
-            producer.abort_transaction(20)
-            aborted_rounds += 1
-            for tp in consumer.committed(consumer.assignment(), timeout=20):
-                consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else 0))
-            continue
-        producer.commit_transaction(20)
-        done.update(int(m.value()) for m in messages)
+    # One round aborted: its output never shows and its input is read again from the committed offsets.
+    aborted_rounds = txn.consume_transform_produce(consumer, producer, sink, 30)
 
     committed = consumer.committed([TopicPartition(source, 0), TopicPartition(source, 1)], timeout=20)
     consumer.close()

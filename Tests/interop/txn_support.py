@@ -182,3 +182,34 @@ def read_partitions(broker, topic, partitions, isolation="read_committed", timeo
 def values(partitions_read):
     """Every value read, partition by partition in offset order."""
     return [value for p in sorted(partitions_read) for _, _, value in partitions_read[p]]
+
+
+def consume_transform_produce(consumer, producer, sink, count, abort_round=2, batch=4, timeout=60.0):
+    """Reads `count` records with `consumer` and writes b"x" + value of each to `sink` in transactions of up to
+    `batch` records, their offsets sent with send_offsets_to_transaction; round `abort_round` is aborted (its
+    output never shows, its input is read again from the committed offsets). Returns the number of aborted rounds."""
+    from confluent_kafka import TopicPartition
+
+    done, rounds, aborted = set(), 0, 0
+    deadline = time.monotonic() + timeout
+    while len(done) < count:
+        assert time.monotonic() < deadline, f"transformed {sorted(done)}"
+        messages = [m for m in consumer.consume(batch, timeout=0.5) if m.error() is None]
+        if not messages:
+            continue
+        rounds += 1
+        producer.begin_transaction()
+        for message in messages:
+            producer.produce(sink, value=b"x" + message.value())
+        producer.send_offsets_to_transaction(consumer.position(consumer.assignment()),
+                                             consumer.consumer_group_metadata(), 20)
+        if rounds == abort_round:
+            producer.flush(20)
+            producer.abort_transaction(20)
+            aborted += 1
+            for tp in consumer.committed(consumer.assignment(), timeout=20):
+                consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else 0))
+            continue
+        producer.commit_transaction(20)
+        done.update(int(m.value()) for m in messages)
+    return aborted

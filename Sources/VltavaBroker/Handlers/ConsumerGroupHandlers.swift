@@ -49,7 +49,7 @@ extension Broker {
                     response.memberEpoch = outcome.memberEpoch
                     response.heartbeatIntervalMs = outcome.heartbeatIntervalMs
                     response.assignment = outcome.assignment.map { assignment in
-                        ConsumerGroupHeartbeatResponse.Assignment(topicPartitions: Self.sortedTopics(assignment).map {
+                        ConsumerGroupHeartbeatResponse.Assignment(topicPartitions: OffsetsTopic.sortedTopics(assignment).map {
                             .init(topicId: $0.0, partitions: $0.1)
                         })
                     }
@@ -68,9 +68,9 @@ extension Broker {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    /// Topics by id with sorted partitions, in a fixed order.
-    static func sortedTopics(_ assignment: PartitionAssignment) -> [(KafkaUUID, [Int32])] {
-        OffsetsTopic.sortedTopics(assignment)
+    /// A topic's name as a group knows it (its subscription metadata), else as the cluster does.
+    func topicName(_ topicId: KafkaUUID, in group: ConsumerGroup) -> String {
+        group.subscriptionMetadata.values.first { $0.topicId == topicId }?.name ?? topic(withId: topicId)?.name ?? ""
     }
 
     /// ConsumerGroupDescribe: each consumer group's epochs, assignor, and members with their assignment and target
@@ -94,10 +94,9 @@ extension Broker {
             described.groupEpoch = group.groupEpoch
             described.assignmentEpoch = group.assignmentEpoch
             described.assignorName = group.assignor(configuration.consumerGroups).rawValue
-            let names = Dictionary(group.subscriptionMetadata.values.map { ($0.topicId, $0.name) }, uniquingKeysWith: { first, _ in first })
             let assignment = { (partitions: PartitionAssignment) -> ConsumerGroupDescribeResponse.Assignment in
-                .init(topicPartitions: Self.sortedTopics(partitions).map { topicId, numbers in
-                    .init(topicId: topicId, topicName: names[topicId] ?? self.topic(withId: topicId)?.name ?? "", partitions: numbers)
+                .init(topicPartitions: OffsetsTopic.sortedTopics(partitions).map { topicId, numbers in
+                    .init(topicId: topicId, topicName: self.topicName(topicId, in: group), partitions: numbers)
                 })
             }
             described.members = group.members.values.sorted { $0.memberId < $1.memberId }.map { member in
@@ -127,13 +126,12 @@ extension Broker {
         described.groupState = group.state.rawValue
         described.protocolType = "consumer"
         described.protocolData = group.assignor(configuration.consumerGroups).rawValue
-        let names = Dictionary(group.subscriptionMetadata.values.map { ($0.topicId, $0.name) }, uniquingKeysWith: { first, _ in first })
         described.members = group.members.values.sorted { $0.memberId < $1.memberId }.map { member in
             var subscription = ConsumerProtocolSubscription()
             subscription.topics = member.subscribedTopicNames
             var assignment = ConsumerProtocolAssignment()
-            assignment.assignedPartitions = Self.sortedTopics(member.assigned).map { topicId, numbers in
-                .init(topic: names[topicId] ?? topic(withId: topicId)?.name ?? "", partitions: numbers)
+            assignment.assignedPartitions = OffsetsTopic.sortedTopics(member.assigned).map { topicId, numbers in
+                .init(topic: topicName(topicId, in: group), partitions: numbers)
             }
             return .init(memberId: member.memberId, groupInstanceId: version >= 4 ? member.instanceId : nil,
                          clientId: member.clientId, clientHost: member.clientHost,

@@ -223,25 +223,26 @@ extension ConsumerGroup {
 
     /// The existing topics the members subscribe to, by name or by regular expression.
     func subscribedTopics(in topics: [String: SubscribedTopic]) -> [String: SubscribedTopic] {
+        var matched: [String: [String]] = [:]
         var result: [String: SubscribedTopic] = [:]
-        for member in members.values { for name in member.subscribedTopicNames { if let topic = topics[name] { result[name] = topic } } }
-        let patterns = Set(members.values.compactMap(\.subscribedTopicRegex))
-        for pattern in patterns {
-            for name in TopicRegex.matching(pattern, in: topics.keys) { result[name] = topics[name] }
+        for member in members.values {
+            result.merge(self.topics(of: member, in: topics, matched: &matched)) { first, _ in first }
         }
         return result
     }
 
-    /// The topics one member subscribes to that exist, by id.
-    func subscribedTopicIds(of member: ConsumerGroupMember) -> Set<KafkaUUID> {
-        var ids: Set<KafkaUUID> = []
-        for name in member.subscribedTopicNames { if let topic = subscriptionMetadata[name] { ids.insert(topic.topicId) } }
+    /// The topics of `topics` one member subscribes to, by name or by its regular expression; `matched` keeps what
+    /// each pattern matched, so that members sharing a pattern have it run once.
+    func topics(of member: ConsumerGroupMember, in topics: [String: SubscribedTopic], matched: inout [String: [String]])
+        -> [String: SubscribedTopic] {
+        var result: [String: SubscribedTopic] = [:]
+        for name in member.subscribedTopicNames { if let topic = topics[name] { result[name] = topic } }
         if let pattern = member.subscribedTopicRegex {
-            for name in TopicRegex.matching(pattern, in: subscriptionMetadata.keys) {
-                if let topic = subscriptionMetadata[name] { ids.insert(topic.topicId) }
-            }
+            let names = matched[pattern] ?? TopicRegex.matching(pattern, in: topics.keys)
+            matched[pattern] = names
+            for name in names { result[name] = topics[name] }
         }
-        return ids
+        return result
     }
 
     /// The assignor the group uses: the one most of its members asked for, else the configured default.
@@ -255,8 +256,13 @@ extension ConsumerGroup {
     /// The records of a new target assignment at the group epoch: one per member whose target changed, then the
     /// target's epoch.
     func targetAssignmentRecords(configuration: ConsumerGroupConfiguration) -> [ConsumerGroupRecord] {
+        var matched: [String: [String]] = [:]
+        var subscriptions: [String: Set<KafkaUUID>] = [:]
+        for (memberId, member) in members {
+            subscriptions[memberId] = Set(topics(of: member, in: subscriptionMetadata, matched: &matched).values.map(\.topicId))
+        }
         let spec = AssignmentSpec(
-            subscriptions: members.mapValues { subscribedTopicIds(of: $0) },
+            subscriptions: subscriptions,
             partitionCounts: Dictionary(subscriptionMetadata.values.map { ($0.topicId, $0.partitionCount) }, uniquingKeysWith: max),
             previous: targetAssignment)
         let assigned = assignor(configuration).assign(spec)
@@ -314,9 +320,7 @@ extension ConsumerGroup {
         guard members[memberId] != nil else { return [] }
         var records: [ConsumerGroupRecord] = []
         apply(memberTombstones(memberId), to: &records, nowMs: nowMs)
-        let subscribed = subscriptionMetadata.filter { name, _ in
-            members.values.contains { $0.subscribedTopicNames.contains(name) || $0.subscribedTopicRegex.map { TopicRegex.matches($0, name) } == true }
-        }
+        let subscribed = subscribedTopics(in: subscriptionMetadata)
         if subscribed != subscriptionMetadata {
             apply([.subscriptionMetadata(group: groupId, subscribed.values.sorted { $0.name < $1.name })], to: &records, nowMs: nowMs)
         }

@@ -104,9 +104,7 @@ public struct ConsumerGroup: Sendable {
             subscriptionMetadata = Dictionary((topics ?? []).map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         case let .memberMetadata(_, memberId, metadata):
             if let metadata {
-                var member = members[memberId] ?? ConsumerGroupMember(memberId: memberId)
-                member.apply(metadata)
-                members[memberId] = member
+                members[memberId, default: ConsumerGroupMember(memberId: memberId)].metadata = metadata
             } else if let removed = members.removeValue(forKey: memberId) {
                 releasePartitions(of: removed)
                 sessionDeadlines[memberId] = nil
@@ -122,8 +120,7 @@ public struct ConsumerGroup: Sendable {
             if current == nil && members[memberId] == nil { return }
             var member = members[memberId] ?? ConsumerGroupMember(memberId: memberId)
             releasePartitions(of: member)
-            member.apply(current ?? CurrentAssignment(memberEpoch: 0, previousMemberEpoch: 0, state: .stable,
-                                                      assigned: [:], pendingRevocation: [:]))
+            member.currentAssignment = current ?? CurrentAssignment()
             claimPartitions(of: member)
             members[memberId] = member
         }

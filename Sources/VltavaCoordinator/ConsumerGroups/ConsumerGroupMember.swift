@@ -20,6 +20,7 @@ extension Dictionary where Key == KafkaUUID, Value == Set<Int32> {
 }
 
 /// A member of a consumer group (KIP-848), as the coordinator keeps it and `__consumer_offsets` stores it.
+@dynamicMemberLookup
 public struct ConsumerGroupMember: Sendable, Equatable {
     /// Kafka's `MemberState`, with its stored values.
     public enum State: Int8, Sendable {
@@ -49,82 +50,52 @@ public struct ConsumerGroupMember: Sendable, Equatable {
     public static let staticLeaveEpoch: Int32 = -2
 
     public var memberId: String
-    public var instanceId: String?
-    public var rackId: String?
-    public var clientId: String = ""
-    public var clientHost: String = ""
-    public var subscribedTopicNames: [String] = []
-    public var subscribedTopicRegex: String?
-    public var serverAssignor: String?
-    public var rebalanceTimeoutMs: Int32 = -1
-
-    public var memberEpoch: Int32 = 0
-    public var previousMemberEpoch: Int32 = 0
-    public var state: State = .stable
-    /// The partitions the member may use now.
-    public var assigned: PartitionAssignment = [:]
-    /// The partitions it must give up before its next epoch.
-    public var pendingRevocation: PartitionAssignment = [:]
+    /// Its subscription and identity, as `ConsumerGroupMemberMetadataValue` stores them; read and set through the
+    /// member (`member.subscribedTopicNames`).
+    public var metadata = MemberMetadata()
+    /// Its epochs and partitions, as `ConsumerGroupCurrentMemberAssignmentValue` stores them (`member.memberEpoch`,
+    /// `member.assigned`).
+    public var currentAssignment = CurrentAssignment()
 
     public init(memberId: String) {
         self.memberId = memberId
     }
 
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<MemberMetadata, Value>) -> Value {
+        get { metadata[keyPath: keyPath] }
+        set { metadata[keyPath: keyPath] = newValue }
+    }
+
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<CurrentAssignment, Value>) -> Value {
+        get { currentAssignment[keyPath: keyPath] }
+        set { currentAssignment[keyPath: keyPath] = newValue }
+    }
+
     /// Whether the member is at `epoch` with nothing left to reconcile.
-    public func isReconciled(to epoch: Int32) -> Bool { state == .stable && memberEpoch == epoch }
-
-    /// The fields `ConsumerGroupMemberMetadataValue` stores, to tell whether a heartbeat changed them.
-    var metadata: MemberMetadata {
-        MemberMetadata(instanceId: instanceId, rackId: rackId, clientId: clientId, clientHost: clientHost,
-                       subscribedTopicNames: subscribedTopicNames, subscribedTopicRegex: subscribedTopicRegex,
-                       rebalanceTimeoutMs: rebalanceTimeoutMs, serverAssignor: serverAssignor)
-    }
-
-    mutating func apply(_ metadata: MemberMetadata) {
-        instanceId = metadata.instanceId
-        rackId = metadata.rackId
-        clientId = metadata.clientId
-        clientHost = metadata.clientHost
-        subscribedTopicNames = metadata.subscribedTopicNames
-        subscribedTopicRegex = metadata.subscribedTopicRegex
-        rebalanceTimeoutMs = metadata.rebalanceTimeoutMs
-        serverAssignor = metadata.serverAssignor
-    }
-
-    /// What `ConsumerGroupCurrentMemberAssignmentValue` stores.
-    var currentAssignment: CurrentAssignment {
-        CurrentAssignment(memberEpoch: memberEpoch, previousMemberEpoch: previousMemberEpoch, state: state,
-                          assigned: assigned, pendingRevocation: pendingRevocation)
-    }
-
-    mutating func apply(_ current: CurrentAssignment) {
-        memberEpoch = current.memberEpoch
-        previousMemberEpoch = current.previousMemberEpoch
-        state = current.state
-        assigned = current.assigned
-        pendingRevocation = current.pendingRevocation
-    }
+    public func isReconciled(to epoch: Int32) -> Bool { currentAssignment.state == .stable && currentAssignment.memberEpoch == epoch }
 }
 
 /// A member's subscription and identity, as `ConsumerGroupMemberMetadataValue` stores them.
 public struct MemberMetadata: Sendable, Equatable {
     public var instanceId: String?
     public var rackId: String?
-    public var clientId: String
-    public var clientHost: String
-    public var subscribedTopicNames: [String]
+    public var clientId = ""
+    public var clientHost = ""
+    public var subscribedTopicNames: [String] = []
     public var subscribedTopicRegex: String?
-    public var rebalanceTimeoutMs: Int32
+    public var rebalanceTimeoutMs: Int32 = -1
     public var serverAssignor: String?
 }
 
 /// A member's epochs and partitions, as `ConsumerGroupCurrentMemberAssignmentValue` stores them.
 public struct CurrentAssignment: Sendable, Equatable {
-    public var memberEpoch: Int32
-    public var previousMemberEpoch: Int32
-    public var state: ConsumerGroupMember.State
-    public var assigned: PartitionAssignment
-    public var pendingRevocation: PartitionAssignment
+    public var memberEpoch: Int32 = 0
+    public var previousMemberEpoch: Int32 = 0
+    public var state: ConsumerGroupMember.State = .stable
+    /// The partitions the member may use now.
+    public var assigned: PartitionAssignment = [:]
+    /// The partitions it must give up before its next epoch.
+    public var pendingRevocation: PartitionAssignment = [:]
 }
 
 /// Moves a member towards its target assignment one safe step at a time (Kafka's `CurrentAssignmentBuilder`): a
@@ -202,7 +173,7 @@ extension ConsumerGroupMember {
     /// Moves to `epoch`, remembering the one before (a member whose answer was lost may come back with it), as
     /// Kafka does even when the epoch stays.
     mutating func setEpoch(_ epoch: Int32) {
-        previousMemberEpoch = memberEpoch
-        memberEpoch = epoch
+        currentAssignment.previousMemberEpoch = currentAssignment.memberEpoch
+        currentAssignment.memberEpoch = epoch
     }
 }

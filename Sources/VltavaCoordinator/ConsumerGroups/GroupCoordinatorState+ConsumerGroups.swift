@@ -9,8 +9,6 @@ extension GroupCoordinatorState {
             consumerGroups[groupId] = nil
             return
         }
-        // A consumer group replaces the classic group of the same id (an empty classic group converted).
-        groups[groupId] = nil
         var group = consumerGroups.removeValue(forKey: groupId) ?? ConsumerGroup(groupId: groupId, nowMs: 0)
         group.replay(record)
         consumerGroups[groupId] = group

@@ -64,13 +64,9 @@ extension OffsetsTopic {
     /// does not know.
     static func decodeConsumerGroupRecord(keyVersion: Int16, key: inout ByteBuffer, value: ByteBuffer?)
         throws(KafkaProtocolError) -> ConsumerGroupRecord? {
+        // The value's version, read off its front: only version 0 exists.
         var bytes = value
-        let valueVersion = try bytes.map { bytes throws(KafkaProtocolError) in
-            var copy = bytes
-            return try copy.readKafkaInt16()
-        }
-        if let valueVersion, valueVersion != 0 { return nil }
-        _ = try bytes?.readKafkaInt16()
+        if try bytes?.readKafkaInt16() ?? 0 != 0 { return nil }
         func partitions<T>(_ topics: [T], _ id: (T) -> KafkaUUID, _ numbers: (T) -> [Int32]) -> PartitionAssignment {
             var result: PartitionAssignment = [:]
             for topic in topics { result[id(topic), default: []].formUnion(numbers(topic)) }

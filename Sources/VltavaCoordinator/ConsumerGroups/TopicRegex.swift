@@ -25,10 +25,6 @@ public enum TopicRegex {
         return names.filter { !internalTopics.contains($0) && program.matches(Array($0.utf8)) }
     }
 
-    public static func matches(_ pattern: String, _ name: String) -> Bool {
-        !matching(pattern, in: [name]).isEmpty
-    }
-
     static func compile(_ pattern: String) -> Result<RegexProgram, RegexSyntaxError> {
         do {
             var parser = RegexParser(Array(pattern.utf8))
