@@ -2,6 +2,7 @@ import KafkaProtocol
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import VltavaSecurity
 
 /// One TCP connection to one broker: requests go out in order, responses are matched to them in order.
@@ -49,6 +50,9 @@ public final class BrokerConnection: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(KafkaClientError) -> BrokerConnection {
         let channel: any Channel
+        // Over TLS the handshake's outcome is awaited before the first request: a failed handshake is then said
+        // as such, however its error and the closed connection race each other.
+        let handshake = security.tlsContext == nil ? nil : eventLoopGroup.next().makePromise(of: Void.self)
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
                 .connectTimeout(connectTimeout)
@@ -61,6 +65,9 @@ public final class BrokerConnection: Sendable {
                             let hostname = address.isIPAddress ? nil : address.host
                             try channel.pipeline.syncOperations.addHandler(
                                 NIOSSLClientHandler(context: context, serverHostname: hostname))
+                            if let handshake {
+                                try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(handshake: handshake))
+                            }
                         }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder()))
                         try channel.pipeline.syncOperations.addHandler(
@@ -69,7 +76,16 @@ public final class BrokerConnection: Sendable {
                 }
                 .connect(host: address.host, port: address.port).get()
         } catch {
+            handshake?.fail(error)
             throw .connectionFailed(address: address.description, reason: "\(error)")
+        }
+        if let handshake {
+            do {
+                try await handshake.futureResult.get()
+            } catch {
+                channel.close(promise: nil)
+                throw closure(address: address, error: error)
+            }
         }
         do {
             let apiVersions = try await negotiateApiVersions(channel: channel, address: address, timeout: requestTimeout)
@@ -232,6 +248,34 @@ public final class BrokerConnection: Sendable {
             version = retry
         }
         throw .unsupportedApi(.apiVersions)
+    }
+}
+
+/// Completes `handshake` when the TLS handshake succeeds, fails it with the error that ended it (or the closed
+/// connection).
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private let handshake: EventLoopPromise<Void>
+
+    init(handshake: EventLoopPromise<Void>) { self.handshake = handshake }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent { handshake.succeed() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        handshake.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshake.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        handshake.fail(ChannelError.ioOnClosedChannel)
     }
 }
 
