@@ -75,8 +75,8 @@ public final class Broker: Sendable {
     /// Client quotas (AlterClientQuotas) and the rates they are measured against.
     let quotas: ClientQuotaManager
 
-    /// The versions of each API this broker serves; ApiVersions advertises exactly these.
-    static let supportedVersions: [ApiKey: ClosedRange<Int16>] = [
+    /// The versions of each API this broker can serve; `supportedVersions` leaves out what its configuration turns off.
+    static let allVersions: [ApiKey: ClosedRange<Int16>] = [
         .produce: 3...11,
         .fetch: 4...17,
         .listOffsets: 1...10,
@@ -125,10 +125,16 @@ public final class Broker: Sendable {
         .alterClientQuotas: 0...1,
     ]
 
+    /// The versions of each API this broker serves; ApiVersions advertises exactly these. Without the consumer
+    /// group protocol (`group.coordinator.rebalance.protocols=classic`) its two APIs are not served, as in Kafka.
+    let supportedVersions: [ApiKey: ClosedRange<Int16>]
+
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
                 schemaIdValidator: (any SchemaIdValidator)? = nil, requestHandlers: NIOThreadPool? = nil,
                 clock: @escaping @Sendable () -> Int64 = Broker.wallClockMilliseconds) {
         self.configuration = configuration
+        self.supportedVersions = configuration.consumerProtocolEnabled
+            ? Self.allVersions : Self.allVersions.filter { ![.consumerGroupHeartbeat, .consumerGroupDescribe].contains($0.key) }
         self.requestHandlers = requestHandlers
         self.schemaIdValidator = schemaIdValidator
         self.logs = logs
@@ -207,7 +213,7 @@ public final class Broker: Sendable {
     /// Decodes and answers one request frame.
     func handle(_ frame: KafkaRequestFrame, connection: ConnectionContext) -> EventLoopFuture<BrokerResponse> {
         let version = frame.header.requestApiVersion
-        guard let apiKey = frame.apiKey, let supported = Self.supportedVersions[apiKey], supported.contains(version) else {
+        guard let apiKey = frame.apiKey, let supported = supportedVersions[apiKey], supported.contains(version) else {
             return connection.eventLoop.makeSucceededFuture(unsupported(frame))
         }
         var body = frame.body

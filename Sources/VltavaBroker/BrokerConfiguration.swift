@@ -67,6 +67,9 @@ public struct BrokerConfiguration: Sendable {
     public var offsetsRetentionMinutes: Int64 = 10080
     /// Consumer groups of the KIP-848 protocol (`group.consumer.*`).
     public var consumerGroups = ConsumerGroupConfiguration()
+    /// `group.coordinator.rebalance.protocols`: the group protocols served, `classic` always (as Kafka requires)
+    /// and `consumer` unless left out (KIP-848's ConsumerGroupHeartbeat and ConsumerGroupDescribe).
+    public var consumerProtocolEnabled = true
     /// The bounds `group.consumer.heartbeat.interval.ms` and `group.consumer.session.timeout.ms` must keep to,
     /// by Kafka's property names (`group.consumer.min.*` and `group.consumer.max.*`), with Kafka's defaults.
     public var consumerGroupBounds: [String: Int32] = [
@@ -236,6 +239,16 @@ public struct BrokerConfiguration: Sendable {
             case "group.consumer.min.heartbeat.interval.ms", "group.consumer.max.heartbeat.interval.ms",
                  "group.consumer.min.session.timeout.ms", "group.consumer.max.session.timeout.ms":
                 consumerGroupBounds[name] = try parse(name, value, as: Int32.self, atLeast: 1)
+            case "group.coordinator.rebalance.protocols":
+                let protocols = Set(value.split(separator: ",").map { $0.trimmedWhitespace.lowercased() }.filter { !$0.isEmpty })
+                guard protocols.contains("classic") else {
+                    throw .invalidValue(name: name, value: value, reason: "the classic protocol cannot be disabled")
+                }
+                if let other = protocols.subtracting(["classic", "consumer"]).sorted().first {
+                    throw .invalidValue(name: name, value: value,
+                                        reason: "\(other) groups are not served; the protocols are classic and consumer")
+                }
+                consumerProtocolEnabled = protocols.contains("consumer")
             case "group.consumer.max.size":
                 consumerGroups.maxSize = Int(try parse(name, value, as: Int32.self, atLeast: 1))
             case "group.consumer.assignors":

@@ -78,6 +78,6 @@ import VltavaStorage
     }
 
     @Test func versionsOfTransactionVersion1AreServed() {
-        #expect(Broker.supportedVersions[.txnOffsetCommit] == 0...3)
+        #expect(Broker.allVersions[.txnOffsetCommit] == 0...3)
     }
 }

@@ -100,6 +100,8 @@ def test_auto_creation_can_be_switched_off(vltava_bin, tmp_path):
     (["--override", "group.consumer.session.timeout.ms=90000"], {}, "group.consumer.max.session.timeout.ms (60000)"),
     (["--override", "group.consumer.min.heartbeat.interval.ms=20000"], {}, "group.consumer.heartbeat.interval.ms"),
     (["--override", "group.consumer.assignors=sticky"], {}, "group.consumer.assignors"),
+    (["--override", "group.coordinator.rebalance.protocols=consumer"], {}, "group.coordinator.rebalance.protocols"),
+    (["--override", "group.coordinator.rebalance.protocols=classic,share"], {}, "share groups are not served"),
 ])
 def test_unknown_or_invalid_options_are_named(vltava_bin, tmp_path, args, env, name):
     result = subprocess.run([str(vltava_bin), "serve", "--data-dir", str(tmp_path), "--listeners",

@@ -443,3 +443,28 @@ def test_consume_transform_produce_with_the_consumer_protocol(cp_broker):
     admin = AdminClient({"bootstrap.servers": cp_broker.bootstrap})
     admin.delete_consumer_groups([group], request_timeout=20)[group].result(20)
     assert describe(cp_broker, group)["ErrorCode"] == GROUP_ID_NOT_FOUND
+
+
+def test_the_consumer_protocol_can_be_switched_off(vltava_bin, tmp_path):
+    """`group.coordinator.rebalance.protocols=classic`, as in Kafka: ConsumerGroupHeartbeat and ConsumerGroupDescribe
+    are neither advertised nor served; classic groups go on as before."""
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(),
+                           extra_args=["--override", "group.coordinator.rebalance.protocols=classic"]).start()
+    try:
+        versions = txn.ask(broker, "ApiVersions", 3, {"ClientSoftwareName": "t", "ClientSoftwareVersion": "1"})
+        keys = {entry["ApiKey"] for entry in versions["ApiKeys"]}
+        assert 11 in keys and 68 not in keys and 69 not in keys, sorted(keys)
+        UNSUPPORTED_VERSION = 35
+        assert join(broker, "g-off", "m-1")["ErrorCode"] == UNSUPPORTED_VERSION
+        described = broker_describe_configs(broker, "group.coordinator.rebalance.protocols")
+        assert described == "classic"
+    finally:
+        broker.kill9()
+
+
+def broker_describe_configs(broker, name):
+    answer = txn.ask(broker, "DescribeConfigs", 4, {
+        "Resources": [{"ResourceType": 4, "ResourceName": "1", "ConfigurationKeys": [name]}],
+        "IncludeSynonyms": False, "IncludeDocumentation": False})
+    configs = answer["Results"][0]["Configs"]
+    return configs[0]["Value"] if configs else None

@@ -8,7 +8,7 @@ extension Broker {
 
     func apiVersionsResponse() -> ApiVersionsResponse {
         var response = ApiVersionsResponse()
-        response.apiKeys = Self.supportedVersions
+        response.apiKeys = supportedVersions
             .sorted { $0.key.rawValue < $1.key.rawValue }
             .map { ApiVersionsResponse.ApiVersion(apiKey: $0.key.rawValue, minVersion: $0.value.lowerBound, maxVersion: $0.value.upperBound) }
         return response

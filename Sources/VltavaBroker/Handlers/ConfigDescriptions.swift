@@ -97,6 +97,17 @@ extension Broker {
                      "The replication factor of automatically created topics."),
             property("delete.topic.enable", String(configuration.deleteTopicEnable), "true", .boolean,
                      "Whether topics can be deleted."),
+            property("group.coordinator.rebalance.protocols", configuration.consumerProtocolEnabled ? "classic,consumer" : "classic",
+                     "classic,consumer", .list, "The group protocols the coordinator serves."),
+            property("group.consumer.heartbeat.interval.ms", String(configuration.consumerGroups.heartbeatIntervalMs), "5000", .int,
+                     "The heartbeat interval given to members of consumer groups."),
+            property("group.consumer.session.timeout.ms", String(configuration.consumerGroups.sessionTimeoutMs), "45000", .int,
+                     "The time after which a silent member of a consumer group is removed."),
+            property("group.consumer.max.size", configuration.consumerGroups.maxSize == Int(Int32.max)
+                        ? String(Int32.max) : String(configuration.consumerGroups.maxSize), String(Int32.max), .int,
+                     "The largest number of members a consumer group may have."),
+            property("group.consumer.assignors", configuration.consumerGroups.assignors.map(\.rawValue).joined(separator: ","),
+                     "uniform,range", .list, "The server-side assignors of consumer groups; the first is the default."),
             property("group.initial.rebalance.delay.ms", String(configuration.groupInitialRebalanceDelayMs), "3000", .int,
                      "How long the group coordinator waits for more consumers before the first rebalance."),
             property("listener.security.protocol.map", securityProtocolMap ?? Self.kafkaSecurityProtocolMap,
@@ -115,6 +126,10 @@ extension Broker {
             property("socket.request.max.bytes", String(configuration.maximumRequestSize), "104857600", .int,
                      "The largest request the broker accepts."),
         ]
+        for (name, value) in configuration.consumerGroupBounds {
+            result.append(property(name, String(value), String(defaults.consumerGroupBounds[name] ?? value), .int,
+                                   "A bound of the consumer group timing it names."))
+        }
         for (name, topicConfig) in BrokerConfiguration.topicDefaultProperties {
             guard let definition = TopicConfigs.definition(topicConfig) else { continue }
             let kafkaDefault = Self.brokerPropertiesWithoutDefault.contains(name) ? nil : definition.defaultValue
