@@ -9,13 +9,16 @@ eleventh member joins: the time until it has its first record and until the grou
 partitions each), the records consumed per second around the change, and for the ten members already there the
 longest time any went without a record during the change ("never stop consuming").
 
-  scripts/bench_consumer_groups.py BINARY [--heartbeat-ms 1000] [--rate 20000] [--rounds 1]
+  scripts/bench_consumer_groups.py BINARY [--heartbeat-ms 1000] [--rate 20000] [--rounds 1] [--client confluent|java]
 
 Both protocols heartbeat at the same interval: the broker's group.consumer.heartbeat.interval.ms for the consumer
-protocol, the client's heartbeat.interval.ms for the classic one.
+protocol, the client's heartbeat.interval.ms for the classic one. `--client java` runs the members with Apache
+Kafka's Java consumer (kafka-clients 3.9.1, Tests/interop/java/GroupRebalanceBench.java, compiled by
+scripts/java-clients) instead of confluent-kafka; the producer is confluent-kafka's either way.
 """
 import argparse
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
@@ -176,12 +179,40 @@ def run_protocol(bootstrap, protocol, heartbeat_ms, rate):
             newcomer.close()
 
 
+def run_protocol_java(bootstrap, protocol, heartbeat_ms, rate):
+    """The same round with the Java consumer: the members run in one JVM, which prints the figures as facts."""
+    repo = pathlib.Path(__file__).resolve().parents[1]
+    clients = pathlib.Path(os.environ.get("JAVA_CLIENTS_DIR", repo / ".java-clients"))
+    subprocess.run([str(repo / "scripts" / "java-clients")], check=True, capture_output=True)
+    topic = f"bench-groups-java-{protocol}-{int(time.time() * 1000)}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, PARTITIONS)])[topic].result(30)
+    stop = threading.Event()
+    producer = threading.Thread(target=produce_forever, args=(bootstrap, topic, rate, stop), daemon=True)
+    producer.start()
+    try:
+        completed = subprocess.run(
+            ["java", "-Djava.net.preferIPv4Stack=true", "-cp", f"{clients / 'classes'}{os.pathsep}{clients / 'lib'}/*",
+             "GroupRebalanceBench", "run", bootstrap, topic, f"bench-java-{protocol}-{int(time.time() * 1000)}", protocol,
+             str(MEMBERS), str(PARTITIONS), str(heartbeat_ms)], capture_output=True, text=True, timeout=400)
+    finally:
+        stop.set()
+        producer.join(15)
+    facts = dict(line.split("=", 1) for line in completed.stdout.splitlines() if "=" in line)
+    if completed.returncode != 0:
+        sys.exit(f"GroupRebalanceBench failed (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr[-3000:]}")
+    number = lambda name: None if facts.get(name, "-") == "-" else float(facts[name])
+    return {name: number(name) for name in ("cold_start_s", "new_member_first_record_s", "rebalanced_s", "rate_before",
+                                             "rate_during", "rate_after", "longest_gap_old_members_s", "longest_gap_from_s")}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--heartbeat-ms", type=int, default=1000)
     parser.add_argument("--rate", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--client", choices=("confluent", "java"), default="confluent")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="bench-groups-")
     port = free_port()
@@ -196,13 +227,14 @@ def main():
         bootstrap = f"127.0.0.1:{port}"
         wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 20)
         print(f"{MEMBERS} members on {PARTITIONS} partitions, then one more; producer {args.rate} records/s; "
-              f"heartbeat interval {args.heartbeat_ms} ms")
+              f"heartbeat interval {args.heartbeat_ms} ms; {args.client} consumers")
+        round_of = run_protocol_java if args.client == "java" else run_protocol
         header = ("protocol", "cold start s", "new member's 1st record s", "balanced s", "rec/s before", "during",
                   "after", "longest gap of the others s (from s after the join)")
         print(" | ".join(header))
         for _ in range(args.rounds):
             for protocol in ("consumer", "classic"):
-                result = run_protocol(bootstrap, protocol, args.heartbeat_ms, args.rate)
+                result = round_of(bootstrap, protocol, args.heartbeat_ms, args.rate)
                 fmt = lambda v, p=2: "-" if v is None else f"{v:.{p}f}"
                 print(" | ".join([protocol, fmt(result["cold_start_s"]), fmt(result["new_member_first_record_s"]),
                                   fmt(result["rebalanced_s"]), fmt(result["rate_before"], 0), fmt(result["rate_during"], 0),
