@@ -27,15 +27,7 @@ FILES = {
 }
 
 # "file:index" of the cases Vltava does not yet agree on.
-KNOWN_DISAGREEMENTS = {
-    "protobuf:12", "protobuf:13", "protobuf:20", "protobuf:29", "protobuf:30", "protobuf:31", "protobuf:34",
-    "protobuf:35", "protobuf:36", "protobuf:38", "protobuf:39", "protobuf:40", "protobuf:47", "protobuf:48",
-    "protobuf:49", "protobuf:51", "json:10", "json:24", "json:46", "json:55", "json:81", "json:85", "json:87",
-    "json:88", "json-combined:3", "json-combined:15", "json-combined:16", "json-combined:18", "json-combined:19",
-    "json-combined:20", "json-combined:21", "json-combined:27", "json-2020-12:10", "json-2020-12:24",
-    "json-2020-12:36", "json-2020-12:48", "json-2020-12:57", "json-2020-12:68", "json-2020-12:76", "json-2020-12:83",
-    "json-2020-12:91", "json-2020-12:95", "json-combined-2020-12:3", "json-combined-2020-12:17",
-}
+KNOWN_DISAGREEMENTS: set = set()
 
 
 def load_cases():

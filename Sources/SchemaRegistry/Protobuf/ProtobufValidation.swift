@@ -242,6 +242,8 @@ enum ProtobufValidation {
 struct ProtobufSymbols {
     /// Full name → true for a message, false for an enum.
     private(set) var kinds: [String: Bool] = [:]
+    /// Every message of the file and its imports by full name.
+    private(set) var messages: [String: ProtobufSchema.Message] = [:]
 
     init(_ schema: ProtobufSchema) {
         var visitedFiles: Set<String> = []
@@ -250,13 +252,14 @@ struct ProtobufSymbols {
 
     private mutating func add(_ schema: ProtobufSchema, visitedFiles: inout Set<String>) {
         let package = schema.package ?? ""
-        func visit(_ message: ProtobufSchema.Message, scope: String, into kinds: inout [String: Bool]) {
+        func visit(_ message: ProtobufSchema.Message, scope: String, into symbols: inout ProtobufSymbols) {
             let full = scope.isEmpty ? message.name : "\(scope).\(message.name)"
-            kinds[full] = true
-            for nested in message.messages { visit(nested, scope: full, into: &kinds) }
-            for nested in message.enums { kinds["\(full).\(nested.name)"] = false }
+            symbols.kinds[full] = true
+            symbols.messages[full] = message
+            for nested in message.messages { visit(nested, scope: full, into: &symbols) }
+            for nested in message.enums { symbols.kinds["\(full).\(nested.name)"] = false }
         }
-        for message in schema.messages { visit(message, scope: package, into: &kinds) }
+        for message in schema.messages { visit(message, scope: package, into: &self) }
         for enumType in schema.enums { kinds[package.isEmpty ? enumType.name : "\(package).\(enumType.name)"] = false }
         for (path, file) in schema.dependencies.sorted(by: { $0.key < $1.key }) where visitedFiles.insert(path).inserted {
             add(file, visitedFiles: &visitedFiles)
