@@ -16,48 +16,95 @@ enum ProtobufCompatibility {
     /// The varint scalars, which an enum's values are written as.
     private static let varints: Set<String> = ["int32", "uint32", "int64", "uint64", "bool"]
 
-    static func problems(reader: ProtobufSchema, writer: ProtobufSchema) -> [String] {
+    /// Fields compared at most beyond those of the two files' own messages (each once): a hostile pair of schemas
+    /// could otherwise lead to millions of pairs of messages through their fields. Beyond it, the schemas are
+    /// refused as too complex.
+    static let extraFieldBudget = 1_000_000
+
+    static func problems(reader: ProtobufSchema, writer: ProtobufSchema, extraFieldBudget: Int = extraFieldBudget) -> [String] {
         var comparison = Comparison(reader: ProtobufSymbols(reader), writer: ProtobufSymbols(writer))
+        var problems: [String] = []
         let readerMessages = reader.messagesByFullName
+        var roots: [Comparison.Pair] = []
+        comparison.budget = extraFieldBudget + reader.messagesByFullName.values.reduce(0) { $0 + $1.fields.count }
+            + writer.messagesByFullName.values.reduce(0) { $0 + $1.fields.count }
         for (name, _) in writer.messagesByFullName.sorted(by: { $0.key < $1.key }) {
             guard readerMessages[name] != nil else {
-                comparison.problems.append("{errorType:'MESSAGE_REMOVED', description:'The message \(name) was removed'}")
+                problems.append("{errorType:'MESSAGE_REMOVED', description:'The message \(name) was removed'}")
                 continue
             }
-            _ = comparison.compare(writer: name, reader: name)
+            roots.append(Comparison.Pair(writer: name, reader: name))
         }
-        return comparison.problems
+        return problems + comparison.run(from: roots)
     }
 
-    /// One comparison of two schemas: each pair of messages is compared once (a type referring to itself, or
-    /// shared by many fields, costs one pass), its problems reported once.
+    /// One comparison of two schemas. Every pair of messages reachable from the file's own messages (through fields
+    /// of message type at the same number) is compared once, without recursion: first each pair's own problems
+    /// and the pairs its fields lead to, then a pair is incompatible when it, or a pair it leads to, has problems
+    /// (a cycle adds nothing of its own), and each field leading to an incompatible pair has its type changed.
     private struct Comparison {
+        struct Pair: Hashable {
+            var writer: String
+            var reader: String
+        }
+
+        /// A field whose type is a message, and the pair its two types make.
+        struct Link {
+            var pair: Pair
+            var description: String
+        }
+
         let reader: ProtobufSymbols
         let writer: ProtobufSymbols
-        var problems: [String] = []
-        /// Pairs (writer's full name, reader's full name) compared or being compared, and whether they agree
-        /// (a pair still in progress counts as agreeing: a cycle adds nothing of its own).
-        private var verdicts: [String: Bool] = [:]
+        private var problems: [String] = []
+        private var links: [Pair: [Link]] = [:]
+        private var linkTarget: Pair?
+        /// Fields still to be compared before the comparison gives up.
+        var budget = 0
 
         init(reader: ProtobufSymbols, writer: ProtobufSymbols) {
             self.reader = reader
             self.writer = writer
         }
 
-        /// Whether data written with the writer's message `writerName` reads as the reader's `readerName`.
-        mutating func compare(writer writerName: String, reader readerName: String) -> Bool {
-            let key = writerName + "\u{0}" + readerName
-            if let known = verdicts[key] { return known }
-            guard let writerMessage = writer.messages[writerName], let readerMessage = reader.messages[readerName] else {
-                return writerName.split(separator: ".").last == readerName.split(separator: ".").last
+        mutating func run(from roots: [Pair]) -> [String] {
+            var order: [Pair] = []
+            var seen: Set<Pair> = []
+            var pending = roots
+            var hasProblems: Set<Pair> = []
+            while let pair = pending.popLast() {
+                guard seen.insert(pair).inserted else { continue }
+                order.append(pair)
+                guard let writerMessage = writer.messages[pair.writer], let readerMessage = reader.messages[pair.reader] else {
+                    // Unresolved types (a schema parsed without its references) are compared by their short names.
+                    if pair.writer.split(separator: ".").last != pair.reader.split(separator: ".").last { hasProblems.insert(pair) }
+                    continue
+                }
+                budget -= writerMessage.fields.count + readerMessage.fields.count
+                guard budget >= 0 else {
+                    return problems + ["{errorType:'SCHEMA_TOO_COMPLEX', description:'the comparison needed more field comparisons than the schemas have fields plus \(ProtobufCompatibility.extraFieldBudget)'}"]
+                }
+                let before = problems.count
+                linkTarget = pair
+                compareFields(writerMessage, readerMessage, writerName: pair.writer, readerName: pair.reader)
+                compareOneofs(writerMessage, readerMessage, name: pair.reader)
+                if problems.count > before { hasProblems.insert(pair) }
+                pending += (links[pair] ?? []).map(\.pair)
             }
-            verdicts[key] = true
-            let before = problems.count
-            compareFields(writerMessage, readerMessage, writerName: writerName, readerName: readerName)
-            compareOneofs(writerMessage, readerMessage, name: readerName)
-            let agrees = problems.count == before
-            verdicts[key] = agrees
-            return agrees
+            // Incompatible: the pairs from which a pair with problems can be reached.
+            var leadsHere: [Pair: [Pair]] = [:]
+            for pair in order { for link in links[pair] ?? [] { leadsHere[link.pair, default: []].append(pair) } }
+            var incompatible = hasProblems
+            var frontier = Array(hasProblems)
+            while let pair = frontier.popLast() {
+                for source in leadsHere[pair] ?? [] where incompatible.insert(source).inserted { frontier.append(source) }
+            }
+            for pair in order {
+                for link in links[pair] ?? [] where incompatible.contains(link.pair) {
+                    problems.append("{errorType:'FIELD_NAMED_TYPE_CHANGED', description:'\(link.description)'}")
+                }
+            }
+            return problems
         }
 
         private mutating func compareFields(_ writerMessage: ProtobufSchema.Message, _ readerMessage: ProtobufSchema.Message,
@@ -76,9 +123,14 @@ enum ProtobufCompatibility {
                 }
                 let readerKind = Kind(readerField.type, scope: readerName, symbols: reader)
                 let writerKind = Kind(writerField.type, scope: writerName, symbols: writer)
-                if let change = change(to: readerKind, from: writerKind) {
-                    problems.append(
-                        "{errorType:'\(change)', description:'The type of field \(path) (number \(writerField.number)) changed from \(writerField.type) to \(readerField.type)'}")
+                let description = "The type of field \(path) (number \(writerField.number)) changed from \(writerField.type) to \(readerField.type)"
+                switch change(to: readerKind, from: writerKind) {
+                case .reads:
+                    break
+                case let .messages(target):
+                    if let source = linkTarget { links[source, default: []].append(Link(pair: target, description: description)) }
+                case let .changed(kind):
+                    problems.append("{errorType:'\(kind)', description:'\(description)'}")
                 }
                 let (from, to) = (Self.labelKind(writerField.label), Self.labelKind(readerField.label))
                 let lengthDelimited = readerKind.isLengthDelimited && writerKind.isLengthDelimited
@@ -124,31 +176,41 @@ enum ProtobufCompatibility {
             }
         }
 
+        /// How a field's type changed: not in a way that matters, as Confluent's difference type says, or from one
+        /// message to another (decided once every pair of messages is compared, see `run`).
+        private enum TypeChange {
+            case reads
+            case changed(String)
+            case messages(Pair)
+        }
+
         /// Singular fields (proto2 optional, proto3 with or without `optional`) are one kind.
         private static func labelKind(_ label: String) -> String {
             label == "repeated" || label == "required" ? label : ""
         }
 
-        /// Confluent's difference type for reading `writer` data as `reader`, or nil when compatible.
-        private mutating func change(to reader: Kind, from writer: Kind) -> String? {
+        /// How reading `writer` data as `reader` goes, with Confluent's difference type when it does not.
+        private func change(to reader: Kind, from writer: Kind) -> TypeChange {
             switch (reader, writer) {
-            case let (.scalar(reader), .scalar(writer)):
-                return reader == writer || wireGroups.contains { $0.contains(reader) && $0.contains(writer) } ? nil : "FIELD_SCALAR_KIND_CHANGED"
+            case let (.scalar(readerName), .scalar(writerName)):
+                let reads = readerName == writerName || wireGroups.contains { $0.contains(readerName) && $0.contains(writerName) }
+                return reads ? .reads : .changed("FIELD_SCALAR_KIND_CHANGED")
             case let (.message(readerName), .message(writerName)):
-                return compare(writer: writerName, reader: readerName) ? nil : "FIELD_NAMED_TYPE_CHANGED"
+                return .messages(Pair(writer: writerName, reader: readerName))
             case (.enumeration, .enumeration):
-                return reader.shortName == writer.shortName ? nil : "FIELD_NAMED_TYPE_CHANGED"
+                return reader.shortName == writer.shortName ? .reads : .changed("FIELD_NAMED_TYPE_CHANGED")
             case let (.scalar(scalar), .enumeration), let (.enumeration, .scalar(scalar)):
-                return varints.contains(scalar) ? nil : "FIELD_KIND_CHANGED"
+                return varints.contains(scalar) ? .reads : .changed("FIELD_KIND_CHANGED")
             case let (.map(readerKey, readerValue), .map(writerKey, writerValue)):
-                guard readerKey == writerKey else { return "FIELD_NAMED_TYPE_CHANGED" }
-                return change(to: readerValue, from: writerValue) == nil ? nil : "FIELD_NAMED_TYPE_CHANGED"
+                guard readerKey == writerKey else { return .changed("FIELD_NAMED_TYPE_CHANGED") }
+                if case .changed = change(to: readerValue, from: writerValue) { return .changed("FIELD_NAMED_TYPE_CHANGED") }
+                return change(to: readerValue, from: writerValue)
             case (.unresolved, _), (_, .unresolved):
-                if case .scalar = reader { return "FIELD_KIND_CHANGED" }
-                if case .scalar = writer { return "FIELD_KIND_CHANGED" }
-                return reader.shortName == writer.shortName ? nil : "FIELD_NAMED_TYPE_CHANGED"
+                if case .scalar = reader { return .changed("FIELD_KIND_CHANGED") }
+                if case .scalar = writer { return .changed("FIELD_KIND_CHANGED") }
+                return reader.shortName == writer.shortName ? .reads : .changed("FIELD_NAMED_TYPE_CHANGED")
             default:
-                return "FIELD_KIND_CHANGED"
+                return .changed("FIELD_KIND_CHANGED")
             }
         }
     }
