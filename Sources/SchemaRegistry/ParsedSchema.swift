@@ -63,6 +63,13 @@ enum ParsedSchema: Sendable {
         }
     }
 
+    /// The text a schema's identity is made of: the normalized form, except that without `normalize=true` a
+    /// PROTOBUF schema keeps its fields in the order written (Confluent's registry gives another order a new version).
+    func identityForm(normalized: Bool) -> String {
+        if !normalized, case let .protobuf(schema) = self { return schema.declaredOrderForm }
+        return normalizedForm
+    }
+
     /// The text given back for `?normalize=true` registrations and `format` requests: Avro's canonical form,
     /// the proto layout, compact JSON.
     var canonicalText: String {

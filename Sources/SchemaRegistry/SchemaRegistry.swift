@@ -36,7 +36,7 @@ public final class SchemaRegistry: Sendable {
 
     /// Format, normalized text and references: two schemas with the same identity share an id.
     static func identity(of schema: StoredSchema, cache: ParsedSchemaCache) -> String {
-        let normalized = (try? ParsedSchema.parse(schema.schemaType, schema.schema))?.normalizedForm ?? schema.schema
+        let normalized = (try? ParsedSchema.parse(schema.schemaType, schema.schema))?.identityForm(normalized: false) ?? schema.schema
         let references = schema.references.map { "\($0.name)=\($0.subject)/\($0.version)" }.joined(separator: ",")
         return "\(schema.schemaType.rawValue)\u{0}\(normalized)\u{0}\(references)"
     }
@@ -67,17 +67,18 @@ public final class SchemaRegistry: Sendable {
 
     /// The identity of a registered schema, parsed with its references resolved (the state's own index parses
     /// schemas alone, which differs for schemas that use referenced types).
-    func identity(ofId id: Int, state: RegistryState) throws(RegistryError) -> String {
-        if state.schemasById[id]?.references.isEmpty ?? true, let known = state.identityById[id] { return known }
-        return identity(try parsed(id: id, state: state), references: state.schemasById[id]?.references ?? [])
+    /// `normalized`: as compared for `normalize=true` (see `ParsedSchema.identityForm`).
+    func identity(ofId id: Int, state: RegistryState, normalized: Bool = false) throws(RegistryError) -> String {
+        if !normalized, state.schemasById[id]?.references.isEmpty ?? true, let known = state.identityById[id] { return known }
+        return identity(try parsed(id: id, state: state), references: state.schemasById[id]?.references ?? [], normalized: normalized)
     }
 
     /// The identity of a schema given as text, as `identity(_:references:)` of its parse.
-    func identity(ofText text: String, type: SchemaType, references: [SchemaReference], state: RegistryState)
+    func identity(ofText text: String, type: SchemaType, references: [SchemaReference], state: RegistryState, normalized: Bool = false)
         throws(RegistryError) -> String
     {
-        guard references.isEmpty, text.utf8.count <= 65_536 else {
-            return identity(try parse(type, text, references: references, state: state), references: references)
+        guard !normalized, references.isEmpty, text.utf8.count <= 65_536 else {
+            return identity(try parse(type, text, references: references, state: state), references: references, normalized: normalized)
         }
         let key = "\(type.rawValue)\u{0}\(text)"
         if let known = identitiesByText.get(key) { return known }
@@ -86,9 +87,9 @@ public final class SchemaRegistry: Sendable {
         return identity
     }
 
-    func identity(_ schema: ParsedSchema, references: [SchemaReference]) -> String {
+    func identity(_ schema: ParsedSchema, references: [SchemaReference], normalized: Bool = false) -> String {
         let references = references.map { "\($0.name)=\($0.subject)/\($0.version)" }.joined(separator: ",")
-        return "\(schema.schemaType.rawValue)\u{0}\(schema.normalizedForm)\u{0}\(references)"
+        return "\(schema.schemaType.rawValue)\u{0}\(schema.identityForm(normalized: normalized))\u{0}\(references)"
     }
 
     // MARK: Reads
@@ -150,9 +151,13 @@ public final class SchemaRegistry: Sendable {
                 throw RegistryError.operationNotPermitted("Subject \(subject) is not in import mode")
             }
             let schema = try self.parse(type, text, references: references, state: state)
-            let identity = self.identity(schema, references: references)
+            // With normalize=true both sides are compared normalized (so is a binary descriptor, which is kept
+            // normalized); the identity stored is that of the text kept.
+            let isBinary = type == .protobuf && (try? ProtobufSchema.parse(text)) == nil
+            let compareNormalized = normalize || isBinary
+            let identity = self.identity(schema, references: references, normalized: compareNormalized)
             let live = state.versions(of: subject)
-            for record in live where try self.identity(ofId: record.id, state: state) == identity {
+            for record in live where try self.identity(ofId: record.id, state: state, normalized: compareNormalized) == identity {
                 return (record.id, record.version)
             }
             if mode != .importing {
@@ -166,22 +171,25 @@ public final class SchemaRegistry: Sendable {
                         "Schema being registered is incompatible with an earlier schema for subject \"\(subject)\", details: [\(problems.joined(separator: ", "))]")
                 }
             }
+            // A binary descriptor is kept as .proto text, as Confluent's registry keeps it.
+            let storedText = normalize || isBinary ? schema.canonicalText : text
+            // Ids are shared by the identity of the text kept: a PROTOBUF schema kept normalized has its fields in
+            // order of number.
+            let storedIdentity = type == .protobuf && compareNormalized
+                ? self.identity(schema, references: references, normalized: true) : identity
             let id: Int
             if let requestedId {
-                if state.schemasById[requestedId] != nil, state.identityById[requestedId] != identity {
+                if state.schemasById[requestedId] != nil, state.identityById[requestedId] != storedIdentity {
                     throw RegistryError.operationNotPermitted("Overwrite new schema with id \(requestedId) is not permitted.")
                 }
                 id = requestedId
             } else {
-                id = state.idByIdentity[identity] ?? state.maximumId + 1
+                id = state.idByIdentity[storedIdentity] ?? state.maximumId + 1
             }
             let version = requestedVersion ?? state.nextVersion(of: subject)
             if requestedVersion != nil, state.subjects[subject]?[version] != nil {
                 throw RegistryError.operationNotPermitted("Version \(version) already exists in subject \(subject)")
             }
-            // A binary descriptor is kept as .proto text, as Confluent's registry keeps it.
-            let isBinary = type == .protobuf && (try? ProtobufSchema.parse(text)) == nil
-            let storedText = normalize || isBinary ? schema.canonicalText : text
             let record = SchemaStoreValue(
                 subject: subject, version: version, id: id, schemaType: type, schema: storedText, references: references,
                 deleted: false)

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Hummingbird
+import Synchronization
 
 /// Confluent's REST routes on a Hummingbird router. Handlers answer JSON with the registry's content type, and
 /// every failure as `{"error_code": N, "message": "..."}`.
@@ -13,28 +14,45 @@ struct SchemaRegistryRoutes: Sendable {
     static let maximumBodyBytes = 16 << 20
     static let contentType = "application/vnd.schemaregistry.v1+json"
 
+    /// The paths served, for telling a wrong method (405) from an unknown path (404).
+    let routes: RouteTable
+
+    init(registry: SchemaRegistry, routes: RouteTable = RouteTable()) {
+        self.registry = registry
+        self.routes = routes
+    }
+
+    /// Serves `path` for `method` and records it in `routes`.
+    private func route<Output: ResponseGenerator>(
+        _ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output
+    ) {
+        routes.add(path)
+        router.on(RouterPath(path), method: method, use: handler)
+    }
+
     func add(to router: Router<BasicRequestContext>) {
-        router.get("/") { _, _ in Self.json(.object([])) }
-        router.get("/schemas/types") { _, _ in
+        route(router, .get, "/") { _, _ in Self.json(.object([])) }
+        route(router, .get, "/schemas/types") { _, _ in
             Self.json(.array([.string("JSON"), .string("PROTOBUF"), .string("AVRO")]))
         }
-        router.get("/subjects") { request, _ in await handle { try await self.listSubjects(request) } }
-        router.post("/subjects/:subject") { request, context in
+        route(router, .get, "/subjects") { request, _ in await handle { try await self.listSubjects(request) } }
+        route(router, .post, "/subjects/:subject") { request, context in
             await handle { try await self.lookup(request, subject: try Self.subject(context)) }
         }
-        router.delete("/subjects/:subject") { request, context in
+        route(router, .delete, "/subjects/:subject") { request, context in
             await handle {
                 let versions = try await registry.deleteSubject(try Self.subject(context), permanent: Self.flag(request, "permanent"))
                 return .array(versions.map { .integer($0) })
             }
         }
-        router.get("/subjects/:subject/versions") { request, context in
+        route(router, .get, "/subjects/:subject/versions") { request, context in
             await handle { try await self.listVersions(request, subject: try Self.subject(context)) }
         }
-        router.post("/subjects/:subject/versions") { request, context in
+        route(router, .post, "/subjects/:subject/versions") { request, context in
             await handle { try await self.register(request, subject: try Self.subject(context)) }
         }
-        router.get("/subjects/:subject/versions/:version") { request, context in
+        route(router, .get, "/subjects/:subject/versions/:version") { request, context in
             await handle {
                 let state = await registry.currentState()
                 var record = try registry.version(
@@ -47,7 +65,7 @@ struct SchemaRegistryRoutes: Sendable {
                 return SchemaRegistry.versionJSON(record)
             }
         }
-        router.get("/subjects/:subject/versions/:version/schema") { request, context in
+        route(router, .get, "/subjects/:subject/versions/:version/schema") { request, context in
             await handleSchemaText {
                 let state = await registry.currentState()
                 return try registry.version(
@@ -56,7 +74,7 @@ struct SchemaRegistryRoutes: Sendable {
                 ).schema
             }
         }
-        router.get("/subjects/:subject/versions/:version/referencedby") { _, context in
+        route(router, .get, "/subjects/:subject/versions/:version/referencedby") { _, context in
             await handle {
                 let state = await registry.currentState()
                 let subject = try Self.subject(context)
@@ -64,31 +82,31 @@ struct SchemaRegistryRoutes: Sendable {
                 return .array(state.referencedBy(subject: subject, version: record.version).map { .integer($0) })
             }
         }
-        router.delete("/subjects/:subject/versions/:version") { request, context in
+        route(router, .delete, "/subjects/:subject/versions/:version") { request, context in
             await handle {
                 let version = try await registry.deleteVersion(
                     try Self.subject(context), try Self.parameter(context, "version"), permanent: Self.flag(request, "permanent"))
                 return .integer(version)
             }
         }
-        router.get("/schemas") { request, _ in await handle { try await self.listSchemas(request) } }
-        router.get("/schemas/ids/:id") { request, context in
+        route(router, .get, "/schemas") { request, _ in await handle { try await self.listSchemas(request) } }
+        route(router, .get, "/schemas/ids/:id") { request, context in
             await handle { try await self.schemaById(request, id: try Self.id(context)) }
         }
-        router.get("/schemas/ids/:id/schema") { _, context in
+        route(router, .get, "/schemas/ids/:id/schema") { _, context in
             await handleSchemaText {
                 let state = await registry.currentState()
                 guard let stored = state.schemasById[try Self.id(context)] else { throw RegistryError.schemaNotFound() }
                 return stored.schema
             }
         }
-        router.get("/schemas/ids/:id/subjects") { request, context in
+        route(router, .get, "/schemas/ids/:id/subjects") { request, context in
             await handle {
                 let users = try await self.usersOfId(request, id: try Self.id(context))
                 return .array(Array(Set(users.map(\.subject))).sorted().map { .string($0) })
             }
         }
-        router.get("/schemas/ids/:id/versions") { request, context in
+        route(router, .get, "/schemas/ids/:id/versions") { request, context in
             await handle {
                 let users = try await self.usersOfId(request, id: try Self.id(context))
                 return .array(users.map { .object([("subject", .string($0.subject)), ("version", .integer($0.version))]) })
@@ -157,9 +175,12 @@ struct SchemaRegistryRoutes: Sendable {
         let body = try await schemaRequest(request)
         let state = await registry.currentState()
         guard state.subjectExists(subject) else { throw RegistryError.subjectNotFound(subject) }
-        let identity = try registry.identity(ofText: body.schema, type: body.type, references: body.references, state: state)
+        let normalized = Self.flag(request, "normalize")
+        let identity = try registry.identity(ofText: body.schema, type: body.type, references: body.references, state: state,
+                                             normalized: normalized)
         let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted"))
-        guard let record = try candidates.last(where: { try registry.identity(ofId: $0.id, state: state) == identity }) else {
+        guard let record = try candidates.last(where: { try registry.identity(ofId: $0.id, state: state, normalized: normalized) == identity })
+        else {
             throw RegistryError.schemaNotFound()
         }
         return SchemaRegistry.versionJSON(record)
@@ -212,27 +233,27 @@ struct SchemaRegistryRoutes: Sendable {
     // MARK: Config and mode
 
     private func addConfigRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/config") { _, _ in
+        route(router, .get, "/config") { _, _ in
             await handle {
                 let state = await registry.currentState()
                 return .object([("compatibilityLevel", .string(state.compatibility(for: nil).rawValue))])
             }
         }
-        router.put("/config") { request, _ in
+        route(router, .put, "/config") { request, _ in
             await handle {
                 let level = try await Self.compatibilityLevel(request)
                 try await registry.setCompatibility(level, subject: nil)
                 return .object([("compatibility", .string(level.rawValue))])
             }
         }
-        router.delete("/config") { _, _ in
+        route(router, .delete, "/config") { _, _ in
             await handle {
                 let previous = await registry.currentState().compatibility(for: nil)
                 try await registry.setCompatibility(nil, subject: nil)
                 return .object([("compatibilityLevel", .string(previous.rawValue))])
             }
         }
-        router.get("/config/:subject") { request, context in
+        route(router, .get, "/config/:subject") { request, context in
             await handle {
                 let subject = try Self.subject(context)
                 let state = await registry.currentState()
@@ -243,14 +264,14 @@ struct SchemaRegistryRoutes: Sendable {
                 return .object([("compatibilityLevel", .string(state.compatibility(for: nil).rawValue))])
             }
         }
-        router.put("/config/:subject") { request, context in
+        route(router, .put, "/config/:subject") { request, context in
             await handle {
                 let level = try await Self.compatibilityLevel(request)
                 try await registry.setCompatibility(level, subject: try Self.subject(context))
                 return .object([("compatibility", .string(level.rawValue))])
             }
         }
-        router.delete("/config/:subject") { _, context in
+        route(router, .delete, "/config/:subject") { _, context in
             await handle {
                 let subject = try Self.subject(context)
                 guard let previous = await registry.currentState().subjectCompatibility[subject] else {
@@ -260,24 +281,24 @@ struct SchemaRegistryRoutes: Sendable {
                 return .object([("compatibilityLevel", .string(previous.rawValue))])
             }
         }
-        router.get("/mode") { _, _ in
+        route(router, .get, "/mode") { _, _ in
             await handle { .object([("mode", .string(await registry.currentState().mode(for: nil).rawValue))]) }
         }
-        router.put("/mode") { request, _ in
+        route(router, .put, "/mode") { request, _ in
             await handle {
                 let mode = try await Self.mode(request)
                 try await registry.setMode(mode, subject: nil, force: Self.flag(request, "force"))
                 return .object([("mode", .string(mode.rawValue))])
             }
         }
-        router.delete("/mode") { _, _ in
+        route(router, .delete, "/mode") { _, _ in
             await handle {
                 let previous = await registry.currentState().mode(for: nil)
                 try await registry.setMode(nil, subject: nil, force: true)
                 return .object([("mode", .string(previous.rawValue))])
             }
         }
-        router.get("/mode/:subject") { request, context in
+        route(router, .get, "/mode/:subject") { request, context in
             await handle {
                 let subject = try Self.subject(context)
                 let state = await registry.currentState()
@@ -286,14 +307,14 @@ struct SchemaRegistryRoutes: Sendable {
                 return .object([("mode", .string(state.mode(for: nil).rawValue))])
             }
         }
-        router.put("/mode/:subject") { request, context in
+        route(router, .put, "/mode/:subject") { request, context in
             await handle {
                 let mode = try await Self.mode(request)
                 try await registry.setMode(mode, subject: try Self.subject(context), force: Self.flag(request, "force"))
                 return .object([("mode", .string(mode.rawValue))])
             }
         }
-        router.delete("/mode/:subject") { _, context in
+        route(router, .delete, "/mode/:subject") { _, context in
             await handle {
                 let subject = try Self.subject(context)
                 guard let previous = await registry.currentState().subjectMode[subject] else { throw RegistryError.subjectNotFound(subject) }
@@ -319,12 +340,12 @@ struct SchemaRegistryRoutes: Sendable {
     // MARK: Compatibility
 
     private func addCompatibilityRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/compatibility/subjects/:subject/versions/:version") { request, context in
+        route(router, .post, "/compatibility/subjects/:subject/versions/:version") { request, context in
             await handle {
                 try await self.checkCompatibility(request, subject: try Self.subject(context), version: try Self.parameter(context, "version"))
             }
         }
-        router.post("/compatibility/subjects/:subject/versions") { request, context in
+        route(router, .post, "/compatibility/subjects/:subject/versions") { request, context in
             await handle { try await self.checkCompatibility(request, subject: try Self.subject(context), version: nil) }
         }
     }
@@ -414,15 +435,43 @@ private func handleSchemaText(_ body: () async throws -> String) async -> Respon
     }
 }
 
+/// The path templates of the routes (`/subjects/:subject/versions`), filled while the routes are added.
+final class RouteTable: Sendable {
+    private let templates = Mutex<[[Substring]]>([])
+
+    init() {}
+
+    func add(_ path: String) {
+        let segments = path.split(separator: "/")
+        templates.withLock { if !$0.contains(segments) { $0.append(segments) } }
+    }
+
+    /// Whether some route serves `path` (with some method): its segments match a template's, `:name` matching any.
+    func knows(_ path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return templates.withLock { templates in
+            templates.contains { template in
+                template.count == segments.count
+                    && zip(template, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+            }
+        }
+    }
+}
+
 /// Hummingbird's own errors (no route for the path or method) answered as Confluent's registry answers them:
-/// `{"error_code":404,"message":"HTTP 404 Not Found"}`.
+/// `{"error_code":404,"message":"HTTP 404 Not Found"}`, or 405 `HTTP 405 Method Not Allowed` when the path is
+/// served with other methods.
 struct ConfluentHTTPErrors<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            let code = Int(error.status.code)
-            return SchemaRegistryRoutes.error(RegistryError(code: code, message: "HTTP \(code) \(error.status.reasonPhrase)"))
+            var status = error.status
+            if status == .notFound, routes.knows(request.uri.path) { status = .methodNotAllowed }
+            let code = Int(status.code)
+            return SchemaRegistryRoutes.error(RegistryError(code: code, message: "HTTP \(code) \(status.reasonPhrase)"))
         }
     }
 }

@@ -165,9 +165,10 @@ public struct SchemaRegistryService: Service {
     private func serve() async throws {
         try await registry.start()
         let router = Router()
-        router.add(middleware: ConfluentHTTPErrors())
+        let routes = RouteTable()
+        router.add(middleware: ConfluentHTTPErrors(routes: routes))
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
-        SchemaRegistryRoutes(registry: registry).add(to: router)
+        SchemaRegistryRoutes(registry: registry, routes: routes).add(to: router)
         let logger = self.logger
         let server = limits.serverBuilder(logger: logger, tls: tls)
         let application = Application(

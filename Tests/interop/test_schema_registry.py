@@ -192,6 +192,42 @@ def test_protobuf_and_json_schema_registration(registry):
     assert registry.get(f"/subjects/{json_subject}/versions/1").json()["schemaType"] == "JSON"
 
 
+def test_protobuf_fields_in_another_order_are_another_version_unless_normalized(registry):
+    """As Confluent's registry: without normalize=true the order fields are written in is part of a PROTOBUF
+    schema (another order is a new version, under a new id); with it, both sides are compared normalized."""
+    subject = subject_name()
+    written = 'syntax = "proto3";\nmessage M {\n  string id = 1;\n  int64 t = 2;\n}\n'
+    reordered = 'syntax = "proto3";\nmessage M {\n  int64 t = 2;\n  string id = 1;\n}\n'
+    first = registry.post(f"/subjects/{subject}/versions", {"schemaType": "PROTOBUF", "schema": written}).json()["id"]
+    assert registry.post(f"/subjects/{subject}/versions", {"schemaType": "PROTOBUF", "schema": written}).json()["id"] == first
+    second = registry.post(f"/subjects/{subject}/versions", {"schemaType": "PROTOBUF", "schema": reordered}).json()["id"]
+    assert second != first
+    assert registry.get(f"/subjects/{subject}/versions").json() == [1, 2]
+    found = registry.post(f"/subjects/{subject}", {"schemaType": "PROTOBUF", "schema": reordered}).json()
+    assert found["version"] == 2
+    # normalize=true: the reordered text is the schema already there (its latest equal version), nothing is added.
+    again = registry.post(f"/subjects/{subject}/versions", {"schemaType": "PROTOBUF", "schema": reordered},
+                          normalize="true").json()
+    assert again["id"] in (first, second)
+    assert registry.get(f"/subjects/{subject}/versions").json() == [1, 2]
+    fresh = subject_name()
+    kept = registry.post(f"/subjects/{fresh}/versions", {"schemaType": "PROTOBUF", "schema": reordered}, normalize="true").json()
+    text = registry.get(f"/subjects/{fresh}/versions/1").json()["schema"]
+    assert text.index("id = 1") < text.index("t = 2"), "kept normalized: fields in order of number"
+    assert registry.post(f"/subjects/{fresh}", {"schemaType": "PROTOBUF", "schema": written},
+                         normalize="true").json()["id"] == kept["id"]
+
+
+def test_a_wrong_method_on_a_known_path_is_405(registry):
+    for method, path in [("DELETE", "/schemas/ids/1"), ("PUT", "/subjects"), ("POST", "/config"), ("GET", "/compatibility/subjects/x/versions"),
+                         ("PATCH", "/subjects/x/versions/1")]:
+        answer = requests.request(method, registry.url + path, timeout=10)
+        assert answer.status_code == 405, (method, path, answer.status_code)
+        assert answer.json() == {"error_code": 405, "message": "HTTP 405 Method Not Allowed"}
+    answer = requests.get(registry.url + "/no/such/path", timeout=10)
+    assert answer.status_code == 404 and answer.json() == {"error_code": 404, "message": "HTTP 404 Not Found"}
+
+
 def test_error_codes(registry):
     subject = subject_name()
     expect_error(registry.get("/subjects/nope/versions"), 40401)

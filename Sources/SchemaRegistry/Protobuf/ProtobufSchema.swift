@@ -62,27 +62,33 @@ struct ProtobufSchema: Sendable, Hashable {
     /// The schema written back in one canonical layout: comments and white space do not count, imports and
     /// options are sorted, fields are ordered by number (a oneof at its first field); messages and enums keep
     /// their order (it gives Confluent's message indexes). Two schemas with the same normalized form are the same
-    /// schema; `normalize=true` stores this form.
-    var normalizedForm: String {
+    /// schema when registered with `normalize=true`, which stores this form.
+    var normalizedForm: String { form(sortingFields: true) }
+
+    /// The same layout with the fields in the order they were written: what a schema is without `normalize=true`,
+    /// as in Confluent's registry, where fields in another order make another schema (and a new version).
+    var declaredOrderForm: String { form(sortingFields: false) }
+
+    private func form(sortingFields: Bool) -> String {
         // `edition = "2023";` keeps its keyword: only proto2 and proto3 are syntaxes.
         let keyword = ["proto2", "proto3"].contains(syntax) ? "syntax" : "edition"
         var lines: [String] = ["\(keyword) = \"\(syntax)\";"]
         if let package { lines.append("package \(package);") }
         for file in Array(Set(imports)).sorted() { lines.append("import \"\(file)\";") }
         for option in options.sorted() { lines.append("option \(option);") }
-        for message in messages { Self.write(message, indent: "", into: &lines) }
+        for message in messages { Self.write(message, indent: "", sortingFields: sortingFields, into: &lines) }
         for enumType in enums { Self.write(enumType, indent: "", into: &lines) }
         lines.append(contentsOf: services)
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func write(_ message: Message, indent: String, into lines: inout [String]) {
+    private static func write(_ message: Message, indent: String, sortingFields: Bool, into lines: inout [String]) {
         lines.append("\(indent)message \(message.name) {")
         let inner = indent + "  "
         for option in message.options.sorted() { lines.append("\(inner)option \(option);") }
         for reserved in message.reserved { lines.append("\(inner)reserved \(reserved);") }
         var writtenOneofs: Set<String> = []
-        let fields = message.fields.sorted { $0.number < $1.number }
+        let fields = sortingFields ? message.fields.sorted { $0.number < $1.number } : message.fields
         for field in fields {
             if let oneof = field.oneof {
                 guard writtenOneofs.insert(oneof).inserted else { continue }
@@ -95,7 +101,7 @@ struct ProtobufSchema: Sendable, Hashable {
                 lines.append("\(inner)\(fieldLine(field))")
             }
         }
-        for nested in message.messages { write(nested, indent: inner, into: &lines) }
+        for nested in message.messages { write(nested, indent: inner, sortingFields: sortingFields, into: &lines) }
         for nested in message.enums { write(nested, indent: inner, into: &lines) }
         lines.append("\(indent)}")
     }
