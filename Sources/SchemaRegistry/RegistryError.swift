@@ -48,6 +48,8 @@ public struct RegistryError: Error, Hashable, Sendable, CustomStringConvertible 
     static func invalidMode(_ mode: String) -> Self {
         .init(code: 42204, message: "Invalid mode. Valid values are READWRITE, READONLY, IMPORT (got '\(mode)')")
     }
+    /// Confluent's 42212 (`RestInvalidRuleSetException`).
+    static func invalidRuleSet(_ detail: String) -> Self { .init(code: 42212, message: "Invalid rule set: \(detail)") }
     static func operationNotPermitted(_ detail: String) -> Self { .init(code: 42205, message: detail) }
     static func referenceExists(_ detail: String) -> Self { .init(code: 42206, message: detail) }
     static func incompatible(_ detail: String) -> Self { .init(code: 409, message: detail) }

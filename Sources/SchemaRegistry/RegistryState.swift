@@ -1,8 +1,11 @@
-/// A schema as ids name it: its format, text and references (the same for every subject that uses the id).
+/// A schema as ids name it: its format, text, references and data contract (the same for every subject that uses
+/// the id).
 public struct StoredSchema: Hashable, Sendable {
     public var schemaType: SchemaType
     public var schema: String
     public var references: [SchemaReference]
+    public var metadata: JSONValue?
+    public var ruleSet: JSONValue?
 }
 
 /// The registry's state, rebuilt by applying the records of `_schemas` in offset order. Pure: no I/O, so it is
@@ -14,12 +17,16 @@ struct RegistryState: Sendable {
     private(set) var schemasById: [Int: StoredSchema] = [:]
     /// Which subject versions use each id.
     private(set) var usersOfId: [Int: Set<SubjectVersion>] = [:]
-    /// The id already given to a schema of the same identity (format, normalized text, references).
+    /// The id already given to a schema of the same identity (format, normalized text, references) and data
+    /// contract (`DataContracts.contractKey`).
     private(set) var idByIdentity: [String: Int] = [:]
+    /// Each id's identity without its data contract.
     private(set) var identityById: [Int: String] = [:]
     private(set) var maximumId = 0
-    private(set) var globalCompatibility: CompatibilityLevel?
-    private(set) var subjectCompatibility: [String: CompatibilityLevel] = [:]
+    /// The global config and each subject's own (compatibility level, group, metadata and rule set defaults).
+    private(set) var globalConfig = RegistryConfig()
+    private(set) var subjectConfig: [String: RegistryConfig] = [:]
+    var subjectCompatibility: [String: CompatibilityLevel] { subjectConfig.compactMapValues(\.compatibilityLevel) }
     private(set) var globalMode: RegistryMode?
     private(set) var subjectMode: [String: RegistryMode] = [:]
 
@@ -45,8 +52,8 @@ struct RegistryState: Sendable {
             guard let value, let record = SchemaStoreValue(parsing: value) else { return }
             addVersion(record)
         case let .config(subject):
-            let level = value.flatMap(SchemaStoreValues.parseConfig)
-            if let subject { subjectCompatibility[subject] = level } else { globalCompatibility = level }
+            let config = value.flatMap(SchemaStoreValues.parseConfig)
+            if let subject { subjectConfig[subject] = config } else { globalConfig = config ?? RegistryConfig() }
         case let .mode(subject):
             let mode = value.flatMap(SchemaStoreValues.parseMode)
             if let subject { subjectMode[subject] = mode } else { globalMode = mode }
@@ -67,12 +74,13 @@ struct RegistryState: Sendable {
 
     private mutating func addVersion(_ record: SchemaStoreValue) {
         subjects[record.subject, default: [:]][record.version] = record
-        let stored = StoredSchema(schemaType: record.schemaType, schema: record.schema, references: record.references)
+        let stored = record.stored
         if schemasById[record.id] == nil {
             schemasById[record.id] = stored
             let key = identity(stored)
             identityById[record.id] = key
-            if idByIdentity[key] == nil { idByIdentity[key] = record.id }
+            let full = key + DataContracts.contractKey(metadata: stored.metadata, ruleSet: stored.ruleSet)
+            if idByIdentity[full] == nil { idByIdentity[full] = record.id }
         }
         usersOfId[record.id, default: []].insert(SubjectVersion(subject: record.subject, version: record.version))
         maximumId = max(maximumId, record.id)
@@ -85,9 +93,10 @@ struct RegistryState: Sendable {
         usersOfId[existing.id]?.remove(SubjectVersion(subject: subject, version: version))
         if usersOfId[existing.id]?.isEmpty == true {
             usersOfId[existing.id] = nil
-            schemasById[existing.id] = nil
-            if let key = identityById.removeValue(forKey: existing.id), idByIdentity[key] == existing.id {
-                idByIdentity[key] = nil
+            let stored = schemasById.removeValue(forKey: existing.id)
+            if let key = identityById.removeValue(forKey: existing.id) {
+                let full = key + DataContracts.contractKey(metadata: stored?.metadata, ruleSet: stored?.ruleSet)
+                if idByIdentity[full] == existing.id { idByIdentity[full] = nil }
             }
         }
     }
@@ -136,7 +145,13 @@ struct RegistryState: Sendable {
 
     /// The compatibility level in force for a subject: its own, else the global one, else BACKWARD.
     func compatibility(for subject: String?) -> CompatibilityLevel {
-        subject.flatMap { subjectCompatibility[$0] } ?? globalCompatibility ?? .backward
+        subject.flatMap { subjectConfig[$0]?.compatibilityLevel } ?? globalConfig.compatibilityLevel ?? .backward
+    }
+
+    /// The config in force for a subject: each member its own, else the global one's.
+    func config(for subject: String?) -> RegistryConfig {
+        guard let subject, let own = subjectConfig[subject] else { return globalConfig }
+        return globalConfig.updated(by: own)
     }
 
     func mode(for subject: String?) -> RegistryMode {

@@ -131,6 +131,8 @@ public final class SchemaRegistry: Sendable {
         ]
         if record.schemaType != .avro { members.append(("schemaType", .string(record.schemaType.rawValue))) }
         if !record.references.isEmpty { members.append(("references", .array(record.references.map(\.json)))) }
+        if let metadata = record.metadata { members.append(("metadata", metadata)) }
+        if let ruleSet = record.ruleSet { members.append(("ruleSet", ruleSet)) }
         members.append(("schema", .string(record.schema)))
         return .object(members)
     }
@@ -138,10 +140,11 @@ public final class SchemaRegistry: Sendable {
     // MARK: Writes
 
     /// Registers a schema under a subject: the id and version of an equal live version if there is one, else a
-    /// new version after the compatibility check. In IMPORT mode the caller gives id and version.
+    /// new version after the compatibility check. In IMPORT mode the caller gives id and version. `contract` is
+    /// the data contract asked for (see `effectiveContract`).
     func register(
         subject: String, type: SchemaType, schema text: String, references: [SchemaReference], normalize: Bool,
-        id requestedId: Int?, version requestedVersion: Int?
+        contract requested: DataContract = DataContract(), id requestedId: Int?, version requestedVersion: Int?
     ) async throws -> (id: Int, version: Int) {
         try await store.exclusively { store throws -> (id: Int, version: Int) in
             let state = store.state
@@ -157,15 +160,15 @@ public final class SchemaRegistry: Sendable {
             let compareNormalized = normalize || isBinary
             let identity = self.identity(schema, references: references, normalized: compareNormalized)
             let live = state.versions(of: subject)
-            for record in live where try self.identity(ofId: record.id, state: state, normalized: compareNormalized) == identity {
+            let contract = Self.effectiveContract(requested, config: state.config(for: subject), latest: live.last)
+            for record in live where try self.identity(ofId: record.id, state: state, normalized: compareNormalized) == identity
+                && record.contract.key == contract.key {
                 return (record.id, record.version)
             }
             if mode != .importing {
-                var previous: [(version: Int, schema: ParsedSchema)] = []
-                for record in live {
-                    previous.append((record.version, try self.parsed(id: record.id, state: state)))
-                }
-                let problems = CompatibilityChecker.problems(level: state.compatibility(for: subject), new: schema, previous: previous)
+                let problems = try compatibilityProblems(
+                    of: schema, contract: contract, against: live, level: state.compatibility(for: subject),
+                    group: state.config(for: subject).compatibilityGroup, state: state)
                 if !problems.isEmpty {
                     throw RegistryError.incompatible(
                         "Schema being registered is incompatible with an earlier schema for subject \"\(subject)\", details: [\(problems.joined(separator: ", "))]")
@@ -173,18 +176,19 @@ public final class SchemaRegistry: Sendable {
             }
             // A binary descriptor is kept as .proto text, as Confluent's registry keeps it.
             let storedText = normalize || isBinary ? schema.canonicalText : text
-            // Ids are shared by the identity of the text kept: a PROTOBUF schema kept normalized has its fields in
-            // order of number.
+            // Ids are shared by the identity of the text kept (a PROTOBUF schema kept normalized has its fields in
+            // order of number) and its data contract.
             let storedIdentity = type == .protobuf && compareNormalized
                 ? self.identity(schema, references: references, normalized: true) : identity
             let id: Int
             if let requestedId {
-                if state.schemasById[requestedId] != nil, state.identityById[requestedId] != storedIdentity {
+                if let existing = state.schemasById[requestedId],
+                    state.identityById[requestedId] != storedIdentity || existing.contract.key != contract.key {
                     throw RegistryError.operationNotPermitted("Overwrite new schema with id \(requestedId) is not permitted.")
                 }
                 id = requestedId
             } else {
-                id = state.idByIdentity[storedIdentity] ?? state.maximumId + 1
+                id = state.idByIdentity[storedIdentity + contract.key] ?? state.maximumId + 1
             }
             let version = requestedVersion ?? state.nextVersion(of: subject)
             if requestedVersion != nil, state.subjects[subject]?[version] != nil {
@@ -192,10 +196,40 @@ public final class SchemaRegistry: Sendable {
             }
             let record = SchemaStoreValue(
                 subject: subject, version: version, id: id, schemaType: type, schema: storedText, references: references,
-                deleted: false)
+                metadata: contract.metadata, ruleSet: contract.ruleSet, deleted: false)
             try await store.write([(.schema(subject: subject, version: version), record.serialized)])
             return (id, version)
         }
+    }
+
+    /// The data contract a new version gets, as Confluent's registry works it out: its own metadata (rule set),
+    /// else the latest version's; under the config's `defaultMetadata` (`defaultRuleSet`) and over it its
+    /// `overrideMetadata` (`overrideRuleSet`).
+    static func effectiveContract(_ requested: DataContract, config: RegistryConfig, latest: SchemaStoreValue?) -> DataContract {
+        DataContract(
+            metadata: DataContracts.mergeMetadata([config.defaultMetadata, requested.metadata ?? latest?.metadata, config.overrideMetadata]),
+            ruleSet: DataContracts.mergeRuleSets([config.defaultRuleSet, requested.ruleSet ?? latest?.ruleSet, config.overrideRuleSet]))
+    }
+
+    /// The compatibility problems of a new version against `versions` (oldest first) at `level`: only versions
+    /// in the same compatibility group (the metadata property the config's `compatibilityGroup` names has the
+    /// same value) count; then `confluent:reserved` against the latest of them.
+    func compatibilityProblems(
+        of schema: ParsedSchema, contract: DataContract, against versions: [SchemaStoreValue], level: CompatibilityLevel,
+        group: String?, state: RegistryState
+    ) throws(RegistryError) -> [String] {
+        let groupValue = group.flatMap { DataContracts.property($0, of: contract.metadata) }
+        let checked = versions.filter { record in
+            guard let group else { return true }
+            return DataContracts.property(group, of: record.metadata) == groupValue
+        }
+        var previous: [(version: Int, schema: ParsedSchema)] = []
+        for record in checked { previous.append((record.version, try parsed(id: record.id, state: state))) }
+        var problems = CompatibilityChecker.problems(level: level, new: schema, previous: previous)
+        if level != .none, let latest = checked.last {
+            problems += DataContracts.reservedFieldProblems(schema: schema, metadata: contract.metadata, previousMetadata: latest.metadata)
+        }
+        return problems
     }
 
     /// Soft or permanent deletion of a subject; answers the versions deleted.
@@ -215,7 +249,7 @@ public final class SchemaRegistry: Sendable {
                 if state.hasLiveVersions(subject) { throw RegistryError.subjectNotSoftDeleted(subject) }
                 var records: [(SchemaStoreKey, String?)] = all.map { (.schema(subject: subject, version: $0.version), nil) }
                 // As Confluent's registry does, the subject's own compatibility level and mode go with it.
-                if state.subjectCompatibility[subject] != nil { records.append((.config(subject: subject), nil)) }
+                if state.subjectConfig[subject] != nil { records.append((.config(subject: subject), nil)) }
                 if state.subjectMode[subject] != nil { records.append((.mode(subject: subject), nil)) }
                 try await store.write(records)
                 return all.map(\.version)
@@ -259,9 +293,35 @@ public final class SchemaRegistry: Sendable {
     }
 
     func setCompatibility(_ level: CompatibilityLevel?, subject: String?) async throws {
+        try await setConfig(level.map { RegistryConfig(compatibilityLevel: $0) }, subject: subject)
+    }
+
+    /// Replaces a config (nil removes it).
+    func setConfig(_ config: RegistryConfig?, subject: String?) async throws {
         try await store.exclusively { store throws in
-            try await store.write([(.config(subject: subject), level.map(SchemaStoreValues.config))])
+            try await store.write([(.config(subject: subject), config.map(SchemaStoreValues.config))])
         }
+    }
+
+    /// Changes the members of a config that `update` gives, keeping the others.
+    func updateConfig(_ update: RegistryConfig, subject: String?) async throws {
+        try await store.exclusively { store throws in
+            let state = store.state
+            let current = subject.map { state.subjectConfig[$0] ?? RegistryConfig() } ?? state.globalConfig
+            try await store.write([(.config(subject: subject), SchemaStoreValues.config(current.updated(by: update)))])
+        }
+    }
+
+    /// The latest version of a subject whose metadata has every property `pairs` names with its value
+    /// (Confluent's GET /subjects/{subject}/metadata).
+    func latestVersion(_ subject: String, withMetadata pairs: [(String, String)], includeDeleted: Bool, state: RegistryState)
+        throws(RegistryError) -> SchemaStoreValue {
+        guard state.subjectExists(subject) else { throw .subjectNotFound(subject) }
+        let found = state.versions(of: subject, includeDeleted: includeDeleted).last { record in
+            pairs.allSatisfy { DataContracts.property($0.0, of: record.metadata) == $0.1 }
+        }
+        guard let found else { throw .schemaNotFound("Schema not found") }
+        return found
     }
 
     func setMode(_ mode: RegistryMode?, subject: String?, force: Bool) async throws {
@@ -278,17 +338,19 @@ public final class SchemaRegistry: Sendable {
         }
     }
 
-    /// Checks a schema against versions of a subject without registering it.
+    /// Checks a schema (with the data contract asked for) against versions of a subject without registering it.
     func checkCompatibility(
-        subject: String, versionText: String?, type: SchemaType, schema text: String, references: [SchemaReference]
+        subject: String, versionText: String?, type: SchemaType, schema text: String, references: [SchemaReference],
+        contract requested: DataContract = DataContract()
     ) async throws -> [String] {
         let state = await store.state
         let schema = try parse(type, text, references: references, state: state)
-        var previous: [(version: Int, schema: ParsedSchema)] = []
         let level = state.compatibility(for: subject)
+        let config = state.config(for: subject)
+        let live = state.versions(of: subject)
+        let contract = Self.effectiveContract(requested, config: config, latest: live.last)
         if let versionText {
             let record = try version(subject, versionText, includeDeleted: false, state: state)
-            previous = [(record.version, try parsed(id: record.id, state: state))]
             // A single named version is checked on its own, in the level's directions.
             let single: CompatibilityLevel
             switch level {
@@ -297,12 +359,9 @@ public final class SchemaRegistry: Sendable {
             case .fullTransitive: single = .full
             default: single = level
             }
-            return CompatibilityChecker.problems(level: single, new: schema, previous: previous)
+            return try compatibilityProblems(of: schema, contract: contract, against: [record], level: single, group: nil, state: state)
         }
-        for record in state.versions(of: subject) {
-            previous.append((record.version, try parsed(id: record.id, state: state)))
-        }
-        return CompatibilityChecker.problems(level: level, new: schema, previous: previous)
+        return try compatibilityProblems(of: schema, contract: contract, against: live, level: level, group: config.compatibilityGroup, state: state)
     }
 }
 

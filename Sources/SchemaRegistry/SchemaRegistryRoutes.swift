@@ -23,7 +23,7 @@ struct SchemaRegistryRoutes: Sendable {
     }
 
     /// Serves `path` for `method` and records it in `routes`.
-    private func route<Output: ResponseGenerator>(
+    func route<Output: ResponseGenerator>(
         _ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
         use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Output
     ) {
@@ -80,6 +80,15 @@ struct SchemaRegistryRoutes: Sendable {
                 let subject = try Self.subject(context)
                 let record = try registry.version(subject, try Self.parameter(context, "version"), includeDeleted: false, state: state)
                 return .array(state.referencedBy(subject: subject, version: record.version).map { .integer($0) })
+            }
+        }
+        route(router, .get, "/subjects/:subject/metadata") { request, context in
+            await handle {
+                let state = await registry.currentState()
+                let record = try registry.latestVersion(
+                    try Self.subject(context), withMetadata: Self.metadataQuery(request), includeDeleted: Self.flag(request, "deleted"),
+                    state: state)
+                return SchemaRegistry.versionJSON(record)
             }
         }
         route(router, .delete, "/subjects/:subject/versions/:version") { request, context in
@@ -140,6 +149,7 @@ struct SchemaRegistryRoutes: Sendable {
         var type: SchemaType
         var schema: String
         var references: [SchemaReference]
+        var contract: DataContract
         var id: Int?
         var version: Int?
     }
@@ -158,8 +168,9 @@ struct SchemaRegistryRoutes: Sendable {
             guard let reference = SchemaReference(json: value) else { throw RegistryError.invalidSchema("Invalid reference \(value.serialized)") }
             references.append(reference)
         }
+        let contract = DataContract(metadata: try DataContracts.metadata(body["metadata"]), ruleSet: try DataContracts.ruleSet(body["ruleSet"]))
         return SchemaRequest(
-            type: type, schema: text, references: references, id: body["id"]?.integerValue.map { Int($0) },
+            type: type, schema: text, references: references, contract: contract, id: body["id"]?.integerValue.map { Int($0) },
             version: body["version"]?.integerValue.map { Int($0) })
     }
 
@@ -167,7 +178,7 @@ struct SchemaRegistryRoutes: Sendable {
         let body = try await schemaRequest(request)
         let registered = try await registry.register(
             subject: subject, type: body.type, schema: body.schema, references: body.references,
-            normalize: Self.flag(request, "normalize"), id: body.id, version: body.version)
+            normalize: Self.flag(request, "normalize"), contract: body.contract, id: body.id, version: body.version)
         return .object([("id", .integer(registered.id))])
     }
 
@@ -178,7 +189,11 @@ struct SchemaRegistryRoutes: Sendable {
         let normalized = Self.flag(request, "normalize")
         let identity = try registry.identity(ofText: body.schema, type: body.type, references: body.references, state: state,
                                              normalized: normalized)
-        let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted"))
+        // A lookup without metadata (rule set) finds the schema whatever its version's; with it, only that.
+        let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted")).filter { record in
+            (body.contract.metadata.map { DataContracts.canonical($0) == record.metadata.map(DataContracts.canonical) } ?? true)
+                && (body.contract.ruleSet.map { DataContracts.canonical($0) == record.ruleSet.map(DataContracts.canonical) } ?? true)
+        }
         guard let record = try candidates.last(where: { try registry.identity(ofId: $0.id, state: state, normalized: normalized) == identity })
         else {
             throw RegistryError.schemaNotFound()
@@ -203,6 +218,8 @@ struct SchemaRegistryRoutes: Sendable {
         var members: [(String, JSONValue)] = []
         if stored.schemaType != .avro { members.append(("schemaType", .string(stored.schemaType.rawValue))) }
         if !stored.references.isEmpty { members.append(("references", .array(stored.references.map(\.json)))) }
+        if let metadata = stored.metadata { members.append(("metadata", metadata)) }
+        if let ruleSet = stored.ruleSet { members.append(("ruleSet", ruleSet)) }
         members.append(("schema", .string(schemaText)))
         return .object(members)
     }
@@ -230,113 +247,6 @@ struct SchemaRegistryRoutes: Sendable {
         return .array(result)
     }
 
-    // MARK: Config and mode
-
-    private func addConfigRoutes(to router: Router<BasicRequestContext>) {
-        route(router, .get, "/config") { _, _ in
-            await handle {
-                let state = await registry.currentState()
-                return .object([("compatibilityLevel", .string(state.compatibility(for: nil).rawValue))])
-            }
-        }
-        route(router, .put, "/config") { request, _ in
-            await handle {
-                let level = try await Self.compatibilityLevel(request)
-                try await registry.setCompatibility(level, subject: nil)
-                return .object([("compatibility", .string(level.rawValue))])
-            }
-        }
-        route(router, .delete, "/config") { _, _ in
-            await handle {
-                let previous = await registry.currentState().compatibility(for: nil)
-                try await registry.setCompatibility(nil, subject: nil)
-                return .object([("compatibilityLevel", .string(previous.rawValue))])
-            }
-        }
-        route(router, .get, "/config/:subject") { request, context in
-            await handle {
-                let subject = try Self.subject(context)
-                let state = await registry.currentState()
-                if let level = state.subjectCompatibility[subject] {
-                    return .object([("compatibilityLevel", .string(level.rawValue))])
-                }
-                guard Self.flag(request, "defaultToGlobal") else { throw RegistryError.subjectLevelCompatibilityNotConfigured(subject) }
-                return .object([("compatibilityLevel", .string(state.compatibility(for: nil).rawValue))])
-            }
-        }
-        route(router, .put, "/config/:subject") { request, context in
-            await handle {
-                let level = try await Self.compatibilityLevel(request)
-                try await registry.setCompatibility(level, subject: try Self.subject(context))
-                return .object([("compatibility", .string(level.rawValue))])
-            }
-        }
-        route(router, .delete, "/config/:subject") { _, context in
-            await handle {
-                let subject = try Self.subject(context)
-                guard let previous = await registry.currentState().subjectCompatibility[subject] else {
-                    throw RegistryError.subjectNotFound(subject)
-                }
-                try await registry.setCompatibility(nil, subject: subject)
-                return .object([("compatibilityLevel", .string(previous.rawValue))])
-            }
-        }
-        route(router, .get, "/mode") { _, _ in
-            await handle { .object([("mode", .string(await registry.currentState().mode(for: nil).rawValue))]) }
-        }
-        route(router, .put, "/mode") { request, _ in
-            await handle {
-                let mode = try await Self.mode(request)
-                try await registry.setMode(mode, subject: nil, force: Self.flag(request, "force"))
-                return .object([("mode", .string(mode.rawValue))])
-            }
-        }
-        route(router, .delete, "/mode") { _, _ in
-            await handle {
-                let previous = await registry.currentState().mode(for: nil)
-                try await registry.setMode(nil, subject: nil, force: true)
-                return .object([("mode", .string(previous.rawValue))])
-            }
-        }
-        route(router, .get, "/mode/:subject") { request, context in
-            await handle {
-                let subject = try Self.subject(context)
-                let state = await registry.currentState()
-                if let mode = state.subjectMode[subject] { return .object([("mode", .string(mode.rawValue))]) }
-                guard Self.flag(request, "defaultToGlobal") else { throw RegistryError.subjectLevelModeNotConfigured(subject) }
-                return .object([("mode", .string(state.mode(for: nil).rawValue))])
-            }
-        }
-        route(router, .put, "/mode/:subject") { request, context in
-            await handle {
-                let mode = try await Self.mode(request)
-                try await registry.setMode(mode, subject: try Self.subject(context), force: Self.flag(request, "force"))
-                return .object([("mode", .string(mode.rawValue))])
-            }
-        }
-        route(router, .delete, "/mode/:subject") { _, context in
-            await handle {
-                let subject = try Self.subject(context)
-                guard let previous = await registry.currentState().subjectMode[subject] else { throw RegistryError.subjectNotFound(subject) }
-                try await registry.setMode(nil, subject: subject, force: true)
-                return .object([("mode", .string(previous.rawValue))])
-            }
-        }
-    }
-
-    private static func compatibilityLevel(_ request: Request) async throws -> CompatibilityLevel {
-        let body = try await body(request)
-        let text = body["compatibility"]?.stringValue ?? body["compatibilityLevel"]?.stringValue ?? ""
-        guard let level = CompatibilityLevel(rawValue: text.uppercased()) else { throw RegistryError.invalidCompatibilityLevel(text) }
-        return level
-    }
-
-    private static func mode(_ request: Request) async throws -> RegistryMode {
-        let text = try await body(request)["mode"]?.stringValue ?? ""
-        guard let mode = RegistryMode(rawValue: text.uppercased()) else { throw RegistryError.invalidMode(text) }
-        return mode
-    }
-
     // MARK: Compatibility
 
     private func addCompatibilityRoutes(to router: Router<BasicRequestContext>) {
@@ -355,7 +265,8 @@ struct SchemaRegistryRoutes: Sendable {
         let problems: [String]
         do {
             problems = try await registry.checkCompatibility(
-                subject: subject, versionText: version, type: body.type, schema: body.schema, references: body.references)
+                subject: subject, versionText: version, type: body.type, schema: body.schema, references: body.references,
+                contract: body.contract)
         } catch let error as RegistryError where error.code == 40401 && version == nil {
             problems = []
         }
@@ -366,16 +277,24 @@ struct SchemaRegistryRoutes: Sendable {
 
     // MARK: Plumbing
 
-    private static func flag(_ request: Request, _ name: String) -> Bool {
+    /// The `key=...&value=...` pairs of a metadata lookup, in order.
+    private static func metadataQuery(_ request: Request) throws -> [(String, String)] {
+        let keys = request.uri.queryParameters.getAll("key").map { String($0).removingPercentEncoding ?? String($0) }
+        let values = request.uri.queryParameters.getAll("value").map { String($0).removingPercentEncoding ?? String($0) }
+        guard keys.count == values.count else { throw RegistryError(code: 42201, message: "Invalid metadata: each key needs a value") }
+        return Array(zip(keys, values))
+    }
+
+    static func flag(_ request: Request, _ name: String) -> Bool {
         request.uri.queryParameters[name[...]].map { $0.lowercased() == "true" } ?? false
     }
 
-    private static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
+    static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
         guard let value = context.parameters.get(name) else { throw RegistryError(code: 404, message: "HTTP 404 Not Found") }
         return value.removingPercentEncoding ?? value
     }
 
-    private static func subject(_ context: BasicRequestContext) throws -> String {
+    static func subject(_ context: BasicRequestContext) throws -> String {
         try parameter(context, "subject")
     }
 
@@ -385,7 +304,7 @@ struct SchemaRegistryRoutes: Sendable {
     }
 
     /// The request body as JSON; an unreadable body is 422 as in Confluent's registry.
-    private static func body(_ request: Request) async throws -> JSONValue {
+    static func body(_ request: Request) async throws -> JSONValue {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -412,7 +331,7 @@ struct SchemaRegistryRoutes: Sendable {
 }
 
 /// Runs a handler and turns its answer, or its error, into a response.
-private func handle(_ body: () async throws -> JSONValue) async -> Response {
+func handle(_ body: () async throws -> JSONValue) async -> Response {
     do {
         return SchemaRegistryRoutes.json(try await body())
     } catch let error as RegistryError {

@@ -89,6 +89,9 @@ struct SchemaStoreValue: Hashable, Sendable {
     var schemaType: SchemaType
     var schema: String
     var references: [SchemaReference]
+    /// The version's data contract (`metadata` and `ruleSet`, Confluent 7.4+), as given.
+    var metadata: JSONValue?
+    var ruleSet: JSONValue?
     var deleted: Bool
 
     var serialized: String {
@@ -98,19 +101,29 @@ struct SchemaStoreValue: Hashable, Sendable {
         // Confluent leaves the type out for AVRO, and readers take a missing type as AVRO.
         if schemaType != .avro { members.append(("schemaType", .string(schemaType.rawValue))) }
         if !references.isEmpty { members.append(("references", .array(references.map(\.json)))) }
+        if let metadata { members.append(("metadata", metadata)) }
+        if let ruleSet { members.append(("ruleSet", ruleSet)) }
         members.append(("schema", .string(schema)))
         members.append(("deleted", .bool(deleted)))
         return JSONValue.object(members).serialized
     }
 
-    init(subject: String, version: Int, id: Int, schemaType: SchemaType, schema: String, references: [SchemaReference], deleted: Bool) {
+    init(subject: String, version: Int, id: Int, schemaType: SchemaType, schema: String, references: [SchemaReference],
+         metadata: JSONValue? = nil, ruleSet: JSONValue? = nil, deleted: Bool) {
         self.subject = subject
         self.version = version
         self.id = id
         self.schemaType = schemaType
         self.schema = schema
         self.references = references
+        self.metadata = metadata
+        self.ruleSet = ruleSet
         self.deleted = deleted
+    }
+
+    /// What its id names: the same for every subject version that uses the id.
+    var stored: StoredSchema {
+        StoredSchema(schemaType: schemaType, schema: schema, references: references, metadata: metadata, ruleSet: ruleSet)
     }
 
     init?(parsing text: String) {
@@ -120,9 +133,12 @@ struct SchemaStoreValue: Hashable, Sendable {
         else { return nil }
         let type = json["schemaType"]?.stringValue.flatMap(SchemaType.init(rawValue:)) ?? .avro
         let references = json["references"]?.arrayValue?.compactMap(SchemaReference.init(json:)) ?? []
+        // Another registry may have written `"sensitive": []` and the like, which mean nothing.
+        let metadata = json["metadata"].flatMap(DataContracts.withoutEmptyMembers)
+        let ruleSet = json["ruleSet"].flatMap(DataContracts.withoutEmptyMembers)
         self.init(
             subject: subject, version: Int(version), id: Int(id), schemaType: type, schema: schema,
-            references: references, deleted: json["deleted"]?.boolValue ?? false)
+            references: references, metadata: metadata, ruleSet: ruleSet, deleted: json["deleted"]?.boolValue ?? false)
     }
 }
 
@@ -130,7 +146,12 @@ struct SchemaStoreValue: Hashable, Sendable {
 /// `{"subject":"s","version":3}` for DELETE_SUBJECT.
 enum SchemaStoreValues {
     static func config(_ level: CompatibilityLevel) -> String {
-        JSONValue.object([("compatibilityLevel", .string(level.rawValue))]).serialized
+        config(RegistryConfig(compatibilityLevel: level))
+    }
+
+    /// A CONFIG value as Confluent's ConfigValue writes it.
+    static func config(_ config: RegistryConfig) -> String {
+        JSONValue.object(config.members(levelName: "compatibilityLevel")).serialized
     }
 
     static func mode(_ mode: RegistryMode) -> String {
@@ -141,8 +162,11 @@ enum SchemaStoreValues {
         JSONValue.object([("subject", .string(subject)), ("version", .integer(version))]).serialized
     }
 
-    static func parseConfig(_ text: String) -> CompatibilityLevel? {
-        (try? JSONParser.parse(text))?["compatibilityLevel"]?.stringValue.flatMap(CompatibilityLevel.init(rawValue:))
+    /// A CONFIG value; members that cannot be read are left out, as a reader of another registry's topic should.
+    static func parseConfig(_ text: String) -> RegistryConfig? {
+        guard let json = try? JSONParser.parse(text) else { return nil }
+        if let config = try? RegistryConfig(json: json) { return config }
+        return RegistryConfig(compatibilityLevel: json["compatibilityLevel"]?.stringValue.flatMap(CompatibilityLevel.init(rawValue:)))
     }
 
     static func parseMode(_ text: String) -> RegistryMode? {

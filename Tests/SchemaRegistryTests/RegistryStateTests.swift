@@ -95,6 +95,45 @@ struct RegistryStateTests {
         #expect(state.mode(for: "s") == .readWrite)
     }
 
+    @Test func dataContractsAreWrittenReadAndPartOfTheIdentity() throws {
+        let metadata = try JSONParser.parse(#"{"properties":{"owner":"a"},"sensitive":[]}"#)
+        let rules = try JSONParser.parse(#"{"domainRules":[{"name":"r","type":"CEL","mode":"WRITE","disabled":false}]}"#)
+        let record = SchemaStoreValue(subject: "s", version: 1, id: 1, schemaType: .avro, schema: #""int""#, references: [],
+                                      metadata: metadata, ruleSet: rules, deleted: false)
+        // Confluent's field order: metadata and ruleSet before the schema.
+        #expect(record.serialized.contains(#""id":1,"metadata":{"properties":{"owner":"a"},"sensitive":[]},"ruleSet":"#))
+        let read = try #require(SchemaStoreValue(parsing: record.serialized))
+        #expect(read.metadata == (try JSONParser.parse(#"{"properties":{"owner":"a"}}"#)), "empty members mean nothing")
+        #expect(read.ruleSet == (try JSONParser.parse(#"{"domainRules":[{"name":"r","type":"CEL","mode":"WRITE"}]}"#)))
+        var state = state()
+        state.apply(key: .schema(subject: "s", version: 1), value: value("s", 1, 1))
+        var second = record
+        (second.version, second.id) = (2, 2)
+        state.apply(key: .schema(subject: "s", version: 2), value: second.serialized)
+        // The same schema text under two ids: one without a contract, one with.
+        #expect(state.idByIdentity.count == 2)
+        #expect(state.schemasById[2]?.metadata?["properties"]?["owner"] == .string("a"))
+        state.apply(key: .schema(subject: "s", version: 2), value: nil)
+        #expect(state.idByIdentity.count == 1, "the contract's key goes with its last user")
+    }
+
+    @Test func configsWithDataContractMembers() throws {
+        var state = state()
+        let config = try RegistryConfig(json: JSONParser.parse(
+            #"{"compatibility":"FULL","compatibilityGroup":"major","defaultMetadata":{"properties":{"a":"1"}},"overrideRuleSet":{"domainRules":[{"name":"x","type":"CEL"}]}}"#))
+        state.apply(key: .config(subject: "s"), value: SchemaStoreValues.config(config))
+        state.apply(key: .config(subject: nil), value: SchemaStoreValues.config(RegistryConfig(compatibilityLevel: CompatibilityLevel.none)))
+        #expect(state.subjectConfig["s"] == config)
+        #expect(state.config(for: "s").compatibilityGroup == "major")
+        #expect(state.config(for: "t").compatibilityLevel == CompatibilityLevel.none)
+        #expect(SchemaStoreValues.config(config).hasPrefix(#"{"compatibilityLevel":"FULL","compatibilityGroup":"major","defaultMetadata":"#))
+        // Defaults under the version's own metadata, overrides over it.
+        let merged = DataContracts.mergeMetadata([
+            try JSONParser.parse(#"{"properties":{"a":"default","b":"default"}}"#), try JSONParser.parse(#"{"properties":{"a":"own"}}"#),
+            try JSONParser.parse(#"{"properties":{"b":"override"},"sensitive":["s"]}"#)])
+        #expect(DataContracts.canonical(try #require(merged)) == #"{"properties":{"a":"own","b":"override"},"sensitive":["s"]}"#)
+    }
+
     @Test func unreadableValuesAreSkipped() {
         var state = state()
         state.apply(key: .schema(subject: "s", version: 1), value: "{not json")
