@@ -159,7 +159,8 @@ struct JSONSchemaComparison {
             return
         }
         if writerValue.boolValue == true {
-            problems.append("{errorType:'TYPE_NARROWED', path:'\(path)'}")
+            // A schema where any value went before (Confluent's SCHEMA_ADDED).
+            problems.append("{errorType:'SCHEMA_ADDED', path:'\(path)'}")
             return
         }
         switch (split(readerNode), split(writerNode)) {
@@ -293,8 +294,12 @@ struct JSONSchemaComparison {
         let writer = writerNode.value
         if let readerTypes = Self.types(of: reader) {
             let writerTypes = Self.types(of: writer) ?? Self.typeNames
-            for type in writerTypes where !readerTypes.contains(type) && !(type == "integer" && readerTypes.contains("number")) {
-                problems.append("{errorType:'TYPE_NARROWED', description:'type \(type) no longer accepted', path:'\(path)'}")
+            let accepted = { (type: String) in readerTypes.contains(type) || (type == "integer" && readerTypes.contains("number")) }
+            // Confluent's names: TYPE_NARROWED when some of the writer's types are still read, else TYPE_CHANGED.
+            let narrowed = writerTypes.contains(where: accepted) || (writerTypes.contains("number") && readerTypes.contains("integer"))
+            let kind = narrowed ? "TYPE_NARROWED" : "TYPE_CHANGED"
+            for type in writerTypes.sorted() where !accepted(type) {
+                problems.append("{errorType:'\(kind)', description:'type \(type) no longer accepted', path:'\(path)'}")
             }
         }
         if let readerEnum = reader["enum"]?.arrayValue {
@@ -309,7 +314,8 @@ struct JSONSchemaComparison {
         if let readerConst = reader["const"] {
             let writerValues = writer["const"].map { [$0] } ?? writer["enum"]?.arrayValue
             if writerValues.map({ $0.contains { $0 != readerConst } }) ?? true {
-                problems.append("{errorType:'CONST_CHANGED', path:'\(path)/const'}")
+                // Confluent takes a const as an enum of one value.
+                problems.append("{errorType:'ENUM_ARRAY_CHANGED', path:'\(path)/const'}")
             }
         }
         for (keyword, larger) in [
@@ -378,13 +384,18 @@ struct JSONSchemaComparison {
                 compare(readerChild, writerPattern, path: propertyPath, problems: &problems)
             } else if Self.isOpen(writer) {
                 if !Self.isTrivial(self.reader.dereferenced(readerChild).value) {
-                    problems.append("{errorType:'PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL', path:'\(propertyPath)'}")
+                    let kind = readerRequired.contains(name) ? "REQUIRED_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL" : "OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL"
+                    problems.append("{errorType:'\(kind)', path:'\(propertyPath)'}")
                 }
             } else if let (additional, keyword) = Self.additional(writer), additional.isObject {
                 compare(readerChild, child(writerNode, additional, keyword), path: propertyPath, problems: &problems)
             }
             if readerRequired.contains(name), !writerRequired.contains(name), readerProperty["default"] == nil {
-                problems.append("{errorType:'REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL', path:'\(propertyPath)'}")
+                // A property the writer had, now required (REQUIRED_ATTRIBUTE_ADDED), or a new required one.
+                let existed = writerProperties.contains { $0.0 == name }
+                problems.append(existed
+                    ? "{errorType:'REQUIRED_ATTRIBUTE_ADDED', path:'\(path)/required/\(segment)'}"
+                    : "{errorType:'REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL', path:'\(propertyPath)'}")
             }
         }
         for (name, writerProperty) in writerProperties where !readerProperties.contains(where: { $0.0 == name }) {
@@ -516,13 +527,22 @@ struct JSONSchemaComparison {
         }
         if let readerRest = readerTuple.rest {
             let writerRest = writerTuple.rest ?? .bool(true)
-            compare(child(readerNode, readerRest, readerTuple.restKeyword), child(writerNode, writerRest, writerTuple.restKeyword),
-                    path: "\(path)/\(readerTuple.restKeyword)", problems: &problems)
+            if readerRest.boolValue == false, writerRest.boolValue != false {
+                // No more items than those listed, where more were allowed (Confluent's ADDITIONAL_ITEMS_REMOVED).
+                problems.append("{errorType:'ADDITIONAL_ITEMS_REMOVED', path:'\(path)/\(readerTuple.restKeyword)'}")
+            } else {
+                compare(child(readerNode, readerRest, readerTuple.restKeyword), child(writerNode, writerRest, writerTuple.restKeyword),
+                        path: "\(path)/\(readerTuple.restKeyword)", problems: &problems)
+            }
         }
         // `additionalItems` beside no item list validates nothing, but Confluent's registry compares it all the same
         // (ADDITIONAL_ITEMS_REMOVED, TYPE_CHANGED): so does this.
         if readerTuple.restKeyword != "additionalItems", let readerAdditional = readerNode.value["additionalItems"] {
             let writerAdditional = writerNode.value["additionalItems"] ?? .bool(true)
+            if readerAdditional.boolValue == false, writerAdditional.boolValue != false {
+                problems.append("{errorType:'ADDITIONAL_ITEMS_REMOVED', path:'\(path)/additionalItems'}")
+                return
+            }
             compare(child(readerNode, readerAdditional, "additionalItems"), child(writerNode, writerAdditional, "additionalItems"),
                     path: "\(path)/additionalItems", problems: &problems)
         }

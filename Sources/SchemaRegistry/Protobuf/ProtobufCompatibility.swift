@@ -25,6 +25,9 @@ enum ProtobufCompatibility {
         var comparison = Comparison(reader: ProtobufSymbols(reader), writer: ProtobufSymbols(writer))
         var problems: [String] = []
         let readerMessages = reader.messagesByFullName
+        if reader.package != writer.package {
+            problems.append("{errorType:'PACKAGE_CHANGED', description:'The package changed from \(writer.package ?? "none") to \(reader.package ?? "none")'}")
+        }
         var roots: [Comparison.Pair] = []
         comparison.budget = extraFieldBudget + reader.messagesByFullName.values.reduce(0) { $0 + $1.fields.count }
             + writer.messagesByFullName.values.reduce(0) { $0 + $1.fields.count }
@@ -135,8 +138,10 @@ enum ProtobufCompatibility {
                 let (from, to) = (Self.labelKind(writerField.label), Self.labelKind(readerField.label))
                 let lengthDelimited = readerKind.isLengthDelimited && writerKind.isLengthDelimited
                 if from != to, !(lengthDelimited && Set([from, to]) == ["", "repeated"]) {
+                    // Confluent's FIELD_NUMERIC_LABEL_CHANGED for numbers, whose repeated form is packed.
+                    let kind = readerKind.isNumeric && writerKind.isNumeric ? "FIELD_NUMERIC_LABEL_CHANGED" : "FIELD_LABEL_CHANGED"
                     problems.append(
-                        "{errorType:'FIELD_LABEL_CHANGED', description:'The label of field \(path) (number \(writerField.number)) changed from \(from.isEmpty ? "singular" : from) to \(to.isEmpty ? "singular" : to)'}")
+                        "{errorType:'\(kind)', description:'The label of field \(path) (number \(writerField.number)) changed from \(from.isEmpty ? "singular" : from) to \(to.isEmpty ? "singular" : to)'}")
                 }
             }
             for readerField in readerMessage.fields where readerField.label == "required" && writerByNumber[readerField.number] == nil {
@@ -202,8 +207,9 @@ enum ProtobufCompatibility {
             case let (.scalar(scalar), .enumeration), let (.enumeration, .scalar(scalar)):
                 return varints.contains(scalar) ? .reads : .changed("FIELD_KIND_CHANGED")
             case let (.map(readerKey, readerValue), .map(writerKey, writerValue)):
-                guard readerKey == writerKey else { return .changed("FIELD_NAMED_TYPE_CHANGED") }
-                if case .changed = change(to: readerValue, from: writerValue) { return .changed("FIELD_NAMED_TYPE_CHANGED") }
+                // A map is a repeated entry message of a key and a value field: a change to either is reported as
+                // that field's change, as Confluent reports it.
+                guard readerKey == writerKey else { return .changed("FIELD_SCALAR_KIND_CHANGED") }
                 return change(to: readerValue, from: writerValue)
             case (.unresolved, _), (_, .unresolved):
                 if case .scalar = reader { return .changed("FIELD_KIND_CHANGED") }
@@ -242,6 +248,15 @@ enum ProtobufCompatibility {
             case let .scalar(name), let .message(name), let .enumeration(name), let .unresolved(name):
                 return name.split(separator: ".").last.map(String.init) ?? name
             case .map: return "map"
+            }
+        }
+
+        /// Numbers and enums, written as varints or fixed-size values (packed when repeated).
+        var isNumeric: Bool {
+            switch self {
+            case let .scalar(name): return name != "string" && name != "bytes"
+            case .enumeration: return true
+            default: return false
             }
         }
 
