@@ -12,7 +12,7 @@ struct SchemasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schemas",
         abstract: "Manage schemas in a schema registry (Confluent's REST API).",
-        subcommands: [List.self, Get.self, Register.self, Check.self, Delete.self])
+        subcommands: [List.self, Get.self, Register.self, Check.self, Delete.self, Import.self])
 
     struct RegistryOptions: ParsableArguments {
         @Option(name: .customLong("registry-url"), help: "The registry's URL (SCHEMA_REGISTRY_URL, default http://localhost:8081).")
@@ -27,20 +27,7 @@ struct SchemasCommand: AsyncParsableCommand {
 
         /// Sends a request and prints the answer; an error answer goes to stderr with a non-zero exit.
         func call(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws {
-            let response: RESTClient.Response
-            do {
-                response = try await RESTClient.send(method: method, url: baseURL, path: path, body: body, caFile: cacert)
-            } catch let failure as RESTClient.Failure {
-                throw ValidationError("\(failure)")
-            } catch {
-                printError("Error: cannot reach \(baseURL): \(ConnectorsCommand.describe(error))")
-                throw ExitCode.failure
-            }
-            guard response.status < 300 else {
-                printError("Error: \(response.body)")
-                throw ExitCode.failure
-            }
-            print(response.body)
+            print(try await send(method, path, body: body))
         }
     }
 
