@@ -103,10 +103,15 @@ struct AvroCompatibility {
                 report("NAME_MISMATCH", "\(path)/name", "The name of the schema has changed (path '\(path)/name')")
                 return
             }
+            // Writer fields by name, looked up once per reader field (a scan each was quadratic in the fields).
+            var writerIndex: [String: Int] = [:]
+            for (index, field) in writerFields.enumerated() where writerIndex[field.name] == nil { writerIndex[field.name] = index }
             for (index, field) in readerFields.enumerated() {
                 let fieldPath = "\(path)/fields/\(index)"
-                if let writerField = writerFields.first(where: { $0.name == field.name })
-                    ?? writerFields.first(where: { field.aliases.contains($0.name) }) {
+                // By name, else the first writer field (in the writer's order) that one of the reader's aliases names.
+                let found = writerIndex[field.name] ?? field.aliases.compactMap { writerIndex[$0] }.min()
+                if let found {
+                    let writerField = writerFields[found]
                     compare(field.type, writerField.type, path: "\(fieldPath)/type")
                 } else if field.defaultValue == nil {
                     report(

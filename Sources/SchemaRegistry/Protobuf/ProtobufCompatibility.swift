@@ -89,8 +89,9 @@ enum ProtobufCompatibility {
                 }
                 let before = problems.count
                 linkTarget = pair
-                compareFields(writerMessage, readerMessage, writerName: pair.writer, readerName: pair.reader)
-                compareOneofs(writerMessage, readerMessage, name: pair.reader)
+                let writerByNumber = Dictionary(writerMessage.fields.map { ($0.number, $0) }) { first, _ in first }
+                compareFields(writerMessage, readerMessage, writerByNumber, writerName: pair.writer, readerName: pair.reader)
+                compareOneofs(writerByNumber, readerMessage, name: pair.reader)
                 if problems.count > before { hasProblems.insert(pair) }
                 pending += (links[pair] ?? []).map(\.pair)
             }
@@ -111,11 +112,11 @@ enum ProtobufCompatibility {
         }
 
         private mutating func compareFields(_ writerMessage: ProtobufSchema.Message, _ readerMessage: ProtobufSchema.Message,
-                                            writerName: String, readerName: String) {
+                                            _ writerByNumber: [Int: ProtobufSchema.Field], writerName: String, readerName: String) {
             let readerByNumber = Dictionary(readerMessage.fields.map { ($0.number, $0) }) { first, _ in first }
-            let writerByNumber = Dictionary(writerMessage.fields.map { ($0.number, $0) }) { first, _ in first }
             for writerField in writerMessage.fields {
-                let path = "\(readerName).\(writerField.name)"
+                // Messages are written only for problems: most fields have none.
+                var path: String { "\(readerName).\(writerField.name)" }
                 guard let readerField = readerByNumber[writerField.number] else {
                     if writerField.label == "required" {
                         problems.append("{errorType:'REQUIRED_FIELD_REMOVED', description:'The required field \(path) (number \(writerField.number)) was removed'}")
@@ -124,9 +125,13 @@ enum ProtobufCompatibility {
                     }
                     continue
                 }
+                if readerField.type == writerField.type, readerField.label == writerField.label,
+                    ProtobufValidation.scalarTypes.contains(readerField.type) {
+                    continue  // the same scalar field: nothing to compare
+                }
                 let readerKind = Kind(readerField.type, scope: readerName, symbols: reader)
                 let writerKind = Kind(writerField.type, scope: writerName, symbols: writer)
-                let description = "The type of field \(path) (number \(writerField.number)) changed from \(writerField.type) to \(readerField.type)"
+                var description: String { "The type of field \(path) (number \(writerField.number)) changed from \(writerField.type) to \(readerField.type)" }
                 switch change(to: readerKind, from: writerKind) {
                 case .reads:
                     break
@@ -158,8 +163,7 @@ enum ProtobufCompatibility {
         /// Fields that now share a oneof: those of one former oneof (renamed or not) may, and one field from outside
         /// may join a new oneof; several from outside (MULTIPLE_FIELDS_MOVED_TO_ONEOF) or fields from different
         /// places (FIELD_MOVED_TO_EXISTING_ONEOF) may not.
-        private mutating func compareOneofs(_ writerMessage: ProtobufSchema.Message, _ readerMessage: ProtobufSchema.Message, name: String) {
-            let writerByNumber = Dictionary(writerMessage.fields.map { ($0.number, $0) }) { first, _ in first }
+        private mutating func compareOneofs(_ writerByNumber: [Int: ProtobufSchema.Field], _ readerMessage: ProtobufSchema.Message, name: String) {
             var oneofNames: [String] = []
             for field in readerMessage.fields { if let oneof = field.oneof, !oneofNames.contains(oneof) { oneofNames.append(oneof) } }
             for oneof in oneofNames {
