@@ -33,10 +33,15 @@ struct AvroCompatibility {
         }
         let readerBase = readerNode.base
         let writerBase = writerNode.base
+        // The same type without named types in it reads itself (most fields of two versions of a record).
+        if readerBase == writerBase, !readerBase.holdsNamedTypes { return }
         if case let .union(writerBranches) = writerBase {
             for (index, branch) in writerBranches.enumerated() {
                 guard case .union = readerBase else {
                     compare(readerBase, branch, path: "\(path)/\(index)")
+                    continue
+                }
+                if case let .union(readerBranches) = readerBase, readerBranches.contains(branch.base), !branch.holdsNamedTypes {
                     continue
                 }
                 if !canRead(readerBase, branch) {
@@ -142,6 +147,20 @@ struct AvroCompatibility {
             }
         default:
             report("TYPE_MISMATCH", path, "The type (path '\(path)') of a field in the new schema does not match with the old schema")
+        }
+    }
+}
+
+extension AvroSchema.Node {
+    /// Whether a record, enum or fixed is anywhere in it (those are compared by their definitions, not their names).
+    var holdsNamedTypes: Bool {
+        switch self {
+        case .named: return true
+        case let .array(items): return items.holdsNamedTypes
+        case let .map(values): return values.holdsNamedTypes
+        case let .union(branches): return branches.contains { $0.holdsNamedTypes }
+        case let .logical(node, _): return node.holdsNamedTypes
+        default: return false
         }
     }
 }
