@@ -25,10 +25,10 @@ struct AvroCompatibility {
         problems.append("{errorType:'\(type)', description:'\(description)', path:'\(path.isEmpty ? "/" : path)'}")
     }
 
-    private mutating func compare(_ readerNode: AvroSchema.Node, _ writerNode: AvroSchema.Node, path: String) {
+    private mutating func compare(_ readerNode: AvroSchema.Node, _ writerNode: AvroSchema.Node, path: @autoclosure () -> String) {
         steps += 1
         guard steps <= Self.maximumSteps else {
-            if steps == Self.maximumSteps + 1 { report("TOO_COMPLEX", path, "The schemas are too complex to compare") }
+            if steps == Self.maximumSteps + 1 { report("TOO_COMPLEX", path(), "The schemas are too complex to compare") }
             return
         }
         let readerBase = readerNode.base
@@ -38,7 +38,7 @@ struct AvroCompatibility {
         if case let .union(writerBranches) = writerBase {
             for (index, branch) in writerBranches.enumerated() {
                 guard case .union = readerBase else {
-                    compare(readerBase, branch, path: "\(path)/\(index)")
+                    compare(readerBase, branch, path: "\(path())/\(index)")
                     continue
                 }
                 if case let .union(readerBranches) = readerBase, readerBranches.contains(branch.base), !branch.holdsNamedTypes {
@@ -46,15 +46,15 @@ struct AvroCompatibility {
                 }
                 if !canRead(readerBase, branch) {
                     report(
-                        "MISSING_UNION_BRANCH", "\(path)/\(index)",
-                        "The new schema is missing a type inside a union field at path '\(path)/\(index)' in the old schema")
+                        "MISSING_UNION_BRANCH", "\(path())/\(index)",
+                        "The new schema is missing a type inside a union field at path '\(path())/\(index)' in the old schema")
                 }
             }
             return
         }
         if case let .union(readerBranches) = readerBase {
             if readerBranches.contains(where: { canRead($0, writerBase) }) { return }
-            report("MISSING_UNION_BRANCH", path, "The new schema is missing a type inside a union field at path '\(path)'")
+            report("MISSING_UNION_BRANCH", path(), "The new schema is missing a type inside a union field at path '\(path())'")
             return
         }
         switch (readerBase, writerBase) {
@@ -65,15 +65,15 @@ struct AvroCompatibility {
             (.string, .bytes), (.bytes, .string):
             return
         case let (.array(readerItems), .array(writerItems)):
-            compare(readerItems, writerItems, path: "\(path)/items")
+            compare(readerItems, writerItems, path: "\(path())/items")
         case let (.map(readerValues), .map(writerValues)):
-            compare(readerValues, writerValues, path: "\(path)/values")
+            compare(readerValues, writerValues, path: "\(path())/values")
         case let (.named(readerName), .named(writerName)):
-            compareNamed(readerName, writerName, path: path)
+            compareNamed(readerName, writerName, path: path())
         default:
             report(
-                "TYPE_MISMATCH", path,
-                "The type (path '\(path)') of a field in the new schema does not match with the old schema")
+                "TYPE_MISMATCH", path(),
+                "The type (path '\(path())') of a field in the new schema does not match with the old schema")
         }
     }
 
@@ -94,9 +94,9 @@ struct AvroCompatibility {
             || readerType.aliases.contains { $0.split(separator: ".").last.map(String.init) == writerType.shortName }
     }
 
-    private mutating func compareNamed(_ readerName: String, _ writerName: String, path: String) {
+    private mutating func compareNamed(_ readerName: String, _ writerName: String, path: @autoclosure () -> String) {
         guard let readerType = reader.namedTypes[readerName], let writerType = writer.namedTypes[writerName] else {
-            report("TYPE_MISMATCH", path, "Unknown named type at path '\(path)'")
+            report("TYPE_MISMATCH", path(), "Unknown named type at path '\(path())'")
             return
         }
         let pair = "\(readerName)\u{0}\(writerName)"
@@ -105,14 +105,15 @@ struct AvroCompatibility {
         switch (readerType.kind, writerType.kind) {
         case let (.record(readerFields), .record(writerFields)):
             guard namesMatch(readerType, writerType) else {
-                report("NAME_MISMATCH", "\(path)/name", "The name of the schema has changed (path '\(path)/name')")
+                report("NAME_MISMATCH", "\(path())/name", "The name of the schema has changed (path '\(path())/name')")
                 return
             }
             // Writer fields by name, looked up once per reader field (a scan each was quadratic in the fields).
             var writerIndex: [String: Int] = [:]
             for (index, field) in writerFields.enumerated() where writerIndex[field.name] == nil { writerIndex[field.name] = index }
             for (index, field) in readerFields.enumerated() {
-                let fieldPath = "\(path)/fields/\(index)"
+                // Built only for a problem: most fields have none.
+                var fieldPath: String { "\(path())/fields/\(index)" }
                 // By name, else the first writer field (in the writer's order) that one of the reader's aliases names.
                 let found = writerIndex[field.name] ?? field.aliases.compactMap { writerIndex[$0] }.min()
                 if let found {
@@ -126,27 +127,27 @@ struct AvroCompatibility {
             }
         case let (.enumeration(readerSymbols, readerDefault), .enumeration(writerSymbols, _)):
             guard namesMatch(readerType, writerType) else {
-                report("NAME_MISMATCH", "\(path)/name", "The name of the schema has changed (path '\(path)/name')")
+                report("NAME_MISMATCH", "\(path())/name", "The name of the schema has changed (path '\(path())/name')")
                 return
             }
             let missing = writerSymbols.filter { !readerSymbols.contains($0) }
             if !missing.isEmpty, readerDefault == nil {
                 report(
-                    "MISSING_ENUM_SYMBOLS", "\(path)/symbols",
-                    "The new schema is missing enum symbols '\(missing)' at path '\(path)/symbols' in the old schema")
+                    "MISSING_ENUM_SYMBOLS", "\(path())/symbols",
+                    "The new schema is missing enum symbols '\(missing)' at path '\(path())/symbols' in the old schema")
             }
         case let (.fixed(readerSize), .fixed(writerSize)):
             guard namesMatch(readerType, writerType) else {
-                report("NAME_MISMATCH", "\(path)/name", "The name of the schema has changed (path '\(path)/name')")
+                report("NAME_MISMATCH", "\(path())/name", "The name of the schema has changed (path '\(path())/name')")
                 return
             }
             if readerSize != writerSize {
                 report(
-                    "FIXED_SIZE_MISMATCH", "\(path)/size",
-                    "The size of FIXED type field at path '\(path)/size' in the new schema does not match with the old schema")
+                    "FIXED_SIZE_MISMATCH", "\(path())/size",
+                    "The size of FIXED type field at path '\(path())/size' in the new schema does not match with the old schema")
             }
         default:
-            report("TYPE_MISMATCH", path, "The type (path '\(path)') of a field in the new schema does not match with the old schema")
+            report("TYPE_MISMATCH", path(), "The type (path '\(path())') of a field in the new schema does not match with the old schema")
         }
     }
 }
