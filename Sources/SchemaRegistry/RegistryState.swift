@@ -13,16 +13,17 @@ public struct StoredSchema: Hashable, Sendable {
 struct RegistryState: Sendable {
     /// Versions of each subject, including soft-deleted ones.
     private(set) var subjects: [String: [Int: SchemaStoreValue]] = [:]
-    /// The schema each id names; an id stays while any version (even soft-deleted) uses it.
-    private(set) var schemasById: [Int: StoredSchema] = [:]
+    /// The schema each id of each context names; an id stays while any version (even soft-deleted) uses it.
+    private(set) var schemasById: [SchemaId: StoredSchema] = [:]
     /// Which subject versions use each id.
-    private(set) var usersOfId: [Int: Set<SubjectVersion>] = [:]
-    /// The id already given to a schema of the same identity (format, normalized text, references) and data
-    /// contract (`DataContracts.contractKey`).
+    private(set) var usersOfId: [SchemaId: Set<SubjectVersion>] = [:]
+    /// The id already given in a context (the key's first part) to a schema of the same identity (format,
+    /// normalized text, references) and data contract (`DataContracts.contractKey`).
     private(set) var idByIdentity: [String: Int] = [:]
     /// Each id's identity without its data contract.
-    private(set) var identityById: [Int: String] = [:]
-    private(set) var maximumId = 0
+    private(set) var identityById: [SchemaId: String] = [:]
+    /// The highest id of each context: ids are counted per context (`RegistryContexts`).
+    private(set) var maximumIds: [String: Int] = [:]
     /// The global config and each subject's own (compatibility level, group, metadata and rule set defaults).
     private(set) var globalConfig = RegistryConfig()
     private(set) var subjectConfig: [String: RegistryConfig] = [:]
@@ -75,30 +76,54 @@ struct RegistryState: Sendable {
     private mutating func addVersion(_ record: SchemaStoreValue) {
         subjects[record.subject, default: [:]][record.version] = record
         let stored = record.stored
-        if schemasById[record.id] == nil {
-            schemasById[record.id] = stored
+        let context = RegistryContexts.context(ofSubject: record.subject)
+        let id = SchemaId(context: context, id: record.id)
+        if schemasById[id] == nil {
+            schemasById[id] = stored
             let key = identity(stored)
-            identityById[record.id] = key
-            let full = key + DataContracts.contractKey(metadata: stored.metadata, ruleSet: stored.ruleSet)
+            identityById[id] = key
+            let full = Self.identityKey(key, contract: stored.contract, in: context)
             if idByIdentity[full] == nil { idByIdentity[full] = record.id }
         }
-        usersOfId[record.id, default: []].insert(SubjectVersion(subject: record.subject, version: record.version))
-        maximumId = max(maximumId, record.id)
+        usersOfId[id, default: []].insert(SubjectVersion(subject: record.subject, version: record.version))
+        maximumIds[context] = max(maximumIds[context] ?? 0, record.id)
+    }
+
+    /// The key of `idByIdentity`: an identity and a data contract within a context.
+    static func identityKey(_ identity: String, contract: DataContract, in context: String) -> String {
+        context + "\u{0}" + identity + contract.key
     }
 
     private mutating func removeVersion(subject: String, version: Int) {
         guard let existing = subjects[subject]?[version] else { return }
         subjects[subject]?[version] = nil
         if subjects[subject]?.isEmpty == true { subjects[subject] = nil }
-        usersOfId[existing.id]?.remove(SubjectVersion(subject: subject, version: version))
-        if usersOfId[existing.id]?.isEmpty == true {
-            usersOfId[existing.id] = nil
-            let stored = schemasById.removeValue(forKey: existing.id)
-            if let key = identityById.removeValue(forKey: existing.id) {
-                let full = key + DataContracts.contractKey(metadata: stored?.metadata, ruleSet: stored?.ruleSet)
+        let context = RegistryContexts.context(ofSubject: subject)
+        let id = SchemaId(context: context, id: existing.id)
+        usersOfId[id]?.remove(SubjectVersion(subject: subject, version: version))
+        if usersOfId[id]?.isEmpty == true {
+            usersOfId[id] = nil
+            let stored = schemasById.removeValue(forKey: id)
+            if let key = identityById.removeValue(forKey: id) {
+                let full = Self.identityKey(key, contract: stored?.contract ?? DataContract(), in: context)
                 if idByIdentity[full] == existing.id { idByIdentity[full] = nil }
             }
         }
+    }
+
+    /// The schema `id` names in a context (the default context unless given).
+    func schema(_ id: Int, in context: String = RegistryContexts.defaultContext) -> StoredSchema? {
+        schemasById[SchemaId(context: context, id: id)]
+    }
+
+    /// The highest id given in a context.
+    func maximumId(in context: String) -> Int { maximumIds[context] ?? 0 }
+
+    /// The contexts that have subjects, and the default one always, sorted.
+    var contexts: [String] {
+        var names = Set(subjects.keys.map(RegistryContexts.context(ofSubject:)))
+        names.insert(RegistryContexts.defaultContext)
+        return names.sorted()
     }
 
     // MARK: Queries
@@ -124,8 +149,8 @@ struct RegistryState: Sendable {
     func hasLiveVersions(_ subject: String) -> Bool { subjects[subject]?.values.contains { !$0.deleted } ?? false }
 
     /// Every version, of any subject, that names `id`.
-    func subjectVersions(usingId id: Int) -> [SubjectVersion] {
-        (usersOfId[id] ?? []).sorted { ($0.subject, $0.version) < ($1.subject, $1.version) }
+    func subjectVersions(usingId id: Int, in context: String = RegistryContexts.defaultContext) -> [SubjectVersion] {
+        (usersOfId[SchemaId(context: context, id: id)] ?? []).sorted { ($0.subject, $0.version) < ($1.subject, $1.version) }
     }
 
     /// The next version number of a subject: one more than the highest, counting soft-deleted versions.

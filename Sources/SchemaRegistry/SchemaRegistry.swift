@@ -57,20 +57,28 @@ public final class SchemaRegistry: Sendable {
         return try ParsedSchema.parse(type, text, referenced: referenced, referenceNames: references.map(\.name))
     }
 
-    func parsed(id: Int, state: RegistryState) throws(RegistryError) -> ParsedSchema {
-        if let cached = cache.get(id) { return cached }
-        guard let stored = state.schemasById[id] else { throw .schemaNotFound() }
+    /// The schema `id` names in `context`, parsed (with its references), cached.
+    func parsed(id: Int, context: String = RegistryContexts.defaultContext, state: RegistryState) throws(RegistryError) -> ParsedSchema {
+        let key = SchemaId(context: context, id: id)
+        if let cached = cache.get(key) { return cached }
+        guard let stored = state.schemasById[key] else { throw .schemaNotFound() }
         let schema = try parse(stored.schemaType, stored.schema, references: stored.references, state: state)
-        cache.set(id, schema)
+        cache.set(key, schema)
         return schema
+    }
+
+    /// The schema of a subject's version, parsed.
+    func parsed(_ record: SchemaStoreValue, state: RegistryState) throws(RegistryError) -> ParsedSchema {
+        try parsed(id: record.id, context: RegistryContexts.context(ofSubject: record.subject), state: state)
     }
 
     /// The identity of a registered schema, parsed with its references resolved (the state's own index parses
     /// schemas alone, which differs for schemas that use referenced types).
     /// `normalized`: as compared for `normalize=true` (see `ParsedSchema.identityForm`).
-    func identity(ofId id: Int, state: RegistryState, normalized: Bool = false) throws(RegistryError) -> String {
-        if !normalized, state.schemasById[id]?.references.isEmpty ?? true, let known = state.identityById[id] { return known }
-        return identity(try parsed(id: id, state: state), references: state.schemasById[id]?.references ?? [], normalized: normalized)
+    func identity(of record: SchemaStoreValue, state: RegistryState, normalized: Bool = false) throws(RegistryError) -> String {
+        let key = SchemaId(context: RegistryContexts.context(ofSubject: record.subject), id: record.id)
+        if !normalized, state.schemasById[key]?.references.isEmpty ?? true, let known = state.identityById[key] { return known }
+        return identity(try parsed(record, state: state), references: state.schemasById[key]?.references ?? [], normalized: normalized)
     }
 
     /// The identity of a schema given as text, as `identity(_:references:)` of its parse.
@@ -102,7 +110,7 @@ public final class SchemaRegistry: Sendable {
     /// read; answers at once without waiting for the store (the broker asks it for every checked record).
     public func isRegistered(id: Int, subject: String) -> Bool {
         store.published.withLockedValue { state in
-            state.usersOfId[id]?.contains { $0.subject == subject } ?? false
+            state.usersOfId[SchemaId(context: RegistryContexts.context(ofSubject: subject), id: id)]?.contains { $0.subject == subject } ?? false
         }
     }
 
@@ -161,7 +169,7 @@ public final class SchemaRegistry: Sendable {
             let identity = self.identity(schema, references: references, normalized: compareNormalized)
             let live = state.versions(of: subject)
             let contract = Self.effectiveContract(requested, config: state.config(for: subject), latest: live.last)
-            for record in live where try self.identity(ofId: record.id, state: state, normalized: compareNormalized) == identity
+            for record in live where try self.identity(of: record, state: state, normalized: compareNormalized) == identity
                 && record.contract.key == contract.key {
                 return (record.id, record.version)
             }
@@ -180,15 +188,19 @@ public final class SchemaRegistry: Sendable {
             // order of number) and its data contract.
             let storedIdentity = type == .protobuf && compareNormalized
                 ? self.identity(schema, references: references, normalized: true) : identity
+            // Ids are counted per context (`RegistryContexts`).
+            let context = RegistryContexts.context(ofSubject: subject)
             let id: Int
             if let requestedId {
-                if let existing = state.schemasById[requestedId],
-                    state.identityById[requestedId] != storedIdentity || existing.contract.key != contract.key {
+                let key = SchemaId(context: context, id: requestedId)
+                if let existing = state.schemasById[key],
+                    state.identityById[key] != storedIdentity || existing.contract.key != contract.key {
                     throw RegistryError.operationNotPermitted("Overwrite new schema with id \(requestedId) is not permitted.")
                 }
                 id = requestedId
             } else {
-                id = state.idByIdentity[storedIdentity + contract.key] ?? state.maximumId + 1
+                id = state.idByIdentity[RegistryState.identityKey(storedIdentity, contract: contract, in: context)]
+                    ?? state.maximumId(in: context) + 1
             }
             let version = requestedVersion ?? state.nextVersion(of: subject)
             if requestedVersion != nil, state.subjects[subject]?[version] != nil {
@@ -224,7 +236,7 @@ public final class SchemaRegistry: Sendable {
             return DataContracts.property(group, of: record.metadata) == groupValue
         }
         var previous: [(version: Int, schema: ParsedSchema)] = []
-        for record in checked { previous.append((record.version, try parsed(id: record.id, state: state))) }
+        for record in checked { previous.append((record.version, try parsed(record, state: state))) }
         var problems = CompatibilityChecker.problems(level: level, new: schema, previous: previous)
         if level != .none, let latest = checked.last {
             problems += DataContracts.reservedFieldProblems(schema: schema, metadata: contract.metadata, previousMetadata: latest.metadata)
@@ -366,7 +378,7 @@ public final class SchemaRegistry: Sendable {
 }
 
 /// Parsed schemas by id, shared by the request handlers (ids never change their schema).
-typealias ParsedSchemaCache = BoundedCache<Int, ParsedSchema>
+typealias ParsedSchemaCache = BoundedCache<SchemaId, ParsedSchema>
 
 /// A dictionary behind a lock that forgets everything once it holds 10 000 entries.
 final class BoundedCache<Key: Hashable, Value>: @unchecked Sendable {

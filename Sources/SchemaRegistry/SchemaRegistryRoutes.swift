@@ -59,7 +59,7 @@ struct SchemaRegistryRoutes: Sendable {
                     try Self.subject(context), try Self.parameter(context, "version"),
                     includeDeleted: Self.flag(request, "deleted"), state: state)
                 if request.uri.queryParameters["format"] == "serialized",
-                    let serialized = try registry.parsed(id: record.id, state: state).serializedText {
+                    let serialized = try registry.parsed(record, state: state).serializedText {
                     record.schema = serialized
                 }
                 return SchemaRegistry.versionJSON(record)
@@ -102,12 +102,15 @@ struct SchemaRegistryRoutes: Sendable {
         route(router, .get, "/schemas/ids/:id") { request, context in
             await handle { try await self.schemaById(request, id: try Self.id(context)) }
         }
-        route(router, .get, "/schemas/ids/:id/schema") { _, context in
+        route(router, .get, "/schemas/ids/:id/schema") { request, context in
             await handleSchemaText {
                 let state = await registry.currentState()
-                guard let stored = state.schemasById[try Self.id(context)] else { throw RegistryError.schemaNotFound() }
+                guard let stored = state.schema(try Self.id(context), in: Self.idContext(request)) else { throw RegistryError.schemaNotFound() }
                 return stored.schema
             }
+        }
+        route(router, .get, "/contexts") { _, _ in
+            await handle { .array(await registry.currentState().contexts.map { .string($0) }) }
         }
         route(router, .get, "/schemas/ids/:id/subjects") { request, context in
             await handle {
@@ -194,7 +197,7 @@ struct SchemaRegistryRoutes: Sendable {
             (body.contract.metadata.map { DataContracts.canonical($0) == record.metadata.map(DataContracts.canonical) } ?? true)
                 && (body.contract.ruleSet.map { DataContracts.canonical($0) == record.ruleSet.map(DataContracts.canonical) } ?? true)
         }
-        guard let record = try candidates.last(where: { try registry.identity(ofId: $0.id, state: state, normalized: normalized) == identity })
+        guard let record = try candidates.last(where: { try registry.identity(of: $0, state: state, normalized: normalized) == identity })
         else {
             throw RegistryError.schemaNotFound()
         }
@@ -203,16 +206,24 @@ struct SchemaRegistryRoutes: Sendable {
 
     // MARK: Schemas by id
 
+    /// The context an id is looked up in: that of the request's `subject` parameter (Confluent's way of naming a
+    /// context for ids), else the default one.
+    static func idContext(_ request: Request) -> String {
+        let subject = request.uri.queryParameters["subject"].map { String($0).removingPercentEncoding ?? String($0) }
+        return RegistryContexts.context(ofRequestSubject: subject.flatMap { $0.isEmpty ? nil : $0 })
+    }
+
     private func schemaById(_ request: Request, id: Int) async throws -> JSONValue {
         let state = await registry.currentState()
-        guard let stored = state.schemasById[id] else { throw RegistryError.schemaNotFound() }
+        let context = Self.idContext(request)
+        guard let stored = state.schema(id, in: context) else { throw RegistryError.schemaNotFound() }
         if let subject = request.uri.queryParameters["subject"].map(String.init), !subject.isEmpty,
-            !state.subjectVersions(usingId: id).contains(where: { $0.subject == subject }) {
+            !state.subjectVersions(usingId: id, in: context).contains(where: { $0.subject == (subject.removingPercentEncoding ?? subject) }) {
             throw RegistryError.schemaNotFound()
         }
         var schemaText = stored.schema
         if let format = request.uri.queryParameters["format"], !format.isEmpty {
-            let parsed = try registry.parsed(id: id, state: state)
+            let parsed = try registry.parsed(id: id, context: context, state: state)
             schemaText = format == "serialized" ? parsed.serializedText ?? stored.schema : parsed.canonicalText
         }
         var members: [(String, JSONValue)] = []
@@ -226,9 +237,10 @@ struct SchemaRegistryRoutes: Sendable {
 
     private func usersOfId(_ request: Request, id: Int) async throws -> [RegistryState.SubjectVersion] {
         let state = await registry.currentState()
-        guard state.schemasById[id] != nil else { throw RegistryError.schemaNotFound() }
+        let context = Self.idContext(request)
+        guard state.schema(id, in: context) != nil else { throw RegistryError.schemaNotFound() }
         let includeDeleted = Self.flag(request, "deleted")
-        return state.subjectVersions(usingId: id).filter { user in
+        return state.subjectVersions(usingId: id, in: context).filter { user in
             includeDeleted || state.subjects[user.subject]?[user.version]?.deleted == false
         }
     }

@@ -21,12 +21,15 @@ public struct SchemaTopicSnapshot: Sendable {
     public private(set) var deletedVersions = 0
 
     /// Reads the records (key and value text; a nil value is a tombstone); records of other kinds are skipped.
-    public init(records: [(key: String, value: String?)]) {
+    /// With a `context` (`.name`), every subject, and every subject a reference names, is moved into it
+    /// (`:.name:subject`), where the ids are counted apart from the registry's others.
+    public init(records: [(key: String, value: String?)], context: String? = nil) {
         var state = RegistryState(identity: { "\($0.schemaType.rawValue)\u{0}\($0.schema)" })
         for record in records {
             guard let key = SchemaStoreKey(parsing: record.key) else { continue }
             state.apply(key: key, value: record.value)
         }
+        if let context { state = state.movedInto(context: context) }
         var pending: [SchemaStoreValue] = []
         for subject in state.subjectNames(includeDeleted: true) {
             for record in state.versions(of: subject, includeDeleted: true) {

@@ -22,11 +22,16 @@ extension SchemasCommand {
         @OptionGroup var bootstrap: BootstrapOptions
         @Option(help: "The topic the registry to copy keeps its schemas in.") var topic = "_schemas"
         @Flag(help: "Import even though the registry already holds schemas (ids must not collide).") var force = false
+        @Option(help: "A schema context to import into (.name): subjects become :.name:subject, with ids of their own.")
+        var context: String?
 
         func run() async throws {
             let topic = self.topic
             let records = try await bootstrap.withClient { (client) throws(KafkaClientError) in try await Self.readAll(topic, client) }
-            let snapshot = SchemaTopicSnapshot(records: records)
+            if let context, !context.hasPrefix(".") || context.count < 2 || context.contains(":") {
+                throw ValidationError("--context must be a dot and a name without colons, as .staging")
+            }
+            let snapshot = SchemaTopicSnapshot(records: records, context: context)
             try await options.send(.PUT, "/mode" + (force ? "?force=true" : ""), body: #"{"mode":"IMPORT"}"#)
             var imported = 0
             for version in snapshot.versions {

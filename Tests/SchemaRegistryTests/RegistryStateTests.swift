@@ -40,7 +40,7 @@ struct RegistryStateTests {
         state.apply(key: SchemaStoreKey(parsing: #"{"keytype":"CONFIG","subject":null,"magic":0}"#)!,
                     value: #"{"compatibilityLevel":"FULL"}"#)
         #expect(state.versions(of: "t-value").map(\.id) == [1])
-        #expect(state.schemasById[1]?.schemaType == .avro)
+        #expect(state.schema(1)?.schemaType == .avro)
         #expect(state.compatibility(for: "t-value") == .full)
         #expect(SchemaStoreKey(parsing: #"{"keytype":"SOMETHING_NEW","magic":0}"#) == nil)
     }
@@ -52,21 +52,21 @@ struct RegistryStateTests {
         state.apply(key: .schema(subject: "b", version: 1), value: value("b", 1, 1))
         #expect(state.subjectNames() == ["a", "b"])
         #expect(state.nextVersion(of: "a") == 3)
-        #expect(state.maximumId == 2)
-        #expect(state.idByIdentity["AVRO|\"int\""] == 1)
+        #expect(state.maximumId(in: ".") == 2)
+        #expect(state.idByIdentity[RegistryState.identityKey("AVRO|\"int\"", contract: DataContract(), in: ".")] == 1)
         #expect(state.subjectVersions(usingId: 1).map(\.subject) == ["a", "b"])
 
         state.apply(key: .schema(subject: "a", version: 2), value: value("a", 2, 2, #""long""#, deleted: true))
         #expect(state.versions(of: "a").map(\.version) == [1])
         #expect(state.versions(of: "a", includeDeleted: true).map(\.version) == [1, 2])
-        #expect(state.schemasById[2] != nil, "a soft-deleted version keeps its id resolvable")
+        #expect(state.schema(2) != nil, "a soft-deleted version keeps its id resolvable")
         #expect(state.nextVersion(of: "a") == 3, "versions count soft-deleted ones")
 
         state.apply(key: .schema(subject: "a", version: 2), value: nil)
-        #expect(state.schemasById[2] == nil, "a permanent delete drops an id no one uses")
-        #expect(state.maximumId == 2, "ids are never given again")
+        #expect(state.schema(2) == nil, "a permanent delete drops an id no one uses")
+        #expect(state.maximumId(in: ".") == 2, "ids are never given again")
         state.apply(key: .schema(subject: "b", version: 1), value: nil)
-        #expect(state.schemasById[1] != nil, "subject a still uses id 1")
+        #expect(state.schema(1) != nil, "subject a still uses id 1")
     }
 
     @Test func deleteSubjectRecordSoftDeletesUpToItsVersion() {
@@ -112,7 +112,7 @@ struct RegistryStateTests {
         state.apply(key: .schema(subject: "s", version: 2), value: second.serialized)
         // The same schema text under two ids: one without a contract, one with.
         #expect(state.idByIdentity.count == 2)
-        #expect(state.schemasById[2]?.metadata?["properties"]?["owner"] == .string("a"))
+        #expect(state.schema(2)?.metadata?["properties"]?["owner"] == .string("a"))
         state.apply(key: .schema(subject: "s", version: 2), value: nil)
         #expect(state.idByIdentity.count == 1, "the contract's key goes with its last user")
     }
@@ -132,6 +132,25 @@ struct RegistryStateTests {
             try JSONParser.parse(#"{"properties":{"a":"default","b":"default"}}"#), try JSONParser.parse(#"{"properties":{"a":"own"}}"#),
             try JSONParser.parse(#"{"properties":{"b":"override"},"sensitive":["s"]}"#)])
         #expect(DataContracts.canonical(try #require(merged)) == #"{"properties":{"a":"own","b":"override"},"sensitive":["s"]}"#)
+    }
+
+    @Test func idsAreCountedPerContext() {
+        var state = state()
+        #expect(RegistryContexts.context(ofSubject: ":.staging:orders-value") == ".staging")
+        #expect(RegistryContexts.context(ofSubject: "orders-value") == ".")
+        #expect(RegistryContexts.context(ofSubject: ":.:x") == ".", "the default context named")
+        #expect(RegistryContexts.context(ofSubject: ":nodot:x") == ".", "a context starts with a dot")
+        state.apply(key: .schema(subject: "a", version: 1), value: value("a", 1, 1, #""int""#))
+        state.apply(key: .schema(subject: ":.ctx:a", version: 1), value: value(":.ctx:a", 1, 1, #""string""#))
+        // The same id in two contexts names two schemas.
+        #expect(state.schema(1)?.schema == #""int""#)
+        #expect(state.schema(1, in: ".ctx")?.schema == #""string""#)
+        #expect(state.maximumId(in: ".ctx") == 1 && state.maximumId(in: ".") == 1 && state.maximumId(in: ".other") == 0)
+        #expect(state.contexts == [".", ".ctx"])
+        #expect(state.subjectVersions(usingId: 1, in: ".ctx").map(\.subject) == [":.ctx:a"])
+        state.apply(key: .schema(subject: ":.ctx:a", version: 1), value: nil)
+        #expect(state.schema(1, in: ".ctx") == nil && state.schema(1) != nil)
+        #expect(state.contexts == ["."])
     }
 
     @Test func unreadableValuesAreSkipped() {

@@ -96,3 +96,43 @@ def test_a_confluent_schemas_topic_is_imported_with_its_ids(registry, vltava_bin
                             "--topic", topic, "--registry-url", registry.url], capture_output=True, text=True, timeout=60)
     assert again.returncode != 0 and "Cannot import since found existing subjects" in again.stderr, again.stderr
     assert registry.get("/mode").json() == {"mode": "READWRITE"}
+
+
+def test_contexts_count_ids_apart_and_an_import_can_go_into_one(registry, vltava_bin):
+    """Schema contexts (`:.ctx:subject`): each context has ids of its own; `vltava schemas import --context`
+    copies another registry's topic beside the schemas already there, ids kept."""
+    first = registry.post("/subjects/orders-value/versions", {"schema": json.dumps("int")}).json()["id"]
+    staged = registry.post("/subjects/:.staging:orders-value/versions", {"schema": json.dumps("string")}).json()["id"]
+    assert first == staged == 1, "the first id of each context"
+    assert registry.get("/contexts").json() == [".", ".staging"]
+    assert registry.get("/schemas/ids/1").json()["schema"] == '"int"'
+    assert registry.get("/schemas/ids/1", subject=":.staging:orders-value").json()["schema"] == '"string"'
+    assert registry.get("/schemas/ids/1/subjects", subject=":.staging:x").json() == [":.staging:orders-value"]
+    assert registry.get("/subjects/%3A.staging%3Aorders-value/versions/1").json()["id"] == 1
+    assert ":.staging:orders-value" in registry.get("/subjects").json()
+    assert registry.get("/subjects", subjectPrefix=":.staging:").json() == [":.staging:orders-value"]
+
+    topic = f"_other_schemas_{uuid.uuid4().hex[:6]}"
+    producer = Producer({"bootstrap.servers": registry.broker.bootstrap})
+    for record_key, value in [
+        (key("SCHEMA", "money.proto", 1), schema_value("money.proto", 1, 1, COMMON, "PROTOBUF")),
+        (key("SCHEMA", "orders-value", 1), schema_value(
+            "orders-value", 1, 2, ORDER, "PROTOBUF", references=[{"name": "money.proto", "subject": "money.proto", "version": 1}])),
+        (key("CONFIG", "orders-value"), json.dumps({"compatibilityLevel": "FULL"})),
+    ]:
+        producer.produce(topic, key=record_key.encode(), value=value.encode(), partition=0)
+    assert producer.flush(20) == 0
+    result = subprocess.run([str(vltava_bin), "schemas", "import", "--bootstrap-server", registry.broker.bootstrap,
+                             "--topic", topic, "--registry-url", registry.url, "--context", ".other", "--force"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    # Ids 1 and 2 of the imported registry, beside id 1 of the default context and of .staging.
+    order = registry.get("/subjects/:.other:orders-value/versions/1").json()
+    assert order["id"] == 2 and order["references"] == [{"name": "money.proto", "subject": ":.other:money.proto", "version": 1}]
+    assert registry.get("/schemas/ids/1", subject=":.other:money.proto").json()["schemaType"] == "PROTOBUF"
+    assert registry.get("/schemas/ids/1").json()["schema"] == '"int"'
+    assert registry.get("/config/:.other:orders-value").json()["compatibilityLevel"] == "FULL"
+    assert registry.get("/contexts").json() == [".", ".other", ".staging"]
+    bad = subprocess.run([str(vltava_bin), "schemas", "import", "--bootstrap-server", registry.broker.bootstrap,
+                          "--topic", topic, "--registry-url", registry.url, "--context", "other"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--context" in bad.stderr
