@@ -51,11 +51,14 @@ package enum SchemaRegistryFuzzing {
         precondition(again.serialized == serialized, "serializing a JSON document is not stable")
     }
 
-    /// The normalized form and the canonical form each parse again and give themselves back.
+    /// The normalized form, the canonical form and the form a schema's identity is made of (fields in the order
+    /// written, for PROTOBUF) each parse again and give themselves back.
     private static func checkForms(_ schema: ParsedSchema) {
         let type = schema.schemaType
-        let forms: [(String, (ParsedSchema) -> String)] = [("normalized", \.normalizedForm), ("canonical", \.canonicalText)]
-        for (name, form) in forms where name == "normalized" || schema.canonicalText != schema.normalizedForm {
+        let forms: [(String, (ParsedSchema) -> String)] = [
+            ("normalized", \.normalizedForm), ("canonical", \.canonicalText), ("identity", { $0.identityForm(normalized: false) }),
+        ]
+        for (name, form) in forms where name == "normalized" || form(schema) != schema.normalizedForm {
             let text = form(schema)
             let again: ParsedSchema
             do {
