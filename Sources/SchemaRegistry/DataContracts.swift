@@ -70,7 +70,7 @@ enum DataContracts {
             for rule in rules {
                 guard let name = rule["name"]?.stringValue, !name.isEmpty else { throw .invalidRuleSet("a rule of \(list) has no name") }
                 guard names.insert(name).inserted else { throw .invalidRuleSet("Found rule with duplicate name '\(name)'") }
-                guard let type = rule["type"]?.stringValue, !type.isEmpty else { throw .invalidRuleSet("rule \(name) has no type") }
+                guard rule["type"]?.stringValue?.isEmpty == false else { throw .invalidRuleSet("rule \(name) has no type") }
                 let kind = rule["kind"]?.stringValue ?? "TRANSFORM"
                 guard ruleKinds.contains(kind) else { throw .invalidRuleSet("rule \(name): unknown kind \(kind)") }
                 let mode = rule["mode"]?.stringValue ?? "WRITEREAD"
@@ -88,7 +88,6 @@ enum DataContracts {
                         throw .invalidRuleSet("rule \(name): unknown action \(part)")
                     }
                 }
-                _ = type
             }
         }
         return withoutEmptyMembers(value)

@@ -179,9 +179,10 @@ struct SchemaRegistryRoutes: Sendable {
 
     private func register(_ request: Request, subject: String) async throws -> JSONValue {
         let body = try await schemaRequest(request)
+        let normalize = try await Self.normalizes(request, subject: subject, registry: registry)
         let registered = try await registry.register(
             subject: subject, type: body.type, schema: body.schema, references: body.references,
-            normalize: Self.flag(request, "normalize"), contract: body.contract, id: body.id, version: body.version)
+            normalize: normalize, contract: body.contract, id: body.id, version: body.version)
         return .object([("id", .integer(registered.id))])
     }
 
@@ -189,7 +190,7 @@ struct SchemaRegistryRoutes: Sendable {
         let body = try await schemaRequest(request)
         let state = await registry.currentState()
         guard state.subjectExists(subject) else { throw RegistryError.subjectNotFound(subject) }
-        let normalized = Self.flag(request, "normalize")
+        let normalized = try await Self.normalizes(request, subject: subject, registry: registry)
         let identity = try registry.identity(ofText: body.schema, type: body.type, references: body.references, state: state,
                                              normalized: normalized)
         // A lookup without metadata (rule set) finds the schema whatever its version's; with it, only that.
@@ -288,6 +289,13 @@ struct SchemaRegistryRoutes: Sendable {
     }
 
     // MARK: Plumbing
+
+    /// Whether a registration or lookup normalizes: `normalize=true` in the request, or the subject's (else the
+    /// global) config's `normalize`, as in Confluent's registry.
+    static func normalizes(_ request: Request, subject: String, registry: SchemaRegistry) async throws -> Bool {
+        if let given = request.uri.queryParameters["normalize"] { return given.lowercased() == "true" }
+        return await registry.currentState().config(for: subject).normalize == true
+    }
 
     /// The `key=...&value=...` pairs of a metadata lookup, in order.
     private static func metadataQuery(_ request: Request) throws -> [(String, String)] {

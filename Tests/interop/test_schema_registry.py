@@ -216,6 +216,12 @@ def test_protobuf_fields_in_another_order_are_another_version_unless_normalized(
     assert text.index("id = 1") < text.index("t = 2"), "kept normalized: fields in order of number"
     assert registry.post(f"/subjects/{fresh}", {"schemaType": "PROTOBUF", "schema": written},
                          normalize="true").json()["id"] == kept["id"]
+    # A subject whose config says normalize=true normalizes without being asked.
+    configured = subject_name()
+    registry.put(f"/config/{configured}", {"normalize": True})
+    first = registry.post(f"/subjects/{configured}/versions", {"schemaType": "PROTOBUF", "schema": written}).json()["id"]
+    assert registry.post(f"/subjects/{configured}/versions", {"schemaType": "PROTOBUF", "schema": reordered}).json()["id"] == first
+    assert registry.get(f"/subjects/{configured}/versions").json() == [1]
 
 
 def test_a_wrong_method_on_a_known_path_is_405(registry):
