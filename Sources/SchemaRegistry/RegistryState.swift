@@ -27,7 +27,6 @@ struct RegistryState: Sendable {
     /// The global config and each subject's own (compatibility level, group, metadata and rule set defaults).
     private(set) var globalConfig = RegistryConfig()
     private(set) var subjectConfig: [String: RegistryConfig] = [:]
-    var subjectCompatibility: [String: CompatibilityLevel] { subjectConfig.compactMapValues(\.compatibilityLevel) }
     private(set) var globalMode: RegistryMode?
     private(set) var subjectMode: [String: RegistryMode] = [:]
 

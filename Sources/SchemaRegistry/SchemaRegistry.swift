@@ -304,10 +304,6 @@ public final class SchemaRegistry: Sendable {
         }
     }
 
-    func setCompatibility(_ level: CompatibilityLevel?, subject: String?) async throws {
-        try await setConfig(level.map { RegistryConfig(compatibilityLevel: $0) }, subject: subject)
-    }
-
     /// Replaces a config (nil removes it).
     func setConfig(_ config: RegistryConfig?, subject: String?) async throws {
         try await store.exclusively { store throws in
