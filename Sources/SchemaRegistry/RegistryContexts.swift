@@ -11,6 +11,11 @@ enum RegistryContexts {
         return name.count > 1 ? String(name) : defaultContext
     }
 
+    /// Whether a subject parameter names a context and no subject (`:.ctx:`).
+    static func namesContextOnly(_ subject: String) -> Bool {
+        subject.hasPrefix(":.") && subject.hasSuffix(":") && subject.dropFirst().dropLast().contains(":") == false
+    }
+
     /// The context a request about an id means: that of its `subject` parameter, else the default.
     static func context(ofRequestSubject subject: String?) -> String {
         subject.map(context(ofSubject:)) ?? defaultContext

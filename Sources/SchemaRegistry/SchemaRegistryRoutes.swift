@@ -218,8 +218,10 @@ struct SchemaRegistryRoutes: Sendable {
         let state = await registry.currentState()
         let context = Self.idContext(request)
         guard let stored = state.schema(id, in: context) else { throw RegistryError.schemaNotFound() }
-        if let subject = request.uri.queryParameters["subject"].map(String.init), !subject.isEmpty,
-            !state.subjectVersions(usingId: id, in: context).contains(where: { $0.subject == (subject.removingPercentEncoding ?? subject) }) {
+        // A subject named in full must use the id; a context alone (`:.ctx:`, from a context URL) only picks the ids.
+        if let subject = request.uri.queryParameters["subject"].map({ String($0).removingPercentEncoding ?? String($0) }),
+            !subject.isEmpty, !RegistryContexts.namesContextOnly(subject),
+            !state.subjectVersions(usingId: id, in: context).contains(where: { $0.subject == subject }) {
             throw RegistryError.schemaNotFound()
         }
         var schemaText = stored.schema

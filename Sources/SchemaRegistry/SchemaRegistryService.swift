@@ -172,7 +172,7 @@ public struct SchemaRegistryService: Service {
         let logger = self.logger
         let server = limits.serverBuilder(logger: logger, tls: tls)
         let application = Application(
-            router: router, server: server,
+            router: ContextURLRouter(router: router), server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava-schema-registry"),
             logger: logger)
         logger.info("schema registry listening", metadata: [

@@ -199,3 +199,29 @@ struct JSONParserTests {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
     }
 }
+
+@Suite("Context URLs")
+struct ContextURLTests {
+    @Test(arguments: [
+        ("/contexts/.team/subjects/orders-value/versions", nil, "/subjects/:.team:orders-value/versions"),
+        ("/contexts/.team/subjects", "deleted=true", "/subjects?deleted=true&subjectPrefix=:.team:"),
+        ("/contexts/.team/schemas/ids/3", nil, "/schemas/ids/3?subject=:.team:"),
+        ("/contexts/.team/schemas/ids/3/subjects", nil, "/schemas/ids/3/subjects?subject=:.team:"),
+        ("/contexts/.team/schemas/ids/3", "subject=t-value&format=serialized", "/schemas/ids/3?subject=:.team:t-value&format=serialized"),
+        ("/contexts/.team/config/s", nil, "/config/:.team:s"),
+        ("/contexts/.team/compatibility/subjects/s/versions/latest", "verbose=true",
+         "/compatibility/subjects/:.team:s/versions/latest?verbose=true"),
+        ("/contexts/.team/subjects/:.other:s/versions", nil, "/subjects/:.other:s/versions"),
+        ("/contexts/./subjects/s/versions", nil, "/subjects/s/versions"),
+    ] as [(String, String?, String)])
+    func rewrites(path: String, query: String?, expected: String) {
+        #expect(ContextURLs.rewrite(path: path, query: query) == expected)
+    }
+
+    @Test func otherPathsAreLeftAlone() {
+        #expect(ContextURLs.rewrite(path: "/subjects/s/versions", query: nil) == nil)
+        #expect(ContextURLs.rewrite(path: "/contexts", query: nil) == nil)
+        #expect(ContextURLs.rewrite(path: "/contexts/team/subjects", query: nil) == nil, "a context starts with a dot")
+        #expect(RegistryContexts.namesContextOnly(":.team:") && !RegistryContexts.namesContextOnly(":.team:s"))
+    }
+}

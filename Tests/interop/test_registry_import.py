@@ -136,3 +136,21 @@ def test_contexts_count_ids_apart_and_an_import_can_go_into_one(registry, vltava
     bad = subprocess.run([str(vltava_bin), "schemas", "import", "--bootstrap-server", registry.broker.bootstrap,
                           "--topic", topic, "--registry-url", registry.url, "--context", "other"], capture_output=True, text=True)
     assert bad.returncode != 0 and "--context" in bad.stderr
+
+
+def test_a_client_pointed_at_a_context_url_works_in_that_context(registry):
+    """confluent-kafka's serializer with the registry URL `.../contexts/.team`: it registers and reads in `.team`."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    schema = json.dumps({"type": "record", "name": "Team", "fields": [{"name": "n", "type": "string"}]})
+    registry.post("/subjects/t-value/versions", {"schema": json.dumps("int")})  # id 1 of the default context
+    client = SchemaRegistryClient({"url": registry.url + "/contexts/.team"})
+    context = SerializationContext("t", MessageField.VALUE)
+    data = AvroSerializer(client, schema)({"n": "x"}, context)
+    assert int.from_bytes(data[1:5], "big") == 1, "id 1 of .team"
+    assert registry.get("/subjects/:.team:t-value/versions/1").json()["schema"] == schema
+    assert AvroDeserializer(SchemaRegistryClient({"url": registry.url + "/contexts/.team"}))(data, context) == {"n": "x"}
+    assert registry.get("/contexts/.team/subjects").json() == [":.team:t-value"]
+    assert registry.get("/schemas/ids/1").json()["schema"] == '"int"', "the default context keeps its own id 1"
