@@ -11,6 +11,11 @@ enum RegistryContexts {
         return name.count > 1 ? String(name) : defaultContext
     }
 
+    /// The subject a reference names from a schema in `context`: its own context if qualified, else `context`.
+    static func referenced(_ subject: String, from context: String) -> String {
+        context == defaultContext ? subject : qualified(subject, in: context)
+    }
+
     /// Whether a subject parameter names a context and no subject (`:.ctx:`).
     static func namesContextOnly(_ subject: String) -> Bool {
         subject.hasPrefix(":.") && subject.hasSuffix(":") && subject.dropFirst().dropLast().contains(":") == false

@@ -159,8 +159,10 @@ struct RegistryState: Sendable {
     func referencedBy(subject: String, version: Int) -> [Int] {
         var ids: Set<Int> = []
         for versions in subjects.values {
-            for record in versions.values where !record.deleted
-                && record.references.contains(where: { $0.subject == subject && $0.version == version }) {
+            for record in versions.values where !record.deleted && record.references.contains(where: { reference in
+                reference.version == version
+                    && RegistryContexts.referenced(reference.subject, from: RegistryContexts.context(ofSubject: record.subject)) == subject
+            }) {
                 ids.insert(record.id)
             }
         }

@@ -43,16 +43,20 @@ public final class SchemaRegistry: Sendable {
 
     // MARK: Parsing with references
 
-    func parse(_ type: SchemaType, _ text: String, references: [SchemaReference], state: RegistryState, depth: Int = 0)
-        throws(RegistryError) -> ParsedSchema
+    /// Parses a schema with its references, which name subjects of `context` unless qualified (as in Confluent's
+    /// registry, a reference `dep` of a schema in `.ctx` is `:.ctx:dep`).
+    func parse(_ type: SchemaType, _ text: String, references: [SchemaReference], state: RegistryState,
+               context: String = RegistryContexts.defaultContext, depth: Int = 0) throws(RegistryError) -> ParsedSchema
     {
         guard depth < 16 else { throw .invalidSchema("references nested deeper than 16") }
         var referenced: [ParsedSchema] = []
         for reference in references {
-            guard let record = state.subjects[reference.subject]?[reference.version] else {
+            let subject = RegistryContexts.referenced(reference.subject, from: context)
+            guard let record = state.subjects[subject]?[reference.version] else {
                 throw .invalidSchema("Invalid schema reference \(reference.name): \(reference.subject) version \(reference.version) not found")
             }
-            referenced.append(try parse(record.schemaType, record.schema, references: record.references, state: state, depth: depth + 1))
+            referenced.append(try parse(record.schemaType, record.schema, references: record.references, state: state,
+                                        context: RegistryContexts.context(ofSubject: subject), depth: depth + 1))
         }
         return try ParsedSchema.parse(type, text, referenced: referenced, referenceNames: references.map(\.name))
     }
@@ -62,7 +66,7 @@ public final class SchemaRegistry: Sendable {
         let key = SchemaId(context: context, id: id)
         if let cached = cache.get(key) { return cached }
         guard let stored = state.schemasById[key] else { throw .schemaNotFound() }
-        let schema = try parse(stored.schemaType, stored.schema, references: stored.references, state: state)
+        let schema = try parse(stored.schemaType, stored.schema, references: stored.references, state: state, context: context)
         cache.set(key, schema)
         return schema
     }
@@ -82,11 +86,12 @@ public final class SchemaRegistry: Sendable {
     }
 
     /// The identity of a schema given as text, as `identity(_:references:)` of its parse.
-    func identity(ofText text: String, type: SchemaType, references: [SchemaReference], state: RegistryState, normalized: Bool = false)
-        throws(RegistryError) -> String
+    func identity(ofText text: String, type: SchemaType, references: [SchemaReference], state: RegistryState, normalized: Bool = false,
+                  context: String = RegistryContexts.defaultContext) throws(RegistryError) -> String
     {
         guard !normalized, references.isEmpty, text.utf8.count <= 65_536 else {
-            return identity(try parse(type, text, references: references, state: state), references: references, normalized: normalized)
+            return identity(try parse(type, text, references: references, state: state, context: context), references: references,
+                            normalized: normalized)
         }
         let key = "\(type.rawValue)\u{0}\(text)"
         if let known = identitiesByText.get(key) { return known }
@@ -161,7 +166,8 @@ public final class SchemaRegistry: Sendable {
             if requestedId != nil, mode != .importing {
                 throw RegistryError.operationNotPermitted("Subject \(subject) is not in import mode")
             }
-            let schema = try self.parse(type, text, references: references, state: state)
+            let schema = try self.parse(type, text, references: references, state: state,
+                                        context: RegistryContexts.context(ofSubject: subject))
             // With normalize=true both sides are compared normalized (so is a binary descriptor, which is kept
             // normalized); the identity stored is that of the text kept.
             let isBinary = type == .protobuf && (try? ProtobufSchema.parse(text)) == nil
@@ -352,7 +358,7 @@ public final class SchemaRegistry: Sendable {
         contract requested: DataContract = DataContract()
     ) async throws -> [String] {
         let state = await store.state
-        let schema = try parse(type, text, references: references, state: state)
+        let schema = try parse(type, text, references: references, state: state, context: RegistryContexts.context(ofSubject: subject))
         let level = state.compatibility(for: subject)
         let config = state.config(for: subject)
         let live = state.versions(of: subject)

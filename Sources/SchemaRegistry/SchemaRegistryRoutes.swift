@@ -192,7 +192,7 @@ struct SchemaRegistryRoutes: Sendable {
         guard state.subjectExists(subject) else { throw RegistryError.subjectNotFound(subject) }
         let normalized = try await Self.normalizes(request, subject: subject, registry: registry)
         let identity = try registry.identity(ofText: body.schema, type: body.type, references: body.references, state: state,
-                                             normalized: normalized)
+                                             normalized: normalized, context: RegistryContexts.context(ofSubject: subject))
         // A lookup without metadata (rule set) finds the schema whatever its version's; with it, only that.
         let candidates = state.versions(of: subject, includeDeleted: Self.flag(request, "deleted")).filter { record in
             (body.contract.metadata.map { DataContracts.canonical($0) == record.metadata.map(DataContracts.canonical) } ?? true)

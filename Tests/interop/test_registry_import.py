@@ -7,6 +7,7 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 from confluent_kafka import Producer
 
 from test_schema_registry import Registry, free_port
@@ -154,3 +155,22 @@ def test_a_client_pointed_at_a_context_url_works_in_that_context(registry):
     assert AvroDeserializer(SchemaRegistryClient({"url": registry.url + "/contexts/.team"}))(data, context) == {"n": "x"}
     assert registry.get("/contexts/.team/subjects").json() == [":.team:t-value"]
     assert registry.get("/schemas/ids/1").json()["schema"] == '"int"', "the default context keeps its own id 1"
+
+
+def test_references_name_subjects_of_the_referrers_context(registry):
+    """A reference `money.proto` from a schema in `.shop` is `:.shop:money.proto`, as in Confluent's registry —
+    what a serializer pointed at a context URL sends when it registers a schema with imports."""
+    shop = registry.url + "/contexts/.shop"
+    post = lambda path, body: requests.post(shop + path, data=json.dumps(body), timeout=10,
+                                            headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+    dependency = post("/subjects/money.proto/versions", {"schemaType": "PROTOBUF", "schema": COMMON})
+    assert dependency.status_code == 200, dependency.text
+    order = post("/subjects/orders-value/versions", {"schemaType": "PROTOBUF", "schema": ORDER, "references": [
+        {"name": "money.proto", "subject": "money.proto", "version": 1}]})
+    assert order.status_code == 200, order.text
+    assert registry.get("/subjects/:.shop:money.proto/versions/1/referencedby").json() == [order.json()["id"]]
+    assert registry.get("/subjects").json().count(":.shop:orders-value") == 1
+    # The same reference from the default context names the default context's subject, which does not exist.
+    missing = registry.post("/subjects/orders-value/versions", {"schemaType": "PROTOBUF", "schema": ORDER, "references": [
+        {"name": "money.proto", "subject": "money.proto", "version": 1}]})
+    assert missing.status_code == 422, missing.text
