@@ -74,8 +74,8 @@ struct ProtobufSchema: Sendable, Hashable {
         let keyword = ["proto2", "proto3"].contains(syntax) ? "syntax" : "edition"
         var lines: [String] = ["\(keyword) = \"\(syntax)\";"]
         if let package { lines.append("package \(package);") }
-        for file in Array(Set(imports)).sorted() { lines.append("import \"\(file)\";") }
-        for option in options.sorted() { lines.append("option \(option);") }
+        for file in Array(Set(imports)).sortedByBytes() { lines.append("import \"\(file)\";") }
+        for option in options.sortedByBytes() { lines.append("option \(option);") }
         for message in messages { Self.write(message, indent: "", sortingFields: sortingFields, into: &lines) }
         for enumType in enums { Self.write(enumType, indent: "", into: &lines) }
         lines.append(contentsOf: services)
@@ -85,7 +85,7 @@ struct ProtobufSchema: Sendable, Hashable {
     private static func write(_ message: Message, indent: String, sortingFields: Bool, into lines: inout [String]) {
         lines.append("\(indent)message \(message.name) {")
         let inner = indent + "  "
-        for option in message.options.sorted() { lines.append("\(inner)option \(option);") }
+        for option in message.options.sortedByBytes() { lines.append("\(inner)option \(option);") }
         for reserved in message.reserved { lines.append("\(inner)reserved \(reserved);") }
         var writtenOneofs: Set<String> = []
         let fields = sortingFields ? message.fields.sorted { $0.number < $1.number } : message.fields
@@ -114,7 +114,7 @@ struct ProtobufSchema: Sendable, Hashable {
 
     private static func write(_ enumType: EnumType, indent: String, into lines: inout [String]) {
         lines.append("\(indent)enum \(enumType.name) {")
-        for option in enumType.options.sorted() { lines.append("\(indent)  option \(option);") }
+        for option in enumType.options.sortedByBytes() { lines.append("\(indent)  option \(option);") }
         for reserved in enumType.reserved { lines.append("\(indent)  reserved \(reserved);") }
         for value in enumType.values { lines.append("\(indent)  \(value.name) = \(value.number);") }
         lines.append("\(indent)}")
@@ -477,4 +477,10 @@ struct ProtobufParser {
         }
         return enumType
     }
+}
+
+extension Array where Element == String {
+    /// Sorted by UTF-8 bytes: String's own order takes canonically equivalent texts as equal, which would leave
+    /// their order in a normalized form to the input's.
+    func sortedByBytes() -> [String] { sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
 }

@@ -163,37 +163,48 @@ enum ProtobufValidation {
 
     /// A field's option list (`a = 1 , b = "x"`) with its options sorted, for the canonical form.
     static func sortedOptionList(_ text: String) -> String {
-        var parts: [String] = []
-        var current = ""
+        // By Unicode scalars, as the tokenizer reads the text, not by Characters: a combining mark after a `,` or a
+        // space makes one Character of them, which would hide the separator and survive trimming (a fuzzer's find).
+        var parts: [String.UnicodeScalarView] = []
+        var current = String.UnicodeScalarView()
         var depth = 0
-        var quote: Character?
+        var quote: Unicode.Scalar?
         var escaped = false
-        for character in text {
+        for scalar in text.unicodeScalars {
             if let open = quote {
                 // A backslash escapes the next character, a quote among them (strings are written with `\"`).
                 if escaped {
                     escaped = false
-                } else if character == "\\" {
+                } else if scalar == "\\" {
                     escaped = true
-                } else if character == open {
+                } else if scalar == open {
                     quote = nil
                 }
-            } else if character == "\"" || character == "'" {
-                quote = character
-            } else if "{[(<".contains(character) {
+            } else if scalar == "\"" || scalar == "'" {
+                quote = scalar
+            } else if "{[(<".unicodeScalars.contains(scalar) {
                 // `<` and `>` nest as the parser counts them (`map<string, Inner>` in an option's text).
                 depth += 1
-            } else if "}])>".contains(character) {
+            } else if "}])>".unicodeScalars.contains(scalar) {
                 depth -= 1
-            } else if character == ",", depth == 0 {
-                parts.append(current.trimmedWhitespace)
-                current = ""
+            } else if scalar == ",", depth == 0 {
+                parts.append(Self.trimmed(current))
+                current = String.UnicodeScalarView()
                 continue
             }
-            current.append(character)
+            current.append(scalar)
         }
-        parts.append(current.trimmedWhitespace)
-        return parts.sorted().joined(separator: " , ")
+        parts.append(Self.trimmed(current))
+        // Ordered by their bytes: String's own order compares canonically equivalent texts as equal.
+        return parts.map(String.init).sortedByBytes().joined(separator: " , ")
+    }
+
+    /// Scalars without the white space at either end.
+    private static func trimmed(_ scalars: String.UnicodeScalarView) -> String.UnicodeScalarView {
+        var result = Substring.UnicodeScalarView(scalars)
+        while let first = result.first, first.properties.isWhitespace { result.removeFirst() }
+        while let last = result.last, last.properties.isWhitespace { result.removeLast() }
+        return String.UnicodeScalarView(result)
     }
 
     // MARK: Imports and type names
