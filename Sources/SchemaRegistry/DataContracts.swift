@@ -1,3 +1,5 @@
+import KafkaProtocol
+
 /// Confluent's data contracts (its registry 7.4 and later): a schema version's `metadata` (`properties`, `tags`,
 /// `sensitive`) and `ruleSet` (`domainRules`, `migrationRules`, `encodingRules`), stored with the version and part
 /// of what makes a schema the same schema; and the configs that give them defaults and overrides. The rules run
@@ -84,7 +86,7 @@ enum DataContracts {
                 for action in ["onSuccess", "onFailure"] {
                     guard let text = rule[action]?.stringValue else { continue }
                     // "ERROR" or, for UPDOWN and WRITEREAD rules, "ERROR,NONE": one action per direction.
-                    for part in text.split(separator: ",") where !ruleActions.contains(String(part.trimmedSpaces)) {
+                    for part in text.split(separator: ",") where !ruleActions.contains(part.trimmedWhitespace) {
                         throw .invalidRuleSet("rule \(name): unknown action \(part)")
                     }
                 }
@@ -143,7 +145,7 @@ enum DataContracts {
 
     /// The fields `confluent:reserved` names.
     static func reservedFields(_ metadata: JSONValue?) -> Set<String> {
-        Set((property(reservedProperty, of: metadata) ?? "").split(separator: ",").map { String($0.trimmedSpaces) }.filter { !$0.isEmpty })
+        Set((property(reservedProperty, of: metadata) ?? "").split(separator: ",").map(\.trimmedWhitespace).filter { !$0.isEmpty })
     }
 
     /// Confluent's reserved-field rules against an earlier version: a field the new metadata reserves may not be
@@ -243,15 +245,6 @@ struct RegistryConfig: Hashable, Sendable {
         if let ruleSet = update.defaultRuleSet { result.defaultRuleSet = ruleSet }
         if let ruleSet = update.overrideRuleSet { result.overrideRuleSet = ruleSet }
         return result
-    }
-}
-
-extension Substring {
-    fileprivate var trimmedSpaces: Substring {
-        var text = self
-        while text.first == " " { text = text.dropFirst() }
-        while text.last == " " { text = text.dropLast() }
-        return text
     }
 }
 
