@@ -73,16 +73,7 @@ struct ConnectorsCommand: AsyncParsableCommand {
     }
 
     /// A connection failure in plain words (`connection refused`, `timed out`...).
-    static func describe(_ error: any Error) -> String {
-        if let connection = error as? NIOConnectionError {
-            if let first = connection.connectionErrors.first { return describe(first.error) }
-            if connection.dnsAError != nil || connection.dnsAAAAError != nil { return "the host name cannot be resolved" }
-        }
-        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
-        if let channel = error as? ChannelError, case .connectTimeout = channel { return "timed out" }
-        if let tls = TLSFailure.describe(error) { return tls }
-        return "\(error)"
-    }
+    static func describe(_ error: any Error) -> String { NetworkFailure.describe(error) }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List connectors (with --expand status, their states).")

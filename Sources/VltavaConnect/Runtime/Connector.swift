@@ -75,9 +75,36 @@ public protocol SinkTask: Sendable {
     init()
     mutating func start(_ config: [String: String]) throws(ConnectError)
     mutating func put(_ records: [ConnectRecord]) throws(ConnectError)
+    /// `put` with Kafka's errant-record reporter (KIP-610): a task that can tell which records it could not write
+    /// reports them (by their index in `records`) and goes on with the others; the worker then sends them to the
+    /// dead-letter queue, or fails the task when errors are not tolerated. Tasks without such knowledge keep the default,
+    /// which is `put`.
+    mutating func put(_ records: [ConnectRecord], reporter: ErrantRecordReporter?) throws(ConnectError)
     /// Makes everything put so far durable in the target system, before the worker commits the consumer offsets.
     mutating func flush() throws(ConnectError)
     mutating func stop()
+}
+
+extension SinkTask {
+    public mutating func put(_ records: [ConnectRecord], reporter: ErrantRecordReporter?) throws(ConnectError) {
+        try put(records)
+    }
+}
+
+/// Kafka's `ErrantRecordReporter` for one `put`: with `errors.tolerance=all` it keeps the records a sink task could
+/// not write (and the errors), for the dead-letter queue; otherwise reporting one fails the put with its error.
+public final class ErrantRecordReporter: @unchecked Sendable {
+    public let toleratesAll: Bool
+    public private(set) var reported: [(index: Int, error: ConnectError)] = []
+
+    public init(toleratesAll: Bool) {
+        self.toleratesAll = toleratesAll
+    }
+
+    public func report(_ index: Int, _ error: ConnectError) throws(ConnectError) {
+        guard toleratesAll else { throw error }
+        reported.append((index, error))
+    }
 }
 
 /// A connector plugin and how to make its tasks.
@@ -108,6 +135,7 @@ public enum ConnectorPlugins {
         .source(FileStreamSourceConnector.self, task: FileStreamSourceTask.self),
         .sink(FileStreamSinkConnector.self, task: FileStreamSinkTask.self),
         .source(DatagenConnector.self, task: DatagenTask.self),
+        .sink(JdbcSinkConnector.self, task: JdbcSinkTask.self),
     ]
 
     /// The plugin named by `connector.class`, as Kafka resolves it (full class name, simple name, or simple name
@@ -151,5 +179,26 @@ public enum ConnectConfig {
     /// A comma-separated list, entries trimmed, empty ones dropped (Kafka's LIST type).
     public static func list(_ config: [String: String], _ name: String) -> [String] {
         (config[name] ?? "").split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
+    }
+
+    /// A BOOLEAN value (`true`/`false`, any case); the default when unset or empty.
+    public static func boolean(_ config: [String: String], _ name: String, default defaultValue: Bool = false) throws(ConnectError) -> Bool {
+        guard let text = config[name]?.trimmedWhitespace, !text.isEmpty else { return defaultValue }
+        switch text.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw .config(name: name, message: "Invalid value \(text) for configuration \(name): Expected value to be either true or false")
+        }
+    }
+
+    /// One of an enumeration's raw values (any case); the default when unset or empty.
+    public static func choice<Choice: RawRepresentable & CaseIterable>(_ config: [String: String], _ name: String, default defaultValue: Choice)
+        throws(ConnectError) -> Choice where Choice.RawValue == String {
+        guard let text = config[name]?.trimmedWhitespace, !text.isEmpty else { return defaultValue }
+        guard let value = Choice(rawValue: text.lowercased()) else {
+            let allowed = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .config(name: name, message: "Invalid value \(text) for configuration \(name): must be one of \(allowed)")
+        }
+        return value
     }
 }

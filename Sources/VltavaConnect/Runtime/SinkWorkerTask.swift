@@ -217,8 +217,10 @@ struct SinkWorkerTask: Sendable {
             let logger = context.logger
             let deadLetters = try await BlockingCall.run { () throws(ConnectError) -> [DeadLetter] in
                 var converted: [ConnectRecord] = []
+                var originals: [ConsumedRecord] = []
                 var skipped: [DeadLetter] = []
                 converted.reserveCapacity(records.count)
+                originals.reserveCapacity(records.count)
                 for record in records {
                     let connectRecord: ConnectRecord
                     var stage = ""
@@ -232,7 +234,10 @@ struct SinkWorkerTask: Sendable {
                         throw error
                     }
                     do throws(ConnectError) {
-                        if let transformed = try chain.apply(connectRecord) { converted.append(transformed) }
+                        if let transformed = try chain.apply(connectRecord) {
+                            converted.append(transformed)
+                            originals.append(record)
+                        }
                     } catch {
                         if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(connectRecord)", id: id, logger: logger) {
                             skipped.append(DeadLetter(record: record, stage: "TRANSFORMATION", error: error))
@@ -241,7 +246,13 @@ struct SinkWorkerTask: Sendable {
                         throw error
                     }
                 }
-                try box.value.put(converted)
+                let reporter = ErrantRecordReporter(toleratesAll: tolerance.toleratesAll)
+                try box.value.put(converted, reporter: reporter)
+                for (index, error) in reporter.reported where originals.indices.contains(index) {
+                    let record = originals[index]
+                    _ = tolerance.skip(error, stage: "TASK_PUT", record: "\(record.topic)-\(record.partition)@\(record.offset)", id: id, logger: logger)
+                    skipped.append(DeadLetter(record: record, stage: "TASK_PUT", error: error))
+                }
                 return skipped
             }
             if let topic = tolerance.deadLetterTopic, !deadLetters.isEmpty {
