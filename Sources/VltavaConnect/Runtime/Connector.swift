@@ -73,38 +73,18 @@ public protocol SourceTask: Sendable {
 /// A sink task (Kafka's `SinkTask`): receives records from Kafka and writes them out.
 public protocol SinkTask: Sendable {
     init()
+    /// Called once before `start` with what the task may ask of its worker (Kafka's `SinkTask.initialize`).
+    mutating func initialize(_ context: SinkTaskContext)
     mutating func start(_ config: [String: String]) throws(ConnectError)
     mutating func put(_ records: [ConnectRecord]) throws(ConnectError)
-    /// `put` with Kafka's errant-record reporter (KIP-610): a task that can tell which records it could not write
-    /// reports them (by their index in `records`) and goes on with the others; the worker then sends them to the
-    /// dead-letter queue, or fails the task when errors are not tolerated. Tasks without such knowledge keep the default,
-    /// which is `put`.
-    mutating func put(_ records: [ConnectRecord], reporter: ErrantRecordReporter?) throws(ConnectError)
     /// Makes everything put so far durable in the target system, before the worker commits the consumer offsets.
     mutating func flush() throws(ConnectError)
     mutating func stop()
 }
 
 extension SinkTask {
-    public mutating func put(_ records: [ConnectRecord], reporter: ErrantRecordReporter?) throws(ConnectError) {
-        try put(records)
-    }
-}
-
-/// Kafka's `ErrantRecordReporter` for one `put`: with `errors.tolerance=all` it keeps the records a sink task could
-/// not write (and the errors), for the dead-letter queue; otherwise reporting one fails the put with its error.
-public final class ErrantRecordReporter: @unchecked Sendable {
-    public let toleratesAll: Bool
-    public private(set) var reported: [(index: Int, error: ConnectError)] = []
-
-    public init(toleratesAll: Bool) {
-        self.toleratesAll = toleratesAll
-    }
-
-    public func report(_ index: Int, _ error: ConnectError) throws(ConnectError) {
-        guard toleratesAll else { throw error }
-        reported.append((index, error))
-    }
+    /// Tasks that need nothing of their worker ignore the context.
+    public mutating func initialize(_ context: SinkTaskContext) {}
 }
 
 /// A connector plugin and how to make its tasks.
@@ -176,19 +156,19 @@ public enum ConnectConfig {
         return value
     }
 
-    /// A comma-separated list, entries trimmed, empty ones dropped (Kafka's LIST type).
-    public static func list(_ config: [String: String], _ name: String) -> [String] {
-        (config[name] ?? "").split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
-    }
-
-    /// A BOOLEAN value (`true`/`false`, any case); the default when unset or empty.
-    public static func boolean(_ config: [String: String], _ name: String, default defaultValue: Bool = false) throws(ConnectError) -> Bool {
-        guard let text = config[name]?.trimmedWhitespace, !text.isEmpty else { return defaultValue }
-        switch text.lowercased() {
+    /// A BOOLEAN: `true` or `false` in any case, surrounding spaces ignored.
+    public static func boolean(_ config: [String: String], _ name: String, default defaultValue: Bool) throws(ConnectError) -> Bool {
+        guard let text = config[name] else { return defaultValue }
+        switch text.trimmedWhitespace.lowercased() {
         case "true": return true
         case "false": return false
         default: throw .config(name: name, message: "Invalid value \(text) for configuration \(name): Expected value to be either true or false")
         }
+    }
+
+    /// A comma-separated list, entries trimmed, empty ones dropped (Kafka's LIST type).
+    public static func list(_ config: [String: String], _ name: String) -> [String] {
+        (config[name] ?? "").split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
     }
 
     /// One of an enumeration's raw values (any case); the default when unset or empty.

@@ -50,6 +50,7 @@ struct SinkWorkerTask: Sendable {
         let box = ConnectorObjectBox(makeTask())
         let subscription: SinkSubscription
         let pipeline: RecordPipeline
+        let taskContext: SinkTaskContext
         do {
             subscription = try SinkSubscription(config: connectorConfig)
             pipeline = try RecordPipeline(connectorConfig: connectorConfig, worker: context.config)
@@ -57,13 +58,22 @@ struct SinkWorkerTask: Sendable {
             // Kafka gives every sink task the connector's `topics`/`topics.regex`.
             for key in ["topics", "topics.regex"] where config[key] == nil { config[key] = connectorConfig[key] }
             let startConfig = config
-            try await BlockingCall.run { () throws(ConnectError) in try box.value.start(startConfig) }
+            let control = self.control
+            let initializedContext = SinkTaskContext(
+                logger: context.logger, errantRecordReporter: pipeline.tolerance.toleratesAll ? ErrantRecordReporter() : nil,
+                stopRequested: { control.isStopping })
+            taskContext = initializedContext
+            try await BlockingCall.run { () throws(ConnectError) in
+                box.value.initialize(initializedContext)
+                try box.value.start(startConfig)
+            }
         } catch {
             await fail(error)
             return
         }
         let fetchClient = context.makeClient()
-        var loop = Loop(worker: self, box: box, subscription: subscription, pipeline: pipeline, fetchClient: fetchClient)
+        var loop = Loop(worker: self, box: box, subscription: subscription, pipeline: pipeline, fetchClient: fetchClient,
+                        taskContext: taskContext)
         await loop.run()
         await fetchClient.close()
     }
@@ -79,6 +89,7 @@ struct SinkWorkerTask: Sendable {
         let subscription: SinkSubscription
         let pipeline: RecordPipeline
         let fetchClient: KafkaClient
+        let taskContext: SinkTaskContext
         /// The next offset to fetch, by topic and partition.
         var positions: [String: [Int32: Int64]] = [:]
         /// The offset after the last record put, by topic and partition, not yet committed.
@@ -88,12 +99,13 @@ struct SinkWorkerTask: Sendable {
         var pauseReporting = PauseReporting()
 
         init(worker: SinkWorkerTask, box: ConnectorObjectBox<any SinkTask>, subscription: SinkSubscription,
-             pipeline: RecordPipeline, fetchClient: KafkaClient) {
+             pipeline: RecordPipeline, fetchClient: KafkaClient, taskContext: SinkTaskContext) {
             self.worker = worker
             self.box = box
             self.subscription = subscription
             self.pipeline = pipeline
             self.fetchClient = fetchClient
+            self.taskContext = taskContext
         }
 
         var chain: TransformationChain { pipeline.chain }
@@ -165,7 +177,12 @@ struct SinkWorkerTask: Sendable {
             }
             let box = self.box
             _ = try? await BlockingCall.run { () throws(ConnectError) in box.value.stop() }
-            if let failure { await worker.fail(failure) }
+            if failure == SinkTaskContext.stopped {
+                // The task gave its batch up to stop promptly: not committed, so read again by the next task.
+                context.logger.info("sink task stopped before delivering its last batch", metadata: ["task": "\(id)"])
+            } else if let failure {
+                await worker.fail(failure)
+            }
         }
 
         private mutating func pauseIfAsked() async -> Bool {
@@ -215,12 +232,11 @@ struct SinkWorkerTask: Sendable {
             let tolerance = self.tolerance
             let id = self.id
             let logger = context.logger
+            let reporter = taskContext.errantRecordReporter
             let deadLetters = try await BlockingCall.run { () throws(ConnectError) -> [DeadLetter] in
                 var converted: [ConnectRecord] = []
-                var originals: [ConsumedRecord] = []
                 var skipped: [DeadLetter] = []
                 converted.reserveCapacity(records.count)
-                originals.reserveCapacity(records.count)
                 for record in records {
                     let connectRecord: ConnectRecord
                     var stage = ""
@@ -234,10 +250,7 @@ struct SinkWorkerTask: Sendable {
                         throw error
                     }
                     do throws(ConnectError) {
-                        if let transformed = try chain.apply(connectRecord) {
-                            converted.append(transformed)
-                            originals.append(record)
-                        }
+                        if let transformed = try chain.apply(connectRecord) { converted.append(transformed) }
                     } catch {
                         if tolerance.skip(error, stage: "TRANSFORMATION", record: "\(connectRecord)", id: id, logger: logger) {
                             skipped.append(DeadLetter(record: record, stage: "TRANSFORMATION", error: error))
@@ -246,12 +259,12 @@ struct SinkWorkerTask: Sendable {
                         throw error
                     }
                 }
-                let reporter = ErrantRecordReporter(toleratesAll: tolerance.toleratesAll)
-                try box.value.put(converted, reporter: reporter)
-                for (index, error) in reporter.reported where originals.indices.contains(index) {
-                    let record = originals[index]
-                    _ = tolerance.skip(error, stage: "TASK_PUT", record: "\(record.topic)-\(record.partition)@\(record.offset)", id: id, logger: logger)
-                    skipped.append(DeadLetter(record: record, stage: "TASK_PUT", error: error))
+                try box.value.put(converted)
+                for (record, error) in reporter?.take() ?? [] {
+                    _ = tolerance.skip(error, stage: "TASK_PUT", record: "\(record)", id: id, logger: logger)
+                    if let consumed = Self.consumedRecord(of: record, in: records) {
+                        skipped.append(DeadLetter(record: consumed, stage: "TASK_PUT", error: error))
+                    }
                 }
                 return skipped
             }
@@ -264,6 +277,13 @@ struct SinkWorkerTask: Sendable {
             for topic in Set(records.map(\.topic)) where usedTopics.insert(topic).inserted {
                 await context.topicUsed(topic, id)
             }
+        }
+
+        /// The record as read that a task reports errant: same partition and offset, the same topic unless a
+        /// transformation renamed it.
+        static func consumedRecord(of record: ConnectRecord, in records: [ConsumedRecord]) -> ConsumedRecord? {
+            let candidates = records.filter { $0.partition == record.kafkaPartition && $0.offset == record.kafkaOffset }
+            return candidates.first { $0.topic == record.topic } ?? candidates.first
         }
 
         /// Produces skipped records as they were read (key, value, headers) to the dead-letter topic, with Kafka's

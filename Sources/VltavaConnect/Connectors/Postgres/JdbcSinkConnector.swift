@@ -36,9 +36,14 @@ public struct JdbcSinkTask: SinkTask {
     private var link: PostgresLink?
     /// The columns of each table written, as last read from the catalog.
     private var tableColumns: [String: Set<String>] = [:]
+    private var context: SinkTaskContext?
     private let logger = Logger(label: "vltava.connect.jdbc-sink")
 
     public init() {}
+
+    public mutating func initialize(_ context: SinkTaskContext) {
+        self.context = context
+    }
 
     public mutating func start(_ config: [String: String]) throws(ConnectError) {
         let parsed = try JdbcSinkConfig(config)
@@ -47,12 +52,11 @@ public struct JdbcSinkTask: SinkTask {
         link = try PostgresLink.open(parsed.connection, timeZone: parsed.timeZone, logger: logger)
     }
 
+    /// Writes the records in one transaction, retried `max.retries` times after `retry.backoff.ms`; then, when the worker
+    /// tolerates errors, row by row, the rows PostgreSQL refuses going to the errant-record reporter (the dead-letter queue).
     public mutating func put(_ records: [ConnectRecord]) throws(ConnectError) {
-        try put(records, reporter: nil)
-    }
-
-    public mutating func put(_ records: [ConnectRecord], reporter: ErrantRecordReporter?) throws(ConnectError) {
         guard let config, let reader else { throw .failed("the JDBC sink task was not started") }
+        let reporter = context?.errantRecordReporter
         var rows: [SinkRow] = []
         var sources: [Int] = []
         rows.reserveCapacity(records.count)
@@ -64,7 +68,7 @@ public struct JdbcSinkTask: SinkTask {
                 }
             } catch {
                 guard let reporter else { throw error }
-                try reporter.report(index, error)
+                reporter.report(record, error: error)
             }
         }
         guard !rows.isEmpty else { return }
@@ -78,22 +82,28 @@ public struct JdbcSinkTask: SinkTask {
                 guard attempt <= config.maxRetries else {
                     guard let reporter else { throw error }
                     // Each row alone, so that only those PostgreSQL refuses go to the errant-record reporter.
-                    try writeOneByOne(rows, sources: sources, reporter: reporter)
+                    try writeOneByOne(rows, records: sources.map { records[$0] }, reporter: reporter)
                     return
                 }
                 logger.warning("writing to PostgreSQL failed, retrying", metadata: [
                     "attempt": "\(attempt)", "of": "\(config.maxRetries)", "error": "\(error)"])
-                Self.sleep(milliseconds: config.retryBackoffMs)
+                if let context {
+                    guard context.sleep(milliseconds: Int64(config.retryBackoffMs)) else { throw SinkTaskContext.stopped }
+                } else {
+                    Self.sleep(milliseconds: config.retryBackoffMs)
+                }
             }
         }
     }
 
-    private mutating func writeOneByOne(_ rows: [SinkRow], sources: [Int], reporter: ErrantRecordReporter) throws(ConnectError) {
-        for (row, source) in zip(rows, sources) {
+    private mutating func writeOneByOne(_ rows: [SinkRow], records: [ConnectRecord], reporter: ErrantRecordReporter) throws(ConnectError) {
+        for (row, record) in zip(rows, records) {
             do throws(ConnectError) {
                 try write([row])
             } catch {
-                try reporter.report(source, error)
+                // A lost connection is no fault of the row: the put fails instead of sending everything to the DLQ.
+                if link == nil { throw error }
+                reporter.report(record, error: error)
             }
         }
     }
