@@ -116,6 +116,7 @@ public enum ConnectorPlugins {
         .sink(FileStreamSinkConnector.self, task: FileStreamSinkTask.self),
         .source(DatagenConnector.self, task: DatagenTask.self),
         .sink(JdbcSinkConnector.self, task: JdbcSinkTask.self),
+        .sink(HttpSinkConnector.self, task: HttpSinkTask.self),
     ]
 
     /// The plugin named by `connector.class`, as Kafka resolves it (full class name, simple name, or simple name
