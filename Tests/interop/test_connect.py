@@ -102,6 +102,22 @@ def connect(vltava_bin, tmp_path):
     worker.broker.kill9()
 
 
+def first_message(bootstrap, topic, group, timeout=20):
+    """The first record of `topic` that a new consumer group reads within `timeout` seconds, else None."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    message = None
+    deadline = time.monotonic() + timeout
+    while message is None and time.monotonic() < deadline:
+        polled = consumer.poll(0.5)
+        if polled is not None and polled.error() is None:
+            message = polled
+    consumer.close()
+    return message
+
+
 def task_state(worker, name, task=0):
     tasks = worker.status(name).get("tasks", [])
     return tasks[task]["state"] if len(tasks) > task else None
@@ -440,7 +456,7 @@ def test_distributed_worker_with_cp_kafka_connect_environment(vltava_bin, tmp_pa
 
 
 def test_sink_skips_bad_records_into_a_dead_letter_queue(connect, tmp_path):
-    from confluent_kafka import Consumer, Producer
+    from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": connect.broker.bootstrap})
     for value in [b'{"n":1}', b"not json", b'{"n":2}']:
@@ -455,16 +471,7 @@ def test_sink_skips_bad_records_into_a_dead_letter_queue(connect, tmp_path):
     assert response.status_code == 201, response.text
     wait_until(lambda: len(lines_of(sink_file)) >= 2, 30, lambda: str(connect.status("json-sink")))
     assert lines_of(sink_file) == ["{n=1}", "{n=2}"]
-    consumer = Consumer({"bootstrap.servers": connect.broker.bootstrap, "group.id": "dlq-check",
-                         "auto.offset.reset": "earliest"})
-    consumer.subscribe(["json-dlq"])
-    message = None
-    deadline = time.monotonic() + 20
-    while message is None and time.monotonic() < deadline:
-        polled = consumer.poll(0.5)
-        if polled is not None and polled.error() is None:
-            message = polled
-    consumer.close()
+    message = first_message(connect.broker.bootstrap, "json-dlq", "dlq-check")
     assert message is not None and message.value() == b"not json"
     headers = {key: value.decode() for key, value in message.headers()}
     assert headers["__connect.errors.topic"] == "json-in" and headers["__connect.errors.offset"] == "1"
