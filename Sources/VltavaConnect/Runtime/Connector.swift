@@ -115,6 +115,7 @@ public enum ConnectorPlugins {
         .source(FileStreamSourceConnector.self, task: FileStreamSourceTask.self),
         .sink(FileStreamSinkConnector.self, task: FileStreamSinkTask.self),
         .source(DatagenConnector.self, task: DatagenTask.self),
+        .source(JdbcSourceConnector.self, task: JdbcSourceTask.self),
         .sink(JdbcSinkConnector.self, task: JdbcSinkTask.self),
         .sink(HttpSinkConnector.self, task: HttpSinkTask.self),
     ]
