@@ -123,6 +123,13 @@ def task_state(worker, name, task=0):
     return tasks[task]["state"] if len(tasks) > task else None
 
 
+def create_running(worker, name, config, tasks=1):
+    """Creates a connector and waits until its first `tasks` tasks run."""
+    response = worker.post("/connectors", {"name": name, "config": config})
+    assert response.status_code == 201, response.text
+    wait_until(lambda: all(task_state(worker, name, t) == "RUNNING" for t in range(tasks)), 30, lambda: worker.status(name))
+
+
 def test_file_source_to_file_sink_across_a_clean_restart(vltava_bin, tmp_path):
     worker = ConnectServe(vltava_bin, tmp_path / "data").start()
     try:

@@ -10,7 +10,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer
 from postgres_support import database, postgres  # noqa: F401
-from test_connect import ConnectServe, task_state, wait_until
+from test_connect import ConnectServe, create_running as create, task_state, wait_until
 
 SINK = "io.confluent.connect.jdbc.JdbcSinkConnector"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
@@ -75,10 +75,6 @@ def wait_rows(postgres, db, sql, expected, timeout=30):
     wait_until(check, timeout, lambda: f"{sql} gave {last[0]}, expected {expected}")
 
 
-def create(worker, name, config):
-    response = worker.post("/connectors", {"name": name, "config": config})
-    assert response.status_code == 201, response.text
-    wait_until(lambda: task_state(worker, name) == "RUNNING", 30, lambda: worker.status(name))
 
 
 def test_upsert_is_idempotent_under_redelivery_and_tombstones_delete(worker, postgres, database):

@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from conftest import BrokerProcess, free_port
 from postgres_support import database, postgres  # noqa: F401
-from test_connect import ConnectServe, task_state, wait_until
+from test_connect import ConnectServe, create_running as create, task_state, wait_until
 
 SOURCE = "io.confluent.connect.jdbc.JdbcSourceConnector"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
@@ -36,10 +36,6 @@ def source_config(postgres, db, **extra):
     return config
 
 
-def create(worker, name, config, tasks=1):
-    response = worker.post("/connectors", {"name": name, "config": config})
-    assert response.status_code == 201, response.text
-    wait_until(lambda: all(task_state(worker, name, t) == "RUNNING" for t in range(tasks)), 30, lambda: worker.status(name))
 
 
 def sql(postgres, db, *statements):

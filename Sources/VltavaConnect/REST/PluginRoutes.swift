@@ -23,7 +23,7 @@ extension ConnectRoutes {
                 if let included = config["connector.class"], (try? ConnectorPlugins.named(included))?.className != plugin.className {
                     throw ConnectRestError(400, "Included connector type \(included) does not match request type \(try Self.parameter(context, "plugin"))")
                 }
-                return .ok(ConnectorValidation(plugin: plugin, config: config).json)
+                return .ok(try await ConnectorValidation.blocking(plugin: plugin, config: config).json)
             }
         }
     }

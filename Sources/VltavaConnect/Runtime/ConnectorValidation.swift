@@ -12,6 +12,15 @@ struct ValidatedKey: Sendable {
 /// (`ConnectorConfig`, `SinkConnectorConfig`) and the plugin's own, each with its value, recommended values and
 /// errors, as `PUT /connector-plugins/{plugin}/config/validate` answers and as creating a connector checks.
 public struct ConnectorValidation: Sendable {
+    /// Validates on the blocking pool: the connector's own checks start it, which may reach its system (a database).
+    static func blocking(plugin: ConnectorPlugin, config: [String: String]) async throws(ConnectRestError) -> ConnectorValidation {
+        do {
+            return try await BlockingCall.run { ConnectorValidation(plugin: plugin, config: config) }
+        } catch {
+            throw ConnectRestError(500, error.description)
+        }
+    }
+
     public let plugin: ConnectorPlugin
     /// Each key's errors, in definition order.
     public private(set) var errors: [(name: String, messages: [String])] = []

@@ -255,9 +255,7 @@ extension Herder: WorkerGroupListener {
     private func runConnectorObject(_ name: String, config: [String: String]) async {
         connectorObjects.removeValue(forKey: name)?.value.stop()
         do {
-            let plugin = try ConnectorPlugins.named(config["connector.class"] ?? "")
-            var connector = plugin.makeConnector()
-            try connector.start(config)
+            let (connector, _) = try await Self.startConnectorObject(config: config, taskConfigs: false)
             connectorObjects[name] = ConnectorObjectBox(connector)
             cluster?.startedConnectors[name] = config
             await performLogged(state.connectorRunning(name))
@@ -280,13 +278,7 @@ extension Herder: WorkerGroupListener {
             guard cluster?.generatedFor[name] != record.config else { continue }
             cluster?.generatedFor[name] = record.config
             do {
-                let plugin = try ConnectorPlugins.named(record.config["connector.class"] ?? "")
-                var connector = plugin.makeConnector()
-                try connector.start(record.config)
-                let maxTasks = try ConnectConfig.int(record.config, "tasks.max", default: 1, minimum: 1)
-                let configs = connector.taskConfigs(maxTasks: maxTasks).map {
-                    Self.taskConfig($0, plugin: plugin, connectorConfig: record.config)
-                }
+                var (connector, configs) = try await Self.startConnectorObject(config: record.config, taskConfigs: true)
                 connector.stop()
                 await performLogged(state.tasksGenerated(name: name, configs))
             } catch {

@@ -21,7 +21,7 @@ extension Herder {
             }
             throw ConnectRestError(400, Self.message(error))
         }
-        let validation = ConnectorValidation(plugin: plugin, config: config)
+        let validation = try await ConnectorValidation.blocking(plugin: plugin, config: config)
         if validation.errorCount > 0 { throw ConnectRestError(400, validation.failureMessage) }
         return try await serially { () async throws(ConnectRestError) -> (created: Bool, record: ConnectorRecord) in
             if await self.state.connectors[name] != nil, !allowReplace {

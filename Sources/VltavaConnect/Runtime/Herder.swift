@@ -206,11 +206,7 @@ public actor Herder {
         if let running = connectorObjects.removeValue(forKey: name) { running.value.stop() }
         guard let record = state.connectors[name] else { return }
         do {
-            let plugin = try ConnectorPlugins.named(record.config["connector.class"] ?? "")
-            var connector = plugin.makeConnector()
-            try connector.start(record.config)
-            let maxTasks = try ConnectConfig.int(record.config, "tasks.max", default: 1, minimum: 1)
-            let configs = connector.taskConfigs(maxTasks: maxTasks).map { Self.taskConfig($0, plugin: plugin, connectorConfig: record.config) }
+            let (connector, configs) = try await Self.startConnectorObject(config: record.config, taskConfigs: true)
             connectorObjects[name] = ConnectorObjectBox(connector)
             if configs != record.taskConfigs { await stopTasks(name) }
             await performLogged(state.tasksGenerated(name: name, configs))
@@ -218,6 +214,21 @@ public actor Herder {
             logger.error("connector failed to start", metadata: ["connector": "\(name)", "error": "\(error)"])
             await stopTasks(name)
             await performLogged(state.connectorFailed(name: name, trace: error.description))
+        }
+    }
+
+    /// Makes and starts a connector object on the blocking pool (a connector's `start` may reach its system, as the JDBC
+    /// source lists its tables), and when asked its task configurations, completed as the worker completes them.
+    static func startConnectorObject(config: [String: String], taskConfigs: Bool) async throws(ConnectError)
+        -> (connector: any Connector, taskConfigs: [[String: String]]) {
+        let plugin = try ConnectorPlugins.named(config["connector.class"] ?? "")
+        let maxTasks = try ConnectConfig.int(config, "tasks.max", default: 1, minimum: 1)
+        return try await BlockingCall.run { () throws(ConnectError) -> (connector: any Connector, taskConfigs: [[String: String]]) in
+            var connector = plugin.makeConnector()
+            try connector.start(config)
+            guard taskConfigs else { return (connector, []) }
+            let configs = connector.taskConfigs(maxTasks: maxTasks).map { Self.taskConfig($0, plugin: plugin, connectorConfig: config) }
+            return (connector, configs)
         }
     }
 

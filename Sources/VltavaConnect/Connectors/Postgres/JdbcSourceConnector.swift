@@ -94,7 +94,17 @@ public struct JdbcSourceTask: SourceTask {
         let parsed = try JdbcSourceConfig(config)
         self.config = parsed
         let link = try PostgresLink.open(parsed.connection, timeZone: parsed.timeZone, logger: logger)
-        self.link = link
+        do throws(ConnectError) {
+            try prepare(parsed, config: config, link: link, offsets: offsets)
+            self.link = link
+        } catch {
+            link.close()
+            throw error
+        }
+    }
+
+    private mutating func prepare(_ parsed: JdbcSourceConfig, config: [String: String], link: PostgresLink,
+                                  offsets: any SourceOffsetReader) throws(ConnectError) {
         let now = { () throws(ConnectError) -> Int64 in
             let result = try link.query("SELECT now()")
             guard let cell = result.rows.first?.first, var bytes = cell, let micros = bytes.readInteger(as: Int64.self) else {

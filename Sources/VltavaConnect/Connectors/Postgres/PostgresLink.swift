@@ -197,6 +197,13 @@ final class PostgresLink: @unchecked Sendable {
         _ = try? AsyncWait.result { try await connection.close() }
     }
 
+    /// A link dropped unclosed (a task abandoned by its worker) closes its connection: postgres-nio requires it, and
+    /// the server would otherwise keep the session.
+    deinit {
+        guard !connection.isClosed, !connection.eventLoop.inEventLoop else { return }
+        try? connection.close().wait()
+    }
+
     /// PostgreSQL's message, detail and SQLSTATE for a server error; otherwise the failure in plain words.
     static func describe(_ error: any Error) -> String {
         guard let error = error as? PSQLError else { return NetworkFailure.describe(error) }
@@ -223,7 +230,9 @@ final class PostgresLink: @unchecked Sendable {
     }
 }
 
-/// Waits on a blocking thread (a connector task's) for asynchronous work done elsewhere.
+/// Waits on a blocking thread (the worker's blocking pool, where connectors and their tasks are called) for
+/// asynchronous work done on Swift's concurrency threads. Never called from one of those: waiting there could take
+/// the last thread the work needs.
 enum AsyncWait {
     static func result<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let outcome = NIOLockedValueBox<Result<T, any Error>?>(nil)
