@@ -77,6 +77,15 @@ class PostgresServer:
         finally:
             connection.close()
 
+    def execute(self, database, *statements):
+        """Runs statements in `database`, each in its own transaction."""
+        connection = self.connect(database)
+        try:
+            for statement in statements:
+                connection.run(statement)
+        finally:
+            connection.close()
+
     def jdbc_url(self, database="postgres") -> str:
         return f"jdbc:postgresql://127.0.0.1:{self.port}/{database}"
 

@@ -38,13 +38,9 @@ def source_config(postgres, db, **extra):
 
 
 
+
 def sql(postgres, db, *statements):
-    connection = postgres.connect(db)
-    try:
-        for statement in statements:
-            connection.run(statement)
-    finally:
-        connection.close()
+    postgres.execute(db, *statements)
 
 
 class Reader:

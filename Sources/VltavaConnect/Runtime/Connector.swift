@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import KafkaProtocol
 
 /// Whether a connector moves data into Kafka (source) or out of it (sink).
@@ -63,6 +64,8 @@ public protocol Connector: Sendable {
 /// A source task (Kafka's `SourceTask`): polls records from a system, with their source partition and offset.
 public protocol SourceTask: Sendable {
     init()
+    /// Called once before `start` with what the task may learn from its worker (Kafka's `SourceTask.initialize`).
+    mutating func initialize(_ context: SourceTaskContext)
     /// Starts from the committed offsets.
     mutating func start(_ config: [String: String], offsets: any SourceOffsetReader) throws(ConnectError)
     /// Records ready now (empty when there is nothing yet; the worker polls again after a short wait).
@@ -80,6 +83,34 @@ public protocol SinkTask: Sendable {
     /// Makes everything put so far durable in the target system, before the worker commits the consumer offsets.
     mutating func flush() throws(ConnectError)
     mutating func stop()
+}
+
+extension SourceTask {
+    /// Tasks that need nothing of their worker ignore the context.
+    public mutating func initialize(_ context: SourceTaskContext) {}
+}
+
+/// What a source task can learn from the worker running it: the last offset of each source partition whose records
+/// Kafka has acknowledged (what Kafka's `SourceTask.commitRecord` tells), so a task can release what its system
+/// holds for it (a replication slot) only once the records are safely written. Updated by the worker while the task
+/// polls, hence locked.
+public final class SourceTaskContext: Sendable {
+    private let acknowledged = NIOLockedValueBox<[String: ConnectValue]>([:])
+
+    public init() {}
+
+    /// The offset of the last acknowledged record of `partition`, if any since the task started.
+    public func acknowledgedOffset(for partition: ConnectValue) -> ConnectValue? {
+        let key = ConnectStorageRecords.offsetKey(connector: "", partition: partition)
+        return acknowledged.withLockedValue { $0[key] }
+    }
+
+    func acknowledge(_ offsets: [(partition: ConnectValue, offset: ConnectValue)]) {
+        guard !offsets.isEmpty else { return }
+        acknowledged.withLockedValue { stored in
+            for (partition, offset) in offsets { stored[ConnectStorageRecords.offsetKey(connector: "", partition: partition)] = offset }
+        }
+    }
 }
 
 extension SinkTask {
@@ -117,6 +148,7 @@ public enum ConnectorPlugins {
         .source(DatagenConnector.self, task: DatagenTask.self),
         .source(JdbcSourceConnector.self, task: JdbcSourceTask.self),
         .sink(JdbcSinkConnector.self, task: JdbcSinkTask.self),
+        .source(PostgresCdcConnector.self, task: PostgresCdcTask.self),
         .sink(HttpSinkConnector.self, task: HttpSinkTask.self),
     ]
 

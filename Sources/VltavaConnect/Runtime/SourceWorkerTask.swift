@@ -17,6 +17,7 @@ struct SourceWorkerTask: Sendable {
     let plugin: ConnectorPlugin
     let context: WorkerContext
     let control: WorkerTaskControl
+    let taskContext = SourceTaskContext()
 
     static let maximumBatchRecords = 20_000
     static let maximumBatchBytes = 8 << 20
@@ -67,7 +68,11 @@ struct SourceWorkerTask: Sendable {
         do {
             pipeline = try RecordPipeline(connectorConfig: connectorConfig, worker: context.config)
             let config = taskConfig
-            try await BlockingCall.run { () throws(ConnectError) in try box.value.start(config, offsets: offsets) }
+            let taskContext = self.taskContext
+            try await BlockingCall.run { () throws(ConnectError) in
+                box.value.initialize(taskContext)
+                try box.value.start(config, offsets: offsets)
+            }
         } catch {
             await fail(error)
             return
@@ -203,6 +208,7 @@ struct SourceWorkerTask: Sendable {
             for (partition, offset) in batch.offsets {
                 committable[ConnectStorageRecords.offsetKey(connector: id.connector, partition: partition)] = (partition, offset)
             }
+            worker.taskContext.acknowledge(batch.offsets)
         }
 
         private func produce(_ destination: PreparedBatch.Destination) async throws(ConnectError) {

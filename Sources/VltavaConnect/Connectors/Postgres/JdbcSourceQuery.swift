@@ -164,15 +164,7 @@ struct JdbcSourceQuery: Sendable {
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00` of microseconds since the epoch (years before 1 are clamped to 0001).
     static func timestampLiteral(micros: Int64) -> String {
-        let clamped = max(micros, -62_135_596_800_000_000)
-        let (millis, _) = CivilTime.floorDivide(clamped, 1000)
-        let time = CivilTime(millis: millis)
-        let fraction = CivilTime.floorDivide(clamped, 1_000_000).1
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(time.year, 4))-\(pad(time.month, 2))-\(pad(time.day, 2)) \(pad(time.hour, 2)):\(pad(time.minute, 2)):"
-            + "\(pad(time.second, 2)).\(pad(fraction, 6))+00"
+        let (text, fraction) = PostgresText.dateTime(micros: max(micros, -62_135_596_800_000_000), separator: " ")
+        return text + "." + PostgresText.pad(fraction, 6) + "+00"
     }
 }
