@@ -85,5 +85,7 @@ struct JdbcSinkConfig: Sendable, Hashable {
     }
 
     /// The table of a topic: `table.name.format` with `${topic}` replaced.
-    func tableName(topic: String) -> String { tableNameFormat.replacing("${topic}", with: topic) }
+    func tableName(topic: String) -> String {
+        tableNameFormat == "${topic}" ? topic : tableNameFormat.replacing("${topic}", with: topic)
+    }
 }

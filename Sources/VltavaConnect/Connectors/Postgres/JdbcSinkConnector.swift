@@ -37,6 +37,15 @@ public struct JdbcSinkTask: SinkTask {
     /// The columns of each table written, as last read from the catalog.
     private var tableColumns: [String: Set<String>] = [:]
     private var context: SinkTaskContext?
+    /// Insert statements by table, columns, rows and upsert (the text of a 3000-row statement is long to build).
+    private var insertStatements: [InsertShape: String] = [:]
+
+    struct InsertShape: Hashable {
+        var table: String
+        var columns: [String]
+        var rows: Int
+        var upsert: Bool
+    }
     private let logger = Logger(label: "vltava.connect.jdbc-sink")
 
     public init() {}
@@ -60,9 +69,11 @@ public struct JdbcSinkTask: SinkTask {
         var rows: [SinkRow] = []
         var sources: [Int] = []
         rows.reserveCapacity(records.count)
+        var tableOfTopic: (topic: String, table: String)?
         for (index, record) in records.enumerated() {
             do throws(ConnectError) {
-                if let row = try reader.row(record) {
+                if tableOfTopic?.topic != record.topic { tableOfTopic = (record.topic, config.tableName(topic: record.topic)) }
+                if let row = try reader.row(record, table: tableOfTopic?.table) {
                     rows.append(row)
                     sources.append(index)
                 }
@@ -154,8 +165,16 @@ public struct JdbcSinkTask: SinkTask {
             let size = JdbcSinkSQL.rowsPerStatement(columnCount: first.columns.count, batchSize: config.batchSize)
             for chunk in Self.chunks(run, size: size) {
                 let rows = upsert ? Self.lastPerKey(chunk) : chunk
-                try link.execute(JdbcSinkSQL.insert(table: first.table, columns: first.columns, rows: rows.count, upsert: upsert),
-                                 Self.bindings(rows))
+                let shape = InsertShape(table: first.table, columns: first.columns.map(\.name), rows: rows.count, upsert: upsert)
+                let sql: String
+                if let cached = insertStatements[shape] {
+                    sql = cached
+                } else {
+                    sql = JdbcSinkSQL.insert(table: first.table, columns: first.columns, rows: rows.count, upsert: upsert)
+                    if insertStatements.count >= 64 { insertStatements.removeAll() }
+                    insertStatements[shape] = sql
+                }
+                try link.execute(sql, Self.bindings(rows))
             }
         case .update:
             let sql = JdbcSinkSQL.update(table: first.table, columns: first.columns)

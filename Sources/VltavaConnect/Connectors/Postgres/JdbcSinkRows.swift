@@ -23,8 +23,9 @@ struct JdbcSinkRowReader: Sendable {
     static let kafkaKeyNames = ["__connect_topic", "__connect_partition", "__connect_offset"]
 
     /// The row of a record; nil for a tombstone when deletes are off (skipped, as Confluent's sink skips them).
-    func row(_ record: ConnectRecord) throws(ConnectError) -> SinkRow? {
-        let table = config.tableName(topic: record.topic)
+    /// `table` is the record's table when the caller knows it (one name per topic, looked up once).
+    func row(_ record: ConnectRecord, table knownTable: String? = nil) throws(ConnectError) -> SinkRow? {
+        let table = knownTable ?? config.tableName(topic: record.topic)
         let isTombstone = record.value.isNull
         if isTombstone && !config.deleteEnabled { return nil }
         var columns: [SinkColumn] = []
