@@ -77,7 +77,7 @@ public final class BrokerConnection: Sendable {
                 .connect(host: address.host, port: address.port).get()
         } catch {
             handshake?.fail(error)
-            throw .connectionFailed(address: address.description, reason: "\(error)")
+            throw .connectionFailed(address: address.description, reason: NetworkFailure.describe(error))
         }
         if let handshake {
             do {

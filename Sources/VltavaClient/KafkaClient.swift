@@ -101,7 +101,7 @@ public actor KafkaClient {
             return try await task.value
         } catch {
             brokerConnections[nodeId] = nil
-            throw error as? KafkaClientError ?? .connectionFailed(address: address.description, reason: "\(error)")
+            throw error as? KafkaClientError ?? .connectionFailed(address: address.description, reason: NetworkFailure.describe(error))
         }
     }
 

@@ -150,8 +150,9 @@ public struct JdbcSinkTask: SinkTask {
 
     private mutating func writeRun(_ run: ArraySlice<SinkRow>, link: PostgresLink, config: JdbcSinkConfig) throws(ConnectError) {
         guard let first = run.first else { return }
-        try ensureTable(first, link: link, config: config)
+        let exists = try ensureTable(first, link: link, config: config)
         if first.isDelete {
+            guard exists else { return }
             let keys = Array(first.columns.prefix(first.keyCount))
             guard !keys.isEmpty else { return }
             for chunk in Self.chunks(run, size: JdbcSinkSQL.rowsPerStatement(columnCount: keys.count, batchSize: config.batchSize)) {
@@ -183,15 +184,17 @@ public struct JdbcSinkTask: SinkTask {
     }
 
     /// Looks the table up once; creates it or adds missing columns when configured to, else fails naming what is missing.
-    private mutating func ensureTable(_ row: SinkRow, link: PostgresLink, config: JdbcSinkConfig) throws(ConnectError) {
+    /// Whether the table exists now (a delete into a missing table has nothing to delete, and creates nothing).
+    @discardableResult
+    private mutating func ensureTable(_ row: SinkRow, link: PostgresLink, config: JdbcSinkConfig) throws(ConnectError) -> Bool {
         var known = tableColumns[row.table]
         if known == nil {
             known = try Self.columns(of: row.table, link: link)
             if known == nil {
+                if row.isDelete { return false }
                 guard config.autoCreate else {
                     throw .failed("Table \(row.table) is missing and auto-creation is disabled (set auto.create=true)")
                 }
-                guard !row.isDelete else { return }
                 try link.execute(JdbcSinkSQL.createTable(table: row.table, columns: row.columns))
                 known = Set(row.columns.map(\.name))
                 logger.info("created table", metadata: ["table": "\(row.table)"])
@@ -208,6 +211,7 @@ public struct JdbcSinkTask: SinkTask {
             known?.formUnion(missing.map(\.name))
         }
         tableColumns[row.table] = known
+        return true
     }
 
     /// The columns of a table, nil when it does not exist.
