@@ -162,6 +162,19 @@ def worker_env(vltava_bin, tmp_path):
     worker.broker.kill9()
 
 
+def test_a_delete_under_the_default_identity_with_required_columns(worker_env, postgres, database):
+    worker = worker_env
+    sql(postgres, database, "CREATE TABLE strict (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL, note text)")
+    create_running(worker, "strict", cdc_config(postgres, database, "cdc_strict", topic_prefix="st", snapshot_mode="no_data"))
+    time.sleep(1)
+    sql(postgres, database, "INSERT INTO strict VALUES (1, 'x', 5, 'n')", "DELETE FROM strict WHERE id = 1")
+    events = Events(worker.broker.bootstrap, "st.public.strict")
+    insert, delete, tombstone = events.until(3)
+    events.close()
+    assert payload(delete)["op"] == "d" and payload(delete)["before"] == {"id": 1, "name": "", "n": 0, "note": None}
+    assert tombstone[1] is None and tombstone[0]["payload"] == {"id": 1}
+
+
 def test_debezium_type_mapping(worker_env, postgres, database):
     worker = worker_env
     sql(postgres, database, """CREATE TABLE typed (id int PRIMARY KEY, amount numeric(10,2), free numeric, day date,

@@ -23,6 +23,9 @@ struct SourceWorkerTask: Sendable {
     static let maximumBatchBytes = 8 << 20
     /// The most record bytes put in one produce batch: below the broker's default `max.message.bytes` (1 MiB).
     static let maximumProduceBytes = 900 << 10
+    /// How long the poll stage gathers polls into one batch: a connector that always has a little more (change data
+    /// capture at a steady rate) would otherwise hold its records back until the batch is full.
+    static let maximumGatherTime = Duration.milliseconds(20)
     /// How long to wait before polling again when the connector had nothing.
     static let idleWait = Duration.milliseconds(100)
     /// How long a produce may keep failing (the topic's leader away) before the task fails, as Kafka's producer
@@ -175,7 +178,9 @@ struct SourceWorkerTask: Sendable {
             return { () throws(ConnectError) -> [ConnectRecord] in
                 var polled: [ConnectRecord] = []
                 var bytes = 0
-                while polled.count < SourceWorkerTask.maximumBatchRecords, bytes < SourceWorkerTask.maximumBatchBytes {
+                let deadline = ContinuousClock.now + SourceWorkerTask.maximumGatherTime
+                while polled.count < SourceWorkerTask.maximumBatchRecords, bytes < SourceWorkerTask.maximumBatchBytes,
+                      polled.isEmpty || ContinuousClock.now < deadline {
                     let records = try box.value.poll()
                     if records.isEmpty { break }
                     for index in records.indices { bytes += records[index].value.approximateSize }

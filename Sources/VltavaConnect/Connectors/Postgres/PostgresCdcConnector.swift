@@ -269,7 +269,11 @@ public struct PostgresCdcTask: SourceTask {
         for (index, column) in relation.columns.enumerated() where index < values.count {
             guard let target = table.columns.firstIndex(where: { $0.name == column.name }) else { continue }
             switch values[index] {
-            case .null: row[target] = .null
+            case .null:
+                // A key-only old row (a delete or key change under the default replica identity) has no values for the
+                // other columns: a required one gets its type's zero, as Debezium fills it.
+                let schema = table.columns[target].schema
+                row[target] = schema.isOptional ? .null : schema.defaultValue ?? schema.type.zeroValue ?? (schema.type == .array ? .array([]) : .null)
             case let .text(text): row[target] = try table.columns[target].value(text)
             case .unchangedToast:
                 if let previous = old?[field: column.name], !previous.isNull {
