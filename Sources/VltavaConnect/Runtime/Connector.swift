@@ -96,6 +96,7 @@ extension SourceTask {
 /// polls, hence locked.
 public final class SourceTaskContext: Sendable {
     private let acknowledged = NIOLockedValueBox<[String: ConnectValue]>([:])
+    private let listener = NIOLockedValueBox<(any SourceRecordListener)?>(nil)
 
     public init() {}
 
@@ -105,12 +106,38 @@ public final class SourceTaskContext: Sendable {
         return acknowledged.withLockedValue { $0[key] }
     }
 
+    /// Asks the worker to tell `listener` where each record went and when offsets were committed (Kafka's
+    /// `SourceTask.commitRecord(record, metadata)` and `SourceTask.commit()`); call it in `initialize` or `start`.
+    public func listen(_ listener: any SourceRecordListener) {
+        self.listener.withLockedValue { $0 = listener }
+    }
+
+    var recordListener: (any SourceRecordListener)? { listener.withLockedValue { $0 } }
+
     func acknowledge(_ offsets: [(partition: ConnectValue, offset: ConnectValue)]) {
         guard !offsets.isEmpty else { return }
         acknowledged.withLockedValue { stored in
             for (partition, offset) in offsets { stored[ConnectStorageRecords.offsetKey(connector: "", partition: partition)] = offset }
         }
     }
+}
+
+/// Where Kafka put one polled record that it acknowledged.
+public struct AcknowledgedRecord: Sendable, Hashable {
+    public var sourcePartition: ConnectValue
+    public var sourceOffset: ConnectValue
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+}
+
+/// Told by the worker what happened to a source task's records (see `SourceTaskContext.listen`). Called from the
+/// worker's loop while the task may be polling on another thread: implementations lock what they share.
+public protocol SourceRecordListener: Sendable {
+    /// Records Kafka acknowledged, in the order they were produced; only records sent to an explicit partition.
+    func recordsAcknowledged(_ records: [AcknowledgedRecord])
+    /// The worker has just flushed the task's committable offsets.
+    func offsetsCommitted()
 }
 
 extension SinkTask {
@@ -150,6 +177,7 @@ public enum ConnectorPlugins {
         .sink(JdbcSinkConnector.self, task: JdbcSinkTask.self),
         .source(PostgresCdcConnector.self, task: PostgresCdcTask.self),
         .sink(HttpSinkConnector.self, task: HttpSinkTask.self),
+        .source(MirrorSourceConnector.self, task: MirrorSourceTask.self),
     ]
 
     /// The plugin named by `connector.class`, as Kafka resolves it (full class name, simple name, or simple name

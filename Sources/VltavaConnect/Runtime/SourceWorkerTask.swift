@@ -39,6 +39,8 @@ struct SourceWorkerTask: Sendable {
             var partition: Int32?
             var records: [ProducerRecord]
             var bytes: Int
+            /// Each record's source partition and offset, when the task listens for acknowledged records.
+            var sources: [(partition: ConnectValue, offset: ConnectValue)] = []
         }
 
         var destinations: [Destination] = []
@@ -197,17 +199,28 @@ struct SourceWorkerTask: Sendable {
             let tolerance = self.tolerance
             let id = self.id
             let logger = context.logger
+            let keepSources = worker.taskContext.recordListener != nil
             return { () throws(ConnectError) -> PreparedBatch in
                 try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
-                                             id: id, logger: logger)
+                                             id: id, logger: logger, keepSources: keepSources)
             }
         }
 
         /// Produces a batch, creating missing topics and retrying transient failures, then makes its offsets
         /// committable.
         private mutating func send(_ batch: PreparedBatch) async throws(ConnectError) {
+            let listener = worker.taskContext.recordListener
             for destination in batch.destinations where !destination.records.isEmpty {
-                try await produce(destination)
+                let results = try await produce(destination)
+                if let listener, let partition = destination.partition, results.count == 1,
+                   destination.sources.count == destination.records.count {
+                    let base = results[0].baseOffset
+                    listener.recordsAcknowledged(destination.sources.indices.map { index in
+                        AcknowledgedRecord(sourcePartition: destination.sources[index].partition,
+                                           sourceOffset: destination.sources[index].offset, topic: destination.topic,
+                                           partition: partition, offset: base + Int64(index))
+                    })
+                }
                 if usedTopics.insert(destination.topic).inserted { await context.topicUsed(destination.topic, id) }
             }
             for (partition, offset) in batch.offsets {
@@ -216,14 +229,13 @@ struct SourceWorkerTask: Sendable {
             worker.taskContext.acknowledge(batch.offsets)
         }
 
-        private func produce(_ destination: PreparedBatch.Destination) async throws(ConnectError) {
+        private func produce(_ destination: PreparedBatch.Destination) async throws(ConnectError) -> [ProduceResult] {
             let deadline = ContinuousClock.now + SourceWorkerTask.deliveryTimeout
             var attempt = 0
             while true {
                 do {
-                    try await context.client.produce(
+                    return try await context.client.produce(
                         topic: destination.topic, records: destination.records, partition: destination.partition, acks: .all)
-                    return
                 } catch {
                     attempt += 1
                     if !Self.isRetriable(error) || ContinuousClock.now >= deadline || worker.control.isStopping && attempt > 3 {
@@ -264,6 +276,7 @@ struct SourceWorkerTask: Sendable {
 
         /// Writes the committable offsets to the offset store; on failure they stay committable for next time.
         mutating func flushOffsets() async {
+            defer { worker.taskContext.recordListener?.offsetsCommitted() }
             guard !committable.isEmpty else { return }
             let offsets = committable.values.map { (partition: $0.partition, offset: Optional($0.offset)) }
             do {
@@ -277,7 +290,8 @@ struct SourceWorkerTask: Sendable {
 
     /// Transforms and converts polled records, grouped by topic and partition in order of first appearance.
     static func prepare(_ records: [ConnectRecord], chain: TransformationChain, converters: RecordConverters,
-                        tolerance: ErrorTolerance, id: ConnectorTaskId, logger: Logger) throws(ConnectError) -> PreparedBatch {
+                        tolerance: ErrorTolerance, id: ConnectorTaskId, logger: Logger,
+                        keepSources: Bool = false) throws(ConnectError) -> PreparedBatch {
         var batch = PreparedBatch()
         batch.polledRecords = records.count
         var destinationIndex: [String: Int] = [:]
@@ -330,15 +344,20 @@ struct SourceWorkerTask: Sendable {
             } else {
                 destination = destinationIndex[kafkaPartition.map { "\(topic)\u{0}\($0)" } ?? topic]
             }
+            let target: Int
             if let destination, batch.destinations[destination].bytes + size <= maximumProduceBytes {
                 batch.destinations[destination].records.append(produced)
                 batch.destinations[destination].bytes += size
-                lastDestination = (topic, kafkaPartition, destination)
+                target = destination
             } else {
                 // A full destination is left as it is and a new one started, so a produce batch stays small.
-                destinationIndex[kafkaPartition.map { "\(topic)\u{0}\($0)" } ?? topic] = batch.destinations.count
-                lastDestination = (topic, kafkaPartition, batch.destinations.count)
+                target = batch.destinations.count
+                destinationIndex[kafkaPartition.map { "\(topic)\u{0}\($0)" } ?? topic] = target
                 batch.destinations.append(.init(topic: topic, partition: kafkaPartition, records: [produced], bytes: size))
+            }
+            lastDestination = (topic, kafkaPartition, target)
+            if keepSources, let partition = records[index].sourcePartition, let offset = records[index].sourceOffset {
+                batch.destinations[target].sources.append((partition, offset))
             }
         }
         return batch

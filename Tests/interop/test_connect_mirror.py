@@ -1,0 +1,152 @@
+"""MirrorMaker 2 (Kafka's MirrorSourceConnector): a second `vltava serve` as the source cluster, a Vltava with Connect
+as the target; records, keys, headers, timestamps, partitions, topic configs, a partition added, a restart resuming
+exactly."""
+
+import struct
+import time
+
+import pytest
+from conftest import BrokerProcess, free_port
+from test_connect import ConnectServe, create_running, wait_until
+
+BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+MIRROR = "org.apache.kafka.connect.mirror."
+
+
+def mirror_config(source, target, **extra):
+    config = {
+        "source.cluster.alias": "A", "target.cluster.alias": "B",
+        "source.cluster.bootstrap.servers": source, "target.cluster.bootstrap.servers": target,
+        "key.converter": BYTES, "value.converter": BYTES, "header.converter": BYTES,
+        "replication.factor": "1", "offset-syncs.topic.replication.factor": "1",
+        "checkpoints.topic.replication.factor": "1", "heartbeats.topic.replication.factor": "1",
+        "refresh.topics.interval.seconds": "1", "sync.topic.configs.interval.seconds": "1",
+    }
+    config.update(extra)
+    return config
+
+
+_admins = {}
+
+
+def admin(bootstrap):
+    """One admin client per cluster, kept: librdkafka fails the futures of a client that is destroyed."""
+    from confluent_kafka.admin import AdminClient
+    if bootstrap not in _admins:
+        _admins[bootstrap] = AdminClient({"bootstrap.servers": bootstrap})
+    return _admins[bootstrap]
+
+
+def create_topic(bootstrap, topic, partitions, config=None):
+    from confluent_kafka.admin import NewTopic
+    futures = admin(bootstrap).create_topics([NewTopic(topic, partitions, 1, config=config or {})])
+    futures[topic].result(timeout=30)
+
+
+def produce(bootstrap, topic, records):
+    """records: (partition, key, value, headers, timestamp) tuples."""
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for partition, key, value, headers, timestamp in records:
+        producer.produce(topic, key=key, value=value, partition=partition, headers=headers, timestamp=timestamp or 0)
+    assert producer.flush(30) == 0
+
+
+def read_all(bootstrap, topic, partitions, expected, timeout=60):
+    """Every record of the topic's partitions from the start, once `expected` are there, as tuples."""
+    from confluent_kafka import Consumer, TopicPartition
+    deadline = time.monotonic() + timeout
+    records = []
+    while time.monotonic() < deadline:
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
+        try:
+            consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+            records, idle = [], time.monotonic()
+            while time.monotonic() - idle < 1.5 and len(records) < expected:
+                message = consumer.poll(0.2)
+                if message is None or message.error():
+                    continue
+                idle = time.monotonic()
+                records.append((message.partition(), message.offset(), message.key(), message.value(),
+                                message.headers() or [], message.timestamp()[1]))
+        finally:
+            consumer.close()
+        if len(records) >= expected:
+            return sorted(records)
+        time.sleep(0.5)
+    raise AssertionError(f"{topic}: {len(records)} records, expected {expected}")
+
+
+def record_count(bootstrap, topic, partitions):
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "counter"})
+    try:
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
+    finally:
+        consumer.close()
+
+
+def partition_count(bootstrap, topic):
+    topics = admin(bootstrap).list_topics(timeout=10).topics
+    return len(topics[topic].partitions) if topic in topics and topics[topic].error is None else 0
+
+
+def topic_config(bootstrap, topic):
+    from confluent_kafka.admin import ConfigResource
+    resource = ConfigResource("TOPIC", topic)
+    return {k: v.value for k, v in admin(bootstrap).describe_configs([resource])[resource].result(timeout=30).items()}
+
+
+def without_offsets(records):
+    return [(p, k, v, h, ts) for p, _, k, v, h, ts in records]
+
+
+@pytest.fixture
+def clusters(vltava_bin, tmp_path):
+    source = BrokerProcess(vltava_bin, tmp_path / "source", free_port()).start()
+    target = ConnectServe(vltava_bin, tmp_path / "target", env={"CONNECT_OFFSET_FLUSH_INTERVAL_MS": "300"}).start()
+    yield source, target
+    target.stop()
+    source.stop()
+
+
+def test_source_connector_replicates_records_configs_partitions_and_resumes_exactly(clusters):
+    source, target = clusters
+    create_topic(source.bootstrap, "orders", 3, {"retention.ms": "123456789", "unclean.leader.election.enable": "true"})
+    create_topic(source.bootstrap, "B.orders", 1)  # came from the target: replicating it back would close a cycle
+    produce(source.bootstrap, "B.orders", [(0, b"k", b"loop", None, 0)])
+    first = [(i % 3, f"key-{i}".encode() if i % 5 else None, f"value-{i}".encode(),
+              [("h", f"{i}".encode()), ("empty", None)], 1_700_000_000_000 + i) for i in range(300)]
+    produce(source.bootstrap, "orders", first)
+    create_running(target, "mm2-source", mirror_config(source.bootstrap, target.broker.bootstrap, **{
+        "connector.class": MIRROR + "MirrorSourceConnector", "offset.lag.max": "10"}))
+
+    replicated = read_all(target.broker.bootstrap, "A.orders", 3, 300)
+    expected = read_all(source.bootstrap, "orders", 3, 300)
+    assert replicated == expected  # same partitions, offsets, keys, values, headers and timestamps
+    assert partition_count(target.broker.bootstrap, "A.orders") == 3
+    configs = topic_config(target.broker.bootstrap, "A.orders")
+    assert configs["retention.ms"] == "123456789"
+    assert configs["unclean.leader.election.enable"] == "false"  # one of Kafka's excluded properties
+    assert partition_count(target.broker.bootstrap, "B.orders") == 0 and partition_count(target.broker.bootstrap, "A.B.orders") == 0
+
+    # The offset syncs are Kafka's binary records on the source: topic, partition; upstream, downstream offsets.
+    syncs = read_all(source.bootstrap, "mm2-offset-syncs.B.internal", 1, 1)
+    key, value = syncs[0][2], syncs[0][3]
+    (length,) = struct.unpack(">h", key[:2])
+    assert key[2:2 + length] == b"orders" and len(value) == 16
+
+    from confluent_kafka.admin import NewPartitions
+    admin(source.bootstrap).create_partitions([NewPartitions("orders", 4)])["orders"].result(30)
+    produce(source.bootstrap, "orders", [(3, b"new", b"partition", None, 1_700_000_001_000)])
+    wait_until(lambda: partition_count(target.broker.bootstrap, "A.orders") == 4, 30, "partition not added")
+    assert read_all(target.broker.bootstrap, "A.orders", 4, 301)[-1][:4] == (3, 0, b"new", b"partition")
+
+    target.stop()
+    later = [(i % 4, f"later-{i}".encode(), f"v-{i}".encode(), None, 1_700_000_002_000 + i) for i in range(100)]
+    produce(source.bootstrap, "orders", later)
+    target.start()
+    after = read_all(target.broker.bootstrap, "A.orders", 4, 401)
+    time.sleep(2)
+    assert record_count(target.broker.bootstrap, "A.orders", 4) == 401  # nothing twice after the restart
+    assert without_offsets(after) == without_offsets(read_all(source.bootstrap, "orders", 4, 401))
