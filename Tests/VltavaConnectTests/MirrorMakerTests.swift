@@ -105,6 +105,33 @@ struct MirrorMakerTests {
         #expect(writer.takePending().map(\.downstreamOffset) == [15, 26])  // every due sync, not only the last
     }
 
+    @Test func translationNeverSkipsAndWaitsForTheFirstRead() {
+        var store = OffsetSyncStore()
+        let partition = MirrorTopicPartition(topic: "t", partition: 0)
+        store.handle(OffsetSync(topic: "t", partition: 0, upstreamOffset: 0, downstreamOffset: 0))
+        #expect(store.translateDownstream(partition, upstreamOffset: 0) == nil)
+        store.markReadToEnd()
+        #expect(store.translateDownstream(partition, upstreamOffset: 0) == 0)
+        #expect(store.translateDownstream(partition, upstreamOffset: 5) == 1)
+        store.handle(OffsetSync(topic: "t", partition: 0, upstreamOffset: 100, downstreamOffset: 200))
+        #expect(store.translateDownstream(partition, upstreamOffset: 100) == 200)
+        #expect(store.translateDownstream(partition, upstreamOffset: 150) == 201)
+        #expect(store.translateDownstream(partition, upstreamOffset: 50) == 1)  // the older sync is kept
+        #expect(store.translateDownstream(.init(topic: "t", partition: 1), upstreamOffset: 5) == nil)
+        store.handle(OffsetSync(topic: "t", partition: 0, upstreamOffset: 10, downstreamOffset: 300))  // upstream went back
+        #expect(store.translateDownstream(partition, upstreamOffset: 5) == -1)
+    }
+
+    @Test func checkpointsTranslateOnlyAcceptedTopicsWithSyncs() throws {
+        var store = OffsetSyncStore()
+        store.markReadToEnd()
+        store.handle(OffsetSync(topic: "orders", partition: 0, upstreamOffset: 20, downstreamOffset: 20))
+        let config = try MirrorConfig(["source.cluster.alias": "A", "target.cluster.alias": "B", "topics": "orders"])
+        let checkpoints = MirrorCheckpointer.checkpoints(
+            group: "g", committed: ["orders": [0: 30, 1: 5], "other": [0: 3]], store: store, config: config)
+        #expect(checkpoints == [Checkpoint(group: "g", topic: "A.orders", partition: 0, upstreamOffset: 30, downstreamOffset: 21, metadata: "")])
+    }
+
     @Test func tasksSplitNamesStably() {
         #expect(mirrorTaskIndex(of: "t-0", tasks: 1) == 0)
         let spread = Set((0..<50).map { mirrorTaskIndex(of: "t-\($0)", tasks: 3) })

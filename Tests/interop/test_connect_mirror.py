@@ -1,6 +1,6 @@
-"""MirrorMaker 2 (Kafka's MirrorSourceConnector): a second `vltava serve` as the source cluster, a Vltava with Connect
-as the target; records, keys, headers, timestamps, partitions, topic configs, a partition added, a restart resuming
-exactly."""
+"""MirrorMaker 2 (Kafka's MirrorSourceConnector and MirrorCheckpointConnector): a second `vltava serve` as the source
+cluster, a Vltava with Connect as the target; records, keys, headers, timestamps, partitions, topic configs, a
+partition added, a restart resuming exactly, a consumer group moved to the target with nothing skipped."""
 
 import struct
 import time
@@ -150,3 +150,59 @@ def test_source_connector_replicates_records_configs_partitions_and_resumes_exac
     time.sleep(2)
     assert record_count(target.broker.bootstrap, "A.orders", 4) == 401  # nothing twice after the restart
     assert without_offsets(after) == without_offsets(read_all(source.bootstrap, "orders", 4, 401))
+
+
+def consume_group(bootstrap, topic, group, count):
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    values, deadline = [], time.monotonic() + 60
+    try:
+        while len(values) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                values.append(message.value().decode())
+                if len(values) == count:
+                    consumer.commit(message=message, asynchronous=False)
+    finally:
+        consumer.close()
+    return values
+
+
+def committed(bootstrap, group, topic):
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        return consumer.committed([TopicPartition(topic, 0)], timeout=10)[0].offset
+    finally:
+        consumer.close()
+
+
+def test_consumer_group_resumes_on_the_target_with_nothing_skipped(clusters):
+    source, target = clusters
+    create_topic(source.bootstrap, "events", 1)
+    produce(source.bootstrap, "events", [(0, None, f"e{i}".encode(), None, None) for i in range(100)])
+    assert consume_group(source.bootstrap, "events", "billing", 37) == [f"e{i}" for i in range(37)]
+    config = lambda cls, **extra: mirror_config(source.bootstrap, target.broker.bootstrap, **{
+        "connector.class": MIRROR + cls, "topics": "events", "offset.lag.max": "10", **extra})
+    # The checkpoint task first: as Kafka's, it keeps only the latest sync of each partition from its first read of
+    # the offset-syncs topic, and the older syncs are what translates the group's offset 37 closely.
+    create_running(target, "mm2-checkpoint", config("MirrorCheckpointConnector", **{
+        "groups": "billing", "emit.checkpoints.interval.seconds": "1", "sync.group.offsets.enabled": "true",
+        "sync.group.offsets.interval.seconds": "1"}))
+    time.sleep(1)
+    create_running(target, "mm2-source", config("MirrorSourceConnector"))
+
+    translated = wait_until(lambda: max(committed(target.broker.bootstrap, "billing", "A.events"), 0), 60,
+                            lambda: f"no offset committed on the target: {target.status('mm2-checkpoint')}")
+    assert 0 < translated <= 37
+    resumed = consume_group(target.broker.bootstrap, "A.events", "billing", 100 - translated)
+    assert resumed[0] == f"e{translated}" and resumed[-1] == "e99"
+    assert [f"e{i}" for i in range(37, 100)] == resumed[37 - translated:]  # nothing skipped
+
+    checkpoint = read_all(target.broker.bootstrap, "A.checkpoints.internal", 1, 1)[-1]
+    key, value = checkpoint[2], checkpoint[3]
+    assert key == struct.pack(">h", 7) + b"billing" + struct.pack(">h", 8) + b"A.events" + struct.pack(">i", 0)
+    version, upstream, downstream = struct.unpack(">hqq", value[:18])
+    assert (version, upstream) == (0, 37) and 0 < downstream <= translated

@@ -178,6 +178,7 @@ public enum ConnectorPlugins {
         .source(PostgresCdcConnector.self, task: PostgresCdcTask.self),
         .sink(HttpSinkConnector.self, task: HttpSinkTask.self),
         .source(MirrorSourceConnector.self, task: MirrorSourceTask.self),
+        .source(MirrorCheckpointConnector.self, task: MirrorCheckpointTask.self),
     ]
 
     /// The plugin named by `connector.class`, as Kafka resolves it (full class name, simple name, or simple name
