@@ -1,6 +1,7 @@
-"""MirrorMaker 2 (Kafka's MirrorSourceConnector and MirrorCheckpointConnector): a second `vltava serve` as the source
-cluster, a Vltava with Connect as the target; records, keys, headers, timestamps, partitions, topic configs, a
-partition added, a restart resuming exactly, a consumer group moved to the target with nothing skipped."""
+"""MirrorMaker 2 (Kafka's MirrorSourceConnector, MirrorCheckpointConnector and MirrorHeartbeatConnector): a second
+`vltava serve` as the source cluster, a Vltava with Connect as the target; records, keys, headers, timestamps,
+partitions, topic configs, a partition added, a restart resuming exactly, a consumer group moved to the target with
+nothing skipped, heartbeats."""
 
 import struct
 import time
@@ -193,6 +194,7 @@ def test_consumer_group_resumes_on_the_target_with_nothing_skipped(clusters):
         "sync.group.offsets.interval.seconds": "1"}))
     time.sleep(1)
     create_running(target, "mm2-source", config("MirrorSourceConnector"))
+    create_running(target, "mm2-heartbeat", config("MirrorHeartbeatConnector"))
 
     translated = wait_until(lambda: max(committed(target.broker.bootstrap, "billing", "A.events"), 0), 60,
                             lambda: f"no offset committed on the target: {target.status('mm2-checkpoint')}")
@@ -206,3 +208,7 @@ def test_consumer_group_resumes_on_the_target_with_nothing_skipped(clusters):
     assert key == struct.pack(">h", 7) + b"billing" + struct.pack(">h", 8) + b"A.events" + struct.pack(">i", 0)
     version, upstream, downstream = struct.unpack(">hqq", value[:18])
     assert (version, upstream) == (0, 37) and 0 < downstream <= translated
+
+    heartbeat = read_all(target.broker.bootstrap, "heartbeats", 1, 1)[0]
+    assert heartbeat[2] == struct.pack(">h", 1) + b"A" + struct.pack(">h", 1) + b"B"
+    assert struct.unpack(">hq", heartbeat[3])[0] == 0

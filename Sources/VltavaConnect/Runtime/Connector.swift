@@ -179,6 +179,7 @@ public enum ConnectorPlugins {
         .sink(HttpSinkConnector.self, task: HttpSinkTask.self),
         .source(MirrorSourceConnector.self, task: MirrorSourceTask.self),
         .source(MirrorCheckpointConnector.self, task: MirrorCheckpointTask.self),
+        .source(MirrorHeartbeatConnector.self, task: MirrorHeartbeatTask.self),
     ]
 
     /// The plugin named by `connector.class`, as Kafka resolves it (full class name, simple name, or simple name
