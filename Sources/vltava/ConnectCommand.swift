@@ -17,7 +17,7 @@ struct ConnectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connect",
         abstract: "Run a Kafka Connect worker (REST API on http://0.0.0.0:8083).",
-        subcommands: [Standalone.self, Distributed.self])
+        subcommands: [Standalone.self, Distributed.self, Mirror.self])
 
     struct Standalone: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -75,6 +75,42 @@ struct ConnectCommand: AsyncParsableCommand {
             let logger = Logger(label: "vltava-connect")
             let (herder, client) = try ConnectCommand.make { () throws(ConnectError) in try ConnectService.distributed(worker: worker, logger: logger, joinsGroup: true) }
             try await ConnectCommand.run(herder: herder, client: client, worker: worker, logger: logger, logLevel: logLevel) {}
+        }
+    }
+
+    struct Mirror: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "MirrorMaker 2 as Kafka's connect-mirror-maker runs it: every enabled flow of the properties file, a worker each.",
+            discussion: "The file is Kafka's: clusters = A, B; A.bootstrap.servers = ...; A->B.enabled = true; A->B.topics = ...")
+
+        @Argument(help: "The MirrorMaker properties file (connect-mirror-maker.properties).")
+        var mirrorProperties: String
+
+        @Option(parsing: .upToNextOption, help: "Only the flows into these target clusters.")
+        var clusters: [String] = []
+
+        @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+        var logLevel: String = "info"
+
+        func run() async throws {
+            let properties = JavaProperties.dictionary(try String(contentsOfFile: mirrorProperties, encoding: .utf8))
+            let config: MirrorMakerConfig
+            do {
+                config = try MirrorMakerConfig(properties: properties, targets: clusters.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard !config.flows.isEmpty else {
+                throw ValidationError("no replication flow is enabled: set <source>-><target>.enabled = true for one of the clusters \(config.clusters.joined(separator: ", "))")
+            }
+            bootstrapLogging(levelName: logLevel)
+            Allocator.limitArenas()
+            let logger = Logger(label: "vltava-connect")
+            logger.info("mirror maker starting", metadata: ["flows": "\(config.flows.map { "\($0.source)->\($0.target)" })"])
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: MirrorMakerService(config: config, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         }
     }
 

@@ -1,9 +1,10 @@
-"""MirrorMaker 2 (Kafka's MirrorSourceConnector, MirrorCheckpointConnector and MirrorHeartbeatConnector): a second
-`vltava serve` as the source cluster, a Vltava with Connect as the target; records, keys, headers, timestamps,
-partitions, topic configs, a partition added, a restart resuming exactly, a consumer group moved to the target with
-nothing skipped, heartbeats."""
+"""MirrorMaker 2 (Kafka's MirrorSourceConnector, MirrorCheckpointConnector, MirrorHeartbeatConnector and
+connect-mirror-maker's properties): a second `vltava serve` as the source cluster, a Vltava with Connect
+as the target; records, keys, headers, timestamps, partitions, topic configs, a partition added, a restart resuming
+exactly, a consumer group moved to the target with nothing skipped, and `vltava connect mirror mm2.properties`."""
 
 import struct
+import subprocess
 import time
 
 import pytest
@@ -212,3 +213,44 @@ def test_consumer_group_resumes_on_the_target_with_nothing_skipped(clusters):
     heartbeat = read_all(target.broker.bootstrap, "heartbeats", 1, 1)[0]
     assert heartbeat[2] == struct.pack(">h", 1) + b"A" + struct.pack(">h", 1) + b"B"
     assert struct.unpack(">hq", heartbeat[3])[0] == 0
+
+
+def test_connect_mirror_runs_the_flows_of_a_properties_file(vltava_bin, tmp_path):
+    a = BrokerProcess(vltava_bin, tmp_path / "a", free_port()).start()
+    b = BrokerProcess(vltava_bin, tmp_path / "b", free_port()).start()
+    mirror = None
+    try:
+        create_topic(a.bootstrap, "metrics", 2)
+        produce(a.bootstrap, "metrics", [(i % 2, f"k{i}".encode(), f"m{i}".encode(), [("x", b"y")], None) for i in range(50)])
+        properties = tmp_path / "mm2.properties"
+        properties.write_text(f"""# connect-mirror-maker.properties
+clusters = A, B
+A.bootstrap.servers = {a.bootstrap}
+B.bootstrap.servers = {b.bootstrap}
+A->B.enabled = true
+A->B.topics = metrics
+B->A.enabled = false
+replication.factor = 1
+checkpoints.topic.replication.factor = 1
+heartbeats.topic.replication.factor = 1
+offset-syncs.topic.replication.factor = 1
+offset.storage.replication.factor = 1
+status.storage.replication.factor = 1
+config.storage.replication.factor = 1
+offset.flush.interval.ms = 500
+""")
+        log = open(tmp_path / "mirror.log", "wb")
+        mirror = subprocess.Popen([str(vltava_bin), "connect", "mirror", str(properties)], stdout=log, stderr=subprocess.STDOUT)
+        replicated = read_all(b.bootstrap, "A.metrics", 2, 50, timeout=90)
+        assert without_offsets(replicated) == without_offsets(read_all(a.bootstrap, "metrics", 2, 50))
+        assert read_all(b.bootstrap, "heartbeats", 1, 1)
+        topics = admin(b.bootstrap).list_topics(timeout=10).topics
+        for internal in ["mm2-configs.A.internal", "mm2-offsets.A.internal", "mm2-status.A.internal"]:
+            assert internal in topics, sorted(topics)
+        assert "mm2-offset-syncs.B.internal" in admin(a.bootstrap).list_topics(timeout=10).topics
+    finally:
+        if mirror is not None:
+            mirror.terminate()
+            assert mirror.wait(timeout=30) == 0, (tmp_path / "mirror.log").read_text()
+        b.stop()
+        a.stop()
