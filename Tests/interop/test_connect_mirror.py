@@ -297,6 +297,8 @@ def test_tansu_as_the_source_cluster(vltava_bin, tmp_path):
             "connector.class": MIRROR + "MirrorSourceConnector", "topics": "sensors"}))
         replicated = read_all(target.broker.bootstrap, "A.sensors", 2, 40)
         assert without_offsets(replicated) == without_offsets(read_all(bootstrap, "sensors", 2, 40))
+        wait_until(lambda: "mm2-offset-syncs.B.internal" in admin(bootstrap).list_topics(timeout=10).topics, 30,
+                   "no offset syncs written to Tansu")
     finally:
         if target is not None:
             target.stop()
