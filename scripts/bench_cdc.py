@@ -409,11 +409,7 @@ def print_table(args, results):
                      f"{r['changes']:,}", f"{r['changes/s']:,.0f}", f"{latency['p50']:.0f}", f"{latency['p90']:.0f}",
                      f"{latency['p99']:.0f}", f"{latency['max']:.0f}", "met" if latency["p99"] <= GOAL_MS else "MISSED",
                      f"{r['vltava cpu %']:.0f}", f"{r['postgres cpu %']:.0f}"])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
+    bench_jdbc_sink.print_markdown_table(header, rows)
     print("(CPU % of one core over the window from the writer's start until the last change arrived; vltava = broker + "
           "Connect worker, one process; every change checked: arrived once, tombstones after deletes)")
     for index, r in enumerate(results, 1):

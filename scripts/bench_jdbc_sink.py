@@ -322,6 +322,15 @@ def int_list(text):
     return [int(x) for x in text.split(",") if x]
 
 
+def print_markdown_table(header, rows):
+    """A Markdown table: headers left-aligned, cells right-aligned, columns as wide as their widest cell."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
+
+
 def print_table(args, results, preload_seconds, record_size):
     print(f"\nJDBC sink into PostgreSQL: {args.records:,} records (5 columns, JsonConverter with schemas, "
           f"{record_size} B each), {args.partitions} partitions, insert.mode {args.mode}; goal >= {GOAL:,} rows/s on 2 cores")
@@ -336,11 +345,7 @@ def print_table(args, results, preload_seconds, record_size):
                      f"{r['rows/s after first row']:,.0f}" if r["rows/s after first row"] else "-",
                      f"{r['vltava µs/row']:.2f}", f"{r['vltava cores']:.2f}", f"{r['postgres µs/row']:.2f}",
                      f"{r['sink backends µs/row']:.2f}", f"{r['postgres cores']:.2f}"])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |")
+    print_markdown_table(header, rows)
     print("(wall: from the connector's POST until count(*) = N, polled every 50-100 ms; 'after 1st': from the first row "
           "seen; vltava = broker + Connect worker, one process; PG = every PostgreSQL process less this script's poll "
           "backend; 'sink backends' = the connector's own connections)")

@@ -143,7 +143,7 @@ extension KafkaClient {
 
     /// One v2 batch of the records, without producer id (not idempotent), timestamps in milliseconds.
     static func encodeBatch(_ records: [ProducerRecord], compression: CompressionCodec) throws(KafkaClientError) -> ByteBuffer {
-        let now = currentTimeMilliseconds()
+        let now = WallClock.milliseconds()
         var earliest: Int64?
         for index in records.indices {
             if let timestamp = records[index].timestamp { earliest = min(earliest ?? timestamp, timestamp) }
@@ -165,9 +165,15 @@ extension KafkaClient {
     }
 }
 
-/// Milliseconds since the Unix epoch, the unit of record timestamps.
-func currentTimeMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+/// The wall clock (CLOCK_REALTIME), for record timestamps and anything else stamped with the time of day.
+public enum WallClock {
+    /// Milliseconds since the Unix epoch, the unit of record timestamps.
+    public static func milliseconds() -> Int64 { microseconds() / 1000 }
+
+    /// Microseconds since the Unix epoch.
+    public static func microseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
 }

@@ -34,7 +34,7 @@ struct PerfConsume: AsyncParsableCommand {
         let properties = try PerfProperties(file: consumerConfig, assignments: [], bootstrap: bootstrapServer)
         let client = try properties.client()
         var records = 0, bytes = 0
-        let startMillis = Self.nowMillis()
+        let startMillis = WallClock.milliseconds()
         let start = ContinuousClock.now
         var lastRecord = ContinuousClock.now
         var lastReport = (time: start, records: 0, bytes: 0)
@@ -58,7 +58,7 @@ struct PerfConsume: AsyncParsableCommand {
                     let now = ContinuousClock.now
                     let seconds = max((now - lastReport.time).seconds, 1e-9)
                     let megabytes = Double(bytes - lastReport.bytes) / 1_048_576
-                    print(Self.dateText(Self.nowMillis()) + PerfProduceStats.format(", 0, %.4f, %.4f, %ld, %.4f, 0, %ld, %.4f, %.4f",
+                    print(Self.dateText(WallClock.milliseconds()) + PerfProduceStats.format(", 0, %.4f, %.4f, %ld, %.4f, 0, %ld, %.4f, %.4f",
                                                   Double(bytes) / 1_048_576, megabytes / seconds, records,
                                                   Double(records - lastReport.records) / seconds, Int(seconds * 1000),
                                                   megabytes / seconds, Double(records - lastReport.records) / seconds))
@@ -77,15 +77,9 @@ struct PerfConsume: AsyncParsableCommand {
         let seconds = max((ContinuousClock.now - start).seconds, 1e-9)
         let megabytes = Double(bytes) / 1_048_576
         guard !showDetailedStats else { return }
-        print(Self.dateText(startMillis) + ", " + Self.dateText(Self.nowMillis()) + PerfProduceStats.format(
+        print(Self.dateText(startMillis) + ", " + Self.dateText(WallClock.milliseconds()) + PerfProduceStats.format(
             ", %.4f, %.4f, %ld, %.4f, %ld, %ld, %.4f, %.4f", megabytes, megabytes / seconds, records,
                                       Double(records) / seconds, 0, Int(seconds * 1000), megabytes / seconds, Double(records) / seconds))
-    }
-
-    static func nowMillis() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 
     /// Kafka's default `--date-format`, `yyyy-MM-dd HH:mm:ss:SSS`, in local time.

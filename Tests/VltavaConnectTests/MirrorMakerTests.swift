@@ -6,23 +6,30 @@ struct MirrorMakerTests {
     // Expected bytes follow Kafka's Struct schemas field by field: STRING = INT16 length + UTF-8, INT32/INT64 big-endian.
     @Test func offsetSyncBytesAreKafkas() throws {
         let sync = OffsetSync(topic: "topic1", partition: 2, upstreamOffset: 100, downstreamOffset: 50)
-        #expect(sync.key == [0, 6] + Array("topic1".utf8) + [0, 0, 0, 2])
-        #expect(sync.value == [0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 50])
+        #expect(try sync.key == [0, 6] + Array("topic1".utf8) + [0, 0, 0, 2])
+        #expect(try sync.value == [0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 50])
         #expect(try OffsetSync(key: sync.key, value: sync.value) == sync)
     }
 
     @Test func checkpointBytesAreKafkas() throws {
         let checkpoint = Checkpoint(group: "g", topic: "A.t", partition: 1, upstreamOffset: 10, downstreamOffset: 7, metadata: "m")
-        #expect(checkpoint.key == [0, 1, 0x67, 0, 3, 0x41, 0x2e, 0x74, 0, 0, 0, 1])
-        #expect(checkpoint.value == [0, 0] + [0, 0, 0, 0, 0, 0, 0, 10] + [0, 0, 0, 0, 0, 0, 0, 7] + [0, 1, 0x6d])
+        #expect(try checkpoint.key == [0, 1, 0x67, 0, 3, 0x41, 0x2e, 0x74, 0, 0, 0, 1])
+        #expect(try checkpoint.value == [0, 0] + [0, 0, 0, 0, 0, 0, 0, 10] + [0, 0, 0, 0, 0, 0, 0, 7] + [0, 1, 0x6d])
         #expect(try Checkpoint(key: checkpoint.key, value: checkpoint.value) == checkpoint)
     }
 
     @Test func heartbeatBytesAreKafkas() throws {
         let heartbeat = Heartbeat(sourceClusterAlias: "A", targetClusterAlias: "B", timestamp: 1_700_000_000_000)
-        #expect(heartbeat.key == [0, 1, 0x41, 0, 1, 0x42])
-        #expect(heartbeat.value == [0, 0, 0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00])
+        #expect(try heartbeat.key == [0, 1, 0x41, 0, 1, 0x42])
+        #expect(try heartbeat.value == [0, 0, 0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00])
         #expect(try Heartbeat(key: heartbeat.key, value: heartbeat.value) == heartbeat)
+    }
+
+    @Test func aStringLongerThanKafkasInt16LengthIsAnErrorNotATruncation() {
+        let checkpoint = Checkpoint(group: String(repeating: "g", count: 40_000), topic: "t", partition: 0,
+                                    upstreamOffset: 1, downstreamOffset: 1, metadata: "")
+        #expect(throws: ConnectError.self) { try checkpoint.key }
+        #expect(throws: ConnectError.self) { try Heartbeat(key: [0, 1, 0x41, 0, 1, 0x42], value: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0]) }
     }
 
     @Test func truncatedRecordsAreErrorsNotCrashes() {

@@ -102,6 +102,14 @@ def connect(vltava_bin, tmp_path):
     worker.broker.kill9()
 
 
+@pytest.fixture(scope="module")
+def module_connect(vltava_bin, tmp_path_factory):
+    """One `vltava serve` with Connect shared by a module's tests (each creates connectors of its own names)."""
+    worker = ConnectServe(vltava_bin, tmp_path_factory.mktemp("connect") / "data").start()
+    yield worker
+    worker.broker.kill9()
+
+
 def first_message(bootstrap, topic, group, timeout=20):
     """The first record of `topic` that a new consumer group reads within `timeout` seconds, else None."""
     from confluent_kafka import Consumer

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import free_port
-from test_connect import ConnectServe, first_message, task_state, wait_until
+from test_connect import connect, first_message, task_state, wait_until  # noqa: F401 (connect: a fixture)
 
 STRING = "org.apache.kafka.connect.storage.StringConverter"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
@@ -77,13 +77,6 @@ def server():
     recording = RecordingServer()
     yield recording
     recording.close()
-
-
-@pytest.fixture
-def connect(vltava_bin, tmp_path):
-    worker = ConnectServe(vltava_bin, tmp_path / "data").start()
-    yield worker
-    worker.broker.kill9()
 
 
 def produce(connect, topic, values):

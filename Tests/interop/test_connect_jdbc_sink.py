@@ -10,17 +10,15 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer
 from postgres_support import database, postgres  # noqa: F401
-from test_connect import ConnectServe, create_running as create, task_state, wait_until
+from test_connect import create_running as create, module_connect, task_state, wait_until  # noqa: F401 (module_connect: a fixture)
 
 SINK = "io.confluent.connect.jdbc.JdbcSinkConnector"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
 
 
 @pytest.fixture(scope="module")
-def worker(vltava_bin, tmp_path_factory):
-    worker = ConnectServe(vltava_bin, tmp_path_factory.mktemp("jdbc-sink") / "data").start()
-    yield worker
-    worker.broker.kill9()
+def worker(module_connect):
+    return module_connect
 
 
 def envelope(schema, payload):

@@ -14,18 +14,16 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from conftest import BrokerProcess, free_port
-from postgres_support import database, postgres  # noqa: F401
-from test_connect import ConnectServe, create_running as create, task_state, wait_until
+from postgres_support import database, postgres  # noqa: F401 (module_connect: a fixture)
+from test_connect import ConnectServe, create_running as create, module_connect, task_state, wait_until  # noqa: F401 (module_connect: a fixture)
 
 SOURCE = "io.confluent.connect.jdbc.JdbcSourceConnector"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
 
 
 @pytest.fixture(scope="module")
-def worker(vltava_bin, tmp_path_factory):
-    worker = ConnectServe(vltava_bin, tmp_path_factory.mktemp("jdbc-source") / "data").start()
-    yield worker
-    worker.broker.kill9()
+def worker(module_connect):
+    return module_connect
 
 
 def source_config(postgres, db, **extra):

@@ -16,7 +16,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from conftest import free_port
 from postgres_support import database, postgres  # noqa: F401
-from test_connect import ConnectServe, create_running, wait_until
+from test_connect import ConnectServe, connect, create_running, wait_until  # noqa: F401 (connect: a fixture)
 
 CDC = "io.debezium.connector.postgresql.PostgresConnector"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
@@ -47,14 +47,18 @@ class Events:
         self.items = []
 
     def until(self, count, timeout=40):
+        return self.collect(lambda items: len(items) >= count, timeout, f"{count} events")
+
+    def collect(self, done, timeout=40, what="the awaited events"):
+        """Reads until `done(items)` holds; fails naming `what` after `timeout` seconds."""
         deadline = time.time() + timeout
-        while len(self.items) < count and time.time() < deadline:
+        while not done(self.items) and time.time() < deadline:
             message = self.consumer.poll(0.2)
             if message is not None and message.error() is None:
                 key = json.loads(message.key()) if message.key() else None
                 value = json.loads(message.value()) if message.value() else None
                 self.items.append((key, value))
-        assert len(self.items) >= count, f"read {len(self.items)} of {count}: {self.items}"
+        assert done(self.items), f"{what} not read in {timeout} s; read {len(self.items)}: {self.items}"
         return self.items
 
     def close(self):
@@ -106,13 +110,9 @@ def test_snapshot_then_inserts_updates_deletes_and_tombstones(vltava_bin, tmp_pa
         worker.broker.start()
         wait_until(lambda: worker.healthy(), 30, "Connect did not come back")
         sql(postgres, database, "INSERT INTO customers (name) VALUES ('after')")
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            names = [payload(e)["after"]["name"] for e in events.items if payload(e) and payload(e)["op"] == "c"]
-            if "after" in names:
-                break
-            events.until(len(events.items) + 1, timeout=2) if len(events.items) < 10_000 else None
-        names = [payload(e)["after"]["name"] for e in events.items if payload(e) and payload(e)["op"] == "c"]
+        def created(items):
+            return [payload(e)["after"]["name"] for e in items if payload(e) and payload(e)["op"] == "c"]
+        names = created(events.collect(lambda items: "after" in created(items), what="the change made after the restart"))
         expected = ["dee"] + [f"batch-{g}" for g in range(1, 201)] + [f"down-{g}" for g in range(1, 51)] + ["after"]
         assert sorted(set(names)) == sorted(expected), "every committed change is captured"
         assert names[-1] == "after"
@@ -124,20 +124,8 @@ def test_snapshot_then_inserts_updates_deletes_and_tombstones(vltava_bin, tmp_pa
         worker.broker.kill9()
 
 
-def collect_until(events, predicate, timeout=40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate(events.items):
-            return events.items
-        try:
-            events.until(len(events.items) + 1, timeout=1)
-        except AssertionError:
-            pass
-    raise AssertionError(f"not seen in time: {events.items}")
-
-
-def test_a_table_added_to_the_publication_is_captured(worker_env, postgres, database):
-    worker = worker_env
+def test_a_table_added_to_the_publication_is_captured(connect, postgres, database):
+    worker = connect
     sql(postgres, database, "CREATE TABLE alpha (id int PRIMARY KEY, v text)", "CREATE TABLE beta (id int PRIMARY KEY, v text)",
         "CREATE PUBLICATION only_alpha FOR TABLE alpha")
     create_running(worker, "pub", cdc_config(postgres, database, "cdc_pub", publication_name="only_alpha",
@@ -149,21 +137,14 @@ def test_a_table_added_to_the_publication_is_captured(worker_env, postgres, data
     alpha = Events(worker.broker.bootstrap, "pub.public.alpha")
     assert payload(alpha.until(1)[0])["after"] == {"id": 1, "v": "a"}
     beta = Events(worker.broker.bootstrap, "pub.public.beta")
-    items = collect_until(beta, lambda items: any(payload(i) and payload(i)["after"]["id"] == 2 for i in items))
+    items = beta.collect(lambda items: any(payload(i) and payload(i)["after"]["id"] == 2 for i in items), what="beta's row 2")
     assert [payload(i)["after"]["id"] for i in items] == [2]
     alpha.close()
     beta.close()
 
 
-@pytest.fixture
-def worker_env(vltava_bin, tmp_path):
-    worker = ConnectServe(vltava_bin, tmp_path / "data").start()
-    yield worker
-    worker.broker.kill9()
-
-
-def test_a_delete_under_the_default_identity_with_required_columns(worker_env, postgres, database):
-    worker = worker_env
+def test_a_delete_under_the_default_identity_with_required_columns(connect, postgres, database):
+    worker = connect
     sql(postgres, database, "CREATE TABLE strict (id int PRIMARY KEY, name text NOT NULL, n int NOT NULL, note text)")
     create_running(worker, "strict", cdc_config(postgres, database, "cdc_strict", topic_prefix="st", snapshot_mode="no_data"))
     time.sleep(1)
@@ -175,8 +156,8 @@ def test_a_delete_under_the_default_identity_with_required_columns(worker_env, p
     assert tombstone[1] is None and tombstone[0]["payload"] == {"id": 1}
 
 
-def test_debezium_type_mapping(worker_env, postgres, database):
-    worker = worker_env
+def test_debezium_type_mapping(connect, postgres, database):
+    worker = connect
     sql(postgres, database, """CREATE TABLE typed (id int PRIMARY KEY, amount numeric(10,2), free numeric, day date,
         at timestamptz, local timestamp, local3 timestamp(3), clock time, u uuid, doc jsonb, raw bytea, tags text[],
         flag boolean, ratio real)""")

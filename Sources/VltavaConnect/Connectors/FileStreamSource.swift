@@ -67,13 +67,8 @@ public struct FileStreamSourceTask: SourceTask {
         path = file
         topic = try ConnectConfig.string(config, "topic")
         batchSize = try ConnectConfig.int(config, "batch.size", default: 2000, minimum: 1)
-        if case let .map(entries)? = offsets.offset(for: Self.partition(path)),
-           let stored = entries.first(where: { $0.key == .string(Self.positionField) })?.value {
-            switch stored {
-            case let .int64(value): position = value
-            case let .int32(value): position = Int64(value)
-            default: break
-            }
+        if let stored = offsets.offset(for: Self.partition(path))?[entry: Self.positionField]?.integerValue {
+            position = stored
         }
     }
 

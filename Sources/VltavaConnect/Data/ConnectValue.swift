@@ -25,6 +25,27 @@ public enum ConnectValue: Sendable, Hashable {
         guard case let .structure(value) = self else { return nil }
         return value[name]
     }
+
+    /// The value of the string key `key` of a map value (source partitions and offsets are such maps).
+    public subscript(entry key: String) -> ConnectValue? {
+        guard case let .map(entries) = self else { return nil }
+        return entries.first { $0.key == .string(key) }?.value
+    }
+
+    /// An integer of any width (stored offsets come back from JSON as the narrowest that fits).
+    public var integerValue: Int64? {
+        switch self {
+        case let .int8(value): return Int64(value)
+        case let .int16(value): return Int64(value)
+        case let .int32(value): return Int64(value)
+        case let .int64(value): return value
+        default: return nil
+        }
+    }
+
+    public var stringValue: String? { if case let .string(text) = self { return text } else { return nil } }
+
+    public var booleanValue: Bool? { if case let .boolean(flag) = self { return flag } else { return nil } }
 }
 
 /// One entry of a map value.

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
 import SchemaRegistry
+import VltavaClient
 
 /// The levels of the worker's loggers, as `/admin/loggers` shows and sets them. Loggers are named by their
 /// swift-log labels; `root` is the level every other one starts from. A level set here applies to the tasks
@@ -30,7 +31,7 @@ public final class LoggerLevels: Sendable {
 
     /// Sets a logger's level and its descendants'; returns the names changed, sorted.
     public func set(_ name: String, _ level: Logger.Level) -> [String] {
-        let now = wallClockMilliseconds()
+        let now = WallClock.milliseconds()
         return levels.withLockedValue { levels in
             var changed = [name]
             levels[name] = (level, now)

@@ -90,21 +90,14 @@ extension SourceTask {
     public mutating func initialize(_ context: SourceTaskContext) {}
 }
 
-/// What a source task can learn from the worker running it: the last offset of each source partition whose records
-/// Kafka has acknowledged (what Kafka's `SourceTask.commitRecord` tells), so a task can release what its system
-/// holds for it (a replication slot) only once the records are safely written. Updated by the worker while the task
-/// polls, hence locked.
+/// What a source task can learn from the worker running it, through a listener it registers: what Kafka
+/// acknowledged (Kafka's `SourceTask.commitRecord`) and when offsets were flushed (`SourceTask.commit`), so a task can
+/// release what its system holds for it (a replication slot) or record where its records went (MirrorMaker's offset
+/// syncs). A task that registers none costs the worker nothing.
 public final class SourceTaskContext: Sendable {
-    private let acknowledged = NIOLockedValueBox<[String: ConnectValue]>([:])
     private let listener = NIOLockedValueBox<(any SourceRecordListener)?>(nil)
 
     public init() {}
-
-    /// The offset of the last acknowledged record of `partition`, if any since the task started.
-    public func acknowledgedOffset(for partition: ConnectValue) -> ConnectValue? {
-        let key = ConnectStorageRecords.offsetKey(connector: "", partition: partition)
-        return acknowledged.withLockedValue { $0[key] }
-    }
 
     /// Asks the worker to tell `listener` where each record went and when offsets were committed (Kafka's
     /// `SourceTask.commitRecord(record, metadata)` and `SourceTask.commit()`); call it in `initialize` or `start`.
@@ -113,13 +106,6 @@ public final class SourceTaskContext: Sendable {
     }
 
     var recordListener: (any SourceRecordListener)? { listener.withLockedValue { $0 } }
-
-    func acknowledge(_ offsets: [(partition: ConnectValue, offset: ConnectValue)]) {
-        guard !offsets.isEmpty else { return }
-        acknowledged.withLockedValue { stored in
-            for (partition, offset) in offsets { stored[ConnectStorageRecords.offsetKey(connector: "", partition: partition)] = offset }
-        }
-    }
 }
 
 /// Where Kafka put one polled record that it acknowledged.
@@ -134,10 +120,23 @@ public struct AcknowledgedRecord: Sendable, Hashable {
 /// Told by the worker what happened to a source task's records (see `SourceTaskContext.listen`). Called from the
 /// worker's loop while the task may be polling on another thread: implementations lock what they share.
 public protocol SourceRecordListener: Sendable {
+    /// Whether the worker should say where each record went (`recordsAcknowledged`); keeping that costs a little per
+    /// record, so listeners that need only the offsets say false.
+    var wantsRecordPlacements: Bool { get }
     /// Records Kafka acknowledged, in the order they were produced; only records sent to an explicit partition.
     func recordsAcknowledged(_ records: [AcknowledgedRecord])
+    /// The last source offset of each source partition of a batch Kafka acknowledged (every batch, whatever its
+    /// records' partitions), in order of appearance.
+    func offsetsAcknowledged(_ offsets: [(partition: ConnectValue, offset: ConnectValue)])
     /// The worker has just flushed the task's committable offsets.
     func offsetsCommitted()
+}
+
+extension SourceRecordListener {
+    public var wantsRecordPlacements: Bool { true }
+    public func recordsAcknowledged(_ records: [AcknowledgedRecord]) {}
+    public func offsetsAcknowledged(_ offsets: [(partition: ConnectValue, offset: ConnectValue)]) {}
+    public func offsetsCommitted() {}
 }
 
 extension SinkTask {
@@ -228,6 +227,12 @@ public enum ConnectConfig {
         case "false": return false
         default: throw .config(name: name, message: "Invalid value \(text) for configuration \(name): Expected value to be either true or false")
         }
+    }
+
+    /// A setting's value, nil when unset or empty (an empty value of a setting with a default means the default).
+    public static func value(_ config: [String: String], _ name: String) -> String? {
+        guard let value = config[name], !value.isEmpty else { return nil }
+        return value
     }
 
     /// A comma-separated list, entries trimmed, empty ones dropped (Kafka's LIST type).

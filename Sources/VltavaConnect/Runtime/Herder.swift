@@ -304,7 +304,7 @@ public actor Herder {
     }
 
     private func topicUsed(_ topic: String, by id: ConnectorTaskId) async {
-        let now = wallClockMilliseconds()
+        let now = WallClock.milliseconds()
         await performLogged(state.topicUsed(topic, by: id, timestampMs: now))
     }
 
@@ -320,9 +320,3 @@ public actor Herder {
     public var running: Int { tasks.values.reduce(0) { $0 + $1.count } }
 }
 
-/// Milliseconds since the Unix epoch.
-func wallClockMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}

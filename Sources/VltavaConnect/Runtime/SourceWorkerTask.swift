@@ -199,7 +199,7 @@ struct SourceWorkerTask: Sendable {
             let tolerance = self.tolerance
             let id = self.id
             let logger = context.logger
-            let keepSources = worker.taskContext.recordListener != nil
+            let keepSources = worker.taskContext.recordListener?.wantsRecordPlacements ?? false
             return { () throws(ConnectError) -> PreparedBatch in
                 try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
                                              id: id, logger: logger, keepSources: keepSources)
@@ -226,7 +226,7 @@ struct SourceWorkerTask: Sendable {
             for (partition, offset) in batch.offsets {
                 committable[ConnectStorageRecords.offsetKey(connector: id.connector, partition: partition)] = (partition, offset)
             }
-            worker.taskContext.acknowledge(batch.offsets)
+            if !batch.offsets.isEmpty { listener?.offsetsAcknowledged(batch.offsets) }
         }
 
         private func produce(_ destination: PreparedBatch.Destination) async throws(ConnectError) -> [ProduceResult] {

@@ -5785,6 +5785,61 @@ extension ConnectProtocolWorkerState {
     }
 }
 
+extension MirrorCheckpointKey {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.group = "s1"
+        sample.topic = "s2"
+        sample.partition = 4
+        return sample
+    }
+}
+
+extension MirrorCheckpointValue {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.upstreamOffset = 2
+        sample.offset = 3
+        sample.metadata = "s3"
+        return sample
+    }
+}
+
+extension MirrorHeartbeatKey {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.sourceClusterAlias = "s1"
+        sample.targetClusterAlias = "s2"
+        return sample
+    }
+}
+
+extension MirrorHeartbeatValue {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.timestamp = 2
+        return sample
+    }
+}
+
+extension MirrorOffsetSyncKey {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.topic = "s1"
+        sample.partition = 3
+        return sample
+    }
+}
+
+extension MirrorOffsetSyncValue {
+    static func sample(version: Int16) -> Self {
+        var sample = Self()
+        sample.upstreamOffset = 2
+        sample.offset = 3
+        return sample
+    }
+}
+
 /// Every generated message type, for round-trip tests at each valid version.
 let generatedMessageTypes: [any KafkaMessage.Type] = [
     AddOffsetsToTxnRequest.self,
@@ -5969,6 +6024,12 @@ let generatedMessageTypes: [any KafkaMessage.Type] = [
     TransactionLogValue.self,
     ConnectProtocolAssignment.self,
     ConnectProtocolWorkerState.self,
+    MirrorCheckpointKey.self,
+    MirrorCheckpointValue.self,
+    MirrorHeartbeatKey.self,
+    MirrorHeartbeatValue.self,
+    MirrorOffsetSyncKey.self,
+    MirrorOffsetSyncValue.self,
 ]
 
 /// A sample of `type` at `version` with every present field set to a non-default value.
@@ -6156,6 +6217,12 @@ func generatedSample(of type: any KafkaMessage.Type, version: Int16) -> any Kafk
     case is TransactionLogValue.Type: return TransactionLogValue.sample(version: version)
     case is ConnectProtocolAssignment.Type: return ConnectProtocolAssignment.sample(version: version)
     case is ConnectProtocolWorkerState.Type: return ConnectProtocolWorkerState.sample(version: version)
+    case is MirrorCheckpointKey.Type: return MirrorCheckpointKey.sample(version: version)
+    case is MirrorCheckpointValue.Type: return MirrorCheckpointValue.sample(version: version)
+    case is MirrorHeartbeatKey.Type: return MirrorHeartbeatKey.sample(version: version)
+    case is MirrorHeartbeatValue.Type: return MirrorHeartbeatValue.sample(version: version)
+    case is MirrorOffsetSyncKey.Type: return MirrorOffsetSyncKey.sample(version: version)
+    case is MirrorOffsetSyncValue.Type: return MirrorOffsetSyncValue.sample(version: version)
     default: fatalError("no sample for \(type)")
     }
 }

@@ -118,16 +118,23 @@ final class MirrorCheckpointer: @unchecked Sendable {
             return []
         }
         let mine = groups.filter { groupFilter.accepts($0) && mirrorTaskIndex(of: $0, tasks: taskCount) == taskIndex }.sorted()
-        let now = wallClockMilliseconds()
+        let now = WallClock.milliseconds()
         var records: [ConnectRecord] = []
         for group in mine {
             guard let committed = try? MirrorCall.run("reading offsets of \(group)", { try await source.committedOffsets(group: group) }) else { continue }
             let checkpoints = MirrorCheckpointer.checkpoints(group: group, committed: committed, store: store, config: config)
             checkpointsByGroup[group] = checkpoints
             for checkpoint in checkpoints {
+                let key: [UInt8], value: [UInt8]
+                do {
+                    (key, value) = (try checkpoint.key, try checkpoint.value)
+                } catch {
+                    logger.warning("cannot write a checkpoint", metadata: ["group": "\(group)", "error": "\(error)"])
+                    continue
+                }
                 records.append(ConnectRecord(
-                    topic: config.checkpointsTopic, kafkaPartition: 0, keySchema: .bytes, key: .bytes(checkpoint.key),
-                    valueSchema: .bytes, value: .bytes(checkpoint.value), timestamp: now,
+                    topic: config.checkpointsTopic, kafkaPartition: 0, keySchema: .bytes, key: .bytes(key),
+                    valueSchema: .bytes, value: .bytes(value), timestamp: now,
                     sourcePartition: checkpoint.sourcePartition, sourceOffset: .map([.init(key: .string("offset"), value: .int64(0))])))
             }
         }

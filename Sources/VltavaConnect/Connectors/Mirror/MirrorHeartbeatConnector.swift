@@ -71,10 +71,10 @@ public struct MirrorHeartbeatTask: SourceTask {
                 Logger(label: "vltava-connect").warning("cannot create the heartbeats topic", metadata: ["error": "\(error)"])
             }
         }
-        let heartbeat = Heartbeat(sourceClusterAlias: config.sourceAlias, targetClusterAlias: config.targetAlias, timestamp: wallClockMilliseconds())
+        let heartbeat = Heartbeat(sourceClusterAlias: config.sourceAlias, targetClusterAlias: config.targetAlias, timestamp: WallClock.milliseconds())
         return [ConnectRecord(
-            topic: ReplicationPolicy.heartbeatsTopic, kafkaPartition: 0, keySchema: .bytes, key: .bytes(heartbeat.key),
-            valueSchema: .bytes, value: .bytes(heartbeat.value), timestamp: heartbeat.timestamp,
+            topic: ReplicationPolicy.heartbeatsTopic, kafkaPartition: 0, keySchema: .bytes, key: .bytes(try heartbeat.key),
+            valueSchema: .bytes, value: .bytes(try heartbeat.value), timestamp: heartbeat.timestamp,
             sourcePartition: heartbeat.sourcePartition, sourceOffset: .map([.init(key: .string("offset"), value: .int64(0))]))]
     }
 

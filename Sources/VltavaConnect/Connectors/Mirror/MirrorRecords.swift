@@ -1,6 +1,10 @@
+import KafkaProtocol
+import NIOCore
+
 /// The records MirrorMaker 2 writes to its internal topics, in Kafka's binary `Struct` encoding (a STRING is an INT16
 /// length and UTF-8 bytes, integers big-endian), so Kafka's MirrorMaker, `MirrorClient` and the `*Formatter`s of
-/// `kafka-console-consumer` read Vltava's records and the other way round.
+/// `kafka-console-consumer` read Vltava's records and the other way round. The codecs are generated from
+/// `Sources/vltava-protocol-gen/Specs/Mirror*.json`.
 ///
 /// `OffsetSync` (in `mm2-offset-syncs.<target>.internal`): key `topic` STRING, `partition` INT32; value
 /// `upstreamOffset` INT64, `offset` INT64, without a version.
@@ -17,28 +21,17 @@ public struct OffsetSync: Sendable, Hashable {
         self.downstreamOffset = downstreamOffset
     }
 
-    public var key: [UInt8] {
-        var writer = MirrorStructWriter()
-        writer.string(topic)
-        writer.int32(partition)
-        return writer.bytes
-    }
+    public var key: [UInt8] { get throws(ConnectError) { try MirrorRecordCodec.bytes(MirrorOffsetSyncKey(topic: topic, partition: partition)) } }
 
     public var value: [UInt8] {
-        var writer = MirrorStructWriter()
-        writer.int64(upstreamOffset)
-        writer.int64(downstreamOffset)
-        return writer.bytes
+        get throws(ConnectError) { try MirrorRecordCodec.bytes(MirrorOffsetSyncValue(upstreamOffset: upstreamOffset, offset: downstreamOffset)) }
     }
 
     /// Reads a record of the offset-syncs topic.
     public init(key: [UInt8], value: [UInt8]) throws(ConnectError) {
-        var keyReader = MirrorStructReader(key, what: "offset sync key")
-        topic = try keyReader.string()
-        partition = try keyReader.int32()
-        var valueReader = MirrorStructReader(value, what: "offset sync value")
-        upstreamOffset = try valueReader.int64()
-        downstreamOffset = try valueReader.int64()
+        let key = try MirrorRecordCodec.read(MirrorOffsetSyncKey.self, key, what: "offset sync key")
+        let value = try MirrorRecordCodec.read(MirrorOffsetSyncValue.self, value, what: "offset sync value")
+        self.init(topic: key.topic, partition: key.partition, upstreamOffset: value.upstreamOffset, downstreamOffset: value.offset)
     }
 }
 
@@ -62,34 +55,20 @@ public struct Checkpoint: Sendable, Hashable {
         self.metadata = metadata
     }
 
-    public var key: [UInt8] {
-        var writer = MirrorStructWriter()
-        writer.string(group)
-        writer.string(topic)
-        writer.int32(partition)
-        return writer.bytes
-    }
+    public var key: [UInt8] { get throws(ConnectError) { try MirrorRecordCodec.bytes(MirrorCheckpointKey(group: group, topic: topic, partition: partition)) } }
 
     public var value: [UInt8] {
-        var writer = MirrorStructWriter()
-        writer.int16(0)
-        writer.int64(upstreamOffset)
-        writer.int64(downstreamOffset)
-        writer.string(metadata)
-        return writer.bytes
+        get throws(ConnectError) {
+            try MirrorRecordCodec.bytes(MirrorCheckpointValue(upstreamOffset: upstreamOffset, offset: downstreamOffset, metadata: metadata),
+                                        versionHeader: true)
+        }
     }
 
     public init(key: [UInt8], value: [UInt8]) throws(ConnectError) {
-        var keyReader = MirrorStructReader(key, what: "checkpoint key")
-        group = try keyReader.string()
-        topic = try keyReader.string()
-        partition = try keyReader.int32()
-        var valueReader = MirrorStructReader(value, what: "checkpoint value")
-        let version = try valueReader.int16()
-        guard version == 0 else { throw .data("checkpoint value has version \(version); only version 0 is known") }
-        upstreamOffset = try valueReader.int64()
-        downstreamOffset = try valueReader.int64()
-        metadata = try valueReader.string()
+        let key = try MirrorRecordCodec.read(MirrorCheckpointKey.self, key, what: "checkpoint key")
+        let value = try MirrorRecordCodec.read(MirrorCheckpointValue.self, value, what: "checkpoint value", versionHeader: true)
+        self.init(group: key.group, topic: key.topic, partition: key.partition, upstreamOffset: value.upstreamOffset,
+                  downstreamOffset: value.offset, metadata: value.metadata)
     }
 
     /// The checkpoint's source partition as Kafka's MirrorCheckpointTask stores it.
@@ -113,27 +92,17 @@ public struct Heartbeat: Sendable, Hashable {
     }
 
     public var key: [UInt8] {
-        var writer = MirrorStructWriter()
-        writer.string(sourceClusterAlias)
-        writer.string(targetClusterAlias)
-        return writer.bytes
+        get throws(ConnectError) {
+            try MirrorRecordCodec.bytes(MirrorHeartbeatKey(sourceClusterAlias: sourceClusterAlias, targetClusterAlias: targetClusterAlias))
+        }
     }
 
-    public var value: [UInt8] {
-        var writer = MirrorStructWriter()
-        writer.int16(0)
-        writer.int64(timestamp)
-        return writer.bytes
-    }
+    public var value: [UInt8] { get throws(ConnectError) { try MirrorRecordCodec.bytes(MirrorHeartbeatValue(timestamp: timestamp), versionHeader: true) } }
 
     public init(key: [UInt8], value: [UInt8]) throws(ConnectError) {
-        var keyReader = MirrorStructReader(key, what: "heartbeat key")
-        sourceClusterAlias = try keyReader.string()
-        targetClusterAlias = try keyReader.string()
-        var valueReader = MirrorStructReader(value, what: "heartbeat value")
-        let version = try valueReader.int16()
-        guard version == 0 else { throw .data("heartbeat value has version \(version); only version 0 is known") }
-        timestamp = try valueReader.int64()
+        let key = try MirrorRecordCodec.read(MirrorHeartbeatKey.self, key, what: "heartbeat key")
+        let value = try MirrorRecordCodec.read(MirrorHeartbeatValue.self, value, what: "heartbeat value", versionHeader: true)
+        self.init(sourceClusterAlias: key.sourceClusterAlias, targetClusterAlias: key.targetClusterAlias, timestamp: value.timestamp)
     }
 
     /// The heartbeat's source partition as Kafka's MirrorHeartbeatTask stores it.
@@ -143,53 +112,32 @@ public struct Heartbeat: Sendable, Hashable {
     }
 }
 
-/// Writes fields the way Kafka's `Schema.write` does.
-struct MirrorStructWriter {
-    var bytes: [UInt8] = []
-
-    mutating func int16(_ value: Int16) { append(UInt64(UInt16(bitPattern: value)), width: 2) }
-    mutating func int32(_ value: Int32) { append(UInt64(UInt32(bitPattern: value)), width: 4) }
-    mutating func int64(_ value: Int64) { append(UInt64(bitPattern: value), width: 8) }
-
-    mutating func string(_ value: String) {
-        let utf8 = Array(value.utf8.prefix(Int(Int16.max)))
-        int16(Int16(utf8.count))
-        bytes += utf8
+/// The generated codecs of the records as bytes: version 0, and the int16 version header (0) first for the values
+/// Kafka gives one. A value of another version, or bytes that end early, is a data error naming what was read.
+enum MirrorRecordCodec {
+    static func bytes<Message: KafkaMessage>(_ message: Message, versionHeader: Bool = false) throws(ConnectError) -> [UInt8] {
+        var buffer = ByteBuffer()
+        if versionHeader { buffer.writeInteger(Int16(0)) }
+        do {
+            try message.write(to: &buffer, version: 0)
+        } catch {
+            // A STRING longer than an INT16 length (a group id or commit metadata), as Kafka's Struct refuses it too.
+            throw .data("cannot write MirrorMaker's \(Message.self): \(error)")
+        }
+        return Array(buffer.readableBytesView)
     }
 
-    private mutating func append(_ value: UInt64, width: Int) {
-        for index in stride(from: width - 1, through: 0, by: -1) { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
-    }
-}
-
-/// Reads fields the way Kafka's `Schema.read` does; running short is an error naming what was read.
-struct MirrorStructReader {
-    let bytes: [UInt8]
-    let what: String
-    var position = 0
-
-    init(_ bytes: [UInt8], what: String) {
-        self.bytes = bytes
-        self.what = what
-    }
-
-    mutating func int16() throws(ConnectError) -> Int16 { Int16(truncatingIfNeeded: try read(width: 2)) }
-    mutating func int32() throws(ConnectError) -> Int32 { Int32(truncatingIfNeeded: try read(width: 4)) }
-    mutating func int64() throws(ConnectError) -> Int64 { Int64(bitPattern: try read(width: 8)) }
-
-    mutating func string() throws(ConnectError) -> String {
-        let length = Int(try int16())
-        guard length >= 0 else { throw .data("\(what): a string has the negative length \(length)") }
-        guard position + length <= bytes.count else { throw .data("\(what) ends inside a string") }
-        defer { position += length }
-        return String(decoding: bytes[position..<position + length], as: UTF8.self)
-    }
-
-    private mutating func read(width: Int) throws(ConnectError) -> UInt64 {
-        guard position + width <= bytes.count else { throw .data("\(what) is too short (\(bytes.count) bytes)") }
-        var value: UInt64 = 0
-        for index in position..<position + width { value = value << 8 | UInt64(bytes[index]) }
-        position += width
-        return value
+    static func read<Message: KafkaMessage>(_ type: Message.Type, _ bytes: [UInt8], what: String, versionHeader: Bool = false)
+        throws(ConnectError) -> Message {
+        var buffer = ByteBuffer(bytes: bytes)
+        if versionHeader {
+            guard let version: Int16 = buffer.readInteger() else { throw .data("\(what) is too short (\(bytes.count) bytes)") }
+            guard version == 0 else { throw .data("\(what) has version \(version); only version 0 is known") }
+        }
+        do {
+            return try Message(from: &buffer, version: 0)
+        } catch {
+            throw .data("\(what) cannot be read (\(bytes.count) bytes): \(error)")
+        }
     }
 }

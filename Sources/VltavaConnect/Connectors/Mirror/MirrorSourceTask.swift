@@ -41,9 +41,9 @@ final class MirrorOffsetSyncQueue: SourceRecordListener {
     func recordsAcknowledged(_ records: [AcknowledgedRecord]) {
         writer.withLockedValue { writer in
             for record in records {
-                guard let topic = record.sourcePartition.mirrorEntry("topic")?.mirrorString,
-                      let partition = record.sourcePartition.mirrorEntry("partition")?.mirrorInteger,
-                      let upstream = record.sourceOffset.mirrorEntry("offset")?.mirrorInteger else { continue }
+                guard let topic = record.sourcePartition[entry: "topic"]?.stringValue,
+                      let partition = record.sourcePartition[entry: "partition"]?.integerValue,
+                      let upstream = record.sourceOffset[entry: "offset"]?.integerValue else { continue }
                 writer.record(MirrorTopicPartition(topic: topic, partition: Int32(truncatingIfNeeded: partition)),
                               upstream: upstream, downstream: record.offset)
             }
@@ -198,7 +198,7 @@ final class MirrorReplicator: @unchecked Sendable {
                 let sourcePartition = Self.sourcePartition(key, cluster: config.sourceAlias)
                 sourcePartitions[key] = sourcePartition
                 // Kafka's MirrorSourceTask.loadOffset: after the last acknowledged record, else from the start.
-                let stored = offsets.offset(for: sourcePartition)?.mirrorEntry("offset")?.mirrorInteger
+                let stored = offsets.offset(for: sourcePartition)?[entry: "offset"]?.integerValue
                 positions[topic.name, default: [:]][partition] = stored.map { $0 + 1 } ?? -1
             }
         }
@@ -247,33 +247,12 @@ final class MirrorReplicator: @unchecked Sendable {
         do {
             try MirrorCall.run("writing offset syncs to \(topic)") {
                 if !ready { try await MirrorTopicSync.ensureInternalTopic(client, name: topic, replicationFactor: replicationFactor) }
-                let records = due.map { ProducerRecord(key: ByteBuffer(bytes: $0.key), value: ByteBuffer(bytes: $0.value)) }
+                let records = try due.map { ProducerRecord(key: ByteBuffer(bytes: try $0.key), value: ByteBuffer(bytes: try $0.value)) }
                 try await client.produce(topic: topic, records: records, partition: 0, acks: .all)
             }
             offsetSyncsTopicReady = true
         } catch {
             logger.error("cannot write offset syncs", metadata: ["topic": "\(topic)", "error": "\(error)"])
-        }
-    }
-}
-
-extension ConnectValue {
-    /// The value of `key` in a map value (source partitions and offsets).
-    func mirrorEntry(_ key: String) -> ConnectValue? {
-        guard case let .map(entries) = self else { return nil }
-        return entries.first { $0.key == .string(key) }?.value
-    }
-
-    var mirrorString: String? { if case let .string(text) = self { return text } else { return nil } }
-
-    /// An integer of any width (stored offsets come back from JSON as the narrowest that fits).
-    var mirrorInteger: Int64? {
-        switch self {
-        case let .int8(value): return Int64(value)
-        case let .int16(value): return Int64(value)
-        case let .int32(value): return Int64(value)
-        case let .int64(value): return value
-        default: return nil
         }
     }
 }

@@ -1,10 +1,11 @@
 import PostgresNIO
+import VltavaClient
 
 /// The initial snapshot of the CDC task: every captured table read in one repeatable-read transaction started after
 /// the replication slot was created (so each change after it is in the stream; a change between the slot's creation
 /// and the snapshot's start may be seen twice, never missed), a cursor per table, `op` `r` events.
 struct CdcSnapshot: Sendable {
-    private var pending: [(schema: String, table: String)]
+    private var pending: [PostgresTable]
     private var current: DebeziumTable?
     private let config: PostgresCdcConfig
     private let slotPosition: UInt64
@@ -32,11 +33,10 @@ struct CdcSnapshot: Sendable {
                 return []
             }
             let next = pending.removeFirst()
-            let table = try Self.describe(schema: next.schema, table: next.table, config: config, link: link)
-            tables["\(next.schema).\(next.table)"] = table
+            let table = try Self.describe(next, config: config, link: link)
+            tables["\(next.schema).\(next.name)"] = table
             let select = table.columns.map { "\(SQLIdentifier.quote($0.name))::text" }.joined(separator: ", ")
-            try link.execute("DECLARE \(Self.cursor) NO SCROLL CURSOR FOR SELECT \(select) FROM "
-                + "\(SQLIdentifier.quote(next.schema)).\(SQLIdentifier.quote(next.table))")
+            try link.execute("DECLARE \(Self.cursor) NO SCROLL CURSOR FOR SELECT \(select) FROM \(next.qualified)")
             current = table
         }
         guard let table = current else { return [] }
@@ -46,7 +46,7 @@ struct CdcSnapshot: Sendable {
             try link.execute("CLOSE \(Self.cursor)")
             current = nil
         }
-        let now = CdcClock.nowMicros()
+        let now = WallClock.microseconds()
         var records: [ConnectRecord] = []
         records.reserveCapacity(result.rows.count)
         for (index, row) in result.rows.enumerated() {
@@ -71,31 +71,21 @@ struct CdcSnapshot: Sendable {
         return records
     }
 
-    /// The ordinary and partitioned tables the include and exclude lists capture.
-    static func capturedTables(_ config: PostgresCdcConfig, link: PostgresLink) throws(ConnectError) -> [(String, String)] {
-        let result = try link.query("""
-            SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-              AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1, 2
-            """)
-        return result.rows.compactMap { row -> (String, String)? in
-            guard row.count == 2, let schema = PostgresBinary.text(row[0]), let table = PostgresBinary.text(row[1]),
-                  config.captures(schema: schema, table: table) else { return nil }
-            return (schema, table)
-        }
+    /// The ordinary and partitioned tables (not their partitions) the include and exclude lists capture.
+    static func capturedTables(_ config: PostgresCdcConfig, link: PostgresLink) throws(ConnectError) -> [PostgresTable] {
+        try PostgresCatalog.tables(link: link, kinds: ["r", "p"], selectableOnly: false, includePartitions: false)
+            .filter { config.captures(schema: $0.schema, table: $0.name) }
     }
 
     /// A table's columns (types, nullability) and primary key from the catalog, as Debezium's schemas.
-    static func describe(schema: String, table: String, config: PostgresCdcConfig, link: PostgresLink) throws(ConnectError) -> DebeziumTable {
-        var bindings = PostgresBindings()
-        bindings.append(PostgresParameter.untyped("\(SQLIdentifier.quote(schema)).\(SQLIdentifier.quote(table))"))
-        let columns = try PostgresColumn.columns(from: link.query(PostgresQuery(unsafeSQL: PostgresColumn.catalogQuery, binds: bindings)))
-        let keys = try link.query(PostgresQuery(unsafeSQL: DebeziumTable.primaryKeyQuery, binds: bindings)).rows.compactMap { PostgresBinary.text($0.first ?? nil) }
+    static func describe(_ table: PostgresTable, config: PostgresCdcConfig, link: PostgresLink) throws(ConnectError) -> DebeziumTable {
+        let columns = try PostgresCatalog.columns(of: table.qualified, link: link)
+        let keys = try PostgresCatalog.primaryKey(of: table.qualified, link: link)
         let mapped = columns.map {
             DebeziumColumn(name: $0.name, typeOID: $0.typeOID, typeModifier: $0.typeModifier, elementOID: $0.elementOID,
                            isOptional: $0.isNullable, timeMode: config.timeMode, decimalMode: config.decimalMode)
         }
-        return DebeziumTable(prefix: config.topicPrefix, schema: schema, name: table, columns: mapped,
+        return DebeziumTable(prefix: config.topicPrefix, schema: table.schema, name: table.name, columns: mapped,
                              keyIndexes: keys.compactMap { key in columns.firstIndex { $0.name == key } })
     }
 }

@@ -62,12 +62,11 @@ struct DebeziumColumn: Sendable {
         case PostgresOID.uuid: return plain(.string, .string, name: "io.debezium.data.Uuid", version: 1)
         case PostgresOID.json, PostgresOID.jsonb: return plain(.string, .string, name: "io.debezium.data.Json", version: 1)
         case PostgresOID.numeric:
-            let column = PostgresColumn(name: "", typeOID: typeOID, typeModifier: typeModifier, isNullable: true, elementOID: 0)
             switch decimalMode {
             case .double: return plain(.decimalDouble, .float64)
             case .string: return plain(.string, .string)
             case .precise:
-                guard let (precision, scale) = column.numericPrecisionScale else {
+                guard let (precision, scale) = PostgresColumn.numericPrecisionScale(typeModifier: typeModifier) else {
                     return (.variableDecimal, { Self.variableDecimalSchema.with(isOptional: $0) })
                 }
                 return (.decimal(scale: max(0, scale)), {

@@ -89,10 +89,4 @@ struct DebeziumTable: Sendable {
         }
         return records
     }
-
-    /// The catalog's description of a table: columns with nullability, and the primary key's column names.
-    static let primaryKeyQuery = """
-        SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-        WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)
-        """
 }

@@ -62,14 +62,14 @@ struct JdbcSinkConfig: Sendable, Hashable {
         primaryKeyMode = try ConnectConfig.choice(config, "pk.mode", default: .none)
         primaryKeyFields = ConnectConfig.list(config, "pk.fields")
         fieldsWhitelist = Set(ConnectConfig.list(config, "fields.whitelist"))
-        tableNameFormat = config["table.name.format"].flatMap { $0.isEmpty ? nil : $0 } ?? "${topic}"
+        tableNameFormat = ConnectConfig.value(config, "table.name.format") ?? "${topic}"
         batchSize = try ConnectConfig.int(config, "batch.size", default: 3000, minimum: 1)
         deleteEnabled = try ConnectConfig.boolean(config, "delete.enabled", default: false)
         autoCreate = try ConnectConfig.boolean(config, "auto.create", default: false)
         autoEvolve = try ConnectConfig.boolean(config, "auto.evolve", default: false)
         maxRetries = try ConnectConfig.int(config, "max.retries", default: 10, minimum: 0)
         retryBackoffMs = try ConnectConfig.int(config, "retry.backoff.ms", default: 3000, minimum: 0)
-        timeZone = config["db.timezone"].flatMap { $0.isEmpty ? nil : $0 } ?? "UTC"
+        timeZone = ConnectConfig.value(config, "db.timezone") ?? "UTC"
         if deleteEnabled && primaryKeyMode != .recordKey {
             throw .config(name: "delete.enabled", message: "Deletes are only supported for pk.mode record_key")
         }

@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import PostgresNIO
 
@@ -36,7 +35,8 @@ public struct JdbcSinkTask: SinkTask {
     private var link: PostgresLink?
     /// The columns of each table written, as last read from the catalog.
     private var tableColumns: [String: Set<String>] = [:]
-    private var context: SinkTaskContext?
+    /// Replaced by the worker's (`initialize`); this one never stops a wait and reports nothing.
+    private var context = SinkTaskContext(logger: Logger(label: "vltava.connect.jdbc-sink"))
     /// Insert statements by table, columns, rows and upsert (the text of a 3000-row statement is long to build).
     private var insertStatements: [InsertShape: String] = [:]
 
@@ -65,7 +65,7 @@ public struct JdbcSinkTask: SinkTask {
     /// tolerates errors, row by row, the rows PostgreSQL refuses going to the errant-record reporter (the dead-letter queue).
     public mutating func put(_ records: [ConnectRecord]) throws(ConnectError) {
         guard let config, let reader else { throw .failed("the JDBC sink task was not started") }
-        let reporter = context?.errantRecordReporter
+        let reporter = context.errantRecordReporter
         var rows: [SinkRow] = []
         var sources: [Int] = []
         rows.reserveCapacity(records.count)
@@ -98,11 +98,7 @@ public struct JdbcSinkTask: SinkTask {
                 }
                 logger.warning("writing to PostgreSQL failed, retrying", metadata: [
                     "attempt": "\(attempt)", "of": "\(config.maxRetries)", "error": "\(error)"])
-                if let context {
-                    guard context.sleep(milliseconds: Int64(config.retryBackoffMs)) else { throw SinkTaskContext.stopped }
-                } else {
-                    Self.sleep(milliseconds: config.retryBackoffMs)
-                }
+                guard context.sleep(milliseconds: Int64(config.retryBackoffMs)) else { throw SinkTaskContext.stopped }
             }
         }
     }
@@ -216,12 +212,9 @@ public struct JdbcSinkTask: SinkTask {
 
     /// The columns of a table, nil when it does not exist.
     static func columns(of table: String, link: PostgresLink) throws(ConnectError) -> Set<String>? {
-        var bindings = PostgresBindings()
-        bindings.append(PostgresParameter.untyped(SQLIdentifier.quoteQualified(table)))
-        let exists = try link.query(PostgresQuery(unsafeSQL: "SELECT to_regclass($1::text)::oid::int8", binds: bindings))
-        guard let cell = exists.rows.first?.first, cell != nil else { return nil }
-        let result = try link.query(PostgresQuery(unsafeSQL: PostgresColumn.catalogQuery, binds: bindings))
-        return Set(try PostgresColumn.columns(from: result).map(\.name))
+        let relation = SQLIdentifier.quoteQualified(table)
+        guard try PostgresCatalog.exists(relation, link: link) else { return nil }
+        return Set(try PostgresCatalog.columns(of: relation, link: link).map(\.name))
     }
 
     static func chunks(_ run: ArraySlice<SinkRow>, size: Int) -> [ArraySlice<SinkRow>] {
@@ -253,10 +246,5 @@ public struct JdbcSinkTask: SinkTask {
     public mutating func stop() {
         link?.close()
         link = nil
-    }
-
-    static func sleep(milliseconds: Int) {
-        guard milliseconds > 0 else { return }
-        _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(milliseconds))
     }
 }

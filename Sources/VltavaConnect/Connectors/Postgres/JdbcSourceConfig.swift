@@ -1,5 +1,3 @@
-import VltavaHTTP
-
 /// The configuration of Confluent's JDBC source (`io.confluent.connect.jdbc.JdbcSourceConnector`), with its names and
 /// defaults.
 struct JdbcSourceConfig: Sendable, Hashable {
@@ -93,11 +91,11 @@ struct JdbcSourceConfig: Sendable, Hashable {
         batchMaxRows = try ConnectConfig.int(config, "batch.max.rows", default: 100, minimum: 1)
         topicPrefix = try ConnectConfig.string(config, "topic.prefix")
         timestampDelayMs = try ConnectConfig.int(config, "timestamp.delay.interval.ms", default: 0, minimum: 0)
-        timeZone = config["db.timezone"].flatMap { $0.isEmpty ? nil : $0 } ?? "UTC"
+        timeZone = ConnectConfig.value(config, "db.timezone") ?? "UTC"
         numericMapping = try ConnectConfig.choice(config, "numeric.mapping", default: .none)
         whitelist = ConnectConfig.list(config, "table.whitelist") + ConnectConfig.list(config, "table.include.list")
         blacklist = ConnectConfig.list(config, "table.blacklist") + ConnectConfig.list(config, "table.exclude.list")
-        schemaPattern = config["schema.pattern"].flatMap { $0.isEmpty ? nil : $0 }
+        schemaPattern = ConnectConfig.value(config, "schema.pattern")
         tableTypes = ConnectConfig.list(config, "table.types").map { $0.uppercased() }
         if tableTypes.isEmpty { tableTypes = ["TABLE"] }
         if mode.usesTimestamp && timestampColumns.isEmpty {
@@ -109,38 +107,5 @@ struct JdbcSourceConfig: Sendable, Hashable {
         if !query.isEmpty && (!whitelist.isEmpty || !blacklist.isEmpty) {
             throw .config(name: "query", message: "query cannot be combined with a table whitelist or blacklist")
         }
-    }
-}
-
-/// A table of the source: its schema and name, carried in task configurations as `schema.table` with `%`, `.` and `,`
-/// percent-encoded in each part.
-struct SourceTable: Sendable, Hashable {
-    var schema: String
-    var name: String
-
-    var qualified: String { SQLIdentifier.quote(schema) + "." + SQLIdentifier.quote(name) }
-
-    var encoded: String { Self.encode(schema) + "." + Self.encode(name) }
-
-    init(schema: String, name: String) {
-        self.schema = schema
-        self.name = name
-    }
-
-    init?(encoded: Substring) {
-        let parts = encoded.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return nil }
-        schema = HTTPEndpoint.percentDecoded(parts[0])
-        name = HTTPEndpoint.percentDecoded(parts[1])
-    }
-
-    static func encode(_ text: String) -> String {
-        text.replacing("%", with: "%25").replacing(".", with: "%2E").replacing(",", with: "%2C")
-    }
-
-    static func list(_ tables: [SourceTable]) -> String { tables.map(\.encoded).joined(separator: ",") }
-
-    static func parse(_ text: String) -> [SourceTable] {
-        text.split(separator: ",").compactMap { SourceTable(encoded: $0) }
     }
 }

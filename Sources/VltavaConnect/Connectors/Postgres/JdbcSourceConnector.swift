@@ -14,7 +14,7 @@ public struct JdbcSourceConnector: Connector {
 
     static let tablesKey = "tables"
     private var config: [String: String] = [:]
-    private var tables: [SourceTable] = []
+    private var tables: [PostgresTable] = []
 
     public init() {}
 
@@ -31,27 +31,14 @@ public struct JdbcSourceConnector: Connector {
     }
 
     /// The tables to read: Confluent's whitelist entries match a table's name or `schema.table`.
-    static func tables(_ config: JdbcSourceConfig, link: PostgresLink) throws(ConnectError) -> [SourceTable] {
+    static func tables(_ config: JdbcSourceConfig, link: PostgresLink) throws(ConnectError) -> [PostgresTable] {
         var kinds: [String] = []
         if config.tableTypes.contains("TABLE") { kinds += ["r", "p"] }
         if config.tableTypes.contains("VIEW") { kinds.append("v") }
         if config.tableTypes.contains("MATERIALIZED VIEW") { kinds.append("m") }
         if config.tableTypes.contains("FOREIGN TABLE") { kinds.append("f") }
-        var bindings = PostgresBindings()
-        bindings.append(PostgresParameter.untyped(config.schemaPattern ?? "%"))
-        let sql = """
-            SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind::text = ANY('{\(kinds.joined(separator: ","))}'::text[]) AND n.nspname LIKE $1
-              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-              AND n.nspname NOT LIKE 'pg_temp%' AND has_table_privilege(c.oid, 'SELECT')
-            ORDER BY 1, 2
-            """
-        let result = try link.query(PostgresQuery(unsafeSQL: sql, binds: bindings))
-        let all = result.rows.compactMap { row -> SourceTable? in
-            guard row.count == 2, let schema = PostgresBinary.text(row[0]), let name = PostgresBinary.text(row[1]) else { return nil }
-            return SourceTable(schema: schema, name: name)
-        }
-        func matches(_ table: SourceTable, _ entries: [String]) -> Bool {
+        let all = try PostgresCatalog.tables(link: link, kinds: kinds, schemaPattern: config.schemaPattern ?? "%", selectableOnly: true)
+        func matches(_ table: PostgresTable, _ entries: [String]) -> Bool {
             entries.contains { $0 == table.name || $0 == "\(table.schema).\(table.name)" }
         }
         if !config.whitelist.isEmpty { return all.filter { matches($0, config.whitelist) } }
@@ -67,7 +54,7 @@ public struct JdbcSourceConnector: Connector {
         for index in 0..<count {
             let size = tables.count / count + (index < tables.count % count ? 1 : 0)
             var task = config
-            task[Self.tablesKey] = SourceTable.list(Array(tables[start..<start + size]))
+            task[Self.tablesKey] = PostgresTable.list(Array(tables[start..<start + size]))
             configs.append(task)
             start += size
         }
@@ -114,7 +101,7 @@ public struct JdbcSourceTask: SourceTask {
         }
         if !parsed.query.isEmpty {
             try link.execute("CREATE OR REPLACE TEMP VIEW \"vltava_jdbc_source_query\" AS \(parsed.query)")
-            let columns = try Self.columns(of: "\"vltava_jdbc_source_query\"", link: link)
+            let columns = try PostgresCatalog.columns(of: "\"vltava_jdbc_source_query\"", link: link)
             let partition = ConnectValue.map([ConnectMapEntry(key: .string("query"), value: .string("query"))])
             var query = try JdbcSourceQuery(topic: parsed.topicPrefix, schemaName: parsed.topicPrefix,
                                             source: "(\(parsed.query)) AS \"vltava_query\"", columns: columns,
@@ -123,8 +110,8 @@ public struct JdbcSourceTask: SourceTask {
             queries = [query]
             return
         }
-        for table in SourceTable.parse(config[JdbcSourceConnector.tablesKey] ?? "") {
-            let columns = try Self.columns(of: table.qualified, link: link)
+        for table in PostgresTable.parse(config[JdbcSourceConnector.tablesKey] ?? "") {
+            let columns = try PostgresCatalog.columns(of: table.qualified, link: link)
             let partition = ConnectValue.map([
                 ConnectMapEntry(key: .string("protocol"), value: .string("1")),
                 ConnectMapEntry(key: .string("table"), value: .string("\(parsed.connection.database).\(table.schema).\(table.name)")),
@@ -134,12 +121,6 @@ public struct JdbcSourceTask: SourceTask {
             try query.resume(from: offsets.offset(for: partition), initialTimestampMillis: parsed.timestampInitial, databaseNowMicros: now)
             queries.append(query)
         }
-    }
-
-    static func columns(of relation: String, link: PostgresLink) throws(ConnectError) -> [PostgresColumn] {
-        var bindings = PostgresBindings()
-        bindings.append(PostgresParameter.untyped(relation))
-        return try PostgresColumn.columns(from: link.query(PostgresQuery(unsafeSQL: PostgresColumn.catalogQuery, binds: bindings)))
     }
 
     /// The next rows of the query whose turn it is; none when no query is due yet.

@@ -73,18 +73,10 @@ struct JdbcSourceQuery: Sendable {
     /// Takes the committed offset, if any; else the initial timestamp (`timestamp.initial`, with -1 the database's now).
     mutating func resume(from offset: ConnectValue?, initialTimestampMillis: Int64?, databaseNowMicros: () throws(ConnectError) -> Int64)
         throws(ConnectError) {
-        if case let .map(entries)? = offset {
-            func number(_ key: String) -> Int64? {
-                switch entries.first(where: { $0.key == .string(key) })?.value {
-                case let .int64(value)?: return value
-                case let .int32(value)?: return Int64(value)
-                case let .int16(value)?: return Int64(value)
-                default: return nil
-                }
-            }
-            if let value = number(Self.incrementingKey) { lastIncrementing = value }
-            if let millis = number(Self.timestampKey) {
-                let nanos = number(Self.nanosKey) ?? (millis % 1000) * 1_000_000
+        if let offset {
+            if let value = offset[entry: Self.incrementingKey]?.integerValue { lastIncrementing = value }
+            if let millis = offset[entry: Self.timestampKey]?.integerValue {
+                let nanos = offset[entry: Self.nanosKey]?.integerValue ?? (millis % 1000) * 1_000_000
                 lastTimestampMicros = CivilTime.floorDivide(millis, 1000).0 * 1_000_000 + CivilTime.floorDivide(nanos, 1000).0
             }
             return

@@ -61,26 +61,26 @@ struct PostgresCdcConfig: Sendable {
         let port = try ConnectConfig.int(config, "database.port", default: 5432, minimum: 1)
         let user = try ConnectConfig.string(config, "database.user")
         let database = try ConnectConfig.string(config, "database.dbname")
-        let sslMode = config["database.sslmode"].flatMap { $0.isEmpty ? nil : $0 } ?? "prefer"
+        let sslMode = ConnectConfig.value(config, "database.sslmode") ?? "prefer"
         guard PostgresSettings.sslModes.contains(sslMode) else {
             throw .config(name: "database.sslmode", message: "Unknown sslmode \(sslMode); expected one of \(PostgresSettings.sslModes.joined(separator: ", "))")
         }
         connection = PostgresSettings(host: host, port: port, database: database, user: user,
-                                      password: config["database.password"].flatMap { $0.isEmpty ? nil : $0 }, sslMode: sslMode,
+                                      password: ConnectConfig.value(config, "database.password"), sslMode: sslMode,
                                       sslRootCertificate: config["database.sslrootcert"])
-        guard let prefix = (config["topic.prefix"] ?? config["database.server.name"]).flatMap({ $0.isEmpty ? nil : $0 }) else {
+        guard let prefix = ConnectConfig.value(config, "topic.prefix") ?? ConnectConfig.value(config, "database.server.name") else {
             throw .config(name: "topic.prefix", message: "Missing required configuration \"topic.prefix\" which has no default value.")
         }
         topicPrefix = prefix
-        let plugin = config["plugin.name"].flatMap { $0.isEmpty ? nil : $0 } ?? "pgoutput"
+        let plugin = ConnectConfig.value(config, "plugin.name") ?? "pgoutput"
         guard plugin == "pgoutput" else {
             throw .config(name: "plugin.name", message: "Only the pgoutput plugin is supported (PostgreSQL's own), not \(plugin)")
         }
-        slotName = config["slot.name"].flatMap { $0.isEmpty ? nil : $0 } ?? "debezium"
+        slotName = ConnectConfig.value(config, "slot.name") ?? "debezium"
         guard slotName.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }), slotName.count <= 63 else {
             throw .config(name: "slot.name", message: "Slot names may hold only lower-case letters, digits and underscores (at most 63): \(slotName)")
         }
-        publicationName = config["publication.name"].flatMap { $0.isEmpty ? nil : $0 } ?? "dbz_publication"
+        publicationName = ConnectConfig.value(config, "publication.name") ?? "dbz_publication"
         publicationMode = try ConnectConfig.choice(config, "publication.autocreate.mode", default: .allTables)
         snapshotMode = try ConnectConfig.choice(config, "snapshot.mode", default: .initial)
         func patterns(_ name: String) throws(ConnectError) -> [JavaRegex] {

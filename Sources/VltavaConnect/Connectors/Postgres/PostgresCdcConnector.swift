@@ -1,11 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
+import VltavaClient
 
 /// Debezium's `io.debezium.connector.postgresql.PostgresConnector`: change data capture from PostgreSQL's logical
 /// replication (`pgoutput`), with an initial snapshot, events in Debezium's envelope keyed by the primary key, and
@@ -39,7 +36,8 @@ public struct PostgresCdcConnector: Connector {
 public struct PostgresCdcTask: SourceTask {
     private var config: PostgresCdcConfig?
     private var link: PostgresLink?
-    private var context: SourceTaskContext?
+    /// What Kafka acknowledged, told by the worker.
+    private let acknowledgements = CdcAcknowledgements()
     private var partition: ConnectValue = .null
     private var tables: [String: DebeziumTable] = [:]
     private var relations: [UInt32: PgOutputMessage.Relation] = [:]
@@ -58,7 +56,7 @@ public struct PostgresCdcTask: SourceTask {
     public init() {}
 
     public mutating func initialize(_ context: SourceTaskContext) {
-        self.context = context
+        context.listen(acknowledgements)
     }
 
     public mutating func start(_ config: [String: String], offsets: any SourceOffsetReader) throws(ConnectError) {
@@ -70,10 +68,10 @@ public struct PostgresCdcTask: SourceTask {
             try preparePublication(parsed, link: link)
             slotPosition = try prepareSlot(parsed, link: link)
             let stored = offsets.offset(for: partition)
-            let snapshotDone = stored.map { Self.number($0, "snapshot_completed") == 1 || Self.number($0, "lsn_proc") != nil } ?? false
-            if let stored, let end = Self.number(stored, "lsn_commit") {
-                let proc = UInt64(bitPattern: Self.number(stored, "lsn_proc") ?? 0)
-                if Self.number(stored, "tx_complete") == 1 { emittedEnd = UInt64(bitPattern: end) } else {
+            let snapshotDone = stored.map { $0[entry: "snapshot_completed"]?.booleanValue == true || $0[entry: "lsn_proc"] != nil } ?? false
+            if let stored, let end = stored[entry: "lsn_commit"]?.integerValue {
+                let proc = UInt64(bitPattern: stored[entry: "lsn_proc"]?.integerValue ?? 0)
+                if stored[entry: "tx_complete"]?.booleanValue == true { emittedEnd = UInt64(bitPattern: end) } else {
                     emittedChange = (UInt64(bitPattern: end), proc)
                 }
                 lastCommit = UInt64(bitPattern: end)
@@ -85,16 +83,6 @@ public struct PostgresCdcTask: SourceTask {
         } catch {
             link.close()
             throw error
-        }
-    }
-
-    static func number(_ offset: ConnectValue, _ key: String) -> Int64? {
-        guard case let .map(entries) = offset else { return nil }
-        switch entries.first(where: { $0.key == .string(key) })?.value {
-        case let .int64(value)?: return value
-        case let .int32(value)?: return Int64(value)
-        case let .boolean(flag)?: return flag ? 1 : 0
-        default: return nil
         }
     }
 
@@ -111,7 +99,7 @@ public struct PostgresCdcTask: SourceTask {
         case .allTables:
             if exists.rows.isEmpty { try link.execute("CREATE PUBLICATION \(quoted) FOR ALL TABLES") }
         case .filtered:
-            let tables = try CdcSnapshot.capturedTables(config, link: link).map { "\(SQLIdentifier.quote($0.0)).\(SQLIdentifier.quote($0.1))" }
+            let tables = try CdcSnapshot.capturedTables(config, link: link).map(\.qualified)
             guard !tables.isEmpty else { throw .failed("No table matches table.include.list to create publication \(config.publicationName) for") }
             let list = tables.joined(separator: ", ")
             try link.execute(exists.rows.isEmpty ? "CREATE PUBLICATION \(quoted) FOR TABLE \(list)" : "ALTER PUBLICATION \(quoted) SET TABLE \(list)")
@@ -157,8 +145,8 @@ public struct PostgresCdcTask: SourceTask {
     /// nothing is in flight.
     private mutating func advanceSlot(link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) {
         var target = slotPosition
-        if let acknowledged = context?.acknowledgedOffset(for: partition), let end = Self.number(acknowledged, "lsn_commit") {
-            let complete = Self.number(acknowledged, "tx_complete") == 1
+        if let acknowledged = acknowledgements.last, let end = acknowledged[entry: "lsn_commit"]?.integerValue {
+            let complete = acknowledged[entry: "tx_complete"]?.booleanValue == true
             let ackedEnd = UInt64(bitPattern: end)
             if complete { target = max(target, ackedEnd) }
             let caughtUp = complete && ackedEnd == emittedEnd && emittedChange == nil
@@ -223,7 +211,7 @@ public struct PostgresCdcTask: SourceTask {
     private mutating func records(of changes: [(lsn: UInt64, change: PgOutputMessage)], end: UInt64, xid: UInt32, micros: Int64,
                                   link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) -> [ConnectRecord] {
         var records: [ConnectRecord] = []
-        let now = CdcClock.nowMicros()
+        let now = WallClock.microseconds()
         let skipThrough = emittedChange.flatMap { $0.txEnd == end ? $0.lsn : nil } ?? 0
         let captured = changes.filter { $0.lsn > skipThrough }
         for (index, (lsn, change)) in captured.enumerated() {
@@ -290,7 +278,7 @@ public struct PostgresCdcTask: SourceTask {
     private mutating func table(_ relation: PgOutputMessage.Relation, link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) -> DebeziumTable {
         let key = "\(relation.namespace).\(relation.name)"
         if let known = tables[key], known.columns.map(\.name) == relation.columns.map(\.name) { return known }
-        let described = try CdcSnapshot.describe(schema: relation.namespace, table: relation.name, config: config, link: link)
+        let described = try CdcSnapshot.describe(PostgresTable(schema: relation.namespace, name: relation.name), config: config, link: link)
         tables[key] = described
         return described
     }
@@ -301,11 +289,17 @@ public struct PostgresCdcTask: SourceTask {
     }
 }
 
-/// The wall clock in microseconds since the epoch, for events' `ts_ms`/`ts_us`.
-enum CdcClock {
-    static func nowMicros() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+/// The offset of the last record of the CDC task that Kafka acknowledged (its one source partition), kept for the
+/// task's next poll, which moves the replication slot past it.
+final class CdcAcknowledgements: SourceRecordListener {
+    private let offset = NIOLockedValueBox<ConnectValue?>(nil)
+
+    var wantsRecordPlacements: Bool { false }
+
+    func offsetsAcknowledged(_ offsets: [(partition: ConnectValue, offset: ConnectValue)]) {
+        guard let last = offsets.last?.offset else { return }
+        offset.withLockedValue { $0 = last }
     }
+
+    var last: ConnectValue? { offset.withLockedValue { $0 } }
 }

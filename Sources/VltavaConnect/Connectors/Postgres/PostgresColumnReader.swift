@@ -58,8 +58,7 @@ struct PostgresColumnReader: Sendable {
         case PostgresOID.time: return (.time, false)
         case PostgresOID.timestamp, PostgresOID.timestamptz: return (.timestamp, false)
         case PostgresOID.numeric:
-            let column = PostgresColumn(name: "", typeOID: type, typeModifier: modifier, isNullable: true, elementOID: 0)
-            guard let (precision, scale) = column.numericPrecisionScale else {
+            guard let (precision, scale) = PostgresColumn.numericPrecisionScale(typeModifier: modifier) else {
                 // No declared scale: no one Decimal schema fits every value; doubles for best_fit, else text.
                 return ([.bestFit, .bestFitEagerDouble].contains(mapping) ? .numericDouble : .text, true)
             }

@@ -13,8 +13,8 @@ struct PostgresColumn: Sendable, Hashable {
     /// Whether values come from a sequence or an identity (an auto-increment column).
     var isAutoIncrement = false
 
-    /// The declared precision and scale of a numeric column.
-    var numericPrecisionScale: (precision: Int, scale: Int)? {
+    /// The declared precision and scale of a numeric column's `atttypmod`; nil when none was declared.
+    static func numericPrecisionScale(typeModifier: Int32) -> (precision: Int, scale: Int)? {
         guard typeModifier >= 4 else { return nil }
         let packed = Int(typeModifier) - 4
         var scale = packed & 0x7FF
