@@ -42,15 +42,27 @@ public struct PostgresCdcTask: SourceTask {
     private var tables: [String: DebeziumTable] = [:]
     private var relations: [UInt32: PgOutputMessage.Relation] = [:]
     private var snapshot: CdcSnapshot?
-    /// The change after which streaming resumes: the end LSN of the last transaction emitted whole, and within the
-    /// transaction after it, the LSN of the last change emitted.
-    private var emittedEnd: UInt64 = 0
-    private var emittedChange: (txEnd: UInt64, lsn: UInt64)?
-    /// The end LSN of the last transaction seen, emitted or not (those of tables not captured too).
-    private var seenEnd: UInt64 = 0
+    private var position = CdcPosition()
     private var slotPosition: UInt64 = 0
-    private var lastCommit: UInt64?
-    private var idleUntil = ContinuousClock.now
+    private var stream: PostgresReplicationStream?
+    /// Events taken from the stream and not handled yet (a poll stops at `max.batch.size` records).
+    private var backlog: ArraySlice<PostgresReplicationStream.Event> = []
+    private var transaction: OpenTransaction?
+    /// While another session still holds the slot (a previous stream the server has not seen close), until when to
+    /// keep trying.
+    private var slotBusySince: ContinuousClock.Instant?
+    private var lastPollEmpty = true
+
+    /// The transaction being read: its commit LSN, the LSN through which its changes were emitted before (a resent
+    /// stream), and its latest change, held until the next message says whether it is the transaction's last.
+    private struct OpenTransaction {
+        var commit: UInt64
+        var xid: UInt32
+        var micros: Int64
+        var skipThrough: UInt64
+        var held: (lsn: UInt64, change: PgOutputMessage)?
+    }
+
     private let logger = Logger(label: "vltava.connect.postgres-cdc")
 
     public init() {}
@@ -69,13 +81,7 @@ public struct PostgresCdcTask: SourceTask {
             slotPosition = try prepareSlot(parsed, link: link)
             let stored = offsets.offset(for: partition)
             let snapshotDone = stored.map { $0[entry: "snapshot_completed"]?.booleanValue == true || $0[entry: "lsn_proc"] != nil } ?? false
-            if let stored, let end = stored[entry: "lsn_commit"]?.integerValue {
-                let proc = UInt64(bitPattern: stored[entry: "lsn_proc"]?.integerValue ?? 0)
-                if stored[entry: "tx_complete"]?.booleanValue == true { emittedEnd = UInt64(bitPattern: end) } else {
-                    emittedChange = (UInt64(bitPattern: end), proc)
-                }
-                lastCommit = UInt64(bitPattern: end)
-            }
+            position = CdcPosition(stored: stored)
             if [.initial, .initialOnly].contains(parsed.snapshotMode) && !snapshotDone {
                 snapshot = try CdcSnapshot(config: parsed, link: link, slotPosition: slotPosition)
             }
@@ -134,119 +140,119 @@ public struct PostgresCdcTask: SourceTask {
             return records
         }
         if config.snapshotMode == .initialOnly { return [] }
-        guard ContinuousClock.now >= idleUntil else { return [] }
-        try advanceSlot(link: link, config: config)
-        let records = try stream(link: link, config: config)
-        if records.isEmpty { idleUntil = ContinuousClock.now + .milliseconds(config.pollIntervalMs) }
-        return records
-    }
-
-    /// Moves the slot past what Kafka acknowledged (a whole transaction), or past transactions that gave no record when
-    /// nothing is in flight.
-    private mutating func advanceSlot(link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) {
-        var target = slotPosition
-        if let acknowledged = acknowledgements.last, let end = acknowledged[entry: "lsn_commit"]?.integerValue {
-            let complete = acknowledged[entry: "tx_complete"]?.booleanValue == true
-            let ackedEnd = UInt64(bitPattern: end)
-            if complete { target = max(target, ackedEnd) }
-            let caughtUp = complete && ackedEnd == emittedEnd && emittedChange == nil
-            if caughtUp { target = max(target, seenEnd) }
-        } else if emittedEnd == 0 && emittedChange == nil && snapshot == nil {
-            target = max(target, seenEnd)
-        }
-        guard target > slotPosition else { return }
-        var bindings = PostgresBindings()
-        bindings.append(PostgresParameter.untyped(config.slotName))
-        bindings.append(PostgresParameter.untyped(LSN.text(target)))
-        try link.execute("SELECT pg_replication_slot_advance($1, $2::pg_lsn)", bindings)
-        slotPosition = target
-    }
-
-    /// Decodes the changes after the slot's position and makes records of those not emitted yet.
-    private mutating func stream(link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) -> [ConnectRecord] {
-        var bindings = PostgresBindings()
-        bindings.append(PostgresParameter.untyped(config.slotName))
-        bindings.append(PostgresParameter.int32(Int32(clamping: config.maxBatchSize * 4)))
-        bindings.append(PostgresParameter.untyped(config.publicationName))
-        let result = try link.query(PostgresQuery(unsafeSQL: """
-            SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, 'proto_version', '1', 'publication_names', $3)
-            """, binds: bindings))
+        if let stream { stream.confirm(position.confirmable(acknowledged: acknowledgements.last)) }
+        guard let stream = try openStream(config) else { return [] }
         var records: [ConnectRecord] = []
-        var transaction: [(lsn: UInt64, change: PgOutputMessage)] = []
-        var begin: (xid: UInt32, micros: Int64)?
-        for row in result.rows {
-            guard row.count == 2, let lsnText = PostgresBinary.text(row[0]), let lsn = LSN.parse(lsnText), let data = row[1] else { continue }
-            let message = try PgOutputMessage.decode(data)
-            switch message {
-            case let .relation(relation):
-                relations[relation.id] = relation
-            case let .begin(_, micros, xid):
-                begin = (xid, micros)
-                transaction = []
-            case .insert, .update, .delete:
-                transaction.append((lsn, message))
-            case let .commit(_, end, micros):
-                defer { transaction = [] }
-                if end <= emittedEnd {
-                    seenEnd = max(seenEnd, end)
-                    continue
+        var waited = false
+        while records.count < config.maxBatchSize {
+            if backlog.isEmpty {
+                let events: [PostgresReplicationStream.Event]
+                do {
+                    events = try stream.take(waitingUpTo: waited || !lastPollEmpty ? .zero : .milliseconds(config.pollIntervalMs))
+                } catch {
+                    // Read again from the slot by the next poll; what was emitted is skipped when resent.
+                    logger.warning("replication stream lost; reconnecting", metadata: ["error": "\(error)"])
+                    stream.close()
+                    self.stream = nil
+                    transaction = nil
+                    position.restarted()
+                    break
                 }
-                // A full batch: later transactions wait for the next poll (the slot must not pass them).
-                if records.count >= config.maxBatchSize { return records }
-                let txRecords = try self.records(of: transaction, end: end, xid: begin?.xid ?? 0, micros: micros, link: link, config: config)
-                seenEnd = max(seenEnd, end)
-                if !txRecords.isEmpty {
-                    records += txRecords
-                    emittedEnd = end
-                    emittedChange = nil
-                    lastCommit = end
-                }
-            case .truncate, .other:
-                break
+                waited = true
+                if events.isEmpty { break }
+                backlog = events[...]
+            }
+            while records.count < config.maxBatchSize, let event = backlog.popFirst() {
+                try handle(event, into: &records, link: link, config: config)
             }
         }
+        lastPollEmpty = records.isEmpty
         return records
     }
 
-    private mutating func records(of changes: [(lsn: UInt64, change: PgOutputMessage)], end: UInt64, xid: UInt32, micros: Int64,
+    /// The replication stream, opened when there is none; nil while another session still holds the slot (for at most
+    /// a minute, PostgreSQL's default `wal_sender_timeout`, after which the failure is the task's).
+    private mutating func openStream(_ config: PostgresCdcConfig) throws(ConnectError) -> PostgresReplicationStream? {
+        if let stream { return stream }
+        do {
+            let opened = try PostgresReplicationStream.open(config.connection, slot: config.slotName,
+                                                            publication: config.publicationName, logger: logger)
+            stream = opened
+            slotBusySince = nil
+            lastPollEmpty = true
+            return opened
+        } catch where PostgresReplicationStream.isSlotInUse(error) {
+            let since = slotBusySince ?? ContinuousClock.now
+            slotBusySince = since
+            guard ContinuousClock.now - since < .seconds(60) else { throw error }
+            logger.info("replication slot still in use by another session; retrying", metadata: ["slot": "\(config.slotName)"])
+            return nil
+        }
+    }
+
+    /// One event of the stream: relations remembered, a transaction's changes made records as they come (the last one
+    /// with its COMMIT, to mark it complete), changes already emitted before a restart skipped.
+    private mutating func handle(_ event: PostgresReplicationStream.Event, into records: inout [ConnectRecord],
+                                 link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) {
+        let lsn: UInt64, bytes: ByteBuffer
+        switch event {
+        case let .keepalive(walEnd):
+            position.keepalive(walEnd: walEnd)
+            return
+        case let .message(at, data): (lsn, bytes) = (at, data)
+        }
+        let message = try PgOutputMessage.decode(bytes)
+        switch message {
+        case let .relation(relation):
+            relations[relation.id] = relation
+        case let .begin(commit, micros, xid):
+            transaction = OpenTransaction(commit: commit, xid: xid, micros: micros, skipThrough: position.began(commit: commit))
+        case let .insert(relation, _), let .update(relation, _, _), let .delete(relation, _):
+            guard var open = transaction, lsn > open.skipThrough, let described = relations[relation],
+                  config.captures(schema: described.namespace, table: described.name) else { return }
+            if let held = open.held { records += try self.records(of: held, in: open, complete: false, link: link, config: config) }
+            open.held = (lsn, message)
+            transaction = open
+        case let .commit(_, end, _):
+            var whole = false
+            if let open = transaction, let held = open.held {
+                records += try self.records(of: held, in: open, complete: true, link: link, config: config)
+                whole = true
+            }
+            position.committed(commit: transaction?.commit ?? 0, end: end, emittedWhole: whole)
+            transaction = nil
+        case .truncate, .other:
+            break
+        }
+    }
+
+    private mutating func records(of held: (lsn: UInt64, change: PgOutputMessage), in open: OpenTransaction, complete: Bool,
                                   link: PostgresLink, config: PostgresCdcConfig) throws(ConnectError) -> [ConnectRecord] {
-        var records: [ConnectRecord] = []
-        let now = WallClock.microseconds()
-        let skipThrough = emittedChange.flatMap { $0.txEnd == end ? $0.lsn : nil } ?? 0
-        let captured = changes.filter { $0.lsn > skipThrough }
-        for (index, (lsn, change)) in captured.enumerated() {
-            let relationID: UInt32
-            switch change {
-            case let .insert(relation, _), let .update(relation, _, _), let .delete(relation, _): relationID = relation
-            default: continue
-            }
-            guard let relation = relations[relationID], config.captures(schema: relation.namespace, table: relation.name) else { continue }
-            let table = try self.table(relation, link: link, config: config)
-            let complete = index == captured.count - 1
-            let offset = ConnectValue.map([
-                ConnectMapEntry(key: .string("lsn_proc"), value: .int64(Int64(bitPattern: lsn))),
-                ConnectMapEntry(key: .string("lsn_commit"), value: .int64(Int64(bitPattern: end))),
-                ConnectMapEntry(key: .string("lsn"), value: .int64(Int64(bitPattern: end))),
-                ConnectMapEntry(key: .string("txId"), value: .int64(Int64(xid))),
-                ConnectMapEntry(key: .string("ts_usec"), value: .int64(micros + PostgresParameter.postgresEpochMicros)),
-                ConnectMapEntry(key: .string("tx_complete"), value: .boolean(complete)),
-            ])
-            let origin = DebeziumTable.Origin(server: config.topicPrefix, database: config.connection.database,
-                                              commitMicros: micros + PostgresParameter.postgresEpochMicros, snapshot: "false",
-                                              txId: Int64(xid), lsn: lsn, lastCommitLSN: lastCommit)
-            let (op, before, after): (String, ConnectValue, ConnectValue)
-            switch change {
-            case let .insert(_, new): (op, before, after) = ("c", .null, try Self.row(new, relation: relation, table: table, unavailable: nil))
-            case let .update(_, old, new):
-                let oldRow = try old.map { values throws(ConnectError) in try Self.row(values, relation: relation, table: table, unavailable: nil) }
-                (op, before, after) = ("u", oldRow ?? .null, try Self.row(new, relation: relation, table: table, unavailable: oldRow))
-            case let .delete(_, old): (op, before, after) = ("d", try Self.row(old, relation: relation, table: table, unavailable: nil), .null)
-            default: continue
-            }
-            records += table.records(op: op, before: before, after: after, origin: origin, nowMicros: now, tombstone: config.tombstonesOnDelete,
-                                     sourcePartition: partition, sourceOffset: offset)
+        let (lsn, change) = held
+        let relationID: UInt32
+        switch change {
+        case let .insert(relation, _), let .update(relation, _, _), let .delete(relation, _): relationID = relation
+        default: return []
         }
-        return records
+        guard let relation = relations[relationID] else { return [] }
+        let table = try self.table(relation, link: link, config: config)
+        let commitMicros = open.micros + PostgresParameter.postgresEpochMicros
+        let offset = CdcPosition.offset(commit: open.commit, lsn: lsn, xid: open.xid, commitMicros: commitMicros, complete: complete)
+        let origin = DebeziumTable.Origin(server: config.topicPrefix, database: config.connection.database,
+                                          commitMicros: commitMicros, snapshot: "false", txId: Int64(open.xid), lsn: lsn,
+                                          lastCommitLSN: position.lastCommit)
+        let (op, before, after): (String, ConnectValue, ConnectValue)
+        switch change {
+        case let .insert(_, new): (op, before, after) = ("c", .null, try Self.row(new, relation: relation, table: table, unavailable: nil))
+        case let .update(_, old, new):
+            let oldRow = try old.map { values throws(ConnectError) in try Self.row(values, relation: relation, table: table, unavailable: nil) }
+            (op, before, after) = ("u", oldRow ?? .null, try Self.row(new, relation: relation, table: table, unavailable: oldRow))
+        case let .delete(_, old): (op, before, after) = ("d", try Self.row(old, relation: relation, table: table, unavailable: nil), .null)
+        default: return []
+        }
+        position.emitted(offset: offset, commit: open.commit, lsn: lsn, complete: complete)
+        return table.records(op: op, before: before, after: after, origin: origin, nowMicros: WallClock.microseconds(),
+                             tombstone: config.tombstonesOnDelete, sourcePartition: partition, sourceOffset: offset)
     }
 
     /// A tuple as a row of the table's value schema, columns matched by name; an unchanged TOASTed value is taken from
@@ -284,6 +290,8 @@ public struct PostgresCdcTask: SourceTask {
     }
 
     public mutating func stop() {
+        stream?.close()
+        stream = nil
         link?.close()
         link = nil
     }

@@ -95,7 +95,16 @@ public struct PostgresSettings: Sendable, Hashable {
     public var target: String { "\(host):\(port)/\(database)" }
 
     func tls() throws(ConnectError) -> PostgresConnection.Configuration.TLS {
-        if sslMode == "disable" { return .disable }
+        guard let context = try sslContext() else { return .disable }
+        return requiresTLS ? .require(context) : .prefer(context)
+    }
+
+    /// Whether the connection fails when the server does not accept TLS.
+    var requiresTLS: Bool { !["disable", "allow", "prefer"].contains(sslMode) }
+
+    /// The TLS set-up `sslmode` asks for, nil when disabled.
+    func sslContext() throws(ConnectError) -> NIOSSLContext? {
+        if sslMode == "disable" { return nil }
         var configuration = TLSConfiguration.makeClientConfiguration()
         switch sslMode {
         case "verify-full": break
@@ -103,13 +112,11 @@ public struct PostgresSettings: Sendable, Hashable {
         default: configuration.certificateVerification = .none
         }
         if let root = sslRootCertificate { configuration.trustRoots = .file(root) }
-        let context: NIOSSLContext
         do {
-            context = try NIOSSLContext(configuration: configuration)
+            return try NIOSSLContext(configuration: configuration)
         } catch {
             throw .failed("cannot set up TLS for PostgreSQL at \(target): \(NetworkFailure.describe(error))")
         }
-        return ["allow", "prefer"].contains(sslMode) ? .prefer(context) : .require(context)
     }
 }
 
