@@ -69,6 +69,18 @@ def payload(item):
     return item[1]["payload"] if item[1] else None
 
 
+def insert_after_restart(worker, postgres, db, events, table, column):
+    """Starts the stopped worker again, inserts a row whose `column` is 'after' and reads until it arrives; the values
+    of `column` of every insert read."""
+    worker.broker.start()
+    wait_until(lambda: worker.healthy(), 30, "Connect did not come back")
+    sql(postgres, db, f"INSERT INTO {table} ({column}) VALUES ('after')")
+
+    def created(items):
+        return [payload(e)["after"][column] for e in items if payload(e) and payload(e)["op"] == "c"]
+    return created(events.collect(lambda items: "after" in created(items), what="the change made after the restart"))
+
+
 def test_snapshot_then_inserts_updates_deletes_and_tombstones(vltava_bin, tmp_path, postgres, database):
     sql(postgres, database,
         "CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, email text)",
@@ -107,12 +119,7 @@ def test_snapshot_then_inserts_updates_deletes_and_tombstones(vltava_bin, tmp_pa
         time.sleep(1.0)
         worker.stop()
         sql(postgres, database, "INSERT INTO customers (name) SELECT 'down-' || g FROM generate_series(1, 50) g")
-        worker.broker.start()
-        wait_until(lambda: worker.healthy(), 30, "Connect did not come back")
-        sql(postgres, database, "INSERT INTO customers (name) VALUES ('after')")
-        def created(items):
-            return [payload(e)["after"]["name"] for e in items if payload(e) and payload(e)["op"] == "c"]
-        names = created(events.collect(lambda items: "after" in created(items), what="the change made after the restart"))
+        names = insert_after_restart(worker, postgres, database, events, "customers", "name")
         expected = ["dee"] + [f"batch-{g}" for g in range(1, 201)] + [f"down-{g}" for g in range(1, 51)] + ["after"]
         assert sorted(set(names)) == sorted(expected), "every committed change is captured"
         assert names[-1] == "after"
@@ -212,5 +219,39 @@ def test_events_read_through_the_avro_converter_and_the_registry(vltava_bin, tmp
         consumer.close()
         assert [(k["id"], v["op"], v["after"]["name"]) for k, v in events] == [(1, "r", "pen"), (1, "u", "pencil")]
         assert events[1][1]["source"]["connector"] == "postgresql"
+    finally:
+        worker.broker.kill9()
+
+
+def test_the_slot_follows_kafka_and_a_kill_9_loses_nothing(vltava_bin, tmp_path, postgres, database):
+    """Changes are streamed over a replication connection; the slot is confirmed as Kafka acknowledges (to the end of
+    the WAL once caught up, past transactions of tables not captured); after kill -9 the stream resumes from the slot
+    and every committed change arrives."""
+    sql(postgres, database, "CREATE TABLE orders (id serial PRIMARY KEY, item text)", "CREATE TABLE other (id int)")
+    worker = ConnectServe(vltava_bin, tmp_path / "data", env={"CONNECT_OFFSET_FLUSH_INTERVAL_MS": "200"}).start()
+    try:
+        create_running(worker, "orders", cdc_config(postgres, database, "cdc_follow", topic_prefix="fo",
+                                                    snapshot_mode="no_data", table_include_list="public.orders"))
+        slot_active = "SELECT active FROM pg_replication_slots WHERE slot_name = 'cdc_follow'"
+        wait_until(lambda: postgres.run(slot_active) == [[True]], 20, "the slot is not being streamed")
+        senders = postgres.run("SELECT count(*) FROM pg_stat_replication WHERE application_name = 'vltava-connect'")
+        assert senders[0][0] >= 1, "a replication connection reads the slot"
+        for batch in range(10):
+            sql(postgres, database, f"INSERT INTO orders (item) SELECT 'a-' || g FROM generate_series({batch * 10 + 1}, {batch * 10 + 10}) g")
+        events = Events(worker.broker.bootstrap, "fo.public.orders")
+        events.until(100)
+        sql(postgres, database, "INSERT INTO other VALUES (1)")
+        end = postgres.run("SELECT pg_current_wal_lsn()::text")[0][0]
+        followed = f"SELECT confirmed_flush_lsn >= '{end}'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'cdc_follow'"
+        wait_until(lambda: postgres.run(followed) == [[True]], 30, "the slot did not follow to the end of the WAL")
+
+        sql(postgres, database, "INSERT INTO orders (item) SELECT 'b-' || g FROM generate_series(1, 300) g")
+        time.sleep(0.2)
+        worker.broker.kill9()
+        sql(postgres, database, "INSERT INTO orders (item) SELECT 'down-' || g FROM generate_series(1, 20) g")
+        names = insert_after_restart(worker, postgres, database, events, "orders", "item")
+        expected = [f"a-{g}" for g in range(1, 101)] + [f"b-{g}" for g in range(1, 301)] + [f"down-{g}" for g in range(1, 21)] + ["after"]
+        assert sorted(set(names)) == sorted(expected), "every committed change is captured"
+        events.close()
     finally:
         worker.broker.kill9()

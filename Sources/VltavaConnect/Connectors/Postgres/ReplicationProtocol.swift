@@ -142,7 +142,7 @@ struct ReplicationSession {
                 return failure("the server offers none of the SASL mechanisms this client has (\(mechanisms.joined(separator: ", ")))")
             }
             guard let password = settings.password else { return failure("the server asks for a password and none was given") }
-            let client = ScramClient(mechanism: .sha256, user: "", password: password)
+            let client = ScramClient(mechanism: .sha256, user: settings.user, password: password)
             scram = client
             var message = ByteBuffer()
             Self.writeCString(ScramMechanism.sha256.rawValue, to: &message)
