@@ -51,7 +51,9 @@ public struct PostgresCdcTask: SourceTask {
     /// While another session still holds the slot (a previous stream the server has not seen close), until when to
     /// keep trying.
     private var slotBusySince: ContinuousClock.Instant?
-    private var lastPollEmpty = true
+    /// Polls in a row that found nothing. A poll waits for changes only after two: the worker converts and produces
+    /// earlier batches while the connector polls, and a poll that waited right after a burst would hold them back.
+    private var emptyPolls = 2
 
     /// The transaction being read: its commit LSN, the LSN through which its changes were emitted before (a resent
     /// stream), and its latest change, held until the next message says whether it is the transaction's last.
@@ -148,7 +150,7 @@ public struct PostgresCdcTask: SourceTask {
             if backlog.isEmpty {
                 let events: [PostgresReplicationStream.Event]
                 do {
-                    events = try stream.take(waitingUpTo: waited || !lastPollEmpty ? .zero : .milliseconds(config.pollIntervalMs))
+                    events = try stream.take(waitingUpTo: waited || emptyPolls < 2 ? .zero : .milliseconds(config.pollIntervalMs))
                 } catch {
                     // Read again from the slot by the next poll; what was emitted is skipped when resent.
                     logger.warning("replication stream lost; reconnecting", metadata: ["error": "\(error)"])
@@ -166,7 +168,7 @@ public struct PostgresCdcTask: SourceTask {
                 try handle(event, into: &records, link: link, config: config)
             }
         }
-        lastPollEmpty = records.isEmpty
+        emptyPolls = records.isEmpty ? min(emptyPolls + 1, 2) : 0
         return records
     }
 
@@ -179,7 +181,7 @@ public struct PostgresCdcTask: SourceTask {
                                                             publication: config.publicationName, logger: logger)
             stream = opened
             slotBusySince = nil
-            lastPollEmpty = true
+            emptyPolls = 2
             return opened
         } catch where PostgresReplicationStream.isSlotInUse(error) {
             let since = slotBusySince ?? ContinuousClock.now
