@@ -46,6 +46,26 @@ extension KafkaClient {
         topic: String, offsets: [Int32: Int64], maxWait: TimeAmount = .milliseconds(500), minBytes: Int32 = 1,
         maxBytes: Int32 = 50 << 20, partitionMaxBytes: Int32 = 1 << 20
     ) async throws(KafkaClientError) -> [FetchedPartition] {
+        let answers = try await fetchRecordBatches(
+            topic: topic, offsets: offsets, maxWait: maxWait, minBytes: minBytes, maxBytes: maxBytes,
+            partitionMaxBytes: partitionMaxBytes)
+        var fetched: [FetchedPartition] = []
+        for answer in answers {
+            guard let requested = offsets[answer.partition] else { continue }
+            let records = try Self.decodeFetchedRecords(answer.records, topic: topic, partition: answer.partition, from: requested)
+            fetched.append(FetchedPartition(
+                partition: answer.partition, records: records.records, highWatermark: answer.highWatermark,
+                nextOffset: records.nextOffset))
+        }
+        return fetched
+    }
+
+    /// Fetches as `fetch` does, but returns each partition's record batches as the broker sent them, for a caller
+    /// that copies them on rather than decode them (MirrorMaker's pass-through).
+    public func fetchRecordBatches(
+        topic: String, offsets: [Int32: Int64], maxWait: TimeAmount = .milliseconds(500), minBytes: Int32 = 1,
+        maxBytes: Int32 = 50 << 20, partitionMaxBytes: Int32 = 1 << 20
+    ) async throws(KafkaClientError) -> [FetchedRecordBatches] {
         do {
             return try await fetchOnce(topic: topic, offsets: offsets, maxWait: maxWait, minBytes: minBytes,
                                        maxBytes: maxBytes, partitionMaxBytes: partitionMaxBytes)
@@ -58,9 +78,9 @@ extension KafkaClient {
     private func fetchOnce(
         topic: String, offsets: [Int32: Int64], maxWait: TimeAmount, minBytes: Int32, maxBytes: Int32,
         partitionMaxBytes: Int32
-    ) async throws(KafkaClientError) -> [FetchedPartition] {
+    ) async throws(KafkaClientError) -> [FetchedRecordBatches] {
         let metadata = try await dataPathTopicMetadata(topic)
-        var fetched: [FetchedPartition] = []
+        var fetched: [FetchedRecordBatches] = []
         for (leader, group) in Self.groupByLeader(offsets.keys, metadata: metadata) {
             guard leader >= 0 else { throw .broker(code: .leaderNotAvailable, message: nil, resource: "\(topic)-\(group[0])") }
             let connection = try await connection(toBroker: leader)
@@ -78,14 +98,10 @@ extension KafkaClient {
             let answers = response.responses
                 .filter { version >= 13 ? $0.topicId == metadata.topicId : $0.topic == topic }
                 .flatMap(\.partitions)
-            for answer in answers {
-                let partition = answer.partitionIndex
-                guard let requested = offsets[partition] else { continue }
-                try KafkaClientError.check(answer.errorCode, resource: "\(topic)-\(partition)")
-                let records = try Self.decodeFetchedRecords(answer.records, topic: topic, partition: partition, from: requested)
-                fetched.append(FetchedPartition(
-                    partition: partition, records: records.records, highWatermark: answer.highWatermark,
-                    nextOffset: records.nextOffset))
+            for answer in answers where offsets[answer.partitionIndex] != nil {
+                try KafkaClientError.check(answer.errorCode, resource: "\(topic)-\(answer.partitionIndex)")
+                fetched.append(FetchedRecordBatches(
+                    partition: answer.partitionIndex, records: answer.records, highWatermark: answer.highWatermark))
             }
         }
         return fetched.sorted { $0.partition < $1.partition }
@@ -93,7 +109,7 @@ extension KafkaClient {
 
     /// Decodes the batches of a fetch answer. A broker may cut the last batch short (it fills up to the byte
     /// limit) and may start with a batch that begins before the requested offset; both are handled here.
-    static func decodeFetchedRecords(
+    public static func decodeFetchedRecords(
         _ bytes: ByteBuffer?, topic: String, partition: Int32, from requested: Int64
     ) throws(KafkaClientError) -> (records: [ConsumedRecord], nextOffset: Int64) {
         guard var bytes else { return ([], requested) }

@@ -42,11 +42,15 @@ extension KafkaClient {
         for attempt in 0..<2 {
             var retry: [Int32: [ProducerRecord]] = [:]
             for (leader, partitions) in Self.groupByLeader(pending.keys, metadata: metadata) {
-                let batches = partitions.map { ($0, pending[$0]!) }
                 let outcome: [(Int32, Result<ProduceResult, KafkaClientError>)]
                 do {
-                    outcome = try await produceToLeader(
-                        leader, topic: topic, batches: batches, acks: acks, compression: compression, timeout: timeout)
+                    var batches: [EncodedRecordBatch] = []
+                    for partition in partitions {
+                        let records = pending[partition] ?? []
+                        batches.append(EncodedRecordBatch(
+                            partition: partition, bytes: try Self.encodeBatch(records, compression: compression), recordCount: records.count))
+                    }
+                    outcome = try await produceToLeader(leader, topic: topic, batches: batches, acks: acks, timeout: timeout)
                 } catch {
                     if Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
                     throw error
@@ -100,30 +104,67 @@ extension KafkaClient {
         }
     }
 
+    /// Produces record batches encoded already (`RecordBatch.encoded()` or a `RecordBatchRewriter`'s), at most one
+    /// per partition, in one request per leader. Each partition's outcome stands alone, so that a caller retries only
+    /// the partitions that failed; only a failure of a whole request (a connection lost) is thrown.
+    public func produce(
+        topic: String, batches: [EncodedRecordBatch], acks: Acks = .all, timeout: TimeAmount = .seconds(30)
+    ) async throws(KafkaClientError) -> [Int32: Result<ProduceResult, KafkaClientError>] {
+        var byPartition: [Int32: EncodedRecordBatch] = [:]
+        for batch in batches {
+            guard byPartition.updateValue(batch, forKey: batch.partition) == nil else {
+                throw .invalidArgument("two batches for \(topic)-\(batch.partition) in one request")
+            }
+        }
+        guard !byPartition.isEmpty else { return [:] }
+        var metadata = try await dataPathTopicMetadata(topic)
+        if byPartition.keys.contains(where: { $0 >= Int32(metadata.partitions.count) }) {
+            forgetTopicMetadata(topic)  // partitions may have been added since it was cached
+            metadata = try await dataPathTopicMetadata(topic)
+        }
+        let count = Int32(metadata.partitions.count)
+        var outcome: [Int32: Result<ProduceResult, KafkaClientError>] = [:]
+        for partition in byPartition.keys where !(0..<count).contains(partition) {
+            outcome[partition] = .failure(.broker(
+                code: .unknownTopicOrPartition, message: "topic has \(count) partitions", resource: "\(topic)-\(partition)"))
+        }
+        for (leader, partitions) in Self.groupByLeader(byPartition.keys.filter({ outcome[$0] == nil }), metadata: metadata) {
+            let answers: [(Int32, Result<ProduceResult, KafkaClientError>)]
+            do {
+                answers = try await produceToLeader(
+                    leader, topic: topic, batches: partitions.compactMap { byPartition[$0] }, acks: acks, timeout: timeout)
+            } catch {
+                if Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
+                throw error
+            }
+            for (partition, result) in answers {
+                if case let .failure(error) = result, Self.metadataMayBeStale(error) { forgetTopicMetadata(topic) }
+                outcome[partition] = result
+            }
+        }
+        return outcome
+    }
+
     private func produceToLeader(
-        _ leader: Int32, topic: String, batches: [(Int32, [ProducerRecord])], acks: Acks,
-        compression: CompressionCodec, timeout: TimeAmount
+        _ leader: Int32, topic: String, batches: [EncodedRecordBatch], acks: Acks, timeout: TimeAmount
     ) async throws(KafkaClientError) -> [(Int32, Result<ProduceResult, KafkaClientError>)] {
         guard leader >= 0 else {
-            return batches.map { ($0.0, .failure(.broker(code: .leaderNotAvailable, message: nil, resource: "\(topic)-\($0.0)"))) }
+            return batches.map { ($0.partition, .failure(.broker(code: .leaderNotAvailable, message: nil, resource: "\(topic)-\($0.partition)"))) }
         }
         let connection = try await connection(toBroker: leader)
         // v3 is the first version that carries v2 record batches.
         let version = try connection.negotiatedVersion(ProduceRequest.self, minimum: 3)
-        var partitionData: [ProduceRequest.PartitionProduceData] = []
-        for (partition, records) in batches {
-            partitionData.append(.init(index: partition, records: try Self.encodeBatch(records, compression: compression)))
-        }
         let request = ProduceRequest(
             transactionalId: nil, acks: acks.rawValue, timeoutMs: Int32(timeout.nanoseconds / 1_000_000),
-            topicData: [.init(name: topic, partitionData: partitionData)])
+            topicData: [.init(name: topic, partitionData: batches.map { .init(index: $0.partition, records: $0.bytes) })])
         if acks == .none {
             try await connection.sendWithoutResponse(request, version: version)
-            return batches.map { ($0.0, .success(ProduceResult(partition: $0.0, baseOffset: -1, recordCount: $0.1.count))) }
+            return batches.map { ($0.partition, .success(ProduceResult(partition: $0.partition, baseOffset: -1, recordCount: $0.recordCount))) }
         }
         let response = try await connection.send(request, version: version, timeout: timeout + .seconds(5))
         var outcome: [(Int32, Result<ProduceResult, KafkaClientError>)] = []
-        for (partition, records) in batches {
+        for batch in batches {
+            let partition = batch.partition
             let answer = response.responses.first { $0.name == topic }?
                 .partitionResponses.first { $0.index == partition }
             guard let answer else {
@@ -135,7 +176,7 @@ extension KafkaClient {
                     code: ErrorCode(rawValue: answer.errorCode), message: answer.errorMessage, resource: "\(topic)-\(partition)"))))
             } else {
                 outcome.append((partition, .success(ProduceResult(
-                    partition: partition, baseOffset: answer.baseOffset, recordCount: records.count))))
+                    partition: partition, baseOffset: answer.baseOffset, recordCount: batch.recordCount))))
             }
         }
         return outcome

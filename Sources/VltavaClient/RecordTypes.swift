@@ -87,3 +87,25 @@ public struct FetchedPartition: Hashable, Sendable {
     /// Where the next fetch of the partition should start.
     public var nextOffset: Int64
 }
+
+/// What one Fetch returned for one partition, as the broker sent it: whole v2 record batches, of which the first may
+/// begin before the requested offset and the last may be cut short.
+public struct FetchedRecordBatches: Hashable, Sendable {
+    public var partition: Int32
+    /// The batches' bytes; nil when the partition had none.
+    public var records: ByteBuffer?
+    public var highWatermark: Int64
+}
+
+/// One partition's record batch, encoded already (one v2 batch, offsets from 0, as a producer sends it).
+public struct EncodedRecordBatch: Hashable, Sendable {
+    public var partition: Int32
+    public var bytes: ByteBuffer
+    public var recordCount: Int
+
+    public init(partition: Int32, bytes: ByteBuffer, recordCount: Int) {
+        self.partition = partition
+        self.bytes = bytes
+        self.recordCount = recordCount
+    }
+}
