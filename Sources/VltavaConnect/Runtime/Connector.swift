@@ -70,6 +70,13 @@ public protocol SourceTask: Sendable {
     mutating func start(_ config: [String: String], offsets: any SourceOffsetReader) throws(ConnectError)
     /// Records ready now (empty when there is nothing yet; the worker polls again after a short wait).
     mutating func poll() throws(ConnectError) -> [ConnectRecord]
+    /// Whether the task can hand over its records as record batches encoded already (`pollRecordBatches`).
+    var pollsRecordBatches: Bool { get }
+    /// Records ready now as encoded record batches of at most `maximumBatchBytes` each (a larger record goes alone).
+    /// The worker calls this instead of `poll` when the task `pollsRecordBatches` and nothing the connector
+    /// configures could change the records' bytes: ByteArrayConverter for keys, values and headers, no
+    /// transformations (MirrorMaker's pass-through).
+    mutating func pollRecordBatches(maximumBatchBytes: Int) throws(ConnectError) -> [SourceRecordBatch]
     mutating func stop()
 }
 
@@ -88,6 +95,11 @@ public protocol SinkTask: Sendable {
 extension SourceTask {
     /// Tasks that need nothing of their worker ignore the context.
     public mutating func initialize(_ context: SourceTaskContext) {}
+
+    /// Most tasks return records only.
+    public var pollsRecordBatches: Bool { false }
+
+    public mutating func pollRecordBatches(maximumBatchBytes: Int) throws(ConnectError) -> [SourceRecordBatch] { [] }
 }
 
 /// What a source task can learn from the worker running it, through a listener it registers: what Kafka

@@ -44,6 +44,8 @@ struct SourceWorkerTask: Sendable {
         }
 
         var destinations: [Destination] = []
+        /// Record batches the task encoded itself, in the order polled.
+        var recordBatches: [SourceRecordBatch] = []
         /// The last source offset of each source partition in the batch, in order of appearance.
         var offsets: [(partition: ConnectValue, offset: ConnectValue)] = []
         var polledRecords = 0
@@ -83,6 +85,7 @@ struct SourceWorkerTask: Sendable {
             return
         }
         var loop = Loop(worker: self, box: box, pipeline: pipeline)
+        loop.passesRecordBatches = pipeline.passesBytesThrough && box.value.pollsRecordBatches
         await loop.run()
     }
 
@@ -99,6 +102,8 @@ struct SourceWorkerTask: Sendable {
         var committable: [String: (partition: ConnectValue, offset: ConnectValue)] = [:]
         var usedTopics: Set<String> = []
         var pauseReporting = PauseReporting()
+        /// Whether the task's encoded record batches are produced as they are (see `SourceTask.pollRecordBatches`).
+        var passesRecordBatches = false
 
         init(worker: SourceWorkerTask, box: ConnectorObjectBox<any SourceTask>, pipeline: RecordPipeline) {
             self.worker = worker
@@ -117,7 +122,7 @@ struct SourceWorkerTask: Sendable {
         mutating func run() async {
             let flushInterval = Duration.milliseconds(context.config.offsetFlushIntervalMs)
             var nextFlush = ContinuousClock.now + flushInterval
-            var polled: [ConnectRecord] = []
+            var polled = PolledRecords.records([])
             var pending: PreparedBatch?
             var movedSinceIdle = false
             var failure: ConnectError?
@@ -175,9 +180,10 @@ struct SourceWorkerTask: Sendable {
         }
 
         /// The first stage, on the blocking pool: polls until the batch is full or the connector has nothing more.
-        private func poller() -> @Sendable () throws(ConnectError) -> [ConnectRecord] {
+        private func poller() -> @Sendable () throws(ConnectError) -> PolledRecords {
             let box = self.box
-            return { () throws(ConnectError) -> [ConnectRecord] in
+            if passesRecordBatches { return { () throws(ConnectError) in .batches(try SourceWorkerTask.pollRecordBatches(box)) } }
+            return { () throws(ConnectError) -> PolledRecords in
                 var polled: [ConnectRecord] = []
                 var bytes = 0
                 let deadline = ContinuousClock.now + SourceWorkerTask.maximumGatherTime
@@ -188,12 +194,17 @@ struct SourceWorkerTask: Sendable {
                     for index in records.indices { bytes += records[index].value.approximateSize }
                     if polled.isEmpty { polled = records } else { polled += records }
                 }
-                return polled
+                return .records(polled)
             }
         }
 
         /// The second stage, on the blocking pool: transforms and converts polled records.
-        private func converter(_ polled: [ConnectRecord]) -> @Sendable () throws(ConnectError) -> PreparedBatch {
+        private func converter(_ polled: PolledRecords) -> @Sendable () throws(ConnectError) -> PreparedBatch {
+            let records: [ConnectRecord]
+            switch polled {
+            case let .batches(batches): return { SourceWorkerTask.prepare(batches) }
+            case let .records(polled): records = polled
+            }
             let chain = self.chain
             let converters = self.converters
             let tolerance = self.tolerance
@@ -201,7 +212,7 @@ struct SourceWorkerTask: Sendable {
             let logger = context.logger
             let keepSources = worker.taskContext.recordListener?.wantsRecordPlacements ?? false
             return { () throws(ConnectError) -> PreparedBatch in
-                try SourceWorkerTask.prepare(polled, chain: chain, converters: converters, tolerance: tolerance,
+                try SourceWorkerTask.prepare(records, chain: chain, converters: converters, tolerance: tolerance,
                                              id: id, logger: logger, keepSources: keepSources)
             }
         }
@@ -223,6 +234,7 @@ struct SourceWorkerTask: Sendable {
                 }
                 if usedTopics.insert(destination.topic).inserted { await context.topicUsed(destination.topic, id) }
             }
+            try await sendRecordBatches(batch.recordBatches)
             for (partition, offset) in batch.offsets {
                 committable[ConnectStorageRecords.offsetKey(connector: id.connector, partition: partition)] = (partition, offset)
             }
@@ -230,26 +242,38 @@ struct SourceWorkerTask: Sendable {
         }
 
         private func produce(_ destination: PreparedBatch.Destination) async throws(ConnectError) -> [ProduceResult] {
-            let deadline = ContinuousClock.now + SourceWorkerTask.deliveryTimeout
-            var attempt = 0
+            var retries = DeliveryRetries()
             while true {
                 do {
                     return try await context.client.produce(
                         topic: destination.topic, records: destination.records, partition: destination.partition, acks: .all)
                 } catch {
-                    attempt += 1
-                    if !Self.isRetriable(error) || ContinuousClock.now >= deadline || worker.control.isStopping && attempt > 3 {
-                        throw .failed("cannot produce to \(destination.topic): \(error)")
-                    }
-                    if error.errorCode == .unknownTopicOrPartition {
-                        await createTopic(destination.topic)
-                        if attempt == 1 { continue }  // created just now: produce again at once
-                    } else if attempt % 10 == 1 {
-                        context.logger.warning("produce failed, retrying", metadata: ["task": "\(id)", "error": "\(error)"])
-                    }
-                    try? await Task.sleep(for: .milliseconds(min(100 * attempt, 1000)))
+                    try await backOff(after: error, topic: destination.topic, &retries)
                 }
             }
+        }
+
+        /// The attempts of one produce so far and when it must have succeeded.
+        struct DeliveryRetries {
+            var attempt = 0
+            let deadline = ContinuousClock.now + SourceWorkerTask.deliveryTimeout
+        }
+
+        /// After a failed produce: throws when it may not be tried again (not retriable, past the delivery timeout, or
+        /// the task stopping), else creates the topic if it is missing or waits a little longer each time.
+        func backOff(after error: KafkaClientError, topic: String, _ retries: inout DeliveryRetries) async throws(ConnectError) {
+            retries.attempt += 1
+            let attempt = retries.attempt
+            if !Self.isRetriable(error) || ContinuousClock.now >= retries.deadline || worker.control.isStopping && attempt > 3 {
+                throw .failed("cannot produce to \(topic): \(error)")
+            }
+            if error.errorCode == .unknownTopicOrPartition {
+                await createTopic(topic)
+                if attempt == 1 { return }  // created just now: produce again at once
+            } else if attempt % 10 == 1 {
+                context.logger.warning("produce failed, retrying", metadata: ["task": "\(id)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: .milliseconds(min(100 * attempt, 1000)))
         }
 
         /// Whether a produce may succeed if tried again (Kafka's `RetriableException`s and lost connections).
