@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import KafkaProtocol
+import KafkaRecords
 import VltavaClient
 
 /// The task of `MirrorSourceConnector`: consumes its share of the source's replicated partitions and returns their
@@ -25,6 +26,14 @@ public struct MirrorSourceTask: SourceTask {
         try replicator?.poll() ?? []
     }
 
+    /// Records are bytes: with ByteArrayConverter throughout (MirrorMaker's default) the fetched batches are copied
+    /// into the batches to produce, and never decoded.
+    public var pollsRecordBatches: Bool { true }
+
+    public mutating func pollRecordBatches(maximumBatchBytes: Int) throws(ConnectError) -> [SourceRecordBatch] {
+        replicator?.pollRecordBatches(maximumBatchBytes: maximumBatchBytes) ?? []
+    }
+
     public mutating func stop() {
         replicator?.close()
         replicator = nil
@@ -46,6 +55,15 @@ final class MirrorOffsetSyncQueue: SourceRecordListener {
                       let upstream = record.sourceOffset[entry: "offset"]?.integerValue else { continue }
                 writer.record(MirrorTopicPartition(topic: topic, partition: Int32(truncatingIfNeeded: partition)),
                               upstream: upstream, downstream: record.offset)
+            }
+        }
+    }
+
+    /// A batch of `source`'s records went to the target from `baseOffset` on, its records in the order of `runs`.
+    func batchAcknowledged(_ source: MirrorTopicPartition, runs: [RecordBatchRewriter.OffsetRun], baseOffset: Int64) {
+        writer.withLockedValue { writer in
+            for run in runs {
+                writer.record(source, upstream: run.firstOffset, downstream: baseOffset + Int64(run.firstIndex), count: run.count)
             }
         }
     }
@@ -108,6 +126,70 @@ final class MirrorReplicator: @unchecked Sendable {
     }
 
     func poll() throws(ConnectError) -> [ConnectRecord] {
+        var records: [ConnectRecord] = []
+        fetchAssigned { (fetched) -> Int64? in
+            let decoded: (records: [ConsumedRecord], nextOffset: Int64)
+            do {
+                decoded = try KafkaClient.decodeFetchedRecords(
+                    fetched.records, topic: fetched.source.topic, partition: fetched.source.partition, from: fetched.requested)
+            } catch {
+                logger.warning("cannot read fetched records", metadata: ["partition": "\(fetched.source)", "error": "\(error)"])
+                return nil
+            }
+            records.reserveCapacity(records.count + decoded.records.count)
+            for record in decoded.records {
+                records.append(Self.connectRecord(record, remote: fetched.remote, sourcePartition: fetched.sourcePartition))
+            }
+            return decoded.nextOffset
+        }
+        return records
+    }
+
+    /// As `poll`, the fetched batches copied into batches for the remote partitions (see `RecordBatchRewriter`),
+    /// with the source offset of each batch's last record; where each record went becomes offset syncs.
+    func pollRecordBatches(maximumBatchBytes: Int) -> [SourceRecordBatch] {
+        var batches: [SourceRecordBatch] = []
+        let syncs = emitsOffsetSyncs ? self.syncs : nil
+        fetchAssigned { (fetched) -> Int64? in
+            var rewriter = RecordBatchRewriter(maximumBatchBytes: maximumBatchBytes)
+            let nextOffset: Int64
+            do {
+                nextOffset = try rewriter.append(fetched: fetched.records ?? ByteBuffer(), from: fetched.requested)
+            } catch {
+                logger.warning("cannot read fetched records", metadata: ["partition": "\(fetched.source)", "error": "\(error)"])
+                return nil
+            }
+            let source = fetched.source
+            for batch in rewriter.finish() {
+                let runs = batch.runs
+                var acknowledged: (@Sendable (Int64) -> Void)?
+                if let syncs {
+                    acknowledged = { baseOffset in syncs.batchAcknowledged(source, runs: runs, baseOffset: baseOffset) }
+                }
+                batches.append(SourceRecordBatch(
+                    topic: fetched.remote,
+                    batch: EncodedRecordBatch(partition: source.partition, bytes: batch.bytes, recordCount: batch.recordCount),
+                    sourcePartition: fetched.sourcePartition, sourceOffset: Self.sourceOffset(batch.lastOffset),
+                    acknowledged: acknowledged))
+            }
+            return nextOffset
+        }
+        return batches
+    }
+
+    /// One partition's answer to a fetch.
+    struct FetchedAnswer {
+        var source: MirrorTopicPartition
+        var sourcePartition: ConnectValue
+        var remote: String
+        var requested: Int64
+        var records: ByteBuffer?
+    }
+
+    /// Refreshes the assignment when due, sends the offset syncs due, then fetches every assigned partition once
+    /// (one Fetch per topic and leader) and hands each partition's answer to `take`, which returns where the
+    /// partition's next fetch starts (nil: where it started this time).
+    private func fetchAssigned(_ take: (FetchedAnswer) -> Int64?) {
         if ContinuousClock.now >= nextRefresh {
             refreshAssignment()
             nextRefresh = ContinuousClock.now + refreshInterval
@@ -115,16 +197,15 @@ final class MirrorReplicator: @unchecked Sendable {
         sendOffsetSyncs()
         if positions.isEmpty {
             mirrorIdleWait()
-            return []
+            return
         }
         let wait: TimeAmount = positions.count == 1 ? .milliseconds(200) : .milliseconds(20)
-        var records: [ConnectRecord] = []
         for (topic, topicPositions) in positions.sorted(by: { $0.key < $1.key }) {
-            let fetched: [FetchedPartition]
+            let fetched: [FetchedRecordBatches]
             do {
                 let source = self.source
                 fetched = try MirrorCall.run("fetching \(topic) from \(config.sourceAlias)") {
-                    try await source.fetch(topic: topic, offsets: topicPositions, maxWait: wait)
+                    try await source.fetchRecordBatches(topic: topic, offsets: topicPositions, maxWait: wait)
                 }
             } catch {
                 logger.warning("mirror fetch failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
@@ -133,16 +214,14 @@ final class MirrorReplicator: @unchecked Sendable {
             }
             let remote = config.policy.formatRemoteTopic(source: config.sourceAlias, topic: topic)
             for answer in fetched {
-                positions[topic]?[answer.partition] = answer.nextOffset
+                guard let requested = topicPositions[answer.partition] else { continue }
                 let key = MirrorTopicPartition(topic: topic, partition: answer.partition)
                 let sourcePartition = sourcePartitions[key] ?? Self.sourcePartition(key, cluster: config.sourceAlias)
-                records.reserveCapacity(records.count + answer.records.count)
-                for record in answer.records {
-                    records.append(Self.connectRecord(record, remote: remote, sourcePartition: sourcePartition))
-                }
+                let next = take(FetchedAnswer(
+                    source: key, sourcePartition: sourcePartition, remote: remote, requested: requested, records: answer.records))
+                if let next { positions[topic]?[answer.partition] = next }
             }
         }
-        return records
     }
 
     /// Kafka's `MirrorSourceTask.convertRecord`: bytes kept as they are, partition and timestamp kept.
@@ -151,8 +230,11 @@ final class MirrorReplicator: @unchecked Sendable {
             topic: remote, kafkaPartition: record.partition, keySchema: .optionalBytes, key: record.key.map(Self.bytes) ?? .null,
             valueSchema: .optionalBytes, value: record.value.map(Self.bytes) ?? .null, timestamp: record.timestamp,
             headers: record.headers.map { ConnectHeader(key: $0.key, schema: .optionalBytes, value: $0.value.map(Self.bytes) ?? .null) },
-            sourcePartition: sourcePartition, sourceOffset: .map([.init(key: .string("offset"), value: .int64(record.offset))]))
+            sourcePartition: sourcePartition, sourceOffset: sourceOffset(record.offset))
     }
+
+    /// Kafka's MirrorMaker source offset: `{"offset": n}`.
+    static func sourceOffset(_ offset: Int64) -> ConnectValue { .map([.init(key: .string("offset"), value: .int64(offset))]) }
 
     private static func bytes(_ buffer: ByteBuffer) -> ConnectValue { .bytes(Array(buffer.readableBytesView)) }
 

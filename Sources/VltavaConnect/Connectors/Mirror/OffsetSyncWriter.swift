@@ -59,6 +59,34 @@ struct OffsetSyncWriter: Sendable {
         }
     }
 
+    /// `count` records of `source` from `upstream` on, one after the other, were written one after the other from
+    /// `downstream` on: the same syncs as `record` for each of them, found without visiting each.
+    mutating func record(_ source: MirrorTopicPartition, upstream: Int64, downstream: Int64, count: Int) {
+        guard count > 0 else { return }
+        record(source, upstream: upstream, downstream: downstream)
+        guard count > 1, var state = states[source] else { return }
+        // Past the first record nothing was skipped upstream and nothing truncated downstream: only staleness
+        // decides, which first holds `maxOffsetLag` records after the last sync.
+        let last = Int64(count - 1)
+        var lastIsSync = false
+        while true {
+            let next = max(1, state.lastSyncDownstreamOffset + 1 + maxOffsetLag - downstream)
+            guard next <= last else { break }
+            state.lastSyncDownstreamOffset = downstream + next
+            delayed[source] = nil
+            pending.append(OffsetSync(topic: source.topic, partition: source.partition,
+                                      upstreamOffset: upstream + next, downstreamOffset: downstream + next))
+            lastIsSync = next == last
+        }
+        state.previousUpstreamOffset = upstream + last
+        state.previousDownstreamOffset = downstream + last
+        states[source] = state
+        if !lastIsSync {
+            delayed[source] = OffsetSync(topic: source.topic, partition: source.partition,
+                                         upstreamOffset: upstream + last, downstreamOffset: downstream + last)
+        }
+    }
+
     /// At an offset commit the waiting syncs become due.
     mutating func promoteDelayed() {
         pending += delayed.keys.sorted().compactMap { delayed[$0] }
