@@ -120,7 +120,11 @@ final class MirrorReplicator: @unchecked Sendable {
                                     configs: syncEnabled ? try MirrorTopicConfigs(properties) : nil)
     }
 
+    /// Sends the offset syncs still due (the worker flushed the task's offsets just before, which made the waiting
+    /// ones due too), then closes the clients: a task stopped right after its records were acknowledged would
+    /// otherwise leave the target without a sync for them.
     func close() {
+        sendOffsetSyncs()
         let clients = [source, target] + (offsetSyncsClient.map { [$0] } ?? [])
         _ = try? MirrorCall.run("closing") { for client in clients { await client.close() } }
     }
