@@ -32,5 +32,7 @@ ENV KAFKA_LOG_DIRS=/var/lib/kafka/data
 VOLUME /var/lib/kafka/data
 USER appuser
 EXPOSE 9092
+# Console: /metrics, /livez, /readyz.
+EXPOSE 8080
 ENTRYPOINT ["vltava"]
 CMD ["serve"]

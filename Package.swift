@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
     ],
     targets: [
         .target(
@@ -61,8 +64,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VltavaMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "VltavaStorage",
             dependencies: [
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaSecurity",
@@ -92,6 +105,9 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 "VltavaStorage",
                 "VltavaCoordinator",
+                "VltavaMetrics",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +142,8 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                "VltavaMetrics",
             ]
         ),
         .target(
@@ -148,6 +166,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                "VltavaMetrics",
             ]
         ),
         .executableTarget(
@@ -167,9 +186,12 @@ let package = Package(
                 "SchemaRegistry",
                 "VltavaConnect",
                 "VltavaSecurity",
+                "VltavaMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
             ],
             // SwiftPM links executables with --export-dynamic: 62 000 symbols the loader consults for every symbol
             // it binds at start-up, pages of memory for nothing (nothing loads plug-ins into vltava). lld packs the
@@ -257,6 +279,10 @@ let package = Package(
         .testTarget(
             name: "VltavaCLITests",
             dependencies: ["vltava", "SchemaRegistry"]
+        ),
+        .testTarget(
+            name: "VltavaMetricsTests",
+            dependencies: ["VltavaMetrics", .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         .testTarget(
             name: "KafkaRecordsTests",

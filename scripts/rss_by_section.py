@@ -32,7 +32,7 @@ def main():
     args = parser.parse_args()
     binary = os.path.realpath(args.binary)
     folder = tempfile.mkdtemp(prefix="rss-by-section-")
-    environment = dict(os.environ, SCHEMA_REGISTRY_LISTENERS="none", CONNECT_LISTENERS="none")
+    environment = dict(os.environ, SCHEMA_REGISTRY_LISTENERS="none", CONNECT_LISTENERS="none", CONSOLE_LISTENERS="none")
     broker = subprocess.Popen([binary, "serve", "--listeners", "PLAINTEXT://127.0.0.1:0", "--data-dir", folder + "/data"],
                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CoreMetrics
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -31,6 +32,10 @@ public struct SchemaRegistryService: Service {
     /// Limits of the HTTP server: a connection with no request for `idleTimeout` is closed (a request head that
     /// trickles in counts as none), at most `maximumConnections` are open at once, request heads are bounded.
     public var limits = HTTPLimits()
+    /// Called once `_schemas` has been read to its end, before the registry serves (readiness).
+    public var onCaughtUp: (@Sendable () -> Void)?
+    /// Where the registry's request counts and latencies go; nil counts nothing.
+    public var metricsFactory: (any MetricsFactory)?
     let logger: Logger
 
     /// A registry on `host:port` whose state is `topic` in the cluster `client` reaches.
@@ -164,8 +169,10 @@ public struct SchemaRegistryService: Service {
 
     private func serve() async throws {
         try await registry.start()
+        onCaughtUp?()
         let router = Router()
         let routes = RouteTable()
+        if let metricsFactory { router.add(middleware: RegistryMetricsMiddleware(factory: metricsFactory)) }
         router.add(middleware: ConfluentHTTPErrors(routes: routes))
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication, logger: logger)) }
         SchemaRegistryRoutes(registry: registry, routes: routes).add(to: router)

@@ -74,6 +74,8 @@ public final class Broker: Sendable {
     let authorization: Authorization
     /// Client quotas (AlterClientQuotas) and the rates they are measured against.
     let quotas: ClientQuotaManager
+    /// Request counts, latencies, errors and connections for `/metrics`.
+    public let metrics: BrokerMetrics
 
     /// The versions of each API this broker can serve; `supportedVersions` leaves out what its configuration turns off.
     static let allVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -131,8 +133,10 @@ public final class Broker: Sendable {
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
                 schemaIdValidator: (any SchemaIdValidator)? = nil, requestHandlers: NIOThreadPool? = nil,
+                metrics: BrokerMetrics = BrokerMetrics(),
                 clock: @escaping @Sendable () -> Int64 = Broker.wallClockMilliseconds) {
         self.configuration = configuration
+        self.metrics = metrics
         self.supportedVersions = configuration.consumerProtocolEnabled
             ? Self.allVersions : Self.allVersions.filter { ![.consumerGroupHeartbeat, .consumerGroupDescribe].contains($0.key) }
         self.requestHandlers = requestHandlers

@@ -250,11 +250,12 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
                 let batch = toDispatch
                 toDispatch.removeAll(keepingCapacity: true)
                 let futures = broker.submit(batch.map(\.1), connection: connection, queue: jobs)
+                let arrived = NIODeadline.now().uptimeNanoseconds
                 for ((sequence, frame), future) in zip(batch, futures) {
                     // Only the header is kept while the answer is awaited (a JoinGroup may wait a whole rebalance):
                     // the frame's bytes must not stay alive with it.
                     let header = AnswerHeader(correlationId: frame.header.correlationId, apiKey: frame.apiKey,
-                                              version: frame.header.requestApiVersion)
+                                              version: frame.header.requestApiVersion, arrivedNanoseconds: arrived)
                     future.hop(to: context.eventLoop)
                         .assumeIsolated()
                         .whenComplete { result in
@@ -275,6 +276,9 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         var correlationId: Int32
         var apiKey: ApiKey?
         var version: Int16
+        /// When the request was handed to the broker (uptime), for the latency histogram; 0 for answers made
+        /// on the event loop during authentication, which are not measured.
+        var arrivedNanoseconds: UInt64 = 0
     }
 
     private func answered(_ sequence: Int, header: AnswerHeader, result: Result<BrokerResponse, Error>,
@@ -282,6 +286,10 @@ final class KafkaConnectionHandler: ChannelDuplexHandler {
         if machine.isClosed {
             release(result)
             return
+        }
+        if header.arrivedNanoseconds > 0, let apiKey = header.apiKey, case let .success(response) = result {
+            let elapsed = NIODeadline.now().uptimeNanoseconds &- header.arrivedNanoseconds
+            broker.metrics.requestAnswered(apiKey, nanoseconds: Int64(truncatingIfNeeded: elapsed), errorCodes: .of(response))
         }
         let outcome: ConnectionStateMachine.Outcome
         switch result {

@@ -93,6 +93,7 @@ public final class KafkaServer: Service, @unchecked Sendable {
             let broker = self.broker
             let logger = self.logger
             let limits = configuration.connectionLimits
+            let connections = broker.metrics.connectionMetrics(listener: listener.name)
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 256)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -106,13 +107,18 @@ public final class KafkaServer: Service, @unchecked Sendable {
                         ])
                         return channel.close()
                     }
+                    connections.accepted.increment()
+                    connections.open.increment()
                     return channel.eventLoop.makeCompletedFuture {
                         if let tls = security.tls {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.settings.context))
                         }
                         try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler(
                             broker: broker, listenerName: listener.name, security: security, credentials: credentials,
-                            limits: limits, memory: memory, logger: logger, onClose: { quotas.release(host) }))
+                            limits: limits, memory: memory, logger: logger, onClose: {
+                                quotas.release(host)
+                                connections.open.decrement()
+                            }))
                     }
                 }
                 .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port)

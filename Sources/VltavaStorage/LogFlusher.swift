@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -13,9 +14,13 @@ public final class LogFlusher: @unchecked Sendable {
     private var running = true
     private let thread: NIOThreadPool
     private let clock: @Sendable () -> Int64
+    /// Each log's flush (its fdatasync calls) is timed into this histogram.
+    private let flushDuration: CoreMetrics.Timer
 
-    public init(clock: @escaping @Sendable () -> Int64) {
+    public init(clock: @escaping @Sendable () -> Int64, metrics: (any MetricsFactory)? = nil) {
         self.clock = clock
+        self.flushDuration = CoreMetrics.Timer(
+            label: "vltava_log_flush_duration_seconds", factory: metrics ?? NOOPMetricsHandler.instance)
         self.thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         thread.submit { [self] state in
@@ -40,7 +45,9 @@ public final class LogFlusher: @unchecked Sendable {
             let keepRunning = running
             condition.unlock(withValue: keepRunning ? 0 : 1)
             for log in batch {
+                let started = NIODeadline.now()
                 try? log.flush(nowMs: clock())
+                flushDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
             }
             if !keepRunning && batch.isEmpty { return }
             if !keepRunning { continue }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import KafkaProtocol
 import Logging
 import NIOConcurrencyHelpers
@@ -40,14 +41,14 @@ public final class LogManager: @unchecked Sendable {
     /// Opens every partition of the topics in `metadata`. `cleaner` bounds the memory of compaction.
     public init(dataDirectory: String, metadata: ClusterMetadataStore, brokerDefaults: [String: String] = [:],
                 cleaner: LogCleanerSettings = LogCleanerSettings(), logger: Logger,
-                clock: @escaping @Sendable () -> Int64) throws(StorageError) {
+                clock: @escaping @Sendable () -> Int64, metrics: (any MetricsFactory)? = nil) throws(StorageError) {
         self.dataDirectory = dataDirectory
         self.metadata = metadata
         self.brokerDefaults = brokerDefaults
         self.cleanerSettings = cleaner
         self.logger = logger
         self.clock = clock
-        self.flusher = LogFlusher(clock: clock)
+        self.flusher = LogFlusher(clock: clock, metrics: metrics)
         try FileSystem.createDirectory(dataDirectory)
         logStartOffsets = try readCheckpoint()
         let started = clock()
@@ -84,6 +85,11 @@ public final class LogManager: @unchecked Sendable {
 
     public func log(for topicPartition: TopicPartition) -> PartitionLog? {
         lock.withLock { logs[topicPartition] }
+    }
+
+    /// Every open partition log, for the scrape-time metrics (watermarks, sizes, traffic).
+    public var allLogs: [PartitionLog] {
+        lock.withLock { Array(logs.values) }
     }
 
     /// Whether a partition's files were found damaged at start-up; it is not served until repaired.

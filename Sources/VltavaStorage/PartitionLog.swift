@@ -62,6 +62,8 @@ public final class PartitionLog: @unchecked Sendable {
     public let topic: String
     public let partition: Int32
     public let directory: String
+    /// Bytes and records clients produced and fetched, for the broker's metrics.
+    public let traffic = PartitionTraffic()
     let logger: Logger
     let lock = NIOLock()
     var segments: [LogSegment]

@@ -143,6 +143,16 @@ struct ApiKeyEmitter {
                 }
                 out.line("}")
                 out.line("")
+                let withTopLevelError = specs.filter { spec in spec.fields.contains { $0.name == "ErrorCode" } }
+                out.doc("The top-level `errorCode` of a response that has one (0 where the version lacks it), nil for responses without one: what the broker's error metrics count.")
+                out.line("public var topLevelErrorCode: Int16? {")
+                out.indent {
+                    emitSwitch("self", over: withTopLevelError, fallback: "return nil", into: out) { name, _ in
+                        out.line("case let .\(name)(message): return message.errorCode")
+                    }
+                }
+                out.line("}")
+                out.line("")
             }
             out.doc("Appends the body's encoding at `version`.")
             out.line("public func write(to buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {")

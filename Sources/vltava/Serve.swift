@@ -17,6 +17,7 @@ import VltavaBroker
 import VltavaClient
 import VltavaSecurity
 import VltavaConnect
+import VltavaMetrics
 import VltavaStorage
 
 /// `vltava serve`: the broker on local disk, configured like a Kafka broker.
@@ -59,6 +60,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Kafka Connect REST listener, http://host:port, or 'none' to run without it (CONNECT_LISTENERS).")
     var connectListeners: String?
 
+    @Option(help: "Console listener with /metrics, /livez and /readyz, http://host:port, or 'none' (CONSOLE_LISTENERS; default http://0.0.0.0:8080).")
+    var consoleListeners: String?
+
+    @Option(help: "A listener with only /metrics, /livez and /readyz, http://host:port (METRICS_LISTENERS; default none).")
+    var metricsListeners: String?
+
     func run() async throws {
         Allocator.limitArenas()
         var properties: [(String, String)] = []
@@ -92,27 +99,53 @@ struct Serve: AsyncParsableCommand {
             "version": "\(vltavaVersion)", "nodeId": "\(configuration.nodeId)", "dataDirectory": "\(configuration.dataDirectory)",
         ])
         raiseDescriptorLimit()
+        let exporter = MetricsExporter()
+        exporter.recordBuildInfo(version: vltavaVersion)
+        let readiness = Readiness()
+        readiness.require(Readiness.logsRecovered, waitingFor: "recovering the partition logs in \(configuration.dataDirectory)")
+        readiness.require(Readiness.listenersBound, waitingFor: "binding the Kafka listeners")
+        // Health and metrics are served from the start, so that /readyz can answer 503 while the logs recover.
+        let observabilityServices = try observabilityServices(exporter: exporter, readiness: readiness)
+        let observability = ServiceGroup(configuration: .init(services: observabilityServices, logger: logger))
+        let observabilityRun = Task { if !observabilityServices.isEmpty { try await observability.run() } }
+        defer { observabilityRun.cancel() }
         let metadata = try LocalMetadataStore(
             dataDirectory: configuration.dataDirectory,
             clusterId: configuration.clusterId ?? KafkaClusterId.random(), nodeId: configuration.nodeId)
-        let logs = try LogManager(
-            dataDirectory: configuration.dataDirectory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
-            cleaner: (try? LogCleanerSettings(properties: configuration.cleanerProperties)) ?? LogCleanerSettings(),
-            logger: logger, clock: Broker.wallClockMilliseconds)
-        let registry = try schemaRegistryService(configuration: configuration, logger: logger)
+        // Recovery reads and fsyncs files: off the concurrency pool, which the HTTP listener above needs.
+        let logs = try await NIOThreadPool.singleton.runIfActive { [configuration] in
+            try LogManager(
+                dataDirectory: configuration.dataDirectory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
+                cleaner: (try? LogCleanerSettings(properties: configuration.cleanerProperties)) ?? LogCleanerSettings(),
+                logger: logger, clock: Broker.wallClockMilliseconds, metrics: exporter.factory)
+        }
+        readiness.pass(Readiness.logsRecovered)
+        var registry = try schemaRegistryService(configuration: configuration, logger: logger)
+        if registry != nil {
+            readiness.require(Readiness.schemaRegistryCaughtUp, waitingFor: "reading _schemas to its end")
+            registry?.onCaughtUp = { readiness.pass(Readiness.schemaRegistryCaughtUp) }
+            registry?.metricsFactory = exporter.factory
+        }
         // Topics with confluent.*.schema.validation check ids against the registry's state (it follows _schemas).
         let broker = Broker(
             configuration: configuration, logs: logs, logger: logger,
             schemaIdValidator: registry.map { RegistrySchemaIds(registry: $0.registry) },
-            requestHandlers: NIOThreadPool(numberOfThreads: configuration.ioThreads))
+            requestHandlers: NIOThreadPool(numberOfThreads: configuration.ioThreads),
+            metrics: BrokerMetrics(factory: exporter.factory))
+        exporter.add(BrokerStateCollector(broker: broker))
+        if let registry { exporter.add(SchemaRegistryCollector(registry: registry.registry)) }
         let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
                                  listenerSecurities: listenerSecurities)
+        Task {
+            if await server.waitUntilListening() { readiness.pass(Readiness.listenersBound) }
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
         if let registry {
             // A registry that cannot start (its port taken) is logged and leaves the broker running.
             services.append(.init(service: registry, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         if var connect = try connectService(configuration: configuration, logger: logger) {
+            exporter.add(ConnectCollector(herder: connect.herder))
             connect.startAfter = { _ = await server.waitUntilListening() }
             // Listed after the broker, so that at shutdown it stops first and flushes its offsets to a live broker.
             services.append(.init(service: connect, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
@@ -120,6 +153,33 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await observability.triggerGracefulShutdown()
+        _ = await observabilityRun.result
+    }
+
+    /// The console listener (8080 unless `--console-listeners`/`CONSOLE_LISTENERS` say otherwise or `none`) and
+    /// the metrics-only one (`--metrics-listeners`/`METRICS_LISTENERS`, none by default).
+    func observabilityServices(exporter: MetricsExporter, readiness: Readiness) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let environment = ProcessInfo.processInfo.environment
+        let routes = ObservabilityRoutes(exporter: exporter, readiness: readiness)
+        let wanted = [
+            ("console", "--console-listeners", consoleListeners ?? environment["CONSOLE_LISTENERS"] ?? "http://0.0.0.0:8080"),
+            ("metrics listener", "--metrics-listeners", metricsListeners ?? environment["METRICS_LISTENERS"] ?? "none"),
+        ]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        for (name, option, text) in wanted {
+            let listener: (host: String, port: Int)?
+            do {
+                listener = try ObservabilityService.listener(text, option: option)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            guard let listener else { continue }
+            let service = ObservabilityService(
+                name: name, host: listener.host, port: listener.port, routes: routes, logger: Logger(label: "vltava-http"))
+            services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
+        return services
     }
 
     /// Where a service inside this process reaches the broker's `listener` (127.0.0.1 for a listener on every address).

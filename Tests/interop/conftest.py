@@ -67,6 +67,8 @@ class BrokerProcess:
         env.setdefault("SCHEMA_REGISTRY_LISTENERS", "none")
         # Likewise Connect and its port 8083 (the Connect tests pass --connect-listeners).
         env.setdefault("CONNECT_LISTENERS", "none")
+        # Likewise the console/metrics listener and its port 8080 (test_metrics passes --console-listeners).
+        env.setdefault("CONSOLE_LISTENERS", "none")
         env.update(self.env or {})
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(

@@ -180,3 +180,20 @@ def test_registry_pair_of_the_compose_file_serves_schemas(vltava_bin, tmp_path):
         registry.terminate()
         registry.wait(timeout=20)
         broker.stop()
+
+
+def test_compose_runs_prometheus_scraping_vltava_metrics():
+    """Prometheus beside the broker scrapes its console port inside the Compose network; Grafana gets the dashboard."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    prometheus = compose["services"]["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus")
+    assert "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    config = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = [target for job in config["scrape_configs"] for group in job["static_configs"] for target in group["targets"]]
+    assert targets == ["kafka-server:8080"]
+    assert "./grafana/dashboards:/var/lib/grafana/dashboards:ro" in compose["services"]["grafana"]["volumes"]
+    promtool = shutil.which("promtool")
+    if promtool:
+        checked = subprocess.run([promtool, "check", "config", str(REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml")],
+                                 capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -307,7 +307,7 @@ def test_settings_it_cannot_honour_stop_start_up(vltava_bin, tmp_path, overrides
     for override in overrides:
         args += ["--override", override.format(port=port)]
     result = subprocess.run(args, capture_output=True, timeout=30,
-                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
+                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "CONSOLE_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
     assert message in result.stderr.decode(), result.stderr.decode()
 

@@ -236,7 +236,7 @@ def test_tls_settings_it_cannot_use_stop_start_up(vltava_bin, tmp_path, pki, ove
     for override in overrides:
         args += ["--override", override.format(pki=pki)]
     result = subprocess.run(args, capture_output=True, timeout=30,
-                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
+                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "CONSOLE_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
     assert "listener SSL" in result.stderr.decode() and message in result.stderr.decode(), result.stderr.decode()
 
@@ -249,7 +249,7 @@ def test_misspelt_or_class_loading_ssl_settings_stop_start_up(vltava_bin, tmp_pa
     result = subprocess.run([str(vltava_bin), "serve", "--data-dir", str(tmp_path / "data"), "--override",
                              f"listeners=PLAINTEXT://127.0.0.1:{free_port()}", "--override", override],
                             capture_output=True, timeout=30,
-                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
+                            env={"SCHEMA_REGISTRY_LISTENERS": "none", "CONNECT_LISTENERS": "none", "CONSOLE_LISTENERS": "none", "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
     assert message in result.stderr.decode(), result.stderr.decode()
 

@@ -1239,6 +1239,54 @@ public enum KafkaResponseBody: Hashable, Sendable {
         }
     }
 
+    /// The top-level `errorCode` of a response that has one (0 where the version lacks it), nil for responses without one: what the broker's error metrics count.
+    public var topLevelErrorCode: Int16? {
+        switch self {
+        case let .fetch(message): return message.errorCode
+        case let .offsetFetch(message): return message.errorCode
+        case let .findCoordinator(message): return message.errorCode
+        case let .joinGroup(message): return message.errorCode
+        case let .heartbeat(message): return message.errorCode
+        case let .leaveGroup(message): return message.errorCode
+        case let .syncGroup(message): return message.errorCode
+        case let .listGroups(message): return message.errorCode
+        case let .saslHandshake(message): return message.errorCode
+        case let .apiVersions(message): return message.errorCode
+        case let .initProducerId(message): return message.errorCode
+        case let .addPartitionsToTxn(message): return message.errorCode
+        case let .addOffsetsToTxn(message): return message.errorCode
+        case let .endTxn(message): return message.errorCode
+        case let .describeAcls(message): return message.errorCode
+        case let .describeLogDirs(message): return message.errorCode
+        case let .saslAuthenticate(message): return message.errorCode
+        case let .createDelegationToken(message): return message.errorCode
+        case let .renewDelegationToken(message): return message.errorCode
+        case let .expireDelegationToken(message): return message.errorCode
+        case let .describeDelegationToken(message): return message.errorCode
+        case let .electLeaders(message): return message.errorCode
+        case let .alterPartitionReassignments(message): return message.errorCode
+        case let .listPartitionReassignments(message): return message.errorCode
+        case let .offsetDelete(message): return message.errorCode
+        case let .describeClientQuotas(message): return message.errorCode
+        case let .describeUserScramCredentials(message): return message.errorCode
+        case let .describeQuorum(message): return message.errorCode
+        case let .updateFeatures(message): return message.errorCode
+        case let .describeCluster(message): return message.errorCode
+        case let .unregisterBroker(message): return message.errorCode
+        case let .listTransactions(message): return message.errorCode
+        case let .consumerGroupHeartbeat(message): return message.errorCode
+        case let .getTelemetrySubscriptions(message): return message.errorCode
+        case let .pushTelemetry(message): return message.errorCode
+        case let .listClientMetricsResources(message): return message.errorCode
+        case let .shareGroupHeartbeat(message): return message.errorCode
+        case let .shareFetch(message): return message.errorCode
+        case let .shareAcknowledge(message): return message.errorCode
+        case let .addRaftVoter(message): return message.errorCode
+        case let .removeRaftVoter(message): return message.errorCode
+        default: return nil
+        }
+    }
+
     /// Appends the body's encoding at `version`.
     public func write(to buffer: inout ByteBuffer, version: Int16) throws(KafkaProtocolError) {
         switch self {

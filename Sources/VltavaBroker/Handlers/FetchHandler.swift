@@ -13,6 +13,7 @@ extension Broker {
         let first = readFetch(request, context: context)
         let waitMs = Int64(request.maxWaitMs)
         if first.bytes >= Int(request.minBytes) || waitMs <= 0 || first.hasError || first.partitionCount == 0 {
+            first.countServedBytes()
             return context.eventLoop.makeSucceededFuture(.fetch(first.response, first.records))
         }
         first.records.close()
@@ -29,6 +30,13 @@ extension Broker {
         var hasError: Bool
         var partitionCount: Int
         var logs: [PartitionLog]
+        /// The record bytes read from each of `logs`.
+        var servedBytes: [Int]
+
+        /// Adds what this answer carries to each partition's bytes out; called once for the answer that is sent.
+        func countServedBytes() {
+            for (log, bytes) in zip(logs, servedBytes) where bytes > 0 { log.traffic.fetched(bytes: bytes) }
+        }
     }
 
     func readFetch(_ request: FetchRequest, context: RequestContext) -> FetchAttempt {
@@ -41,6 +49,7 @@ extension Broker {
         var hasError = false
         var partitionCount = 0
         var logs: [PartitionLog] = []
+        var servedBytes: [Int] = []
         let readCommitted = request.isolationLevel == 1
         for topicRequest in request.topics {
             let topic = version >= 13 ? self.topic(withId: topicRequest.topicId) : metadata.topic(named: topicRequest.topic)
@@ -68,6 +77,7 @@ extension Broker {
                     continue
                 }
                 logs.append(log)
+                servedBytes.append(0)
                 let limit = min(Int(partitionRequest.partitionMaxBytes), remaining)
                 do {
                     // read_committed never reads past the last stable offset, and learns which of the transactions
@@ -85,6 +95,7 @@ extension Broker {
                     }
                     partition.records = records.attach(read.slice)
                     bytes += read.slice.length
+                    servedBytes[servedBytes.count - 1] = read.slice.length
                     remaining -= read.slice.length
                 } catch let StorageError.offsetOutOfRange(_, start, end) {
                     partition.errorCode = ErrorCode.offsetOutOfRange.rawValue
@@ -101,7 +112,7 @@ extension Broker {
             response.responses.append(topicResponse)
         }
         return FetchAttempt(response: response, records: records, bytes: bytes, hasError: hasError,
-                            partitionCount: partitionCount, logs: logs)
+                            partitionCount: partitionCount, logs: logs, servedBytes: servedBytes)
     }
 }
 
@@ -186,6 +197,7 @@ final class DelayedFetch: Sendable {
             return
         }
         removeListeners()
+        attempt.countServedBytes()
         promise.succeed(.fetch(attempt.response, attempt.records))
     }
 

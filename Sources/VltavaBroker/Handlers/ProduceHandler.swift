@@ -85,6 +85,9 @@ extension Broker {
                 }
                 do {
                     let result = try log.append(records, batches: batches, nowMs: now)
+                    if !result.isDuplicate {
+                        log.traffic.produced(records: batches.batches.reduce(0) { $0 + Int($1.header.recordCount) }, bytes: records.readableBytes)
+                    }
                     partition.baseOffset = result.baseOffset
                     partition.logAppendTimeMs = result.logAppendTimeMs
                     partition.logStartOffset = result.logStartOffset
@@ -110,6 +113,8 @@ extension Broker {
             response.responses.append(topicResponse)
         }
         if request.acks == 0 {
+            // No answer goes out, so the connection never sees these refusals: they are counted here.
+            ErrorCodeTally.of(.message(.produce(response))).forEach { code, count in metrics.produceRejected(code, count: count) }
             return context.eventLoop.makeSucceededFuture(.none)
         }
         if durability.isEmpty {

@@ -1,0 +1,57 @@
+import Hummingbird
+import KafkaProtocol
+import Logging
+import ServiceLifecycle
+import VltavaMetrics
+
+/// The console/metrics HTTP listener of `vltava serve` (`--console-listeners`, 8080 by default) or the
+/// metrics-only one (`--metrics-listeners`): health and `/metrics`. It starts before the logs are recovered, so
+/// that `/readyz` can say the broker is not ready yet. A port that cannot be bound is logged and leaves the
+/// broker running, as the registry and Connect do.
+struct ObservabilityService: Service {
+    let name: String
+    let host: String
+    let port: Int
+    let routes: ObservabilityRoutes
+    let logger: Logger
+
+    func run() async throws {
+        let router = Router()
+        routes.add(to: router)
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "vltava"),
+            logger: logger)
+        logger.info("\(name) listening", metadata: ["address": "http://\(host):\(port)"])
+        do {
+            try await application.run()
+        } catch {
+            logger.error("\(name) stopped: cannot serve http://\(host):\(port)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Parses a listener option: `http://host:port` (the first of several separated by commas), nil for `none`.
+    static func listener(_ text: String, option: String) throws -> (host: String, port: Int)? {
+        let trimmed = text.trimmedWhitespace
+        guard !["", "none", "off", "false"].contains(trimmed.lowercased()) else { return nil }
+        let first = trimmed.split(separator: ",").first.map(String.init) ?? trimmed
+        var rest = Substring(first)
+        if let scheme = rest.range(of: "://") {
+            guard rest[..<scheme.lowerBound].lowercased() == "http" else {
+                throw ListenerError(message: "\(option) must be http://host:port or none, not '\(text)'")
+            }
+            rest = rest[scheme.upperBound...]
+        }
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ListenerError(message: "\(option) must be http://host:port or none, not '\(text)'")
+        }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    struct ListenerError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+}
