@@ -11,6 +11,7 @@ public final class MetricsExporter: Sendable {
     /// The swift-metrics factory the layers create their metrics with.
     public let factory: VltavaMetricsFactory
     private let collectors = NIOLockedValueBox<[any ScrapeCollector]>([])
+    private let lastSize = NIOLockedValueBox(64 * 1024)
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -29,13 +30,14 @@ public final class MetricsExporter: Sendable {
 
     /// The text exposition of every metric, as UTF-8.
     public func render() async -> [UInt8] {
-        var writer = PrometheusTextWriter(capacity: 64 * 1024)
-        var live: [UInt8] = []
-        live.reserveCapacity(32 * 1024)
-        registry.emit(into: &live)
+        // Sized as the last scrape was, so that a large exposition is not copied each time the buffer grows.
+        var writer = PrometheusTextWriter(capacity: lastSize.withLockedValue { $0 } + 4096)
+        writer.appendExposition { registry.emit(into: &$0) }
         for collector in collectors.withLockedValue({ $0 }) {
             await collector.collect(into: &writer)
         }
-        return live + writer.bytes
+        let size = writer.bytes.count
+        lastSize.withLockedValue { $0 = size }
+        return writer.bytes
     }
 }

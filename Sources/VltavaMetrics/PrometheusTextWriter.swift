@@ -40,7 +40,7 @@ public struct PrometheusTextWriter: Sendable {
     /// One sample of an integer value.
     public mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Int64) {
         sampleStart(name, labels)
-        append(String(value))
+        appendDecimal(value)
         bytes.append(UInt8(ascii: "\n"))
     }
 
@@ -49,6 +49,59 @@ public struct PrometheusTextWriter: Sendable {
         sampleStart(name, labels)
         append(Self.format(value))
         bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// One sample whose labels were rendered once with `renderLabels` (a scrape writes the same partition's labels
+    /// in a dozen families: rendering them once saves most of its work); `moreLabels`, also rendered, follow them.
+    public mutating func sample(_ name: String, renderedLabels: String, moreLabels: String = "", _ value: Int64) {
+        append(name)
+        if !renderedLabels.isEmpty {
+            bytes.append(UInt8(ascii: "{"))
+            append(renderedLabels)
+            if !moreLabels.isEmpty {
+                bytes.append(UInt8(ascii: ","))
+                append(moreLabels)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: " "))
+        appendDecimal(value)
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// Appends text written elsewhere in the same format (swift-prometheus' registry).
+    public mutating func appendExposition(_ write: (inout [UInt8]) -> Void) {
+        write(&bytes)
+    }
+
+    /// An integer's decimal digits, without making a String.
+    private mutating func appendDecimal(_ value: Int64) {
+        guard value != .min else { return append(String(value)) }
+        var magnitude = value < 0 ? -value : value
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
+    /// Labels as they stand between a sample's braces: `name="value",...`, values escaped.
+    public static func renderLabels(_ labels: [(String, String)]) -> String {
+        var writer = PrometheusTextWriter(capacity: 64)
+        for (index, (label, value)) in labels.enumerated() {
+            if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+            writer.append(label)
+            writer.append("=\"")
+            writer.appendEscapedLabelValue(value)
+            writer.bytes.append(UInt8(ascii: "\""))
+        }
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// A number as the text format writes it.
@@ -63,13 +116,7 @@ public struct PrometheusTextWriter: Sendable {
         append(name)
         if !labels.isEmpty {
             bytes.append(UInt8(ascii: "{"))
-            for (index, (label, value)) in labels.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                append(label)
-                append("=\"")
-                appendEscapedLabelValue(value)
-                bytes.append(UInt8(ascii: "\""))
-            }
+            append(Self.renderLabels(labels))
             bytes.append(UInt8(ascii: "}"))
         }
         bytes.append(UInt8(ascii: " "))

@@ -20,6 +20,24 @@ struct ExpositionTests {
             """)
     }
 
+    @Test("labels rendered once and reused; integers written digit by digit")
+    func renderedLabels() {
+        let group = PrometheusTextWriter.renderLabels([("consumergroup", "a\"b")])
+        #expect(group == #"consumergroup="a\"b""#)
+        var writer = PrometheusTextWriter()
+        writer.sample("kafka_consumergroup_lag", renderedLabels: group, moreLabels: #"topic="t",partition="7""#, -120)
+        writer.sample("kafka_brokers", renderedLabels: "", 0)
+        writer.sample("big", renderedLabels: "", .max)
+        writer.sample("small", renderedLabels: "", .min)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == """
+            kafka_consumergroup_lag{consumergroup="a\\"b",topic="t",partition="7"} -120
+            kafka_brokers 0
+            big 9223372036854775807
+            small -9223372036854775808
+
+            """)
+    }
+
     @Test("numbers as the text format spells them")
     func numbers() {
         #expect(PrometheusTextWriter.format(3) == "3")

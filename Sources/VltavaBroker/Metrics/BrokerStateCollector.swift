@@ -22,13 +22,16 @@ public struct BrokerStateCollector: ScrapeCollector {
         var highWatermark: Int64
         var sizeInBytes: Int
         var traffic: (recordsIn: Int64, bytesIn: Int64, bytesOut: Int64)
+        /// `topic="…",partition="…"`, rendered once for every family that has a series per partition.
+        var labels: String
     }
 
     public func collect(into writer: inout PrometheusTextWriter) async {
         let partitions = broker.logs.allLogs.map { log in
             PartitionState(
                 topic: log.topic, partition: log.partition, logStartOffset: log.logStartOffset,
-                highWatermark: log.highWatermark, sizeInBytes: log.sizeInBytes, traffic: log.traffic.totals)
+                highWatermark: log.highWatermark, sizeInBytes: log.sizeInBytes, traffic: log.traffic.totals,
+                labels: PrometheusTextWriter.renderLabels([("topic", log.topic), ("partition", String(log.partition))]))
         }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         let groups = broker.groups.metricsSnapshot().sorted { $0.groupId < $1.groupId }
         let transactions = (try? broker.transactions.list(states: [], producerIds: [], minimumDurationMs: 0).get()) ?? []
@@ -64,15 +67,15 @@ public struct BrokerStateCollector: ScrapeCollector {
 
         writer.family("vltava_partition_high_watermark", .gauge, help: "A partition's high watermark (the offset of its next record).")
         for partition in partitions {
-            writer.sample("vltava_partition_high_watermark", labels(partition), partition.highWatermark)
+            writer.sample("vltava_partition_high_watermark", renderedLabels: partition.labels, partition.highWatermark)
         }
         writer.family("vltava_partition_log_start_offset", .gauge, help: "A partition's log start offset (its oldest offset).")
         for partition in partitions {
-            writer.sample("vltava_partition_log_start_offset", labels(partition), partition.logStartOffset)
+            writer.sample("vltava_partition_log_start_offset", renderedLabels: partition.labels, partition.logStartOffset)
         }
         writer.family("vltava_partition_log_size_bytes", .gauge, help: "Bytes of a partition's segment files.")
         for partition in partitions {
-            writer.sample("vltava_partition_log_size_bytes", labels(partition), Int64(partition.sizeInBytes))
+            writer.sample("vltava_partition_log_size_bytes", renderedLabels: partition.labels, Int64(partition.sizeInBytes))
         }
     }
 
@@ -83,9 +86,5 @@ public struct BrokerStateCollector: ScrapeCollector {
         for state in ConsumerGroupState.allCases { byState[state.rawValue] = 0 }
         for group in groups { byState[group.state, default: 0] += 1 }
         for (state, count) in byState.sorted(by: { $0.key < $1.key }) { writer.sample("vltava_consumer_groups", [("state", state)], count) }
-    }
-
-    static func labels(_ partition: PartitionState) -> [(String, String)] {
-        [("topic", partition.topic), ("partition", String(partition.partition))]
     }
 }

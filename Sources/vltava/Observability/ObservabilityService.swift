@@ -18,15 +18,16 @@ struct ObservabilityService: Service {
     func run() async throws {
         let router = Router()
         routes.add(to: router)
+        let (name, logger, address) = (self.name, self.logger, "http://\(host):\(port)")
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "vltava"),
+            onServerRunning: { _ in logger.info("\(name) listening", metadata: ["address": "\(address)"]) },
             logger: logger)
-        logger.info("\(name) listening", metadata: ["address": "http://\(host):\(port)"])
         do {
             try await application.run()
         } catch {
-            logger.error("\(name) stopped: cannot serve http://\(host):\(port)", metadata: ["error": "\(error)"])
+            logger.error("\(name) not serving \(address): \(error)")
         }
     }
 
