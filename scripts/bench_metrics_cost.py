@@ -24,11 +24,26 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PHASES = ["p100-acks1", "p100-acksall", "p1k-acks1", "p1k-acksall", "c100", "c1k"]
 
 
+def rdkafka_dir(workdir):
+    """A folder with confluent-kafka's bundled librdkafka as librdkafka.so.1 for kcat (Debian's kcat links an older
+    librdkafka that does not know the consume options bench_broker.py sets), as scripts/bench does."""
+    import confluent_kafka
+
+    bundled = sorted((Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs").glob("librdkafka*.so*"))
+    if not bundled:
+        return ""
+    folder = Path(workdir) / "rdkafka"
+    folder.mkdir(exist_ok=True)
+    (folder / "librdkafka.so.1").symlink_to(bundled[0])
+    return str(folder)
+
+
 def run(binary, scale, workdir):
     output = Path(workdir) / "result.json"
     subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "bench_broker.py"), "--vltava", str(binary), "--tansu", "/bin/false",
-         "--brokers", "vltava", "--workdir", workdir, "--scale", str(scale), "--json", str(output)],
+         "--brokers", "vltava", "--workdir", workdir, "--scale", str(scale), "--json", str(output),
+         "--rdkafka-dir", rdkafka_dir(workdir)],
         check=True, stdout=subprocess.DEVNULL)
     phases = json.loads(output.read_text())["results"]["vltava"]["phases"]
     return {phase: phases[phase]["broker_cpu_per_M"] for phase in PHASES if phase in phases}
@@ -39,7 +54,7 @@ def main():
     parser.add_argument("--base", required=True, help="release binary without the metrics")
     parser.add_argument("--metrics", required=True, help="release binary with the metrics")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--scale", type=float, default=0.3, help="multiplies bench_broker.py's record counts")
+    parser.add_argument("--scale", type=float, default=0.5, help="multiplies bench_broker.py's record counts")
     args = parser.parse_args()
 
     figures = {"base": [], "metrics": []}

@@ -263,6 +263,29 @@ def test_prometheus_scrapes_the_broker_and_answers_a_rate_query(metrics_broker):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_metrics_listener_alone(vltava_bin, tmp_path):
+    """--metrics-listeners serves health and /metrics with the console listener off."""
+    metrics_port = free_port()
+    broker = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=[
+        "--console-listeners", "none", "--metrics-listeners", f"http://127.0.0.1:{metrics_port}"]).start()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, body = http_get(f"http://127.0.0.1:{metrics_port}/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, broker.log()
+            time.sleep(0.05)
+        status, body = http_get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert status == 200 and "kafka_brokers 1" in body
+        assert "console listening" not in broker.log() and "metrics listener listening" in broker.log()
+    finally:
+        broker.kill9()
+
+
 def test_readyz_is_503_while_logs_recover_then_200(vltava_bin, tmp_path):
     """Many partitions make recovery long enough to watch: the broker is killed, started again, and /readyz polled
     from the moment its HTTP listener answers until it says ready."""
