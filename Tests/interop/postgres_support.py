@@ -4,6 +4,7 @@ CDC connector), stopped after the test session. scripts/test installs Debian's `
 
 import glob
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -35,7 +36,8 @@ class PostgresServer:
 
     password = "secret"
 
-    def __init__(self):
+    def __init__(self, ssl=False):
+        self.ssl = ssl
         self.bin = postgres_bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="vltava-pg-"))
         os.chmod(self.root, 0o777)
@@ -51,11 +53,12 @@ class PostgresServer:
                  "--pwfile", pwfile, "-E", "UTF8", "--no-sync"])
         log = open(self.root / "postgres.log", "ab")
         prefix = ["runuser", "-u", USER, "--"] if os.geteuid() == 0 else []
+        ssl_options = self.certificate() if self.ssl else []
         self.process = subprocess.Popen(
             prefix + [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.root),
                       "-c", "listen_addresses=127.0.0.1", "-c", "wal_level=logical", "-c", "max_replication_slots=20",
                       "-c", "max_wal_senders=20", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                      "-c", "full_page_writes=off", "-c", "max_connections=200"],
+                      "-c", "full_page_writes=off", "-c", "max_connections=200", *ssl_options],
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while True:
@@ -66,6 +69,18 @@ class PostgresServer:
                 if time.time() > deadline or self.process.poll() is not None:
                     raise RuntimeError("PostgreSQL did not start: " + (self.root / "postgres.log").read_text()[-2000:])
                 time.sleep(0.1)
+
+    def certificate(self):
+        """A self-signed certificate for 127.0.0.1, readable only by the server's user; the options that turn TLS on."""
+        cert, key = self.root / "server.crt", self.root / "server.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam(USER)
+            for path in (cert, key):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        os.chmod(key, 0o600)
+        return ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
 
     def connect(self, database="postgres") -> pg8000.native.Connection:
         return pg8000.native.Connection("postgres", host="127.0.0.1", port=self.port, password=self.password, database=database)

@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from conftest import free_port
-from postgres_support import database, postgres  # noqa: F401
+from postgres_support import PostgresServer, database, postgres  # noqa: F401
 from test_connect import ConnectServe, connect, create_running, wait_until  # noqa: F401 (connect: a fixture)
 
 CDC = "io.debezium.connector.postgresql.PostgresConnector"
@@ -255,3 +255,26 @@ def test_the_slot_follows_kafka_and_a_kill_9_loses_nothing(vltava_bin, tmp_path,
         events.close()
     finally:
         worker.broker.kill9()
+
+
+@pytest.fixture(scope="module")
+def tls_postgres():
+    server = PostgresServer(ssl=True).start()
+    yield server
+    server.stop()
+
+
+def test_snapshot_and_stream_over_tls(connect, tls_postgres):
+    """sslmode=require: the snapshot's connection and the replication stream both run over TLS."""
+    postgres = tls_postgres
+    postgres.create_database("tlsdb")
+    sql(postgres, "tlsdb", "CREATE TABLE secrets (id int PRIMARY KEY, v text)", "INSERT INTO secrets VALUES (1, 'snap')")
+    create_running(connect, "tls", cdc_config(postgres, "tlsdb", "cdc_tls", topic_prefix="tls", database_sslmode="require"))
+    events = Events(connect.broker.bootstrap, "tls.public.secrets")
+    assert payload(events.until(1)[0])["after"] == {"id": 1, "v": "snap"}
+    sql(postgres, "tlsdb", "INSERT INTO secrets VALUES (2, 'streamed')")
+    assert payload(events.until(2)[1])["after"] == {"id": 2, "v": "streamed"}
+    events.close()
+    encrypted = postgres.run("SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_replication r USING (pid) "
+                             "WHERE r.application_name = 'vltava-connect'")
+    assert encrypted == [[True]], "the replication connection is encrypted"
