@@ -176,4 +176,21 @@ struct PostgresReplicationTests {
         position.keepalive(walEnd: 400)
         #expect(position.confirmable(acknowledged: last) == 400, "caught up: past everything read")
     }
+
+    @Test func heartbeatsCarryTheWholeTransactionsPosition() {
+        var position = CdcPosition()
+        position.keepalive(walEnd: 40)
+        let idle = position.heartbeat(micros: 7)
+        #expect(idle?[entry: "lsn_commit"]?.integerValue == 0 && idle?[entry: "tx_complete"]?.booleanValue == true)
+        #expect(position.confirmable(acknowledged: idle) == 40, "an acknowledged heartbeat lets the slot follow")
+        _ = position.began(commit: 100)
+        #expect(position.heartbeat(micros: 8) == nil, "not inside a transaction")
+        let part = CdcPosition.offset(commit: 100, lsn: 90, xid: 1, commitMicros: 0, complete: false)
+        position.emitted(offset: part, commit: 100, lsn: 90, complete: false)
+        position.committed(commit: 100, end: 108, emittedWhole: false)
+        #expect(position.heartbeat(micros: 9) == nil, "not while a transaction is emitted in part")
+        var restored = CdcPosition(stored: idle)
+        #expect(restored.began(commit: 100) == 0, "a heartbeat's offset skips nothing that was not emitted")
+    }
 }
+

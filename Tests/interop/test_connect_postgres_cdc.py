@@ -257,6 +257,19 @@ def test_the_slot_follows_kafka_and_a_kill_9_loses_nothing(vltava_bin, tmp_path,
         worker.broker.kill9()
 
 
+def test_heartbeats_go_to_debeziums_heartbeat_topic(connect, postgres, database):
+    sql(postgres, database, "CREATE TABLE quiet (id int PRIMARY KEY)")
+    create_running(connect, "hb", cdc_config(postgres, database, "cdc_hb", topic_prefix="hb", snapshot_mode="no_data",
+                                             heartbeat_interval_ms="300"))
+    beats = Events(connect.broker.bootstrap, "__debezium-heartbeat.hb").until(2)
+    key, value = beats[0]
+    assert key == {"schema": {"type": "struct", "name": "io.debezium.connector.common.ServerNameKey", "optional": False,
+                              "fields": [{"field": "serverName", "type": "string", "optional": False}]},
+                   "payload": {"serverName": "hb"}}
+    assert value["schema"]["name"] == "io.debezium.connector.common.Heartbeat"
+    assert abs(value["payload"]["ts_ms"] / 1000 - time.time()) < 60
+
+
 @pytest.fixture(scope="module")
 def tls_postgres():
     server = PostgresServer(ssl=True).start()

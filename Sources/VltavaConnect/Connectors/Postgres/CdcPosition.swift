@@ -86,6 +86,15 @@ struct CdcPosition {
         return target
     }
 
+    /// The offset a heartbeat carries: the position after the last transaction emitted whole, with what was read
+    /// since; nil while a transaction is emitted in part (its offset stands until it is whole).
+    mutating func heartbeat(micros: Int64) -> ConnectValue? {
+        guard emittedChange == nil, openTransaction == nil else { return nil }
+        let offset = Self.offset(commit: emittedCommit, lsn: max(emittedCommit, seenEnd), xid: 0, commitMicros: micros, complete: true)
+        lastEmitted = offset
+        return offset
+    }
+
     /// Debezium's offset of a streamed change.
     static func offset(commit: UInt64, lsn: UInt64, xid: UInt32, commitMicros: Int64, complete: Bool) -> ConnectValue {
         .map([

@@ -90,3 +90,18 @@ struct DebeziumTable: Sendable {
         return records
     }
 }
+
+/// Debezium's heartbeat records: key `io.debezium.connector.common.ServerNameKey` (the topic prefix), value
+/// `io.debezium.connector.common.Heartbeat` (the time in ms), carrying the connector's current offset so it is committed
+/// even while no captured table changes.
+enum DebeziumHeartbeat {
+    static let keySchema = ConnectSchema.structure(name: "io.debezium.connector.common.ServerNameKey", fields: [("serverName", .string)])
+    static let valueSchema = ConnectSchema.structure(name: "io.debezium.connector.common.Heartbeat", fields: [("ts_ms", .int64)])
+
+    static func record(topic: String, server: String, nowMicros: Int64, sourcePartition: ConnectValue,
+                       sourceOffset: ConnectValue) -> ConnectRecord {
+        ConnectRecord(topic: topic, keySchema: keySchema, key: .structure(ConnectStruct(schema: keySchema, values: [.string(server)])),
+                      valueSchema: valueSchema, value: .structure(ConnectStruct(schema: valueSchema, values: [.int64(nowMicros / 1000)])),
+                      sourcePartition: sourcePartition, sourceOffset: sourceOffset)
+    }
+}

@@ -28,6 +28,9 @@ struct PostgresCdcConfig: Sendable {
     var schemaExclude: [JavaRegex]
     var maxBatchSize: Int
     var pollIntervalMs: Int
+    /// How often a heartbeat record goes to `heartbeatTopic` (0: never).
+    var heartbeatIntervalMs: Int
+    var heartbeatTopic: String
     var tombstonesOnDelete: Bool
     var timeMode: DebeziumColumn.TimePrecisionMode
     var decimalMode: DebeziumColumn.DecimalMode
@@ -52,6 +55,8 @@ struct PostgresCdcConfig: Sendable {
         ConfigKeyDefinition(name: "max.batch.size", type: .int, defaultValue: "2048", importance: .medium, documentation: "Maximum size of each batch of source records."),
         ConfigKeyDefinition(name: "poll.interval.ms", type: .long, defaultValue: "500", importance: .medium, documentation: "Time to wait for new change events to appear after receiving no events, given in milliseconds."),
         ConfigKeyDefinition(name: "tombstones.on.delete", type: .boolean, defaultValue: "true", importance: .medium, documentation: "Whether delete operations should be represented by a delete event and a subsequent tombstone event."),
+        ConfigKeyDefinition(name: "heartbeat.interval.ms", type: .int, defaultValue: "0", importance: .medium, documentation: "Length of an interval in milli-seconds in in which the connector periodically sends heartbeat messages to a heartbeat topic. Use 0 to disable heartbeat messages. Disabled by default."),
+        ConfigKeyDefinition(name: "topic.heartbeat.prefix", type: .string, defaultValue: "__debezium-heartbeat", importance: .low, documentation: "The prefix that is used to name heartbeat topics."),
         ConfigKeyDefinition(name: "time.precision.mode", type: .string, defaultValue: "adaptive", importance: .medium, documentation: "Time, date, and timestamps can be represented with different kinds of precisions: adaptive, adaptive_time_microseconds, connect."),
         ConfigKeyDefinition(name: "decimal.handling.mode", type: .string, defaultValue: "precise", importance: .medium, documentation: "Specify how DECIMAL and NUMERIC columns should be represented in change events: precise, double, string."),
     ]
@@ -96,6 +101,8 @@ struct PostgresCdcConfig: Sendable {
         schemaExclude = try patterns("schema.exclude.list")
         maxBatchSize = try ConnectConfig.int(config, "max.batch.size", default: 2048, minimum: 1)
         pollIntervalMs = try ConnectConfig.int(config, "poll.interval.ms", default: 500, minimum: 1)
+        heartbeatIntervalMs = try ConnectConfig.int(config, "heartbeat.interval.ms", default: 0, minimum: 0)
+        heartbeatTopic = (ConnectConfig.value(config, "topic.heartbeat.prefix") ?? "__debezium-heartbeat") + "." + prefix
         tombstonesOnDelete = try ConnectConfig.boolean(config, "tombstones.on.delete", default: true)
         timeMode = try ConnectConfig.choice(config, "time.precision.mode", default: .adaptive)
         decimalMode = try ConnectConfig.choice(config, "decimal.handling.mode", default: .precise)

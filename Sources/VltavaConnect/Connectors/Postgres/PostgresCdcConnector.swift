@@ -54,6 +54,7 @@ public struct PostgresCdcTask: SourceTask {
     /// Polls in a row that found nothing. A poll waits for changes only after two: the worker converts and produces
     /// earlier batches while the connector polls, and a poll that waited right after a burst would hold them back.
     private var emptyPolls = 2
+    private var nextHeartbeat = ContinuousClock.now
 
     /// The transaction being read: its commit LSN, the LSN through which its changes were emitted before (a resent
     /// stream), and its latest change, held until the next message says whether it is the transaction's last.
@@ -169,6 +170,12 @@ public struct PostgresCdcTask: SourceTask {
             }
         }
         emptyPolls = records.isEmpty ? min(emptyPolls + 1, 2) : 0
+        if config.heartbeatIntervalMs > 0, ContinuousClock.now >= nextHeartbeat,
+           let offset = position.heartbeat(micros: WallClock.microseconds()) {
+            nextHeartbeat = ContinuousClock.now + .milliseconds(config.heartbeatIntervalMs)
+            records.append(DebeziumHeartbeat.record(topic: config.heartbeatTopic, server: config.topicPrefix,
+                                                    nowMicros: WallClock.microseconds(), sourcePartition: partition, sourceOffset: offset))
+        }
         return records
     }
 
