@@ -73,7 +73,9 @@ struct PostgresReplicationTests {
             body.writeString("SERROR\0C55006\0Mreplication slot \"s\" is active for PID 7\0\0")
         })
         #expect(error == [.fail(message: "replication slot \"s\" is active for PID 7", sqlState: "55006")])
-        #expect(PostgresReplicationStream.isSlotInUse(.failed("PostgreSQL at h: x [SQLSTATE 55006]")))
+        #expect(ReplicationFailure(message: "PostgreSQL at h: x", sqlState: "55006").isSlotInUse)
+        #expect(!ReplicationFailure(message: "PostgreSQL at h: x", sqlState: "42704").isSlotInUse)
+        #expect("\(ReplicationFailure(message: "x", sqlState: "55006"))" == "x [SQLSTATE 55006]")
     }
 
     @Test func passwordAndMD5Authentication() throws {

@@ -30,21 +30,23 @@ extension RecordPipeline {
 }
 
 extension SourceWorkerTask {
-    /// The poll stage of a task whose record batches are produced as they are: polls until the batch is full or the
-    /// task has nothing more, as for records.
-    static func pollRecordBatches(_ box: ConnectorObjectBox<any SourceTask>) throws(ConnectError) -> [SourceRecordBatch] {
-        var polled: [SourceRecordBatch] = []
+    /// The poll stage: polls until the batch is full (records or bytes), or the connector has nothing more, or — once
+    /// something came — `maximumGatherTime` has passed. `size` gives an item's records and bytes.
+    static func gather<Item>(_ poll: () throws(ConnectError) -> [Item],
+                             size: (Item) -> (records: Int, bytes: Int)) throws(ConnectError) -> [Item] {
+        var polled: [Item] = []
         var records = 0
         var bytes = 0
         let deadline = ContinuousClock.now + maximumGatherTime
         while records < maximumBatchRecords, bytes < maximumBatchBytes, polled.isEmpty || ContinuousClock.now < deadline {
-            let batches = try box.value.pollRecordBatches(maximumBatchBytes: maximumProduceBytes)
-            if batches.isEmpty { break }
-            for index in batches.indices {
-                records += batches[index].batch.recordCount
-                bytes += batches[index].batch.bytes.readableBytes
+            let items = try poll()
+            if items.isEmpty { break }
+            for item in items {
+                let (itemRecords, itemBytes) = size(item)
+                records += itemRecords
+                bytes += itemBytes
             }
-            polled += batches
+            if polled.isEmpty { polled = items } else { polled += items }
         }
         return polled
     }
@@ -55,14 +57,7 @@ extension SourceWorkerTask {
         var offsetIndex: [ConnectValue: Int] = [:]
         for batch in batches {
             prepared.polledRecords += batch.batch.recordCount
-            if let last = prepared.offsets.indices.last, prepared.offsets[last].partition == batch.sourcePartition {
-                prepared.offsets[last].offset = batch.sourceOffset
-            } else if let known = offsetIndex[batch.sourcePartition] {
-                prepared.offsets[known].offset = batch.sourceOffset
-            } else {
-                offsetIndex[batch.sourcePartition] = prepared.offsets.count
-                prepared.offsets.append((batch.sourcePartition, batch.sourceOffset))
-            }
+            prepared.noteOffset(batch.sourceOffset, of: batch.sourcePartition, index: &offsetIndex)
         }
         prepared.recordBatches = batches
         return prepared

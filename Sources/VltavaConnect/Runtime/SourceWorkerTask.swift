@@ -50,6 +50,19 @@ struct SourceWorkerTask: Sendable {
         var offsets: [(partition: ConnectValue, offset: ConnectValue)] = []
         var polledRecords = 0
 
+        /// Records `offset` as the last of its source partition. A batch mostly comes from one source partition: the
+        /// last one is checked before `index` (the position of each partition in `offsets`) is hashed.
+        mutating func noteOffset(_ offset: ConnectValue, of partition: ConnectValue, index: inout [ConnectValue: Int]) {
+            if let last = offsets.indices.last, offsets[last].partition == partition {
+                offsets[last].offset = offset
+            } else if let known = index[partition] {
+                offsets[known].offset = offset
+            } else {
+                index[partition] = offsets.count
+                offsets.append((partition, offset))
+            }
+        }
+
         var isEmpty: Bool { polledRecords == 0 }
     }
 
@@ -182,19 +195,16 @@ struct SourceWorkerTask: Sendable {
         /// The first stage, on the blocking pool: polls until the batch is full or the connector has nothing more.
         private func poller() -> @Sendable () throws(ConnectError) -> PolledRecords {
             let box = self.box
-            if passesRecordBatches { return { () throws(ConnectError) in .batches(try SourceWorkerTask.pollRecordBatches(box)) } }
-            return { () throws(ConnectError) -> PolledRecords in
-                var polled: [ConnectRecord] = []
-                var bytes = 0
-                let deadline = ContinuousClock.now + SourceWorkerTask.maximumGatherTime
-                while polled.count < SourceWorkerTask.maximumBatchRecords, bytes < SourceWorkerTask.maximumBatchBytes,
-                      polled.isEmpty || ContinuousClock.now < deadline {
-                    let records = try box.value.poll()
-                    if records.isEmpty { break }
-                    for index in records.indices { bytes += records[index].value.approximateSize }
-                    if polled.isEmpty { polled = records } else { polled += records }
+            if passesRecordBatches {
+                return { () throws(ConnectError) in
+                    .batches(try SourceWorkerTask.gather(
+                        { () throws(ConnectError) in try box.value.pollRecordBatches(maximumBatchBytes: SourceWorkerTask.maximumProduceBytes) },
+                        size: { ($0.batch.recordCount, $0.batch.bytes.readableBytes) }))
                 }
-                return .records(polled)
+            }
+            return { () throws(ConnectError) -> PolledRecords in
+                .records(try SourceWorkerTask.gather({ () throws(ConnectError) in try box.value.poll() },
+                                                     size: { (1, $0.value.approximateSize) }))
             }
         }
 
@@ -325,15 +335,7 @@ struct SourceWorkerTask: Sendable {
         var lastDestination: (topic: String, partition: Int32?, index: Int)?
         for index in records.indices {
             if let partition = records[index].sourcePartition, let offset = records[index].sourceOffset {
-                // A batch mostly comes from one source partition: the last one is checked before hashing.
-                if let last = batch.offsets.indices.last, batch.offsets[last].partition == partition {
-                    batch.offsets[last].offset = offset
-                } else if let known = offsetIndex[partition] {
-                    batch.offsets[known].offset = offset
-                } else {
-                    offsetIndex[partition] = batch.offsets.count
-                    batch.offsets.append((partition, offset))
-                }
+                batch.noteOffset(offset, of: partition, index: &offsetIndex)
             }
             // Without transformations the record is converted where it is in the array, not copied out of it.
             var transformed: ConnectRecord?

@@ -190,10 +190,11 @@ public struct PostgresCdcTask: SourceTask {
             slotBusySince = nil
             emptyPolls = 2
             return opened
-        } catch where PostgresReplicationStream.isSlotInUse(error) {
+        } catch {
+            guard error.isSlotInUse else { throw .failed(error.description) }
             let since = slotBusySince ?? ContinuousClock.now
             slotBusySince = since
-            guard ContinuousClock.now - since < .seconds(60) else { throw error }
+            guard ContinuousClock.now - since < .seconds(60) else { throw .failed(error.description) }
             logger.info("replication slot still in use by another session; retrying", metadata: ["slot": "\(config.slotName)"])
             return nil
         }

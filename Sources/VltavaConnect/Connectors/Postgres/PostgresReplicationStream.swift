@@ -6,6 +6,18 @@ import NIOSSL
 import VltavaClient
 import VltavaSecurity
 
+/// Why a replication stream could not start or went on no longer: the failure in plain words, and PostgreSQL's SQLSTATE
+/// when the server refused.
+struct ReplicationFailure: Error, CustomStringConvertible {
+    var message: String
+    var sqlState: String?
+
+    var description: String { sqlState.map { "\(message) [SQLSTATE \($0)]" } ?? message }
+
+    /// Another session streams the slot (object_in_use): one PostgreSQL has not yet seen close, usually.
+    var isSlotInUse: Bool { sqlState == "55006" }
+}
+
 /// A logical replication stream from PostgreSQL (the streaming replication protocol, as Debezium reads it): each
 /// change is decoded once by the server and pushed at its commit. Used from a connector task's blocking thread: `take`
 /// waits for what arrived, `confirm` tells the server how far Kafka has stored it, which moves the slot.
@@ -32,14 +44,20 @@ final class PostgresReplicationStream: @unchecked Sendable {
 
     /// Connects (TLS as `sslmode` says), authenticates and starts streaming `slot` from its confirmed position.
     static func open(_ settings: PostgresSettings, slot: String, publication: String,
-                     logger: Logger) throws(ConnectError) -> PostgresReplicationStream {
+                     logger: Logger) throws(ReplicationFailure) -> PostgresReplicationStream {
         let inbox = ReplicationInbox()
         let session = ReplicationSession(ReplicationSession.Settings(
             user: settings.user, password: settings.password, database: settings.database, slot: slot,
             publication: publication, startLSN: 0))
-        let sslContext = try settings.sslContext()
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try settings.sslContext()
+        } catch {
+            throw ReplicationFailure(message: error.description)
+        }
         let required = settings.requiresTLS
-        let hostname = settings.host.first.map { $0.isNumber || $0 == "[" } == true || settings.host.contains(":") ? nil : settings.host
+        // A host name is sent for SNI and checked against the certificate; an IP address literal is not a host name.
+        let hostname = (try? SocketAddress(ipAddress: settings.host, port: 0)) == nil ? settings.host : nil
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(10))
             .channelOption(ChannelOptions.autoRead, value: false)
@@ -59,14 +77,14 @@ final class PostgresReplicationStream: @unchecked Sendable {
         do {
             channel = try bootstrap.connect(host: settings.host, port: settings.port).wait()
         } catch {
-            throw .failed("cannot connect to PostgreSQL at \(settings.target): \(NetworkFailure.describe(error))")
+            throw ReplicationFailure(message: "cannot connect to PostgreSQL at \(settings.target): \(NetworkFailure.describe(error))")
         }
         let stream = PostgresReplicationStream(channel: channel, inbox: inbox, target: settings.target)
-        do throws(ConnectError) {
+        do throws(ReplicationFailure) {
             try inbox.waitUntilStarted(timeout: .seconds(30))
         } catch {
             stream.close()
-            throw .failed("PostgreSQL at \(settings.target): \(error)")
+            throw ReplicationFailure(message: "PostgreSQL at \(settings.target): \(error.message)", sqlState: error.sqlState)
         }
         logger.debug("replication stream started", metadata: ["slot": "\(slot)", "server": "\(settings.target)"])
         return stream
@@ -85,11 +103,6 @@ final class PostgresReplicationStream: @unchecked Sendable {
         guard inbox.confirm(lsn) else { return }
         channel.writeAndFlush(ReplicationSession.statusUpdate(flushed: lsn, micros: ReplicationHandler.postgresMicros()),
                               promise: nil)
-    }
-
-    /// Whether the server refused the stream because another session holds the slot (SQLSTATE 55006).
-    static func isSlotInUse(_ error: ConnectError) -> Bool {
-        "\(error)".contains("[SQLSTATE 55006]")
     }
 
     func close() {
@@ -115,7 +128,7 @@ final class ReplicationInbox: @unchecked Sendable {
     private var bytes = 0
     private var started = false
     private var paused = false
-    private var failure: String?
+    private var failure: ReplicationFailure?
     private var confirmed: UInt64 = 0
 
     /// Adds events; false when the task is this far behind and reading should pause until it takes them.
@@ -135,27 +148,27 @@ final class ReplicationInbox: @unchecked Sendable {
         condition.unlock(withValue: 1)
     }
 
-    func fail(_ message: String) {
+    func fail(_ message: String, sqlState: String? = nil) {
         condition.lock()
-        if failure == nil { failure = message }
+        if failure == nil { failure = ReplicationFailure(message: message, sqlState: sqlState) }
         condition.unlock(withValue: 1)
     }
 
-    func waitUntilStarted(timeout: Duration) throws(ConnectError) {
+    func waitUntilStarted(timeout: Duration) throws(ReplicationFailure) {
         let deadline = ContinuousClock.now + timeout
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero, condition.lock(whenValue: 1, timeoutSeconds: Self.seconds(remaining)) else {
-                throw .failed("the replication stream did not start within \(timeout)")
+                throw ReplicationFailure(message: "the replication stream did not start within \(timeout)")
             }
             let (isStarted, failure) = (started, self.failure)
             condition.unlock(withValue: events.isEmpty && failure == nil ? 0 : 1)
-            if let failure { throw .failed(failure) }
+            if let failure { throw failure }
             if isStarted { return }
         }
     }
 
-    func take(waitingUpTo wait: Duration) -> (events: [PostgresReplicationStream.Event], failure: String?, resume: Bool) {
+    func take(waitingUpTo wait: Duration) -> (events: [PostgresReplicationStream.Event], failure: ReplicationFailure?, resume: Bool) {
         if wait <= .zero || !condition.lock(whenValue: 1, timeoutSeconds: Self.seconds(wait)) { condition.lock() }
         let taken = events
         events = []
@@ -249,7 +262,7 @@ final class ReplicationHandler: ChannelInboundHandler, RemovableChannelHandler {
                     context.writeAndFlush(wrapOutboundOut(update), promise: nil)
                 }
             case let .fail(message, sqlState):
-                inbox.fail(sqlState.map { "\(message) [SQLSTATE \($0)]" } ?? message)
+                inbox.fail(message, sqlState: sqlState)
                 context.close(promise: nil)
             }
         }
