@@ -125,43 +125,6 @@ public struct Record: Hashable, Sendable {
         }
     }
 
-    /// Where one record's fields are, read in place without copying its key, value or headers: the record's
-    /// attributes, timestamp delta and offset delta, and `rest`, a slice of its bytes from the key to its end. The same
-    /// checks as `read`.
-    struct Layout {
-        var attributes: UInt8
-        var timestampDelta: Int64
-        var offsetDelta: Int32
-        var rest: ByteBuffer
-    }
-
-    static func layout(from buffer: inout ByteBuffer) throws(RecordBatchError.RecordFault) -> Layout {
-        let length = try readLength(from: &buffer)
-        guard var body = buffer.readSlice(length: length), let attributes = body.readInteger(as: UInt8.self) else { throw .truncated }
-        let timestampDelta = try varint { () throws(KafkaProtocolError) in try body.readKafkaVarlong() }
-        let offsetDelta = try varint { () throws(KafkaProtocolError) in try body.readKafkaVarint() }
-        let rest = body
-        try skipNullableBytes(in: &body)  // key
-        try skipNullableBytes(in: &body)  // value
-        let headerCount = try varint { () throws(KafkaProtocolError) in try body.readKafkaVarint() }
-        guard headerCount >= 0 else { throw .negativeLength(Int64(headerCount)) }
-        guard Int(headerCount) <= body.readableBytes / 2 else {
-            throw .lengthExceedsRemaining(length: Int64(headerCount), remaining: body.readableBytes)
-        }
-        for _ in 0..<headerCount {
-            body.moveReaderIndex(forwardBy: try readLength(from: &body))
-            try skipNullableBytes(in: &body)
-        }
-        guard body.readableBytes == 0 else { throw .trailingBytes(body.readableBytes) }
-        return Layout(attributes: attributes, timestampDelta: timestampDelta, offsetDelta: offsetDelta, rest: rest)
-    }
-
-    private static func skipNullableBytes(in buffer: inout ByteBuffer) throws(RecordBatchError.RecordFault) {
-        let length = try varint { () throws(KafkaProtocolError) in try buffer.readKafkaVarint() }
-        if length == -1 { return }
-        buffer.moveReaderIndex(forwardBy: try checked(length, in: buffer))
-    }
-
     private static func varint<T>(
         _ read: () throws(KafkaProtocolError) -> T
     ) throws(RecordBatchError.RecordFault) -> T {
