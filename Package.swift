@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -169,6 +171,28 @@ let package = Package(
                 "VltavaMetrics",
             ]
         ),
+        .target(
+            name: "VltavaConsole",
+            dependencies: [
+                "VltavaClient",
+                "SchemaRegistry",
+                "VltavaSecurity",
+                "VltavaConnect",
+                "VltavaHTTP",
+                "KafkaProtocol",
+                "KafkaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "vltava-protocol-gen",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -184,7 +208,9 @@ let package = Package(
                 "VltavaBroker",
                 "VltavaClient",
                 "SchemaRegistry",
+                "VltavaSecurity",
                 "VltavaConnect",
+                "VltavaConsole",
                 "VltavaSecurity",
                 "VltavaMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -275,6 +301,10 @@ let package = Package(
                 "VltavaConnect", "SchemaRegistry", "VltavaSecurity", "VltavaHTTP", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "VltavaConsoleTests",
+            dependencies: ["VltavaConsole", "VltavaClient", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "VltavaCLITests",

@@ -112,7 +112,7 @@ public struct BasicAuthentication: Sendable {
     public var challenge: String { "Basic realm=\"\(realm)\"" }
 
     /// `Basic base64(user:password)`, the scheme in any case; the password may hold colons.
-    static func credentials(_ header: String?) -> (String, String)? {
+    public static func credentials(_ header: String?) -> (String, String)? {
         guard let header else { return nil }
         let parts = header.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",

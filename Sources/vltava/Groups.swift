@@ -35,26 +35,10 @@ struct Groups: AsyncParsableCommand {
         @Option(help: "The group to describe.") var group: String
 
         func run() async throws {
-            let rows = try await bootstrap.withClient { (client) throws(KafkaClientError) -> (GroupDescription, ConsumerGroupDescription?, [Row]) in
+            let rows = try await bootstrap.withClient { (client) throws(KafkaClientError) -> (GroupDescription, ConsumerGroupDescription?, [PartitionLag]) in
                 let description = try await client.describeGroup(group)
                 let modern = description.protocolType == "consumer" ? try await client.describeConsumerGroup(group) : nil
-                let committed = try await client.committedOffsets(group: group)
-                var owners: [String: [Int32: GroupMemberDescription]] = [:]
-                for member in description.members {
-                    for (topic, partitions) in member.assignment {
-                        for partition in partitions { owners[topic, default: [:]][partition] = member }
-                    }
-                }
-                var rows: [Row] = []
-                for topic in Set(committed.keys).union(owners.keys).sorted() {
-                    let partitions = Set(committed[topic]?.keys ?? [:].keys).union(owners[topic]?.keys ?? [:].keys).sorted()
-                    let ends = try await client.listOffsets(topic: topic, partitions: partitions, spec: .latest)
-                    for partition in partitions {
-                        rows.append(Row(topic: topic, partition: partition, committed: committed[topic]?[partition],
-                                        logEnd: ends[partition], owner: owners[topic]?[partition]))
-                    }
-                }
-                return (description, modern, rows)
+                return (description, modern, try await client.groupLag(group: group, description: description))
             }
             let (description, modern, partitions) = rows
             if let modern {
@@ -67,7 +51,7 @@ struct Groups: AsyncParsableCommand {
             print("")
             var table = [["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]]
             for row in partitions {
-                let lag = row.committed.flatMap { committed in row.logEnd.map { String(max(0, $0 - committed)) } } ?? "-"
+                let lag = row.lag.map(String.init) ?? "-"
                 table.append([
                     group, row.topic, String(row.partition), row.committed.map(String.init) ?? "-", row.logEnd.map(String.init) ?? "-",
                     lag, row.owner?.memberId ?? "-", row.owner?.clientHost ?? "-", row.owner?.clientId ?? "-",
@@ -99,14 +83,6 @@ struct Groups: AsyncParsableCommand {
                 .map { "\($0.key)(\($0.value.sorted().map(String.init).joined(separator: ",")))" }
                 .joined(separator: ",")
             return text.isEmpty ? "-" : text
-        }
-
-        struct Row {
-            var topic: String
-            var partition: Int32
-            var committed: Int64?
-            var logEnd: Int64?
-            var owner: GroupMemberDescription?
         }
     }
 
@@ -164,36 +140,29 @@ struct Groups: AsyncParsableCommand {
             let parts = topic.split(separator: ":", maxSplits: 1)
             let topicName = String(parts[0])
             let chosenPartitions = parts.count > 1 ? parts[1].split(separator: ",").compactMap { Int32($0) } : nil
+            let target: OffsetResetTarget
+            if toEarliest {
+                target = .earliest
+            } else if toLatest {
+                target = .latest
+            } else if let toOffset {
+                target = .offset(toOffset)
+            } else if let shiftBy {
+                target = .shiftBy(shiftBy)
+            } else if let toDatetime, let date = Self.parseDate(toDatetime) {
+                target = .timestamp(Int64(date.timeIntervalSince1970 * 1000))
+            } else {
+                throw ValidationError("give exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime")
+            }
             let result = try await bootstrap.withClient { (client) throws(KafkaClientError) -> [Int32: Int64]? in
-                let description = try await client.describeGroup(group)
-                guard description.state == "Empty" || description.state == "Dead" else {
-                    printError("Error: Assignments can only be reset if the group '\(group)' is inactive, but the current state is \(description.state).")
+                switch try await client.planOffsetReset(group: group, topic: topicName, partitions: chosenPartitions, to: target) {
+                case let .groupActive(state):
+                    printError("Error: Assignments can only be reset if the group '\(group)' is inactive, but the current state is \(state).")
                     return nil
+                case let .offsets(targets):
+                    if execute { try await client.commitOffsets(group: group, topic: topicName, offsets: targets) }
+                    return targets
                 }
-                let metadata = try await client.topicMetadata(topicName)
-                let partitions = chosenPartitions ?? metadata.partitions.map(\.partition).sorted()
-                let earliest = try await client.listOffsets(topic: topicName, partitions: partitions, spec: .earliest)
-                let latest = try await client.listOffsets(topic: topicName, partitions: partitions, spec: .latest)
-                let committed = try await client.committedOffsets(group: group)[topicName] ?? [:]
-                var targets: [Int32: Int64] = [:]
-                if toEarliest {
-                    targets = earliest
-                } else if toLatest {
-                    targets = latest
-                } else if let toOffset {
-                    for partition in partitions { targets[partition] = toOffset }
-                } else if let shiftBy {
-                    for partition in partitions { targets[partition] = (committed[partition] ?? latest[partition]!) + shiftBy }
-                } else if let toDatetime, let date = Self.parseDate(toDatetime) {
-                    let found = try await client.listOffsets(
-                        topic: topicName, partitions: partitions, spec: .timestamp(Int64(date.timeIntervalSince1970 * 1000)))
-                    for partition in partitions { targets[partition] = found[partition].flatMap { $0 < 0 ? nil : $0 } ?? latest[partition]! }
-                }
-                for partition in partitions {
-                    targets[partition] = min(max(targets[partition]!, earliest[partition]!), latest[partition]!)
-                }
-                if execute { try await client.commitOffsets(group: group, topic: topicName, offsets: targets) }
-                return targets
             }
             guard let result else { throw ExitCode.failure }
             var table = [["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"]]

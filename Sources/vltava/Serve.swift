@@ -17,6 +17,7 @@ import VltavaBroker
 import VltavaClient
 import VltavaSecurity
 import VltavaConnect
+import VltavaConsole
 import VltavaMetrics
 import VltavaStorage
 
@@ -66,6 +67,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A listener with only /metrics, /livez and /readyz, http://host:port (METRICS_LISTENERS; default none).")
     var metricsListeners: String?
 
+    @Option(help: "The console's users: a file of 'name: password,role' lines; role read-only may only look (CONSOLE_USERS_FILE; default: no login).")
+    var consoleUsersFile: String?
+
     func run() async throws {
         Allocator.limitArenas()
         var properties: [(String, String)] = []
@@ -105,7 +109,8 @@ struct Serve: AsyncParsableCommand {
         readiness.require(Readiness.logsRecovered, waitingFor: "recovering the partition logs in \(configuration.dataDirectory)")
         readiness.require(Readiness.listenersBound, waitingFor: "binding the Kafka listeners")
         // Health and metrics are served from the start, so that /readyz can answer 503 while the logs recover.
-        let observabilityServices = try observabilityServices(exporter: exporter, readiness: readiness)
+        let console = try consoleBackend(configuration: configuration, logger: logger)
+        let observabilityServices = try observabilityServices(exporter: exporter, readiness: readiness, console: console)
         let observability = ServiceGroup(configuration: .init(services: observabilityServices, logger: logger))
         let observabilityRun = Task { if !observabilityServices.isEmpty { try await observability.run() } }
         defer { observabilityRun.cancel() }
@@ -159,7 +164,8 @@ struct Serve: AsyncParsableCommand {
 
     /// The console listener (8080 unless `--console-listeners`/`CONSOLE_LISTENERS` say otherwise or `none`) and
     /// the metrics-only one (`--metrics-listeners`/`METRICS_LISTENERS`, none by default).
-    func observabilityServices(exporter: MetricsExporter, readiness: Readiness) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    func observabilityServices(exporter: MetricsExporter, readiness: Readiness, console: Console?) throws
+        -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let environment = ProcessInfo.processInfo.environment
         let routes = ObservabilityRoutes(exporter: exporter, readiness: readiness)
         let wanted = [
@@ -176,10 +182,52 @@ struct Serve: AsyncParsableCommand {
             }
             guard let listener else { continue }
             let service = ObservabilityService(
-                name: name, host: listener.host, port: listener.port, routes: routes, logger: Logger(label: "vltava-http"))
+                name: name, host: listener.host, port: listener.port, routes: routes, console: name == "console" ? console : nil,
+                logger: Logger(label: "vltava-http"))
             services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
         return services
+    }
+
+    /// The web console of the console listener (nil with `--console-listeners none`): a client of this broker's first
+    /// PLAINTEXT listener, of the registry and of the Connect worker started beside it (reached on 127.0.0.1 when they
+    /// listen on every address), with the users of `--console-users-file` / `CONSOLE_USERS_FILE` when given.
+    func consoleBackend(configuration: BrokerConfiguration, logger: Logger) throws -> Console? {
+        let environment = ProcessInfo.processInfo.environment
+        let text = consoleListeners ?? environment["CONSOLE_LISTENERS"] ?? "http://0.0.0.0:8080"
+        guard (try? ObservabilityService.listener(text, option: "--console-listeners")) != nil else { return nil }
+        guard let plaintext = configuration.listener(speaking: .plaintext) else {
+            logger.warning("console not started: the broker has no PLAINTEXT listener for it (/metrics and health are served)")
+            return nil
+        }
+        var kafka = KafkaClient.Configuration()
+        kafka.clientId = "vltava-console"
+        var console = ConsoleConfiguration(
+            kafka: KafkaClient(bootstrapServers: [Self.localAddress(of: plaintext)], configuration: kafka),
+            registryURL: Self.localURL(schemaRegistryListeners ?? environment["SCHEMA_REGISTRY_LISTENERS"] ?? "http://0.0.0.0:8081"),
+            connectURL: Self.localURL(connectListeners ?? environment["CONNECT_LISTENERS"] ?? "http://0.0.0.0:8083"),
+            logger: Logger(label: "vltava-console"))
+        console.version = vltavaVersion
+        if let file = consoleUsersFile ?? environment["CONSOLE_USERS_FILE"] {
+            do {
+                console.users = try ConsoleUsers(file: file)
+            } catch {
+                throw ValidationError("--console-users-file: \(error)")
+            }
+        }
+        do {
+            return try Console(configuration: console)
+        } catch {
+            throw ValidationError("console: \(error)")
+        }
+    }
+
+    /// The URL a service in this process reaches an HTTP listener at (`http://0.0.0.0:8081` → `http://127.0.0.1:8081`);
+    /// nil for `none`.
+    static func localURL(_ listeners: String) -> String? {
+        guard let parsed = try? SchemaRegistryService.parseListenerURL(listeners) else { return nil }
+        let host = ["0.0.0.0", "::", ""].contains(parsed.host) ? "127.0.0.1" : parsed.host.contains(":") ? "[\(parsed.host)]" : parsed.host
+        return "\(parsed.usesTLS ? "https" : "http")://\(host):\(parsed.port)"
     }
 
     /// Where a service inside this process reaches the broker's `listener` (127.0.0.1 for a listener on every address).

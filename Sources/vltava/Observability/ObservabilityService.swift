@@ -2,6 +2,7 @@ import Hummingbird
 import KafkaProtocol
 import Logging
 import ServiceLifecycle
+import VltavaConsole
 import VltavaMetrics
 
 /// The console/metrics HTTP listener of `vltava serve` (`--console-listeners`, 8080 by default) or the
@@ -13,11 +14,16 @@ struct ObservabilityService: Service {
     let host: String
     let port: Int
     let routes: ObservabilityRoutes
+    /// The web console on this listener, if any (the metrics-only listener has none).
+    var console: Console?
     let logger: Logger
 
     func run() async throws {
         let router = Router()
         routes.add(to: router)
+        console?.addRoutes(to: router)
+        let sampler = Task { [console] in await console?.runSampler() }
+        defer { sampler.cancel() }
         let (name, logger, address) = (self.name, self.logger, "http://\(host):\(port)")
         let application = Application(
             router: router,
