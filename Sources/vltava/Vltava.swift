@@ -7,7 +7,7 @@ struct Vltava: AsyncParsableCommand {
         abstract: "A Kafka-compatible event-streaming platform in one binary.",
         subcommands: [Version.self, Serve.self, Topics.self, Produce.self, Consume.self, Ready.self, Groups.self, Transactions.self, SchemaRegistryCommand.self, SchemasCommand.self,
                       Acls.self, Users.self, Quotas.self,
-                      ConnectCommand.self, ConnectorsCommand.self, PerfCommand.self])
+                      ConnectCommand.self, ConnectorsCommand.self, ConsoleCommand.self, PerfCommand.self])
 
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print Vltava's version.")

@@ -31,5 +31,14 @@ public struct ConnectCollector: ScrapeCollector {
                 writer.sample("vltava_connect_tasks", [("connector", connector), ("state", state.rawValue)], counts[state] ?? 0)
             }
         }
+        // Source tasks count the records Kafka acknowledged, sink tasks those they handed to put (Kafka Connect's
+        // source-record-write-total and sink-record-read-total); a restarted task starts again from zero.
+        writer.family("vltava_connect_task_records_total", .counter,
+                      help: "Records a Kafka Connect task running on this worker has moved since it started.")
+        for (connector, tasks) in await herder.taskRecordCounts().sorted(by: { $0.key < $1.key }) {
+            for (task, count) in tasks.sorted(by: { $0.key < $1.key }) {
+                writer.sample("vltava_connect_task_records_total", [("connector", connector), ("task", String(task))], count)
+            }
+        }
     }
 }

@@ -318,5 +318,10 @@ public actor Herder {
     }
 
     public var running: Int { tasks.values.reduce(0) { $0 + $1.count } }
+
+    /// The records each task running on this worker has moved since it started: by connector and task number.
+    public func taskRecordCounts() -> [String: [Int: Int64]] {
+        tasks.mapValues { handles in handles.mapValues { $0.control.recordsMoved } }
+    }
 }
 

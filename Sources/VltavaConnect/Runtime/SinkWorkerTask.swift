@@ -274,6 +274,7 @@ struct SinkWorkerTask: Sendable {
             for record in records {
                 uncommitted[record.topic, default: [:]][record.partition] = record.offset + 1
             }
+            worker.control.count(records: records.count)
             for topic in Set(records.map(\.topic)) where usedTopics.insert(topic).inserted {
                 await context.topicUsed(topic, id)
             }

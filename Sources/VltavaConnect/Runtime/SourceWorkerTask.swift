@@ -233,6 +233,7 @@ struct SourceWorkerTask: Sendable {
             let listener = worker.taskContext.recordListener
             for destination in batch.destinations where !destination.records.isEmpty {
                 let results = try await produce(destination)
+                worker.control.count(records: destination.records.count)
                 if let listener, let partition = destination.partition, results.count == 1,
                    destination.sources.count == destination.records.count {
                     let base = results[0].baseOffset
@@ -245,6 +246,7 @@ struct SourceWorkerTask: Sendable {
                 if usedTopics.insert(destination.topic).inserted { await context.topicUsed(destination.topic, id) }
             }
             try await sendRecordBatches(batch.recordBatches)
+            worker.control.count(records: batch.recordBatches.reduce(0) { $0 + $1.batch.recordCount })
             for (partition, offset) in batch.offsets {
                 committable[ConnectStorageRecords.offsetKey(connector: id.connector, partition: partition)] = (partition, offset)
             }

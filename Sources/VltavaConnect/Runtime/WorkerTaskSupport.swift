@@ -20,9 +20,11 @@ struct WorkerContext: Sendable {
     let topicUsed: @Sendable (String, ConnectorTaskId) async -> Void
 }
 
-/// A running task's controls: whether it should run or pause, and whether it should stop.
+/// A running task's controls: whether it should run or pause, and whether it should stop; and how many records it
+/// has moved (a source task: records Kafka acknowledged; a sink task: records handed to `put`), for `/metrics`.
 final class WorkerTaskControl: Sendable {
     private let state = NIOLockedValueBox((paused: false, stopping: false))
+    private let moved = NIOLockedValueBox(Int64(0))
 
     init(paused: Bool) {
         state.withLockedValue { $0.paused = paused }
@@ -33,6 +35,10 @@ final class WorkerTaskControl: Sendable {
 
     func setPaused(_ paused: Bool) { state.withLockedValue { $0.paused = paused } }
     func stop() { state.withLockedValue { $0.stopping = true } }
+
+    /// Counts records moved (once per batch, so the lock costs nothing per record).
+    func count(records: Int) { moved.withLockedValue { $0 += Int64(records) } }
+    var recordsMoved: Int64 { moved.withLockedValue { $0 } }
 }
 
 /// A running worker task: its loop as a Swift task and its controls.

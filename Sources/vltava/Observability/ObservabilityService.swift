@@ -13,14 +13,18 @@ struct ObservabilityService: Service {
     let name: String
     let host: String
     let port: Int
-    let routes: ObservabilityRoutes
+    /// Health and metrics; nil for `vltava console`, which serves only the console.
+    let routes: ObservabilityRoutes?
     /// The web console on this listener, if any (the metrics-only listener has none).
     var console: Console?
     let logger: Logger
+    /// Whether a listener that cannot serve (its port taken) ends the process: yes for `vltava console`, no beside
+    /// the broker.
+    var failureIsFatal = false
 
     func run() async throws {
         let router = Router()
-        routes.add(to: router)
+        routes?.add(to: router)
         console?.addRoutes(to: router)
         let sampler = Task { [console] in await console?.runSampler() }
         defer { sampler.cancel() }
@@ -34,6 +38,7 @@ struct ObservabilityService: Service {
             try await application.run()
         } catch {
             logger.error("\(name) not serving \(address): \(error)")
+            if failureIsFatal { throw error }
         }
     }
 
