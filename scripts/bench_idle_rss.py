@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Idle RSS of `vltava serve`: the broker alone, with Kafka Connect, with the registry and Connect (3 runs each).
+"""Idle RSS of `vltava serve`: the broker alone (without and with the console/metrics listener), with Kafka Connect,
+with the registry and Connect, and with every service after each console page was opened once (3 runs each).
 
 Usage: scripts/bench_idle_rss.py BINARY
 
@@ -42,7 +43,10 @@ def read_whole(path):
             pass
 
 
-def measure(binary, extra, cold):
+CONSOLE_PAGES = ("/", "/topics", "/groups", "/schemas", "/connectors", "/security", "/metrics")
+
+
+def measure(binary, extra, cold, visit=None):
     if cold:
         drop_from_page_cache(binary)
     else:
@@ -52,6 +56,12 @@ def measure(binary, extra, cold):
                                 "--data-dir", data, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(4)
+        if visit:
+            import urllib.request
+            for page in CONSOLE_PAGES:
+                with urllib.request.urlopen(visit + page, timeout=10) as answer:
+                    answer.read()
+            time.sleep(6)  # a sample of the console's history taken meanwhile
         return status_mb(process.pid, "VmRSS"), status_mb(process.pid, "RssAnon")
     finally:
         process.kill()
@@ -61,16 +71,24 @@ def measure(binary, extra, cold):
 
 def main():
     binary = sys.argv[1]
+    console = free_port()
     configurations = (
-        ("broker only", ["--connect-listeners", "none", "--schema-registry-listeners", "none"]),
-        ("broker + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}", "--schema-registry-listeners", "none"]),
+        ("broker only", ["--connect-listeners", "none", "--schema-registry-listeners", "none", "--console-listeners", "none"], None),
+        ("broker + console/metrics listener", ["--connect-listeners", "none", "--schema-registry-listeners", "none",
+                                               "--console-listeners", f"http://127.0.0.1:{free_port()}"], None),
+        ("broker + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}", "--schema-registry-listeners", "none",
+                              "--console-listeners", "none"], None),
         ("broker + registry + connect", ["--connect-listeners", f"http://127.0.0.1:{free_port()}",
-                                         "--schema-registry-listeners", f"http://127.0.0.1:{free_port()}"]),
+                                         "--schema-registry-listeners", f"http://127.0.0.1:{free_port()}", "--console-listeners", "none"], None),
+        ("every service, each console page opened", ["--connect-listeners", f"http://127.0.0.1:{free_port()}",
+                                                     "--schema-registry-listeners", f"http://127.0.0.1:{free_port()}",
+                                                     "--console-listeners", f"http://127.0.0.1:{console}"],
+         f"http://127.0.0.1:{console}"),
     )
     print(f"idle RSS of {binary} (MB; anonymous part in brackets)")
-    for label, extra in configurations:
+    for label, extra, visit in configurations:
         for cold in (True, False):
-            runs = [measure(binary, extra, cold) for _ in range(3)]
+            runs = [measure(binary, extra, cold, visit) for _ in range(3)]
             figures = ", ".join(f"{total:.1f} [{anonymous:.1f}]" for total, anonymous in runs)
             print(f"  {label}, {'cold' if cold else 'hot'} page cache: {figures}")
 

@@ -109,6 +109,47 @@ extension KafkaClient {
         return .offsets(targets)
     }
 
+    /// The committed offsets of several groups (by group, topic, partition), in as few round trips as the brokers
+    /// allow: one batched FindCoordinator (v4+) and one OffsetFetch of many groups (v8+) per coordinator; per group
+    /// on older brokers. A group whose coordinator cannot answer is left out rather than failing the rest.
+    public func committedOffsets(groups: [String]) async throws(KafkaClientError) -> [String: [String: [Int32: Int64]]] {
+        guard !groups.isEmpty else { return [:] }
+        let any = try await anyConnection()
+        guard let findVersion = any.version(of: FindCoordinatorRequest.self), findVersion >= 4,
+              let fetchVersion = any.version(of: OffsetFetchRequest.self), fetchVersion >= 8 else {
+            var result: [String: [String: [Int32: Int64]]] = [:]
+            for group in groups { result[group] = try? await committedOffsets(group: group) }
+            return result
+        }
+        var byCoordinator: [Int32: [String]] = [:]
+        for chunk in stride(from: 0, to: groups.count, by: 500).map({ Array(groups[$0..<min($0 + 500, groups.count)]) }) {
+            var request = FindCoordinatorRequest()
+            request.keyType = 0
+            request.coordinatorKeys = chunk
+            let response = try await any.send(request)
+            for coordinator in response.coordinators where coordinator.errorCode == 0 {
+                byCoordinator[coordinator.nodeId, default: []].append(coordinator.key)
+            }
+        }
+        if byCoordinator.keys.contains(where: { metadata?.broker(id: $0) == nil }) { try await refreshMetadata(topics: []) }
+        var result: [String: [String: [Int32: Int64]]] = [:]
+        for (node, members) in byCoordinator.sorted(by: { $0.key < $1.key }) {
+            var request = OffsetFetchRequest()
+            request.groups = members.map { OffsetFetchRequest.OffsetFetchRequestGroup(groupId: $0, topics: nil) }
+            let response = try await connection(toBroker: node).send(request)
+            for group in response.groups where group.errorCode == 0 {
+                var offsets: [String: [Int32: Int64]] = [:]
+                for topic in group.topics {
+                    for partition in topic.partitions where partition.errorCode == 0 && partition.committedOffset >= 0 {
+                        offsets[topic.name, default: [:]][partition.partitionIndex] = partition.committedOffset
+                    }
+                }
+                result[group.groupId] = offsets
+            }
+        }
+        return result
+    }
+
     /// Looks up one offset per partition of several topics, in one ListOffsets per leader (rather than one per
     /// topic): by topic, then partition. A topic that no longer exists is left out.
     public func listOffsets(_ partitions: [String: [Int32]], spec: OffsetSpec) async throws(KafkaClientError) -> [String: [Int32: Int64]] {

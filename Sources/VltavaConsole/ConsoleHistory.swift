@@ -73,16 +73,16 @@ extension Console {
             var topicEnds: [String: Int64] = [:]
             for (topic, offsets) in ends { topicEnds[topic] = offsets.values.reduce(0, +) }
             var groupLags: [String: Int64] = [:]
-            for group in try await kafka.listGroups().prefix(history.maximumGroups)
-            where group.protocolType == "consumer" || group.protocolType.isEmpty {
-                guard let committed = try? await kafka.committedOffsets(group: group.groupId) else { continue }
+            let groups = try await kafka.listGroups().prefix(history.maximumGroups)
+                .filter { $0.protocolType == "consumer" || $0.protocolType.isEmpty }.map(\.groupId)
+            for (group, committed) in try await kafka.committedOffsets(groups: groups) {
                 var lag: Int64 = 0
                 for (topic, offsets) in committed {
                     for (partition, offset) in offsets {
                         if let end = ends[topic]?[partition] { lag += max(0, end - offset) }
                     }
                 }
-                groupLags[group.groupId] = lag
+                groupLags[group] = lag
             }
             history.record(time: WallClock.seconds, topicEnds: topicEnds, groupLags: groupLags)
         } catch {

@@ -7,11 +7,8 @@ extension Console {
     func groups(_ request: PageRequest) async throws -> RenderedPage {
         let groups = try await kafka.listGroups().sorted { $0.groupId < $1.groupId }
         // One Metadata and one ListOffsets for every topic the groups committed, then an OffsetFetch per group.
-        var committed: [String: [String: [Int32: Int64]]] = [:]
+        let committed = try await kafka.committedOffsets(groups: groups.map(\.groupId))
         var members: [String: Int] = [:]
-        for group in groups {
-            committed[group.groupId] = (try? await kafka.committedOffsets(group: group.groupId)) ?? [:]
-        }
         var wanted: [String: Set<Int32>] = [:]
         for offsets in committed.values {
             for (topic, partitions) in offsets { wanted[topic, default: []].formUnion(partitions.keys) }
