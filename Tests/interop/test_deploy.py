@@ -56,7 +56,8 @@ def test_kafka_server_is_vltava_with_the_seed_environment(services):
     assert server["image"].startswith("vltava")
     assert server["hostname"] == "kafka-server"
     assert {key: str(value) for key, value in server["environment"].items()} == SEED_ENVIRONMENT
-    assert [(str(port["published"]), int(port["target"])) for port in server["ports"]] == [("9092", 9092)]
+    # The seed's Kafka port, and the web console's.
+    assert [(str(port["published"]), int(port["target"])) for port in server["ports"]] == [("9092", 9092), ("8080", 8080)]
     volumes = server["volumes"]
     volume_targets = [volume["target"] if isinstance(volume, dict) else volume.split(":")[1] for volume in volumes]
     assert volume_targets == ["/var/lib/kafka/data"]
