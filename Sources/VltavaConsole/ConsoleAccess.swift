@@ -37,7 +37,7 @@ public struct ConsoleUsers: Sendable {
 }
 
 /// The console's gate: with users configured, 401 with a Basic challenge until a user logs in, and 403 for a
-/// read-only user's POST (the forms check it again).
+/// read-only user's POST (the forms check it again) other than choosing a theme.
 struct ConsoleAccess: RouterMiddleware {
     typealias Context = BasicRequestContext
     let users: ConsoleUsers
@@ -52,7 +52,7 @@ struct ConsoleAccess: RouterMiddleware {
                 status: .unauthorized,
                 headers: [.wwwAuthenticate: "Basic realm=\"Vltava console\", charset=\"UTF-8\"", .contentType: "text/plain; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: "Log in to use the console.\n")))
-        case .readOnly where request.method == .post:
+        case .readOnly where request.method == .post && request.uri.path != "/theme":
             return Response(status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "Your console role is read-only.\n")))
         default:

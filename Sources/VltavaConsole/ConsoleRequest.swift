@@ -306,9 +306,13 @@ extension Console {
 
     /// `POST /theme`: light, dark or auto (the system's), kept in a cookie for a year.
     func setTheme(_ request: Request) async throws -> Response {
+        let pageRequest = PageRequest(request, csrf: csrf, users: configuration.users)
         var request = request
         let body = (try? await request.collectBody(upTo: 4096)) ?? ByteBuffer()
         let form = FormFields(Substring(String(buffer: body)))
+        guard !pageRequest.csrfCookieIsNew, let token = form["_csrf"], csrf.isValid(token, forCookie: pageRequest.csrfCookie) else {
+            return plain(.forbidden, "The form's CSRF token is missing or stale: reload the page and send it again.\n")
+        }
         let theme = form["theme"].flatMap { ["light", "dark"].contains($0) ? $0 : nil } ?? "auto"
         var response = redirect(Self.backLocation(request), flash: nil)
         response.headers.append(HTTPField(name: .setCookie, value: "vltava_theme=\(theme); Path=/; Max-Age=31536000; SameSite=Strict"))

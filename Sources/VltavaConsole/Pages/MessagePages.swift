@@ -228,9 +228,15 @@ extension Console {
         guard tails.acquire() else {
             return plain(.tooManyRequests, "Too many live tails are open; close one and try again.\n")
         }
-        let (kafka, decoder, templates, tails, logger) = (self.kafka, self.decoder, self.templates, self.tails, self.logger)
+        // A long-polling fetch holds back the answers to later requests on its connection (Kafka answers in order),
+        // so each tail has a client, and so connections, of its own.
+        let kafka = KafkaClient(bootstrapServers: await self.kafka.bootstrapServers, configuration: await self.kafka.configuration)
+        let (decoder, templates, tails, logger) = (self.decoder, self.templates, self.tails, self.logger)
         let body = ResponseBody { writer in
-            defer { tails.release() }
+            defer {
+                tails.release()
+                Task { await kafka.close() }
+            }
             var offsets = try await kafka.listOffsets([topic: partitions], spec: .latest)[topic] ?? [:]
             try await writer.write(ByteBuffer(string: "retry: 2000\n: tailing \(topic)\n\n"))
             var quietSince = ContinuousClock.now
