@@ -49,6 +49,13 @@ struct MessageDecoder: Sendable {
         return Decoded(text: Self.hex(bytes), format: "hex")
     }
 
+    /// JSON written with a subject's latest schema (`RegistryJSONSerializer`); blocks on the registry, so call it
+    /// from a thread pool.
+    func serialize(json: String, subject: String, topic: String, isKey: Bool) throws -> [UInt8] {
+        guard let converters else { throw ConsoleError.unavailable("No schema registry is configured.") }
+        return try converters.serializer.serialize(json: json, subject: subject, topic: topic, isKey: isKey)
+    }
+
     static func cut(_ text: String) -> String {
         guard text.utf8.count > maximumShownBytes else { return text }
         var shown = Substring(text)
@@ -76,6 +83,8 @@ struct MessageDecoder: Sendable {
         let protobuf: (key: ProtobufConverter, value: ProtobufConverter)
         let jsonSchema: (key: JsonSchemaConverter, value: JsonSchemaConverter)
         let json: JsonConverter
+        /// Asks the registry for a subject's latest version at each call, so a version registered since is written.
+        let serializer: RegistryJSONSerializer
         private let types = NIOLockedValueBox([Int32: String]())
 
         init(registryURL: String) throws {
@@ -93,6 +102,7 @@ struct MessageDecoder: Sendable {
             var json = JsonConverter()
             try json.configure(["schemas.enable": "false", "decimal.format": "NUMERIC"], isKey: false)
             self.json = json
+            serializer = RegistryJSONSerializer(client: CachedSchemaRegistryClient(client.underlying, latestTTL: .zero))
         }
 
         /// The schema's type and the value as JSON text.

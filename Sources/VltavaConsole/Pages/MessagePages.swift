@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SchemaRegistry
 import VltavaClient
+import VltavaConnect
 
 /// What the messages page was asked to show: partitions, where to start, how many, and a text filter.
 struct MessageQuery: Sendable {
@@ -289,7 +290,7 @@ extension Console {
         let key = form["null_key"] == "1" ? nil : form["key"].map { ByteBuffer(string: $0) }
         var value = form["null_value"] == "1" ? nil : form["value"].map { ByteBuffer(string: $0) }
         if let subject = form.text("value_subject"), let text = form["value"], form["null_value"] != "1" {
-            value = try await serialize(text, subject: subject)
+            value = try await serialize(text, subject: subject, topic: topic)
         }
         var headers: [RecordHeader] = []
         for line in (form["headers"] ?? "").split(whereSeparator: \.isNewline) {
@@ -307,21 +308,18 @@ extension Console {
             notice: "Produced to partition \(result.partition) at offset \(result.baseOffset).")
     }
 
-    /// A JSON value framed for a JSON Schema subject's latest version (Confluent's framing: a zero byte, the id).
-    func serialize(_ text: String, subject: String) async throws -> ByteBuffer {
-        guard let registry else { throw ConsoleError.unavailable("No schema registry is configured.") }
-        let latest = try await registry.version(subject, "latest")
-        let type = latest.member("schemaType")?.stringValue ?? "AVRO"
-        guard type == "JSON" else {
-            throw ConsoleError.badRequest("The console writes values with JSON Schema subjects only; \(subject) holds \(type) (produce it with a client's serializer).")
+    /// The JSON typed into the form written with a subject's latest schema (AVRO, PROTOBUF or JSON Schema) as
+    /// Confluent's serializers write it; a value that does not fit the schema is refused with the field named.
+    func serialize(_ text: String, subject: String, topic: String) async throws -> ByteBuffer {
+        let bytes: [UInt8]
+        do {
+            bytes = try await NIOThreadPool.singleton.runIfActive {
+                try self.decoder.serialize(json: text, subject: subject, topic: topic, isKey: false)
+            }
+        } catch let error as ConnectError {
+            if case let .failed(message) = error { throw ConsoleError.unavailable(message) }
+            throw ConsoleError.badRequest("Cannot write the value with \(subject)'s latest schema: \(error)")
         }
-        guard let id = latest.member("id")?.integerValue, let parsed = try? JSONParser.parse(text) else {
-            throw ConsoleError.badRequest("The value must be JSON to be written with \(subject)'s schema.")
-        }
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt8(0))
-        buffer.writeInteger(Int32(truncatingIfNeeded: id))
-        buffer.writeString(parsed.serialized)
-        return buffer
+        return ByteBuffer(bytes: bytes)
     }
 }

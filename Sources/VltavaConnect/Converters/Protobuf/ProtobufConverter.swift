@@ -89,7 +89,7 @@ public struct ProtobufConverter: Converter, HeaderConverter {
         }
     }
 
-    private static func pool(_ text: String, id: Int32) throws(ConnectError) -> ProtobufDescriptorPool {
+    static func pool(_ text: String, id: Int32) throws(ConnectError) -> ProtobufDescriptorPool {
         let file: ProtobufFileDescription
         do {
             file = try ProtobufFileDescription.parse(text)

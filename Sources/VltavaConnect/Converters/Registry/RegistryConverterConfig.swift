@@ -26,6 +26,9 @@ struct RegistryConverterConfig: Sendable {
     var latestCacheTTL: Duration?
     var normalize = false
     var subjectStrategy = SubjectNameStrategy.topicName
+    /// The subject written under whatever the strategy says (set by `RegistryJSONSerializer`, which writes with a
+    /// subject the user chose; no property sets it).
+    var writerSubject: String?
     var cacheSize: Int32 = 1000
     var client: any SchemaRegistryClient = InMemorySchemaRegistryClient()
 

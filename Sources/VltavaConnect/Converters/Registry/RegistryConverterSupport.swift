@@ -23,11 +23,12 @@ struct WriterSchemaChoice: Sendable {
 }
 
 extension RegistryConverterConfig {
-    /// Chooses the writer schema's id: registers `text` under `subject` (`auto.register.schemas`), or takes the
+    /// Chooses the writer schema's id under `subject` (`writerSubject` when set): registers `text` (`auto.register.schemas`), or takes the
     /// subject's latest version (`use.latest.version`), or looks `text` up under the subject. `formatName` (`Avro`,
     /// `JSON`) names the format in messages; `schemaType` is the registry's (`AVRO`, `JSON`, `PROTOBUF`).
     func writerSchema(topic: String, subject: String, schemaType: String, text: String,
                       formatName: String) throws(ConnectError) -> WriterSchemaChoice {
+        let subject = writerSubject ?? subject
         if autoRegister {
             let id = try withErrorContext("Error registering \(formatName) schema under subject \(subject)") { () throws(ConnectError) in
                 try client.register(subject: subject, schemaType: schemaType, schema: text, normalize: normalize)
