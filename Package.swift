@@ -66,6 +66,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VltavaEtcd",
+            dependencies: [
+                "VltavaHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "VltavaMetrics",
             dependencies: [
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -309,6 +320,14 @@ let package = Package(
         .testTarget(
             name: "VltavaCLITests",
             dependencies: ["vltava", "SchemaRegistry"]
+        ),
+        .testTarget(
+            name: "VltavaEtcdTests",
+            dependencies: [
+                "VltavaEtcd", "VltavaHTTP", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "VltavaMetricsTests",
