@@ -60,6 +60,9 @@ class Pages:
         self.errors = []
         self.allowed = []
         self.shots = 0
+        # The screenshots of this test's previous run would mix with this run's.
+        for old in ARTIFACTS.glob(f"{self.test_name}-*.png") if ARTIFACTS.is_dir() else []:
+            old.unlink()
 
     def new(self, javascript: bool = True):
         """A new page in a fresh context (own cookies); `javascript=False` opens it with JavaScript disabled."""

@@ -180,6 +180,9 @@ def form_fields(page, form_id: str, fields: dict):
     """Fills the named fields of form#form_id (a select by its option value, anything else by typing)."""
     form = page.locator(f"form#{form_id}")
     assert form.count() == 1, f"no form#{form_id} on {page.url}"
+    if not form.is_visible():
+        # Dangerous forms sit in a closed <details>: open it as a user would (no JavaScript needed).
+        page.locator(f"details:has(form#{form_id}) > summary").click()
     for name, text in fields.items():
         select = form.locator(f"select[name='{name}']")
         if select.count():
@@ -235,7 +238,7 @@ def page_paths(seeded):
         "/groups": [f"tr[data-group='{seeded['group']}']"],
         f"/groups/{g}": ["table#lag tr[data-topic][data-partition]", "#total-lag", "svg.chart", "form#reset-offsets"],
         "/schemas": [f"tr[data-subject='{seeded['subject']}']"],
-        f"/schemas/{s}": ["pre#schema", "form#compatibility", "form#register"],
+        f"/schemas/{s}": ["pre#schema", "form#compatibility-form", "form#register"],
         f"/schemas/{s}/diff?from=1&to=2": ["pre#diff"],
         "/connectors": ["table#connectors"],
         "/security": ["table#acls", "table#users"],
@@ -253,9 +256,13 @@ def test_every_page_loads_without_console_errors(console, seeded, pages):
         assert page.locator("main#content").count() == 1, path
         for hook in hooks:
             assert page.locator(hook).count() >= 1, f"{path}: no {hook}"
+        # Forms that change something post with the CSRF token; the others (filters, seeking) are GETs.
         for form in page.locator("form").all():
-            assert (form.get_attribute("method") or "").lower() == "post", f"{path}: a form is not method=post"
-            assert form.locator("input[type=hidden][name=_csrf]").count() == 1, f"{path}: a form has no _csrf"
+            method = (form.get_attribute("method") or "get").lower()
+            assert method in ("get", "post"), f"{path}: a form with method {method}"
+            if method == "post":
+                assert form.locator("input[type=hidden][name=_csrf]").count() == 1, \
+                    f"{path}: form {form.get_attribute('action')} has no _csrf"
         pages.screenshot(page, path)
     goto(page, console.url("/connectors"))
     assert seeded["connector"] in page.locator("table#connectors").inner_text()
@@ -328,62 +335,6 @@ def test_a_protobuf_record_is_shown_decoded(console, pages):
     assert (decoded["id"], int(decoded["timestamp"]), float(decoded["value"]), int(decoded["quality"])) == \
         ("sensor-7", 1_700_000_000_123, 21.5, 3), shown
     pages.screenshot(page, "protobuf")
-
-
-def tail_rows(page) -> int:
-    return page.locator("#messages tbody tr.message").count()
-
-
-def start_tail(page, topic: str):
-    """Clicks #tail-start and waits until the event stream of /topics/{t}/tail has answered."""
-    with page.expect_response(lambda r: urllib.parse.urlsplit(r.url).path == f"/topics/{quoted(topic)}/tail") as tail:
-        page.locator("#tail-start").click()
-    assert tail.value.status == 200, tail.value.status
-
-
-def test_live_tail_shows_a_new_record_within_two_seconds(console, pages):
-    topic = unique_topic("tail")
-    create_topic(console, topic)
-    produce(console, topic, ["before"])
-    page = pages.new()
-    goto(page, console.url(f"/topics/{quoted(topic)}/messages"))
-    before = tail_rows(page)
-    start_tail(page, topic)
-    produced = time.monotonic()
-    produce(console, topic, ["fresh from the tail"])
-    page.wait_for_function(f"document.querySelectorAll('#messages tbody tr.message').length > {before}", timeout=2_000)
-    assert time.monotonic() - produced <= 2.5
-    first = page.locator("#messages tbody tr.message").first
-    assert first.locator("td.value").inner_text().strip() == "fresh from the tail"
-    assert first.get_attribute("data-offset") == "1"
-    pages.screenshot(page, "tail")
-
-
-SCRIPT_VALUE = "<script>window.__xss=1</script>"
-IMAGE_VALUE = "<img src=x onerror=\"window.__xss=2\">"
-
-
-def test_a_script_value_is_shown_as_text(console, pages):
-    topic = unique_topic("xss")
-    create_topic(console, topic)
-    produce(console, topic, [SCRIPT_VALUE, IMAGE_VALUE], key=b"<b>key</b>")
-    page = pages.new()
-    goto(page, console.url(f"/topics/{quoted(topic)}/messages?seek=oldest"))
-    values = [cell.inner_text().strip() for cell in page.locator("table#messages tr.message td.value").all()]
-    assert sorted(values) == sorted([SCRIPT_VALUE, IMAGE_VALUE]), values
-    assert SCRIPT_VALUE in page.locator("main#content").inner_text()
-    assert "<b>key</b>" in page.locator("table#messages td.key").first.inner_text()
-    assert page.evaluate("typeof window.__xss") == "undefined"
-    # The live tail inserts its rows in the page: the same values through it.
-    start_tail(page, topic)
-    before = tail_rows(page)
-    produce(console, topic, [IMAGE_VALUE, SCRIPT_VALUE])
-    page.wait_for_function(f"document.querySelectorAll('#messages tbody tr.message').length >= {before + 2}",
-                           timeout=5_000)
-    assert page.evaluate("typeof window.__xss") == "undefined"
-    tailed = [cell.inner_text().strip() for cell in page.locator("#messages tbody tr.message td.value").all()[:2]]
-    assert sorted(tailed) == sorted([SCRIPT_VALUE, IMAGE_VALUE]), tailed
-    pages.screenshot(page, "xss")
 
 
 def topic_names(server) -> set:
@@ -485,6 +436,33 @@ def test_a_post_without_the_csrf_token_is_refused(console, pages):
     assert accepted in topic_names(console) and refused not in topic_names(console)
 
 
+def test_every_form_action_refuses_a_post_without_the_token(console, seeded, pages):
+    page = pages.new()
+    actions = set()
+    for path in [p for p in page_paths(seeded) if "/diff" not in p] + [f"/connectors/{quoted(seeded['connector'])}"]:
+        goto(page, console.url(path))
+        actions |= set(page.locator("form").evaluate_all(
+            "forms => forms.filter(f => (f.getAttribute('method') || '').toLowerCase() === 'post')"
+            ".map(f => f.getAttribute('action'))"))
+    assert len(actions) >= 10, sorted(actions)
+    answers = {action: page.request.post(urllib.parse.urljoin(page.url, action), form={"confirm": ""},
+                                         max_redirects=0).status for action in sorted(actions)}
+    # /theme is left to test_the_theme_form_refuses_a_post_without_the_token.
+    assert {a: s for a, s in answers.items() if s != 403 and a != "/theme"} == {}, answers
+
+
+@pytest.mark.xfail(strict=True, reason="console bug: POST /theme without _csrf is answered 303 and sets the theme "
+                                       "(Console.setTheme does not check the token; every other form action gives 403)")
+def test_the_theme_form_refuses_a_post_without_the_token(console, pages):
+    page = pages.new()
+    goto(page, console.url("/topics"))
+    assert page.locator("form[action='/theme'] input[name=_csrf]").count() == 1
+    answer = page.request.post(console.url("/theme"), form={"theme": "dark"}, max_redirects=0)
+    assert answer.status == 403, answer.status
+    goto(page, console.url("/topics"))
+    assert page.locator("html").get_attribute("data-theme") == "auto"
+
+
 def test_reset_offsets_of_an_empty_group_and_not_of_an_active_one(console, pages):
     from kafka import KafkaConsumer
 
@@ -551,8 +529,11 @@ def test_produce_through_the_form(console, pages):
     topic = unique_topic("form")
     subject = f"{topic}-value"
     create_topic(console, topic)
-    schema_id = register(console, subject, avro_record({"name": "id", "type": "string"},
-                                                       {"name": "celsius", "type": "double"}))
+    schema_id = register(console, subject, json.dumps({
+        "type": "object", "properties": {"id": {"type": "string"}, "celsius": {"type": "number"}},
+        "required": ["id"]}), schema_type="JSON")
+    avro_subject = f"{topic}-avro"
+    register(console, avro_subject, avro_record({"name": "id", "type": "string"}))
     page = pages.new()
     goto(page, console.url(f"/topics/{quoted(topic)}/produce"))
     submit(page, "produce", {"key": "k-1", "value": "plain text", "headers": "origin=console\ntrace=7"})
@@ -561,6 +542,10 @@ def test_produce_through_the_form(console, pages):
     goto(page, console.url(f"/topics/{quoted(topic)}/produce"))
     submit(page, "produce", {"key": "k-2", "value": json.dumps({"id": "a", "celsius": 20.5}), "value_subject": subject})
     notice(page)
+    # The console writes JSON Schema values only; an AVRO subject is refused with the reason, nothing is produced.
+    goto(page, console.url(f"/topics/{quoted(topic)}/produce"))
+    submit(page, "produce", {"key": "k-3", "value": json.dumps({"id": "b"}), "value_subject": avro_subject})
+    assert "JSON Schema" in error(page)
 
     from kafka import KafkaConsumer
     consumer = KafkaConsumer(topic, bootstrap_servers=console.bootstrap, auto_offset_reset="earliest",
@@ -570,7 +555,9 @@ def test_produce_through_the_form(console, pages):
         records.append(record)
         if len(records) == 2:
             break
+    ends = consumer.end_offsets(list(consumer.assignment()))
     consumer.close()
+    assert list(ends.values()) == [2], ends
     assert [(r.key, r.offset) for r in records] == [(b"k-1", 0), (b"k-2", 1)]
     assert records[0].value == b"plain text"
     assert sorted(records[0].headers) == [("origin", b"console"), ("trace", b"7")]
@@ -578,5 +565,93 @@ def test_produce_through_the_form(console, pages):
 
     goto(page, console.url(f"/topics/{quoted(topic)}/messages?seek=oldest"))
     row = page.locator("table#messages tr.message[data-offset='1']")
-    assert "AVRO" in row.locator("td.format").inner_text()
+    assert re.search(rf"JSON\b.*\b{schema_id}\b", row.locator("td.format").inner_text()), \
+        row.locator("td.format").inner_text()
     assert json.loads(row.locator("td.value").inner_text()) == {"id": "a", "celsius": 20.5}
+
+
+# The live tail tests come last: a tail the browser closed keeps the console slow for up to 30 s (see the xfail).
+
+@pytest.mark.xfail(strict=True, reason="console bug: while a live tail (GET /topics/{t}/tail) is open, every other "
+                                       "console page takes about 2 s (the tail's Fetch with maxWait 1 s shares the "
+                                       "console's Kafka client); a tail the browser closed goes on fetching until its next "
+                                       "': quiet' write fails, 15-30 s later")
+def test_pages_stay_fast_while_a_live_tail_is_open(console):
+    topic = unique_topic("tail-busy")
+    create_topic(console, topic)
+
+    def topics_page_ms():
+        started = time.monotonic()
+        assert requests.get(console.url("/topics"), timeout=30).status_code == 200
+        return (time.monotonic() - started) * 1000
+
+    # Tails closed by earlier tests may still run for a moment: wait until the page is quick without one.
+    wait_until(lambda: topics_page_ms() < 300, 30, "/topics never answered within 300 ms without a live tail")
+    with requests.get(console.url(f"/topics/{quoted(topic)}/tail"), stream=True, timeout=30) as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        tailing = [topics_page_ms() for _ in range(3)]
+    assert max(tailing) < 500, f"/topics took {tailing} ms with a live tail open (under 300 ms without)"
+
+
+def tail_rows(page) -> int:
+    return page.locator("#messages tbody tr.message").count()
+
+
+def start_tail(page, topic: str):
+    """Clicks #tail-start and waits until the event stream of /topics/{t}/tail has answered."""
+    with page.expect_response(lambda r: urllib.parse.urlsplit(r.url).path == f"/topics/{quoted(topic)}/tail") as tail:
+        page.locator("#tail-start").click()
+    assert tail.value.status == 200, tail.value.status
+
+
+def stop_tail(page):
+    """Clicks the tail's button again, which closes the event stream (the server then stops fetching)."""
+    page.locator("#tail-start").click()
+    assert page.locator("#tail-start").inner_text().strip() == "Live tail"
+
+
+def test_live_tail_shows_a_new_record_within_two_seconds(console, pages):
+    topic = unique_topic("tail")
+    create_topic(console, topic)
+    produce(console, topic, ["before"])
+    page = pages.new()
+    goto(page, console.url(f"/topics/{quoted(topic)}/messages"))
+    before = tail_rows(page)
+    start_tail(page, topic)
+    produced = time.monotonic()
+    produce(console, topic, ["fresh from the tail"])
+    # The page's Content-Security-Policy forbids eval, so no wait_for_function: wait for the row itself.
+    page.locator("#messages tbody tr.message").nth(before).wait_for(state="attached", timeout=2_000)
+    assert time.monotonic() - produced <= 2.5
+    first = page.locator("#messages tbody tr.message").first
+    assert first.locator("td.value").inner_text().strip() == "fresh from the tail"
+    assert first.get_attribute("data-offset") == "1"
+    pages.screenshot(page, "tail")
+    stop_tail(page)
+
+
+SCRIPT_VALUE = "<script>window.__xss=1</script>"
+IMAGE_VALUE = "<img src=x onerror=\"window.__xss=2\">"
+
+
+def test_a_script_value_is_shown_as_text(console, pages):
+    topic = unique_topic("xss")
+    create_topic(console, topic)
+    produce(console, topic, [SCRIPT_VALUE, IMAGE_VALUE], key=b"<b>key</b>")
+    page = pages.new()
+    goto(page, console.url(f"/topics/{quoted(topic)}/messages?seek=oldest"))
+    values = [cell.inner_text().strip() for cell in page.locator("table#messages tr.message td.value").all()]
+    assert sorted(values) == sorted([SCRIPT_VALUE, IMAGE_VALUE]), values
+    assert SCRIPT_VALUE in page.locator("main#content").inner_text()
+    assert "<b>key</b>" in page.locator("table#messages td.key").first.inner_text()
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    # The live tail inserts its rows in the page: the same values through it.
+    start_tail(page, topic)
+    before = tail_rows(page)
+    produce(console, topic, [IMAGE_VALUE, SCRIPT_VALUE])
+    page.locator("#messages tbody tr.message").nth(before + 1).wait_for(state="attached", timeout=5_000)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    tailed = [cell.inner_text().strip() for cell in page.locator("#messages tbody tr.message td.value").all()[:2]]
+    assert sorted(tailed) == sorted([SCRIPT_VALUE, IMAGE_VALUE]), tailed
+    pages.screenshot(page, "xss")
+    stop_tail(page)
