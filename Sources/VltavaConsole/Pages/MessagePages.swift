@@ -216,7 +216,7 @@ extension Console {
     }
 
     /// `GET /topics/{t}/tail`: Server-Sent Events, one rendered row per new record from the current end on,
-    /// a comment every 15 s while quiet; ends when the browser goes.
+    /// a comment every 5 s while quiet; ends when the browser goes (at the next write).
     func tail(_ request: Request, topic: String) async throws -> Response {
         let query = FormFields(request.uri.query.map { Substring($0) } ?? "")
         let metadata: ClusterMetadata.Topic
@@ -252,7 +252,8 @@ extension Console {
                 let records = fetched.flatMap(\.records)
                 for answer in fetched { offsets[answer.partition] = answer.nextOffset }
                 if records.isEmpty {
-                    if ContinuousClock.now - quietSince > .seconds(15) {
+                    // A comment every 5 s: a write to a browser that went away fails, which ends the tail.
+                    if ContinuousClock.now - quietSince > .seconds(5) {
                         try await writer.write(ByteBuffer(string: ": quiet\n\n"))
                         quietSince = .now
                     }
