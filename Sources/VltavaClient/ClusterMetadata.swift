@@ -35,7 +35,7 @@ public struct ClusterMetadata: Hashable, Sendable {
     /// Brokers sorted by node id.
     public var brokers: [Broker]
     /// Topics sorted by name.
-    public var topics: [Topic]
+    public private(set) var topics: [Topic]
 
     /// The plain form of a Metadata response.
     public init(_ response: MetadataResponse) {
@@ -57,9 +57,15 @@ public struct ClusterMetadata: Hashable, Sendable {
         }.sorted { $0.name < $1.name }
     }
 
-    /// The topic named `name`, if the response listed it.
+    /// The topic named `name`, if the response listed it: a binary search, `topics` being sorted by name (the console
+    /// looks up every topic of a cluster of thousands).
     public func topic(named name: String) -> Topic? {
-        topics.first { $0.name == name }
+        var (low, high) = (0, topics.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if topics[middle].name < name { low = middle + 1 } else { high = middle }
+        }
+        return low < topics.count && topics[low].name == name ? topics[low] : nil
     }
 
     /// The broker with node id `nodeId`, if the response listed it.

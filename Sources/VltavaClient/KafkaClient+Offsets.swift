@@ -151,11 +151,18 @@ extension KafkaClient {
     }
 
     /// Looks up one offset per partition of several topics, in one ListOffsets per leader (rather than one per
-    /// topic): by topic, then partition. A topic that no longer exists is left out.
-    public func listOffsets(_ partitions: [String: [Int32]], spec: OffsetSpec) async throws(KafkaClientError) -> [String: [Int32: Int64]] {
+    /// topic): by topic, then partition. A topic that no longer exists is left out. `metadata`, when the caller has
+    /// just read it, saves asking again.
+    public func listOffsets(_ partitions: [String: [Int32]], spec: OffsetSpec, metadata known: ClusterMetadata? = nil)
+        async throws(KafkaClientError) -> [String: [Int32: Int64]] {
         let wanted = partitions.filter { !$0.value.isEmpty }
         guard !wanted.isEmpty else { return [:] }
-        let metadata = try await refreshMetadata(topics: wanted.keys.sorted())
+        let metadata: ClusterMetadata
+        if let known {
+            metadata = known
+        } else {
+            metadata = try await refreshMetadata(topics: wanted.keys.sorted())
+        }
         var byLeader: [Int32: [String: [Int32]]] = [:]
         for (topic, list) in wanted {
             guard let described = metadata.topic(named: topic), described.errorCode == .none else { continue }

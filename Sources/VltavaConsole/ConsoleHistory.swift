@@ -69,7 +69,7 @@ extension Console {
             let metadata = try await kafka.refreshMetadata()
             let partitions = Dictionary(uniqueKeysWithValues: metadata.topics.filter { $0.errorCode == .none }
                 .map { ($0.name, $0.partitions.map(\.partition)) })
-            let ends = try await kafka.listOffsets(partitions, spec: .latest)
+            let ends = try await kafka.listOffsets(partitions, spec: .latest, metadata: metadata)
             var topicEnds: [String: Int64] = [:]
             for (topic, offsets) in ends { topicEnds[topic] = offsets.values.reduce(0, +) }
             var groupLags: [String: Int64] = [:]

@@ -81,6 +81,18 @@ import Testing
         #expect(Timestamps.iso(-1) == "-")
     }
 
+    @Test func templatesEscapeWhatTheyShow() throws {
+        #expect(FastHTMLContentType.escape("plain ünïcödé 42") == "plain ünïcödé 42")
+        #expect(FastHTMLContentType.escape("<script>\"a\" & 'b'</script>") == "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;")
+        let library = try ConsoleTemplates.library()
+        let row = library.render(["partition": 0, "offset": 7, "timestamp": "t", "key": "<b>k</b>", "value": "x'y", "format": "UTF-8",
+                                  "headers": [["name": "h&", "value": "\"v\""]]], withTemplate: "message_row") ?? ""
+        #expect(row.contains("<td class=\"key\">&lt;b&gt;k&lt;/b&gt;</td>"))
+        #expect(row.contains("<td class=\"value\">x&#39;y</td>"))
+        #expect(row.contains("<div>h&amp;: &quot;v&quot;</div>"))
+        #expect(!row.contains("CONTENT_TYPE"))
+    }
+
     @Test func kafkaNamesOfAclEnums() throws {
         #expect(Console.kafkaName(AclOperationProbe.describeConfigs) == "DESCRIBE_CONFIGS")
     }

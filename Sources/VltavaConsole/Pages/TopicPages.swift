@@ -44,7 +44,7 @@ extension Console {
         }
         var partitions: [String: [Int32]] = [:]
         for topic in shown { partitions[topic.name] = topic.partitions.map(\.partition) }
-        let ends = try await kafka.listOffsets(partitions, spec: .latest)
+        let ends = try await kafka.listOffsets(partitions, spec: .latest, metadata: metadata)
         let sizes = (try? await kafka.logSizes()) ?? [:]
         let rows: [[String: Any]] = shown.map { topic in
             let size: String = sizes[topic.name].map { Self.bytes($0.values.reduce(0, +)) } ?? "-"
