@@ -219,7 +219,6 @@ let package = Package(
                 "VltavaBroker",
                 "VltavaClient",
                 "SchemaRegistry",
-                "VltavaSecurity",
                 "VltavaConnect",
                 "VltavaConsole",
                 "VltavaSecurity",
