@@ -24,9 +24,11 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per test module. Not per session: while Playwright's sync API is open it keeps an
+    asyncio event loop running on the main thread, and every later test that calls asyncio.run (aiokafka's) fails
+    with "cannot be called from a running event loop"."""
     if not CHROMIUM.is_file():
         reason = f"{CHROMIUM} missing (Debian's chromium package; scripts/test installs it)"
         if os.environ.get("VLTAVA_REQUIRE_BROWSER"):
