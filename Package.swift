@@ -77,6 +77,19 @@ let package = Package(
             ]
         ),
         .target(
+            name: "VltavaCluster",
+            dependencies: [
+                "VltavaEtcd",
+                "VltavaStorage",
+                "VltavaSecurity",
+                "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "VltavaMetrics",
             dependencies: [
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -212,6 +225,7 @@ let package = Package(
             name: "vltava",
             dependencies: [
                 "VltavaHTTP",
+                "VltavaCluster",
                 "KafkaProtocol",
                 "KafkaRecords",
                 "VltavaStorage",
@@ -326,6 +340,15 @@ let package = Package(
                 "VltavaEtcd", "VltavaHTTP", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "VltavaClusterTests",
+            dependencies: [
+                "VltavaCluster", "VltavaEtcd", "VltavaStorage", "VltavaSecurity", "KafkaProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -76,6 +76,8 @@ public final class Broker: Sendable {
     let quotas: ClientQuotaManager
     /// Request counts, latencies, errors and connections for `/metrics`.
     public let metrics: BrokerMetrics
+    /// Cluster mode: the other brokers and who leads each partition. Nil on a single node, which leads everything.
+    let cluster: (any ClusterView)?
 
     /// The versions of each API this broker can serve; `supportedVersions` leaves out what its configuration turns off.
     static let allVersions: [ApiKey: ClosedRange<Int16>] = [
@@ -133,9 +135,10 @@ public final class Broker: Sendable {
 
     public init(configuration: BrokerConfiguration, logs: LogManager, logger: Logger,
                 schemaIdValidator: (any SchemaIdValidator)? = nil, requestHandlers: NIOThreadPool? = nil,
-                metrics: BrokerMetrics = BrokerMetrics(),
+                metrics: BrokerMetrics = BrokerMetrics(), cluster: (any ClusterView)? = nil,
                 clock: @escaping @Sendable () -> Int64 = Broker.wallClockMilliseconds) {
         self.configuration = configuration
+        self.cluster = cluster
         self.metrics = metrics
         self.supportedVersions = configuration.consumerProtocolEnabled
             ? Self.allVersions : Self.allVersions.filter { ![.consumerGroupHeartbeat, .consumerGroupDescribe].contains($0.key) }
@@ -390,9 +393,11 @@ public final class Broker: Sendable {
         return try? logs.ensureTopic(name: name, partitions: configuration.defaultPartitions, configs: [:])
     }
 
-    /// KAFKA_STORAGE_ERROR for a partition kept offline because its files are damaged, else UNKNOWN_TOPIC_OR_PARTITION.
+    /// NOT_LEADER_OR_FOLLOWER for a partition another broker of the cluster leads, KAFKA_STORAGE_ERROR for a
+    /// partition kept offline because its files are damaged, else UNKNOWN_TOPIC_OR_PARTITION.
     func storageErrorOrUnknown(_ topic: String, _ partition: Int32) -> ErrorCode {
-        logs.isOffline(TopicPartition(topic: topic, partition: partition)) ? .kafkaStorageError : .unknownTopicOrPartition
+        if ledElsewhere(TopicPartition(topic: topic, partition: partition)) != nil { return .notLeaderOrFollower }
+        return logs.isOffline(TopicPartition(topic: topic, partition: partition)) ? .kafkaStorageError : .unknownTopicOrPartition
     }
 
     func topic(withId id: KafkaUUID) -> TopicMetadata? {

@@ -123,6 +123,14 @@ public struct BrokerConfiguration: Sendable {
     public var cleanerProperties: [String: String] = [:]
     /// Broker-wide defaults of topic configs (`log.retention.ms` → `retention.ms`, ...).
     public var topicDefaults: [String: String] = [:]
+    /// Cluster mode: etcd's client URLs (`etcd.endpoints`, `KAFKA_ETCD_ENDPOINTS`); empty for a single node.
+    public var etcdEndpoints: [String] = []
+    /// The cluster's name: its state lives under `/vltava/<name>/` in etcd (`cluster.name`).
+    public var clusterName = "vltava"
+    /// How long a broker's etcd lease lasts without a keepalive (`broker.session.timeout.ms`, as in KRaft).
+    public var brokerSessionTimeoutMs: Int64 = 10_000
+    /// The broker's rack (`broker.rack`), told to clients in Metadata.
+    public var rack: String?
 
     public init() {}
 
@@ -135,7 +143,7 @@ public struct BrokerConfiguration: Sendable {
         "jmx.port", "jmx.hostname", "log.dir.failure.timeout.ms", "num.network.threads",
         "num.recovery.threads.per.data.dir", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
         "offsets.topic.num.partitions", "transaction.state.log.num.partitions", "min.insync.replicas",
-        "unclean.leader.election.enable", "broker.rack", "zookeeper.connect", "confluent.metrics.enable",
+        "unclean.leader.election.enable", "zookeeper.connect", "confluent.metrics.enable",
         "replica.fetch.max.bytes", "num.replica.fetchers", "auto.leader.rebalance.enable", "log.cleaner.enable",
         "sasl.mechanism.inter.broker.protocol", "transactional.id.expiration.ms",
     ]
@@ -301,6 +309,17 @@ public struct BrokerConfiguration: Sendable {
                 retentionHours = try String(parse(name, value, as: Int64.self))
             case "log.retention.minutes":
                 retentionMinutes = try String(parse(name, value, as: Int64.self))
+            case "etcd.endpoints":
+                etcdEndpoints = value.split(separator: ",").map { String($0).trimmedWhitespace }.filter { !$0.isEmpty }
+            case "cluster.name":
+                guard !value.isEmpty, !value.contains("/") else {
+                    throw .invalidValue(name: name, value: value, reason: "a cluster name must be non-empty and without '/'")
+                }
+                clusterName = value
+            case "broker.session.timeout.ms":
+                brokerSessionTimeoutMs = try parse(name, value, as: Int64.self, atLeast: 1000)
+            case "broker.rack":
+                rack = value.isEmpty ? nil : value
             case "log.roll.hours":
                 rollHours = try String(parse(name, value, as: Int64.self))
             default:

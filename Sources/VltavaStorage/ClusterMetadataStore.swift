@@ -14,12 +14,16 @@ public struct TopicMetadata: Codable, Equatable, Sendable {
     public var partitionCount: Int32
     /// The topic's config overrides.
     public var configs: [String: String]
+    /// The replicas of each partition, by partition (cluster mode; nil on a single node, where it is always this node).
+    public var replicaAssignment: [[Int32]]?
 
-    public init(name: String, topicId: KafkaUUID, partitionCount: Int32, configs: [String: String]) {
+    public init(name: String, topicId: KafkaUUID, partitionCount: Int32, configs: [String: String],
+                replicaAssignment: [[Int32]]? = nil) {
         self.name = name
         self.topicId = topicId
         self.partitionCount = partitionCount
         self.configs = configs
+        self.replicaAssignment = replicaAssignment
     }
 }
 
@@ -104,12 +108,7 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
         /// ACLs (absent in files written before they existed).
         var acls: [AclBinding]?
         /// Client quotas (absent in files written before they existed).
-        var clientQuotas: [StoredQuota]?
-    }
-
-    private struct StoredQuota: Codable {
-        var entity: ClientQuotaEntity
-        var values: [String: Double]
+        var clientQuotas: [StoredClientQuota]?
     }
 
     private static let producerIdBlock: Int64 = 1000
@@ -200,11 +199,7 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
     }
 
     public func scramCredentials() -> [String: [ScramMechanism: ScramCredential]] {
-        let stored = lock.withLock { contents.scramCredentials ?? [:] }
-        return stored.mapValues { byName in
-            Dictionary(byName.compactMap { name, credential in ScramMechanism(rawValue: name).map { ($0, credential) } },
-                       uniquingKeysWith: { first, _ in first })
-        }
+        SecurityMetadata.scramCredentials(lock.withLock { contents.scramCredentials ?? [:] })
     }
 
     public func scramCredential(user: String, mechanism: ScramMechanism) -> ScramCredential? {
@@ -215,14 +210,7 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
         throws(StorageError) {
         try mutate { contents in
             var credentials = contents.scramCredentials ?? [:]
-            for deletion in deletions {
-                credentials[deletion.user]?[deletion.mechanism.rawValue] = nil
-                if credentials[deletion.user]?.isEmpty == true { credentials[deletion.user] = nil }
-            }
-            for upsert in upserts {
-                guard let credential = upsert.credential else { continue }
-                credentials[upsert.user, default: [:]][upsert.mechanism.rawValue] = credential
-            }
+            SecurityMetadata.alterScramCredentials(&credentials, upserting: upserts, deleting: deletions)
             contents.scramCredentials = credentials
         }
     }
@@ -234,44 +222,18 @@ public final class LocalMetadataStore: ClusterMetadataStore, @unchecked Sendable
     public func alterAcls(adding: [AclBinding], removing: [AclBinding]) throws(StorageError) {
         try mutate { contents in
             var acls = contents.acls ?? []
-            let removed = Set(removing)
-            acls.removeAll { removed.contains($0) }
-            var present = Set(acls)
-            for acl in adding where present.insert(acl).inserted { acls.append(acl) }
+            SecurityMetadata.alterAcls(&acls, adding: adding, removing: removing)
             contents.acls = acls
         }
     }
 
     public func clientQuotas() -> [ClientQuotaEntity: [ClientQuotaKey: Double]] {
-        let stored = lock.withLock { contents.clientQuotas ?? [] }
-        var quotas: [ClientQuotaEntity: [ClientQuotaKey: Double]] = [:]
-        for quota in stored {
-            let values = Dictionary(quota.values.compactMap { key, value in ClientQuotaKey(rawValue: key).map { ($0, value) } },
-                                    uniquingKeysWith: { first, _ in first })
-            if !values.isEmpty { quotas[quota.entity] = values }
-        }
-        return quotas
+        SecurityMetadata.clientQuotas(lock.withLock { contents.clientQuotas ?? [] })
     }
 
     public func alterClientQuotas(_ changes: [ClientQuotaChange]) throws(StorageError) {
         try mutate { contents in
-            var quotas: [ClientQuotaEntity: [String: Double]] = [:]
-            var order: [ClientQuotaEntity] = []
-            for quota in contents.clientQuotas ?? [] {
-                quotas[quota.entity] = quota.values
-                order.append(quota.entity)
-            }
-            for change in changes {
-                var values = quotas[change.entity] ?? [:]
-                if quotas[change.entity] == nil { order.append(change.entity) }
-                for key in change.remove { values[key.rawValue] = nil }
-                for (key, value) in change.set { values[key.rawValue] = value }
-                quotas[change.entity] = values
-            }
-            contents.clientQuotas = order.compactMap { entity in
-                guard let values = quotas[entity], !values.isEmpty else { return nil }
-                return StoredQuota(entity: entity, values: values)
-            }
+            contents.clientQuotas = SecurityMetadata.alterClientQuotas(contents.clientQuotas ?? [], changes)
         }
     }
 

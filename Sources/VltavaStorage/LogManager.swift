@@ -35,14 +35,20 @@ public final class LogManager: @unchecked Sendable {
     private let cleanerSettings: LogCleanerSettings
     private var logStartOffsets: [TopicPartition: Int64] = [:]
     private var offline: Set<TopicPartition> = []
+    /// Whether this node keeps a partition's log: every partition on a single node, the partitions it leads in a
+    /// cluster.
+    private let hostsPartition: @Sendable (TopicPartition) -> Bool
 
     private var checkpointPath: String { dataDirectory + "/log-start-offset-checkpoint" }
 
-    /// Opens every partition of the topics in `metadata`. `cleaner` bounds the memory of compaction.
+    /// Opens every partition of the topics in `metadata` that `hostsPartition` says this node keeps (all of them
+    /// unless told otherwise). `cleaner` bounds the memory of compaction.
     public init(dataDirectory: String, metadata: ClusterMetadataStore, brokerDefaults: [String: String] = [:],
                 cleaner: LogCleanerSettings = LogCleanerSettings(), logger: Logger,
-                clock: @escaping @Sendable () -> Int64, metrics: (any MetricsFactory)? = nil) throws(StorageError) {
+                clock: @escaping @Sendable () -> Int64, metrics: (any MetricsFactory)? = nil,
+                hostsPartition: @escaping @Sendable (TopicPartition) -> Bool = { _ in true }) throws(StorageError) {
         self.dataDirectory = dataDirectory
+        self.hostsPartition = hostsPartition
         self.metadata = metadata
         self.brokerDefaults = brokerDefaults
         self.cleanerSettings = cleaner
@@ -54,7 +60,7 @@ public final class LogManager: @unchecked Sendable {
         let started = clock()
         var count = 0
         for topic in metadata.topics() {
-            for partition in 0..<topic.partitionCount {
+            for partition in 0..<topic.partitionCount where hostsPartition(TopicPartition(topic: topic.name, partition: partition)) {
                 do {
                     try open(topic: topic, partition: partition)
                     count += 1
@@ -108,30 +114,40 @@ public final class LogManager: @unchecked Sendable {
 
     public var defaults: [String: String] { lock.withLock { brokerDefaults } }
 
-    /// Creates a topic's metadata and its partition folders.
-    public func createTopic(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
+    /// Creates a topic's metadata and its partition folders (those this node keeps); `replicaAssignment` names
+    /// each partition's replicas in a cluster (nil: the metadata store places them).
+    public func createTopic(name: String, partitions: Int32, configs: [String: String],
+                            replicaAssignment: [[Int32]]? = nil) throws(StorageError) -> TopicMetadata {
         creationLock.lock()
         defer { creationLock.unlock() }
-        return try createWhileLocked(name: name, partitions: partitions, configs: configs)
+        return try createWhileLocked(name: name, partitions: partitions, configs: configs, replicaAssignment: replicaAssignment)
     }
 
     /// The topic of this name, created first if there is none (an internal topic on its first use): once it returns,
     /// every partition is open, even when another thread created the topic at the same moment.
     public func ensureTopic(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
-        if let topic = metadata.topic(named: name), log(topic: name, partition: topic.partitionCount - 1) != nil { return topic }
+        if let topic = metadata.topic(named: name), isOpenWhereHosted(topic) { return topic }
         creationLock.lock()
         defer { creationLock.unlock() }
-        if let topic = metadata.topic(named: name) { return topic }
+        if let topic = metadata.topic(named: name) {
+            // Created by another node of the cluster: its partitions here may not be open yet.
+            try openHostedPartitions(of: topic)
+            return topic
+        }
         return try createWhileLocked(name: name, partitions: partitions, configs: configs)
     }
 
-    private func createWhileLocked(name: String, partitions: Int32, configs: [String: String]) throws(StorageError) -> TopicMetadata {
+    private func createWhileLocked(name: String, partitions: Int32, configs: [String: String],
+                                   replicaAssignment: [[Int32]]? = nil) throws(StorageError) -> TopicMetadata {
         try TopicConfigs.validate(configs)
         try checkDescriptorHeadroom(partitions: Int(partitions))
-        let topic = TopicMetadata(name: name, topicId: .random(), partitionCount: partitions, configs: configs)
-        try metadata.createTopic(topic)
+        let created = TopicMetadata(name: name, topicId: .random(), partitionCount: partitions, configs: configs,
+                                    replicaAssignment: replicaAssignment)
+        try metadata.createTopic(created)
+        // The store may have added what it decided (a cluster's replica assignment).
+        let topic = metadata.topic(named: name) ?? created
         do {
-            for partition in 0..<partitions { try open(topic: topic, partition: partition) }
+            for partition in 0..<partitions where hosts(name, partition) { try open(topic: topic, partition: partition) }
         } catch {
             // Leave no half-created topic behind: its metadata and the partitions opened so far go.
             try? deleteTopic(name: name)
@@ -139,6 +155,58 @@ public final class LogManager: @unchecked Sendable {
         }
         logger.info("topic created", metadata: ["topic": "\(name)", "partitions": "\(partitions)", "configs": "\(configs)"])
         return topic
+    }
+
+    private func hosts(_ topic: String, _ partition: Int32) -> Bool {
+        hostsPartition(TopicPartition(topic: topic, partition: partition))
+    }
+
+    private func isOpenWhereHosted(_ topic: TopicMetadata) -> Bool {
+        (0..<topic.partitionCount).allSatisfy { partition in
+            !hosts(topic.name, partition) || log(topic: topic.name, partition: partition) != nil
+                || isOffline(TopicPartition(topic: topic.name, partition: partition))
+        }
+    }
+
+    private func openHostedPartitions(of topic: TopicMetadata) throws(StorageError) {
+        for partition in 0..<topic.partitionCount where hosts(topic.name, partition) {
+            let key = TopicPartition(topic: topic.name, partition: partition)
+            guard log(for: key) == nil, !isOffline(key) else { continue }
+            try open(topic: topic, partition: partition)
+            logger.info("partition opened", metadata: ["partition": "\(key)"])
+        }
+    }
+
+    /// Brings the open logs in line with the metadata after another node changed it (cluster mode): opens the
+    /// partitions this node now keeps, deletes those of topics that are gone and closes those it no longer keeps.
+    /// Runs disk I/O: never on an event loop.
+    public func reconcileWithMetadata() {
+        creationLock.lock()
+        defer { creationLock.unlock() }
+        for topic in metadata.topics() {
+            do {
+                try openHostedPartitions(of: topic)
+            } catch {
+                logger.error("cannot open a partition", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+            }
+        }
+        for (key, log) in lock.withLock({ logs }) {
+            let topic = metadata.topic(named: key.topic)
+            guard topic == nil || key.partition >= (topic?.partitionCount ?? 0) || !hostsPartition(key) else { continue }
+            lock.withLock { _ = logs.removeValue(forKey: key) }
+            if topic == nil {
+                do {
+                    try log.delete()
+                    lock.withLock { _ = logStartOffsets.removeValue(forKey: key) }
+                    logger.info("partition deleted", metadata: ["partition": "\(key)"])
+                } catch {
+                    logger.error("cannot delete a partition", metadata: ["partition": "\(key)", "error": "\(error)"])
+                }
+            } else {
+                log.close()
+                logger.info("partition closed: led by another broker", metadata: ["partition": "\(key)"])
+            }
+        }
     }
 
     /// Refuses to open `partitions` more partitions (three descriptors each: log, offset and time index) when
@@ -178,7 +246,10 @@ public final class LogManager: @unchecked Sendable {
         try checkDescriptorHeadroom(partitions: Int(count) - Int(old))
         topic.partitionCount = count
         try metadata.updateTopic(topic)
-        for partition in old..<count { try open(topic: topic, partition: partition) }
+        for partition in old..<count where hosts(name, partition) {
+            guard log(topic: name, partition: partition) == nil, let current = metadata.topic(named: name) else { continue }
+            try open(topic: current, partition: partition)
+        }
         logger.info("partitions added", metadata: ["topic": "\(name)", "partitions": "\(count)"])
     }
 

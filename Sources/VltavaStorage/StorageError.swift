@@ -16,6 +16,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyOpenFiles(String)
     /// A topic of this name exists (another request created it first).
     case topicExists(String)
+    /// The cluster's metadata store (etcd) could not carry out a change: unreachable, too slow or too contended.
+    case metadataUnavailable(String)
 
     public var isTooManyOpenFiles: Bool {
         if case .tooManyOpenFiles = self { return true }
@@ -32,6 +34,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidMetadata(message): return "invalid metadata: \(message)"
         case let .tooManyOpenFiles(message): return "not enough file descriptors: \(message)"
         case let .topicExists(name): return "topic \(name) exists"
+        case let .metadataUnavailable(message): return "the cluster metadata could not be changed: \(message)"
         }
     }
 }

@@ -15,6 +15,7 @@ import SchemaRegistry
 import ServiceLifecycle
 import VltavaBroker
 import VltavaClient
+import VltavaCluster
 import VltavaSecurity
 import VltavaConnect
 import VltavaConsole
@@ -49,6 +50,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Cluster id, used when the data folder has none yet.")
     var clusterId: String?
 
+    @Option(help: "Cluster mode: etcd's client URLs, http://host:port,... (etcd.endpoints, KAFKA_ETCD_ENDPOINTS).")
+    var etcdEndpoints: String?
+
+    @Option(help: "The cluster's name in etcd (cluster.name, KAFKA_CLUSTER_NAME; default vltava).")
+    var clusterName: String?
+
     @Option(name: .customLong("override"), help: "Any broker property, name=value; repeatable.")
     var overrides: [String] = []
 
@@ -82,6 +89,8 @@ struct Serve: AsyncParsableCommand {
         if let dataDir { properties.append(("log.dirs", dataDir)) }
         if let nodeId { properties.append(("node.id", String(nodeId))) }
         if let clusterId { properties.append(("cluster.id", clusterId)) }
+        if let etcdEndpoints { properties.append(("etcd.endpoints", etcdEndpoints)) }
+        if let clusterName { properties.append(("cluster.name", clusterName)) }
         for override in overrides {
             guard let separator = override.firstIndex(of: "=") else {
                 throw ValidationError("--override expects name=value, got '\(override)'")
@@ -114,15 +123,25 @@ struct Serve: AsyncParsableCommand {
         let observability = ServiceGroup(configuration: .init(services: observabilityServices, logger: logger))
         let observabilityRun = Task { if !observabilityServices.isEmpty { try await observability.run() } }
         defer { observabilityRun.cancel() }
-        let metadata = try LocalMetadataStore(
-            dataDirectory: configuration.dataDirectory,
-            clusterId: configuration.clusterId ?? KafkaClusterId.random(), nodeId: configuration.nodeId)
+        // Cluster mode keeps the metadata in etcd and opens only the partitions this broker leads.
+        let cluster = configuration.etcdEndpoints.isEmpty ? nil : try await Self.joinCluster(
+            configuration: configuration, proposedClusterId: configuration.clusterId ?? KafkaClusterId.random(), logger: logger)
+        let metadata: any ClusterMetadataStore
+        if let cluster {
+            metadata = cluster.store
+        } else {
+            metadata = try LocalMetadataStore(
+                dataDirectory: configuration.dataDirectory,
+                clusterId: configuration.clusterId ?? KafkaClusterId.random(), nodeId: configuration.nodeId)
+        }
+        let leadership: (any ClusterView)? = cluster?.store
+        let hostsPartition: @Sendable (TopicPartition) -> Bool = { partition in leadership?.leadsLocally(partition) ?? true }
         // Recovery reads and fsyncs files: off the concurrency pool, which the HTTP listener above needs.
         let logs = try await NIOThreadPool.singleton.runIfActive { [configuration] in
             try LogManager(
                 dataDirectory: configuration.dataDirectory, metadata: metadata, brokerDefaults: configuration.topicDefaults,
                 cleaner: (try? LogCleanerSettings(properties: configuration.cleanerProperties)) ?? LogCleanerSettings(),
-                logger: logger, clock: Broker.wallClockMilliseconds, metrics: exporter.factory)
+                logger: logger, clock: Broker.wallClockMilliseconds, metrics: exporter.factory, hostsPartition: hostsPartition)
         }
         readiness.pass(Readiness.logsRecovered)
         var registry = try schemaRegistryService(configuration: configuration, logger: logger)
@@ -136,7 +155,12 @@ struct Serve: AsyncParsableCommand {
             configuration: configuration, logs: logs, logger: logger,
             schemaIdValidator: registry.map { RegistrySchemaIds(registry: $0.registry) },
             requestHandlers: NIOThreadPool(numberOfThreads: configuration.ioThreads),
-            metrics: BrokerMetrics(factory: exporter.factory))
+            metrics: BrokerMetrics(factory: exporter.factory), cluster: cluster?.store)
+        // Changes other brokers make: partitions to open or delete, ACLs and quotas to enforce.
+        await cluster?.start(pool: NIOThreadPool.singleton) {
+            logs.reconcileWithMetadata()
+            broker.reloadSecurityMetadata()
+        }
         exporter.add(BrokerStateCollector(broker: broker))
         if let registry { exporter.add(SchemaRegistryCollector(registry: registry.registry)) }
         let server = KafkaServer(broker: broker, group: MultiThreadedEventLoopGroup.singleton, logger: logger,
@@ -158,6 +182,7 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await cluster?.leave()
         await observability.triggerGracefulShutdown()
         _ = await observabilityRun.result
     }

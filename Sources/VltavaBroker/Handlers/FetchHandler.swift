@@ -71,6 +71,13 @@ extension Broker {
                 guard let topic, let log = self.logs.log(topic: topic.name, partition: partitionRequest.partition) else {
                     partition.errorCode = (topic.map { storageErrorOrUnknown($0.name, partitionRequest.partition) }
                         ?? (version >= 13 ? ErrorCode.unknownTopicId : ErrorCode.unknownTopicOrPartition)).rawValue
+                    if version >= 12, let topic, let (leadership, endpoint) = currentLeader(
+                        of: TopicPartition(topic: topic.name, partition: partitionRequest.partition), connection: context.connection) {
+                        partition.currentLeader = .init(leaderId: leadership.leader, leaderEpoch: leadership.leaderEpoch)
+                        if version >= 16, let endpoint, !response.nodeEndpoints.contains(where: { $0.nodeId == endpoint.nodeId }) {
+                            response.nodeEndpoints.append(.init(nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port, rack: endpoint.rack))
+                        }
+                    }
                     partition.highWatermark = -1
                     hasError = true
                     topicResponse.partitions.append(partition)

@@ -10,10 +10,10 @@ import VltavaSecurity
 import VltavaStorage
 
 extension Broker {
-    /// FindCoordinator: this node coordinates every group and transactional id (key types 0 and 1); version 4
-    /// and later ask for several keys at once.
+    /// FindCoordinator: on a single node this node coordinates every group and transactional id (key types 0 and
+    /// 1); in a cluster, the leader of the key's internal-topic partition does. Version 4 and later ask for several
+    /// keys at once.
     func handleFindCoordinator(_ request: FindCoordinatorRequest, context: RequestContext) -> FindCoordinatorResponse {
-        let endpoint = advertisedEndpoint(for: context.connection)
         let keyTypeKnown = request.keyType == 0 || request.keyType == 1
         // A group key needs DESCRIBE on the group, a transactional id DESCRIBE on the id.
         let refusal = { (key: String) -> ErrorCode? in
@@ -21,36 +21,58 @@ extension Broker {
             if request.keyType == 1, !self.authorized(context, .describe, .transactionalId, key) { return .transactionalIdAuthorizationFailed }
             return nil
         }
+        let answer = { (key: String) -> (endpoint: BrokerEndpoint?, error: ErrorCode?, message: String?) in
+            guard keyTypeKnown else { return (nil, .invalidRequest, "Unknown coordinator key type \(request.keyType)") }
+            if let code = refusal(key) { return (nil, code, nil) }
+            return self.coordinator(keyType: request.keyType, key: key, connection: context.connection)
+        }
         var response = FindCoordinatorResponse()
         if context.version >= 4 {
             response.coordinators = request.coordinatorKeys.map { key in
-                if keyTypeKnown, let code = refusal(key) {
-                    return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: code.rawValue, errorMessage: nil)
+                let (endpoint, error, message) = answer(key)
+                guard let endpoint else {
+                    return .init(key: key, nodeId: -1, host: "", port: -1, errorCode: (error ?? .coordinatorNotAvailable).rawValue,
+                                 errorMessage: message)
                 }
-                return keyTypeKnown
-                    ? .init(key: key, nodeId: nodeId, host: endpoint.host, port: endpoint.port, errorCode: 0, errorMessage: nil)
-                    : .init(key: key, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.invalidRequest.rawValue,
-                            errorMessage: "Unknown coordinator key type \(request.keyType)")
+                return .init(key: key, nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port, errorCode: 0, errorMessage: nil)
             }
             return response
         }
-        if keyTypeKnown, let code = refusal(request.key) {
-            response.errorCode = code.rawValue
-            response.errorMessage = nil
-            response.nodeId = -1
-            response.port = -1
-        } else if keyTypeKnown {
-            response.errorMessage = nil
-            response.nodeId = nodeId
+        let (endpoint, error, message) = answer(request.key)
+        response.errorMessage = message
+        if let endpoint {
+            response.nodeId = endpoint.nodeId
             response.host = endpoint.host
             response.port = endpoint.port
         } else {
-            response.errorCode = ErrorCode.invalidRequest.rawValue
-            response.errorMessage = "Unknown coordinator key type \(request.keyType)"
+            response.errorCode = (error ?? .coordinatorNotAvailable).rawValue
             response.nodeId = -1
             response.port = -1
         }
         return response
+    }
+
+    /// The coordinator of a group (key type 0) or transactional id (1): this node on a single node; in a cluster
+    /// the leader of the key's partition of `__consumer_offsets` or `__transaction_state` (created here on first
+    /// use), as in Kafka, so that the coordinator writes only to partitions it leads.
+    private func coordinator(keyType: Int8, key: String, connection: ConnectionContext)
+        -> (endpoint: BrokerEndpoint?, error: ErrorCode?, message: String?) {
+        guard cluster != nil else { return (brokerEndpoints(for: connection).first, nil, nil) }
+        let (topic, partitionCount, configs) = keyType == 0
+            ? (OffsetsTopic.name, groups.partitionCount, OffsetsTopic.topicConfigs)
+            : (TransactionStateTopic.name, transactions.partitionCount, TransactionStateTopic.topicConfigs)
+        do {
+            _ = try logs.ensureTopic(name: topic, partitions: partitionCount, configs: configs)
+        } catch {
+            logger.warning("cannot create an internal topic", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            return (nil, .coordinatorNotAvailable, nil)
+        }
+        let partition = TopicPartition(topic: topic, partition: OffsetsTopic.partition(for: key, partitionCount: partitionCount))
+        let leader = cluster?.leadership(of: partition)?.leader
+        guard let endpoint = brokerEndpoints(for: connection).first(where: { $0.nodeId == leader }) else {
+            return (nil, .coordinatorNotAvailable, nil)
+        }
+        return (endpoint, nil, nil)
     }
 
     /// JoinGroup: answered when the group can (the future waits through the rebalance).

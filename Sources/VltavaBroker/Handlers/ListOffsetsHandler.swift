@@ -20,7 +20,8 @@ extension Broker {
                     continue
                 }
                 guard let log = logs.log(topic: topicRequest.name, partition: partitionRequest.partitionIndex) else {
-                    partition.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    let elsewhere = ledElsewhere(TopicPartition(topic: topicRequest.name, partition: partitionRequest.partitionIndex))
+                    partition.errorCode = (elsewhere != nil ? ErrorCode.notLeaderOrFollower : .unknownTopicOrPartition).rawValue
                     topicResponse.partitions.append(partition)
                     continue
                 }

@@ -17,10 +17,11 @@ extension Broker {
     /// TOPIC_AUTHORIZATION_FAILED.
     func handleMetadata(_ request: MetadataRequest, context: RequestContext) -> MetadataResponse {
         var response = MetadataResponse()
-        let endpoint = advertisedEndpoint(for: context.connection)
-        response.brokers = [MetadataResponse.MetadataResponseBroker(nodeId: nodeId, host: endpoint.host, port: endpoint.port, rack: nil)]
+        response.brokers = brokerEndpoints(for: context.connection).map {
+            MetadataResponse.MetadataResponseBroker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
+        }
         response.clusterId = metadata.clusterId
-        response.controllerId = nodeId
+        response.controllerId = controllerNodeId
         if request.includeClusterAuthorizedOperations && context.version >= 8 && context.version <= 10 {
             response.clusterAuthorizedOperations = authorizedOperations(context, .cluster, clusterResourceName, among: Self.clusterOperations)
         }
@@ -81,7 +82,8 @@ extension Broker {
     }
 
     private func describe(_ topic: TopicMetadata) -> MetadataResponse.MetadataResponseTopic {
-        MetadataResponse.MetadataResponseTopic(
+        if let cluster { return describe(topic, in: cluster) }
+        return MetadataResponse.MetadataResponseTopic(
             errorCode: 0, name: topic.name, topicId: topic.topicId, isInternal: topic.name.hasPrefix("__"),
             partitions: (0..<topic.partitionCount).map { partition in
                 let offline = logs.isOffline(TopicPartition(topic: topic.name, partition: partition))
@@ -89,6 +91,31 @@ extension Broker {
                     errorCode: offline ? ErrorCode.kafkaStorageError.rawValue : 0, partitionIndex: partition,
                     leaderId: nodeId, leaderEpoch: 0, replicaNodes: [nodeId], isrNodes: offline ? [] : [nodeId],
                     offlineReplicas: offline ? [nodeId] : [])
+            })
+    }
+
+    /// A topic in a cluster: each partition's leader, replicas and ISR as etcd holds them; a partition whose leader
+    /// is not live is LEADER_NOT_AVAILABLE with leader -1 and its dead replicas offline.
+    private func describe(_ topic: TopicMetadata, in cluster: any ClusterView) -> MetadataResponse.MetadataResponseTopic {
+        let live = Set(cluster.liveBrokers().map(\.nodeId))
+        return MetadataResponse.MetadataResponseTopic(
+            errorCode: 0, name: topic.name, topicId: topic.topicId, isInternal: topic.name.hasPrefix("__"),
+            partitions: (0..<topic.partitionCount).map { partition in
+                let key = TopicPartition(topic: topic.name, partition: partition)
+                guard let leadership = cluster.leadership(of: key) else {
+                    return MetadataResponse.MetadataResponsePartition(
+                        errorCode: ErrorCode.leaderNotAvailable.rawValue, partitionIndex: partition, leaderId: -1, leaderEpoch: -1)
+                }
+                let replicas = topic.replicaAssignment.flatMap { $0.indices.contains(Int(partition)) ? $0[Int(partition)] : nil }
+                    ?? [leadership.leader]
+                let leaderLive = live.contains(leadership.leader)
+                let storageOffline = leadership.leader == cluster.localNodeId && logs.isOffline(key)
+                let errorCode: ErrorCode? = !leaderLive ? .leaderNotAvailable : storageOffline ? .kafkaStorageError : nil
+                return MetadataResponse.MetadataResponsePartition(
+                    errorCode: errorCode?.rawValue ?? 0, partitionIndex: partition, leaderId: leaderLive ? leadership.leader : -1,
+                    leaderEpoch: leadership.leaderEpoch, replicaNodes: replicas,
+                    isrNodes: leadership.isr.filter { live.contains($0) && !storageOffline },
+                    offlineReplicas: replicas.filter { !live.contains($0) || (storageOffline && $0 == leadership.leader) })
             })
     }
 }

@@ -45,6 +45,13 @@ extension Broker {
                 partition.logStartOffset = -1
                 guard let topic, let log = logs.log(topic: topic.name, partition: partitionData.index) else {
                     partition.errorCode = storageErrorOrUnknown(topicData.name, partitionData.index).rawValue
+                    if context.version >= 10, let (leadership, endpoint) = currentLeader(
+                        of: TopicPartition(topic: topicData.name, partition: partitionData.index), connection: context.connection) {
+                        partition.currentLeader = .init(leaderId: leadership.leader, leaderEpoch: leadership.leaderEpoch)
+                        if let endpoint, !response.nodeEndpoints.contains(where: { $0.nodeId == endpoint.nodeId }) {
+                            response.nodeEndpoints.append(.init(nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port, rack: endpoint.rack))
+                        }
+                    }
                     topicResponse.partitionResponses.append(partition)
                     continue
                 }

@@ -60,15 +60,18 @@ extension Broker {
             } else if partitions < 1 {
                 fail(.invalidPartitions, "Number of partitions must be larger than 0.")
             } else if replicationFactor != 1 {
-                fail(.invalidReplicationFactor, "Replication factor: \(replicationFactor) larger than available brokers: 1.")
-            } else if creatable.assignments.contains(where: { $0.brokerIds != [nodeId] }) {
-                fail(.invalidReplicaAssignment, "Replica assignments must name broker \(nodeId) only.")
+                fail(.invalidReplicationFactor, cluster == nil
+                    ? "Replication factor: \(replicationFactor) larger than available brokers: 1."
+                    : "Replication factor: \(replicationFactor): this cluster keeps one replica per partition (replication is not built yet).")
+            } else if let problem = assignmentProblem(creatable.assignments.map(\.brokerIds)) {
+                fail(.invalidReplicaAssignment, problem)
             } else {
                 do {
                     try TopicConfigs.validate(configs)
                     if !request.validateOnly {
                         guard admit(Int64(partitions)) else { throw ApiError(.throttlingQuotaExceeded, Self.throttlingQuotaMessage) }
-                        _ = try logs.createTopic(name: creatable.name, partitions: partitions, configs: configs)
+                        _ = try logs.createTopic(name: creatable.name, partitions: partitions, configs: configs,
+                                                 replicaAssignment: creatable.assignments.isEmpty ? nil : creatable.assignments.map(\.brokerIds))
                     }
                     result.numPartitions = partitions
                     result.replicationFactor = replicationFactor
@@ -97,6 +100,19 @@ extension Broker {
             response.topics.append(result)
         }
         return response
+    }
+
+    /// Why manual replica assignments cannot be used: on a single node they must name this node, in a cluster one
+    /// live broker each.
+    private func assignmentProblem(_ assignments: [[Int32]]) -> String? {
+        guard let cluster else {
+            return assignments.contains(where: { $0 != [nodeId] }) ? "Replica assignments must name broker \(nodeId) only." : nil
+        }
+        let live = Set(cluster.liveBrokers().map(\.nodeId))
+        if let bad = assignments.first(where: { $0.count != 1 || !live.contains($0[0]) }) {
+            return "Replica assignment \(bad) must name one live broker (live: \(live.sorted()))."
+        }
+        return nil
     }
 
     /// DeleteTopics: by name, or by topic id from version 6; `admit` is asked for each topic's partitions
