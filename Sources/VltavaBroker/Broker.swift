@@ -243,6 +243,9 @@ public final class Broker: Sendable {
             ])
         }
         let context = RequestContext(header: frame.header, connection: connection)
+        if let refusal = notCoordinatorResponse(request, apiKey: apiKey) {
+            return connection.eventLoop.makeSucceededFuture(.message(refusal))
+        }
         switch request {
         case let .apiVersions(request):
             return connection.eventLoop.makeSucceededFuture(.message(.apiVersions(handleApiVersions(request, context: context))))

@@ -1,4 +1,5 @@
 import KafkaProtocol
+import VltavaCoordinator
 import VltavaStorage
 
 /// Cluster mode in the handlers: who leads a partition, where the other brokers are.
@@ -36,6 +37,32 @@ extension Broker {
     var controllerNodeId: Int32 {
         guard let cluster else { return nodeId }
         return cluster.controllerId() ?? -1
+    }
+
+    /// NOT_COORDINATOR for a request of a group or transactional id another broker of the cluster coordinates (the
+    /// leader of its internal-topic partition), as Kafka answers: the client looks the coordinator up again. Nil when
+    /// this broker may answer (always on a single node).
+    func notCoordinatorResponse(_ request: KafkaRequestBody, apiKey: ApiKey) -> KafkaResponseBody? {
+        guard let cluster else { return nil }
+        let key: (topic: String, partitions: Int32, id: String)
+        switch request {
+        case let .joinGroup(request): key = (OffsetsTopic.name, groups.partitionCount, request.groupId)
+        case let .syncGroup(request): key = (OffsetsTopic.name, groups.partitionCount, request.groupId)
+        case let .heartbeat(request): key = (OffsetsTopic.name, groups.partitionCount, request.groupId)
+        case let .leaveGroup(request): key = (OffsetsTopic.name, groups.partitionCount, request.groupId)
+        case let .consumerGroupHeartbeat(request): key = (OffsetsTopic.name, groups.partitionCount, request.groupId)
+        case let .endTxn(request): key = (TransactionStateTopic.name, transactions.partitionCount, request.transactionalId)
+        case let .addOffsetsToTxn(request): key = (TransactionStateTopic.name, transactions.partitionCount, request.transactionalId)
+        case let .initProducerId(request):
+            guard let id = request.transactionalId, !id.isEmpty else { return nil }
+            key = (TransactionStateTopic.name, transactions.partitionCount, id)
+        default:
+            return nil
+        }
+        let partition = TopicPartition(topic: key.topic, partition: OffsetsTopic.partition(for: key.id, partitionCount: key.partitions))
+        // Before the internal topic exists nobody leads the partition: the coordinator creates it on first use.
+        guard let leader = cluster.leadership(of: partition)?.leader, leader != cluster.localNodeId else { return nil }
+        return KafkaResponseBody.errorResponse(apiKey: apiKey, errorCode: .notCoordinator)
     }
 
     /// Reads the ACLs and client quotas from the metadata store again (in a cluster, after another broker changed

@@ -6,7 +6,7 @@ struct Vltava: AsyncParsableCommand {
         commandName: "vltava",
         abstract: "A Kafka-compatible event-streaming platform in one binary.",
         subcommands: [Version.self, Serve.self, Topics.self, Produce.self, Consume.self, Ready.self, Groups.self, Transactions.self, SchemaRegistryCommand.self, SchemasCommand.self,
-                      Acls.self, Users.self, Quotas.self,
+                      Acls.self, Users.self, Quotas.self, ClusterCommand.self,
                       ConnectCommand.self, ConnectorsCommand.self, ConsoleCommand.self, PerfCommand.self])
 
     struct Version: ParsableCommand {

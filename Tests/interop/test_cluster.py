@@ -5,6 +5,7 @@ partition refuses it with NOT_LEADER_OR_FOLLOWER, and a killed controller is rep
 
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -234,8 +235,54 @@ def test_clients_produce_and_a_group_consumes_across_the_brokers(cluster):
     assert sum(tp.offset for tp in committed) == 3000
 
 
-def test_a_killed_controller_is_replaced_within_the_ttl(cluster, etcd):
+def find_coordinator(broker, group: str) -> int:
+    """FindCoordinator v0 for a group, from this broker; the coordinator's node id."""
+    r = Reader(request(broker, 10, 0, struct.pack(">h", len(group)) + group.encode()))
+    assert r.take(">h") == 0
+    return r.take(">i")
+
+
+def heartbeat_error(broker, group: str) -> int:
+    """Heartbeat v0 of an unknown member; the error code."""
+    member = "nobody"
+    body = struct.pack(">h", len(group)) + group.encode() + struct.pack(">ih", 1, len(member)) + member.encode()
+    return Reader(request(broker, 12, 0, body)).take(">h")
+
+
+def test_group_requests_go_to_the_leader_of_the_groups_offsets_partition(cluster):
+    brokers, _ = cluster
+    group = unique_topic("coordinated")
+    coordinator = find_coordinator(brokers[0], group)
+    assert coordinator in (1, 2, 3)
+    # Every broker names the same coordinator: the leader of the group's __consumer_offsets partition.
+    assert {find_coordinator(b, group) for b in brokers} == {coordinator}
+    offsets = metadata(brokers[0])["topics"]["__consumer_offsets"]
+    java_hash = 0
+    for char in group:
+        java_hash = (31 * java_hash + ord(char)) & 0xFFFFFFFF
+    assert offsets[(java_hash & 0x7FFFFFFF) % len(offsets)]["leader"] == coordinator
+    NOT_COORDINATOR, UNKNOWN_MEMBER_ID = 16, 25
+    for broker in brokers:
+        expected = UNKNOWN_MEMBER_ID if broker is brokers[coordinator - 1] else NOT_COORDINATOR
+        assert heartbeat_error(broker, group) == expected
+
+
+def test_a_second_broker_with_a_taken_node_id_is_refused(cluster, vltava_bin, tmp_path, etcd):
+    _, name = cluster
+    twin = BrokerProcess(vltava_bin, tmp_path / "data", free_port(), extra_args=[
+        "--node-id", "2", "--etcd-endpoints", etcd.endpoint, "--cluster-name", name,
+        "--override", f"broker.session.timeout.ms={TTL_SECONDS * 1000}"])
+    with pytest.raises(RuntimeError) as refusal:
+        twin.start(timeout=TTL_SECONDS + 15)
+    assert "another broker is already registered with node id 2" in str(refusal.value)
+    assert twin.process.returncode != 0
+
+
+def test_a_killed_controller_is_replaced_within_the_ttl(cluster, etcd, vltava_bin):
     brokers, name = cluster
+    topic = unique_topic("survivors")
+    create_topic(brokers[0], topic, 3)
+    wait_for(lambda: all(len(metadata(b)["topics"].get(topic, {})) == 3 for b in brokers), 10, "the topic everywhere")
     controller = metadata(brokers[0])["controller"]
     assert controller in (1, 2, 3)
     victim = brokers[controller - 1]
@@ -252,3 +299,19 @@ def test_a_killed_controller_is_replaced_within_the_ttl(cluster, etcd):
         assert controller not in metadata(broker)["brokers"]
     views = [metadata(b)["controller"] for b in survivors]
     assert views[0] == views[1]
+    # Its partitions are offline meanwhile; restarted, it registers again and serves them.
+    LEADER_NOT_AVAILABLE = 5
+    view = metadata(survivors[0])["topics"][topic]
+    offline = [p for p, v in view.items() if v["error"] == LEADER_NOT_AVAILABLE and v["leader"] == -1]
+    assert len(offline) == 1 and view[offline[0]]["replicas"] == [controller]
+    status = subprocess.run([str(vltava_bin), "cluster", "status", "-b", survivors[0].bootstrap],
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    assert f"Controller: {views[0]}\n" in status.stdout and "Brokers: 2\n" in status.stdout
+    all_offline = sum(1 for partitions in metadata(survivors[0])["topics"].values()
+                      for v in partitions.values() if v["leader"] == -1)
+    assert f", offline {all_offline}\n" in status.stdout
+    assert f"  {topic}-{offline[0]}  replicas [{controller}]  isr []\n" in status.stdout
+    victim.start(timeout=TTL_SECONDS + 20)
+    wait_for(lambda: all(metadata(b)["brokers"] == [1, 2, 3] for b in brokers), 15, "the restarted broker to be back")
+    wait_for(lambda: produce_error(victim, topic, offline[0]) == 0, 10, "the restarted broker to serve its partition")
