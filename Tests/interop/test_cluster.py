@@ -10,7 +10,7 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from conftest import BrokerProcess, free_port, unique_topic
 from etcd_support import EtcdServer
@@ -189,6 +189,25 @@ def test_partitions_are_spread_and_every_broker_agrees(cluster):
     assert sorted(leaders) == [1, 1, 2, 2, 3, 3]
     for p in range(6):
         assert views[0][p]["replicas"] == [leaders[p]] and views[0][p]["isr"] == [leaders[p]]
+    # Each broker keeps only the partitions it leads.
+    wait_for(lambda: all((b.data_dir / f"{topic}-{p}").is_dir() for p in range(6) for b in [brokers[leaders[p] - 1]]),
+             10, "the leaders to open their partitions")
+    for p in range(6):
+        assert [b.data_dir.joinpath(f"{topic}-{p}").is_dir() for b in brokers] == [n == leaders[p] for n in (1, 2, 3)]
+
+    admin = AdminClient({"bootstrap.servers": brokers[2].bootstrap})
+    admin.create_partitions([NewPartitions(topic, 9)])[topic].result(30)
+    wait_for(lambda: all(len(metadata(b)["topics"][topic]) == 9 for b in brokers), 10, "every broker to see 9 partitions")
+    grown = metadata(brokers[0])["topics"][topic]
+    assert sorted(grown[p]["leader"] for p in range(9)) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    wait_for(lambda: all(brokers[grown[p]["leader"] - 1].data_dir.joinpath(f"{topic}-{p}").is_dir() for p in range(9)),
+             10, "the new partitions to be opened by their leaders")
+
+    deleter = AdminClient({"bootstrap.servers": brokers[1].bootstrap})
+    deleter.delete_topics([topic])[topic].result(30)
+    wait_for(lambda: all(topic not in metadata(b)["topics"] for b in brokers), 10, "every broker to forget the topic")
+    wait_for(lambda: not any(b.data_dir.joinpath(f"{topic}-{p}").exists() for b in brokers for p in range(9)), 10,
+             "every broker to delete the topic's folders")
 
 
 def test_a_broker_refuses_a_partition_it_does_not_lead(cluster):
