@@ -328,7 +328,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VltavaConsoleTests",
-            dependencies: ["VltavaConsole", "VltavaClient", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["VltavaConsole", "VltavaClient", "VltavaSecurity", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "VltavaCLITests",

@@ -17,6 +17,18 @@ public struct PartitionLag: Hashable, Sendable {
         guard let committed, let logEnd else { return nil }
         return max(0, logEnd - committed)
     }
+
+    /// A group's total lag from its committed offsets and the log end offsets (both by topic, then partition): the
+    /// sum of each partition's `lag`; a partition without an end offset (its topic gone) counts nothing.
+    public static func total(committed: [String: [Int32: Int64]], ends: [String: [Int32: Int64]]) -> Int64 {
+        var total: Int64 = 0
+        for (topic, partitions) in committed {
+            for (partition, offset) in partitions {
+                if let end = ends[topic]?[partition] { total += max(0, end - offset) }
+            }
+        }
+        return total
+    }
 }
 
 /// Where `reset offsets` moves a group's committed offsets (kafka-consumer-groups' `--to-*` and `--shift-by`).
@@ -193,14 +205,16 @@ extension KafkaClient {
         return offsets
     }
 
-    /// The bytes each partition's log holds on the disks of every broker, summed per partition (DescribeLogDirs of
-    /// all topics, one request per broker): by topic, then partition.
-    public func logSizes() async throws(KafkaClientError) -> [String: [Int32: Int64]] {
+    /// The bytes each partition's log holds on the disks of every broker, summed per partition (DescribeLogDirs, one
+    /// request per broker): of `partitions` (by topic) when given, else of every topic; by topic, then partition.
+    public func logSizes(of partitions: [String: [Int32]]? = nil) async throws(KafkaClientError) -> [String: [Int32: Int64]] {
         let metadata = try await refreshMetadata(topics: [])
         var sizes: [String: [Int32: Int64]] = [:]
         for broker in metadata.brokers {
             var request = DescribeLogDirsRequest()
-            request.topics = nil
+            request.topics = partitions.map { wanted in
+                wanted.sorted { $0.key < $1.key }.map { .init(topic: $0.key, partitions: $0.value) }
+            }
             let response = try await connection(toBroker: broker.nodeId).send(request)
             try KafkaClientError.check(response.errorCode, resource: "broker \(broker.nodeId)")
             for directory in response.results where directory.errorCode == 0 {

@@ -67,7 +67,7 @@ public final class Console: Sendable {
         router.get("/favicon.ico") { _, _ in ConsoleAssets.response(ConsoleAssets.favicon, type: "image/svg+xml") }
         router.get("/console/app.css") { _, _ in ConsoleAssets.response(ConsoleAssets.css, type: "text/css; charset=utf-8") }
         router.get("/console/app.js") { _, _ in ConsoleAssets.response(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
-        let pages = router.group().add(middleware: ConsoleAccess(users: configuration.users, csrf: csrf, logger: logger))
+        let pages = router.group().add(middleware: ConsoleAccess(users: configuration.users))
         pages.get("/") { request, _ in try await self.page(request) { try await self.overview($0) } }
         pages.get("/charts/overview.svg") { _, _ in self.overviewChart() }
         pages.post("/theme") { request, _ in try await self.setTheme(request) }

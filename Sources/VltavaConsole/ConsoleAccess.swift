@@ -1,6 +1,5 @@
 import Crypto
 import Hummingbird
-import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import VltavaSecurity
@@ -41,8 +40,6 @@ public struct ConsoleUsers: Sendable {
 struct ConsoleAccess: RouterMiddleware {
     typealias Context = BasicRequestContext
     let users: ConsoleUsers
-    let csrf: CSRFTokens
-    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard users.isEnabled else { return try await next(request, context) }

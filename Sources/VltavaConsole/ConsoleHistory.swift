@@ -76,13 +76,7 @@ extension Console {
             let groups = try await kafka.listGroups().prefix(history.maximumGroups)
                 .filter { $0.protocolType == "consumer" || $0.protocolType.isEmpty }.map(\.groupId)
             for (group, committed) in try await kafka.committedOffsets(groups: groups) {
-                var lag: Int64 = 0
-                for (topic, offsets) in committed {
-                    for (partition, offset) in offsets {
-                        if let end = ends[topic]?[partition] { lag += max(0, end - offset) }
-                    }
-                }
-                groupLags[group] = lag
+                groupLags[group] = PartitionLag.total(committed: committed, ends: ends)
             }
             history.record(time: WallClock.seconds, topicEnds: topicEnds, groupLags: groupLags)
         } catch {

@@ -1,7 +1,9 @@
 import HTTPTypes
 import Hummingbird
+import KafkaProtocol
 import NIOCore
 import VltavaClient
+import VltavaHTTP
 
 /// The fields of an `application/x-www-form-urlencoded` body or a query string: `+` is a space, `%XX` a byte; a
 /// name given twice keeps every value (`values(_:)`), `[name]` gives the first.
@@ -38,56 +40,14 @@ struct FormFields: Sendable {
         return value
     }
 
-    /// Decodes `%XX` escapes (bytes that are not UTF-8 become U+FFFD) and, in forms, `+` as a space.
+    /// Decodes `%XX` escapes and, in forms, `+` as a space (VltavaHTTP's decoding).
     static func percentDecoded(_ text: Substring, plusIsSpace: Bool) -> String {
-        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "+"), plusIsSpace {
-                bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next() else { bytes.append(byte); break }
-                guard let low = iterator.next() else { bytes.append(contentsOf: [byte, high]); break }
-                if let h = hexValue(high), let l = hexValue(low) {
-                    bytes.append(h << 4 | l)
-                } else {
-                    bytes.append(contentsOf: [byte, high, low])
-                }
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        HTTPEndpoint.percentDecoded(text, plusIsSpace: plusIsSpace)
     }
 
     /// Escapes everything but unreserved characters (RFC 3986), for a path segment, a query value or a cookie.
     static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let digits = Array("0123456789ABCDEF".utf8)
-                out += "%"
-                out.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
-                out.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 15)]))
-            }
-        }
-        return out
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
+        HTTPEndpoint.encodePathSegment(text)
     }
 }
 
@@ -321,13 +281,6 @@ extension Console {
 }
 
 extension String {
-    var trimmedWhitespace: String {
-        let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-        return String(scalars[start...end])
-    }
-
     /// A path segment or query value, percent-encoded.
     var urlEncoded: String { FormFields.percentEncoded(self) }
 }

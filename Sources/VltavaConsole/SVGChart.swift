@@ -85,19 +85,6 @@ struct SVGChart {
         return String(rounded)
     }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Labels are escaped as the templates escape what they show.
+    static func escape(_ text: String) -> String { FastHTMLContentType.escape(text) }
 }

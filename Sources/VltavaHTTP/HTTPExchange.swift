@@ -53,23 +53,36 @@ public struct HTTPEndpoint: Sendable, Hashable {
         self.init(host: host, port: port, basePath: basePath, userInfo: userInfo, usesTLS: usesTLS)
     }
 
-    /// Text with its `%XX` escapes decoded (credentials in a URL, a `$ref` fragment); a malformed escape is kept.
-    public static func percentDecoded(_ text: Substring) -> String {
-        guard text.contains("%") else { return String(text) }
+    /// Text with its `%XX` escapes decoded (credentials in a URL, a `$ref` fragment, a form field); a malformed
+    /// escape is kept as written, bytes that are not UTF-8 become U+FFFD. `plusIsSpace` for
+    /// `application/x-www-form-urlencoded` text, where `+` is a space.
+    public static func percentDecoded(_ text: Substring, plusIsSpace: Bool = false) -> String {
+        guard text.contains("%") || (plusIsSpace && text.contains("+")) else { return String(text) }
+        let utf8 = Array(text.utf8)
         var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        while index < text.utf8.endIndex {
-            let byte = text.utf8[index]
-            if byte == UInt8(ascii: "%"), text.utf8.distance(from: index, to: text.utf8.endIndex) >= 3,
-               let value = UInt8(String(decoding: text.utf8[text.utf8.index(after: index)...].prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-                index = text.utf8.index(index, offsetBy: 3)
+        bytes.reserveCapacity(utf8.count)
+        var index = 0
+        while index < utf8.count {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "%"), index + 2 < utf8.count, let high = hexDigit(utf8[index + 1]), let low = hexDigit(utf8[index + 2]) {
+                bytes.append(high << 4 | low)
+                index += 3
             } else {
-                bytes.append(byte)
-                index = text.utf8.index(after: index)
+                bytes.append(byte == UInt8(ascii: "+") && plusIsSpace ? UInt8(ascii: " ") : byte)
+                index += 1
             }
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The value of one hexadecimal digit (a sign is not one: `UInt8("+f", radix: 16)` would take it).
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 
     /// Percent-encodes a path segment (RFC 3986 unreserved characters pass as they are).

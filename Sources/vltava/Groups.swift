@@ -1,9 +1,4 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import KafkaProtocol
 import VltavaClient
 
@@ -110,7 +105,7 @@ struct Groups: AsyncParsableCommand {
         @Flag(name: .customLong("to-latest"), help: "To the log end offset.") var toLatest = false
         @Option(name: .customLong("to-offset"), help: "To this offset (kept within the log).") var toOffset: Int64?
         @Option(name: .customLong("shift-by"), help: "Move the committed offset by N (negative goes back).") var shiftBy: Int64?
-        @Option(name: .customLong("to-datetime"), help: "To the first offset at or after an ISO 8601 time, e.g. 2024-01-31T12:00:00Z.")
+        @Option(name: .customLong("to-datetime"), help: "To the first offset at or after a time: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31) or milliseconds since 1970.")
         var toDatetime: String?
         @Flag(help: "Commit the new offsets (without it, only show them).") var execute = false
 
@@ -119,21 +114,9 @@ struct Groups: AsyncParsableCommand {
             if chosen != 1 {
                 throw ValidationError("give exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime")
             }
-            if let toDatetime, Self.parseDate(toDatetime) == nil {
+            if let toDatetime, Timestamps.parse(toDatetime) == nil {
                 throw ValidationError("cannot read '\(toDatetime)' as an ISO 8601 date and time")
             }
-        }
-
-        static func parseDate(_ text: String) -> Date? {
-            let styles: [Date.ISO8601FormatStyle] = [
-                Date.ISO8601FormatStyle(includingFractionalSeconds: true),
-                Date.ISO8601FormatStyle(),
-                Date.ISO8601FormatStyle(timeZoneSeparator: .omitted),
-            ]
-            for style in styles {
-                if let date = try? style.parse(text) { return date }
-            }
-            return nil
         }
 
         func run() async throws {
@@ -149,8 +132,8 @@ struct Groups: AsyncParsableCommand {
                 target = .offset(toOffset)
             } else if let shiftBy {
                 target = .shiftBy(shiftBy)
-            } else if let toDatetime, let date = Self.parseDate(toDatetime) {
-                target = .timestamp(Int64(date.timeIntervalSince1970 * 1000))
+            } else if let toDatetime, let milliseconds = Timestamps.parse(toDatetime) {
+                target = .timestamp(milliseconds)
             } else {
                 throw ValidationError("give exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime")
             }

@@ -1,3 +1,5 @@
+import VltavaClient
+
 /// A Connect value as Java's `toString()` prints the object Kafka holds for it, which is what `StringConverter`
 /// writes: numbers as Java prints them, lists as `[a, b]`, maps as `{k=v, k2=v2}`, structs as `Struct{a=1,b=2}`
 /// (null fields left out), Decimal as `BigDecimal.toString`, and Date, Time and Timestamp as `java.util.Date`

@@ -18,12 +18,7 @@ extension Console {
             members[group.groupId] = (try? await kafka.describeGroup(group.groupId))?.members.count
         }
         let rows: [[String: Any]] = groups.map { group in
-            var lag: Int64 = 0
-            for (topic, partitions) in committed[group.groupId] ?? [:] {
-                for (partition, offset) in partitions {
-                    if let end = ends[topic]?[partition] { lag += max(0, end - offset) }
-                }
-            }
+            let lag = PartitionLag.total(committed: committed[group.groupId] ?? [:], ends: ends)
             return [
                 "id": group.groupId, "link": group.groupId.urlEncoded, "state": group.state.isEmpty ? "-" : group.state,
                 "type": [group.type, group.protocolType].filter { !$0.isEmpty }.joined(separator: " · "),

@@ -147,8 +147,8 @@ extension Console {
             }
             return [partition]
         } ?? metadata.partitions.map(\.partition)
-        let starts = try await kafka.listOffsets([topic: partitions], spec: .earliest)[topic] ?? [:]
-        let ends = try await kafka.listOffsets([topic: partitions], spec: .latest)[topic] ?? [:]
+        let starts = try await kafka.listOffsets(topic: topic, partitions: partitions, spec: .earliest)
+        let ends = try await kafka.listOffsets(topic: topic, partitions: partitions, spec: .latest)
         var from: [Int32: Int64] = [:]
         switch query.seek {
         case .oldest:
@@ -162,7 +162,7 @@ extension Console {
         case .offset:
             for partition in partitions { from[partition] = min(max(query.offset ?? 0, starts[partition] ?? 0), ends[partition] ?? 0) }
         case .timestamp:
-            let found = try await kafka.listOffsets([topic: partitions], spec: .timestamp(query.timestamp ?? 0))[topic] ?? [:]
+            let found = try await kafka.listOffsets(topic: topic, partitions: partitions, spec: .timestamp(query.timestamp ?? 0))
             for partition in partitions { from[partition] = (found[partition] ?? -1) < 0 ? ends[partition] ?? 0 : found[partition] ?? 0 }
         }
         var collected: [Int32: [ConsumedRecord]] = [:]
@@ -238,7 +238,7 @@ extension Console {
                 tails.release()
                 Task { await kafka.close() }
             }
-            var offsets = try await kafka.listOffsets([topic: partitions], spec: .latest)[topic] ?? [:]
+            var offsets = try await kafka.listOffsets(topic: topic, partitions: partitions, spec: .latest)
             try await writer.write(ByteBuffer(string: "retry: 2000\n: tailing \(topic)\n\n"))
             var quietSince = ContinuousClock.now
             while !Task.isCancelled {

@@ -82,9 +82,9 @@ extension Console {
     func topic(_ request: PageRequest, name: String) async throws -> RenderedPage {
         let topic = try await kafka.topicMetadata(name)
         let partitions = topic.partitions.map(\.partition)
-        let starts = try await kafka.listOffsets([name: partitions], spec: .earliest)[name] ?? [:]
-        let ends = try await kafka.listOffsets([name: partitions], spec: .latest)[name] ?? [:]
-        let sizes = ((try? await kafka.logSizes()) ?? [:])[name] ?? [:]
+        let starts = try await kafka.listOffsets(topic: name, partitions: partitions, spec: .earliest)
+        let ends = try await kafka.listOffsets(topic: name, partitions: partitions, spec: .latest)
+        let sizes = ((try? await kafka.logSizes(of: [name: partitions])) ?? [:])[name] ?? [:]
         let configs = try await kafka.describeConfigs([.topic(name)])[.topic(name)] ?? []
         let rows: [[String: Any]] = topic.partitions.map { partition in
             let start: String = starts[partition.partition].map { String($0) } ?? "-"

@@ -1,3 +1,5 @@
+import VltavaClient
+
 /// Protobuf binary as Connect values of the schema `ProtobufData.toConnectSchema` made, as Confluent's
 /// `toConnectData` reads the parsed message: an absent scalar is its default (0, "", false, the enum's first
 /// symbol), an absent message, wrapper, `optional` field or oneof is null, absent lists and maps are empty.

@@ -1,12 +1,13 @@
-/// Record times as the console shows and reads them: ISO 8601 in UTC with milliseconds, without Foundation's
-/// formatters (one call per shown record).
-enum Timestamps {
+/// Record times as people write and read them (the console's messages and offset resets, `vltava groups
+/// reset-offsets --to-datetime`): ISO 8601 in UTC with milliseconds, without Foundation's formatters (one call per
+/// shown record).
+public enum Timestamps {
     /// `2024-01-31T12:00:00.123Z`; negative times (no timestamp) as `-`.
-    static func iso(_ milliseconds: Int64) -> String {
+    public static func iso(_ milliseconds: Int64) -> String {
         guard milliseconds >= 0 else { return "-" }
         let days = milliseconds / 86_400_000
         let rest = milliseconds % 86_400_000
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.fromDays(days)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
@@ -17,7 +18,7 @@ enum Timestamps {
 
     /// Milliseconds since the epoch from `1706702400000`, `2024-01-31`, `2024-01-31T12:00`, `2024-01-31T12:00:00.5Z`
     /// or with an offset (`+01:00`); nil for anything else.
-    static func parse(_ text: String) -> Int64? {
+    public static func parse(_ text: String) -> Int64? {
         if let milliseconds = Int64(text) { return milliseconds }
         let bytes = Array(text.utf8)
         var index = 0
@@ -67,30 +68,32 @@ enum Timestamps {
             }
             guard index == bytes.count, hour < 24, minute < 60, second < 61 else { return nil }
         }
-        let days = self.days(fromCivil: year, month, day)
+        let days = CivilDate.toDays(year: year, month: month, day: day)
         return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + fraction - offset
     }
+}
 
-    /// Howard Hinnant's days_from_civil.
-    static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 and proleptic Gregorian (year, month, day), as `google.type.Date` carries a Connect Date
+/// and `java.util.Date.toString()` prints one (after Howard Hinnant's `civil_from_days` / `days_from_civil`).
+public enum CivilDate {
+    public static func fromDays(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    /// Howard Hinnant's civil_from_days.
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    public static func toDays(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let adjustedYear = month <= 2 ? year - 1 : year
+        let era = (adjustedYear >= 0 ? adjustedYear : adjustedYear - 399) / 400
+        let yearOfEra = adjustedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }
