@@ -15,8 +15,8 @@ func eventually(_ timeout: Duration = .seconds(5), _ condition: @Sendable () asy
 }
 
 /// Membership timings for tests: a 1 s lease kept alive every 50 ms, short waits.
-func quickSettings(registrationWait: Duration = .milliseconds(300)) -> BrokerMembership.Settings {
-    var settings = BrokerMembership.Settings(ttlSeconds: 1)
+func quickSettings(registrationWait: Duration = .milliseconds(300), ttlSeconds: Int64 = 1) -> BrokerMembership.Settings {
+    var settings = BrokerMembership.Settings(ttlSeconds: ttlSeconds)
     settings.keepAliveInterval = .milliseconds(50)
     settings.registrationWait = registrationWait
     settings.retryInterval = .milliseconds(20)

@@ -8,7 +8,10 @@ import VltavaStorage
 
     @Test func registrationSetsTheBrokerEpochAndRefusesADuplicateId() async throws {
         let etcd = InMemoryEtcd()
-        let first = BrokerMembership(etcd: etcd, keys: keys, broker: testBroker(1), settings: quickSettings(), logger: testLogger)
+        // Nothing may expire here: a TTL no loaded test machine outlasts (with 1 s the first lease could run out
+        // before the second registration, which then rightly succeeded).
+        let first = BrokerMembership(etcd: etcd, keys: keys, broker: testBroker(1), settings: quickSettings(ttlSeconds: 30),
+                                     logger: testLogger)
         try await first.register()
         let stored = try #require(try await etcd.get(keys.broker(1)))
         #expect(await first.brokerEpoch == stored.createRevision)
@@ -56,9 +59,15 @@ import VltavaStorage
         let firstEpoch = await broker.brokerEpoch
         let firstControllerEpoch = await broker.controllerEpoch
         try await etcd.revoke(id: await broker.leaseId)
-        #expect(await eventually { await broker.reRegistrations == 1 })
-        #expect(await broker.brokerEpoch > firstEpoch)
-        #expect(try await etcd.get(keys.broker(1))?.createRevision == (await broker.brokerEpoch))
+        // The count goes up when the broker steps down; the new registration (and epoch) follows.
+        #expect(await eventually {
+            let (count, epoch) = (await broker.reRegistrations, await broker.brokerEpoch)
+            return count >= 1 && epoch > firstEpoch
+        })
+        #expect(try await eventually {
+            let epoch = await broker.brokerEpoch
+            return try await etcd.get(keys.broker(1))?.createRevision == epoch
+        })
         // Controller again, under a new epoch.
         #expect(await eventually { await broker.controllerEpoch > firstControllerEpoch })
         await broker.shutdown()
@@ -66,7 +75,9 @@ import VltavaStorage
 
     @Test func keepalivesUnacknowledgedForTheTTLStepDown() async throws {
         let etcd = FlakyEtcd(base: InMemoryEtcd())
-        let broker = BrokerMembership(etcd: etcd, keys: keys, broker: testBroker(2), settings: quickSettings(), logger: testLogger)
+        // A 3 s TTL: "not within half the TTL" keeps a second and a half of margin on a loaded machine.
+        let broker = BrokerMembership(etcd: etcd, keys: keys, broker: testBroker(2), settings: quickSettings(ttlSeconds: 3),
+                                      logger: testLogger)
         try await broker.register()
         await broker.start()
         #expect(await eventually { await broker.isController })
@@ -76,7 +87,7 @@ import VltavaStorage
         #expect(await broker.isController)
         #expect(await broker.reRegistrations == 0)
         // ...but once it has run out.
-        #expect(await eventually(.seconds(3)) { await broker.reRegistrations >= 1 })
+        #expect(await eventually(.seconds(8)) { await broker.reRegistrations >= 1 })
         etcd.keepAlivesFail.withLockedValue { $0 = false }
         #expect(await eventually { await broker.isController })
         await broker.shutdown()

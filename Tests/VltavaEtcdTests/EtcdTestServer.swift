@@ -103,9 +103,24 @@ final class EtcdTestServer {
     }
 
     /// Stops (SIGSTOP) or resumes (SIGCONT) etcd: connections are still accepted by the kernel, nothing answers.
+    /// Stops (SIGSTOP) or continues etcd. A signal is delivered asynchronously — a busy machine may run etcd a little
+    /// longer — so a pause returns only once /proc shows every thread stopped (state `T`), at most 5 s.
     func pause(_ paused: Bool) {
         guard let process, process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, paused ? SIGSTOP : SIGCONT)
+        let pid = process.processIdentifier
+        Foundation.kill(pid, paused ? SIGSTOP : SIGCONT)
+        guard paused else { return }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline, !Self.allThreadsStopped(pid) { usleep(5_000) }
+    }
+
+    private static func allThreadsStopped(_ pid: Int32) -> Bool {
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"), !threads.isEmpty else { return false }
+        return threads.allSatisfy { thread in
+            guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/task/\(thread)/stat"),
+                  let text = String(data: stat, encoding: .utf8), let close = text.lastIndex(of: ")") else { return false }
+            return text[text.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
+        }
     }
 
     /// The value of one of etcd's Prometheus gauges (`/metrics` on the client port).
